@@ -1,0 +1,103 @@
+// `byok exec`: one prompt in, the answer streamed to stdout, for scripts and CI. Diagnostics go to stderr only.
+import { Effect, Option, Stdio, Stream } from "effect"
+import { Argument, Command, Flag } from "effect/cli"
+import { fstatSync } from "node:fs"
+import { ConfigService } from "../config/config.ts"
+import { UsageError } from "../config/errors.ts"
+import { Provider } from "../providers/provider.ts"
+import { configFlag, configLayer, modelFlag } from "./flags.ts"
+import { finishNote, streamAnswer } from "./render.ts"
+import { note, startSpinner, term, warn } from "./term.ts"
+
+const REQUEST_TIMEOUT = "10 minutes"
+
+/**
+ * Whether stdin carries input to read: a pipe or a file, not a terminal. When a prompt argument is given, a socket
+ * or character device on stdin (an idle harness, /dev/null) is not read, so that byok never waits on it.
+ */
+const stdinHasInput = (withArgument: boolean): boolean => {
+  try {
+    const stat = fstatSync(0)
+    if (stat.isFIFO() || stat.isFile()) return true
+    return !withArgument && !process.stdin.isTTY && !stat.isCharacterDevice()
+  } catch {
+    return false
+  }
+}
+
+const readStdin = Effect.gen(function*() {
+  const stdio = yield* Stdio.Stdio
+  return yield* stdio.stdin.pipe(Stream.decodeText(), Stream.mkString, Effect.orElseSucceed(() => ""))
+})
+
+/** The prompt from the argument and stdin: stdin alone, the argument alone, or stdin as context before it. */
+export const combinePrompt = (argument: string | undefined, stdin: string | undefined): string | undefined => {
+  const arg = argument?.trim() ? argument : undefined
+  const input = stdin?.trim() ? stdin.replace(/\s+$/, "") : undefined
+  if (arg !== undefined && input !== undefined) return `${input}\n\n${arg}`
+  return arg ?? input
+}
+
+const command = Command.make("exec", {
+  prompt: Argument.String("prompt").pipe(
+    Argument.withDescription("The prompt (several words are joined). Stdin, when piped, is read too: alone, or as context before the prompt"),
+    Argument.variadic()
+  ),
+  model: modelFlag,
+  system: Flag.String("system").pipe(Flag.withMetavar("TEXT"), Flag.withDescription("System prompt"), Flag.optional),
+  maxTokens: Flag.Int("max-tokens").pipe(
+    Flag.withMetavar("N"),
+    Flag.withDescription("Most output tokens for this answer (default: the model's max_tokens)"),
+    Flag.optional
+  ),
+  config: configFlag
+}, (flags) =>
+  Effect.gen(function*() {
+    const t = yield* term
+    const argument = flags.prompt.length > 0 ? flags.prompt.join(" ") : undefined
+    const stdin = stdinHasInput(argument !== undefined) ? yield* readStdin : undefined
+    const prompt = combinePrompt(argument, stdin)
+    if (prompt === undefined) {
+      return yield* new UsageError({
+        detail: "No prompt given",
+        hint: "Pass it as an argument (byok exec \"question\") or pipe it on stdin (echo question | byok exec)."
+      })
+    }
+    const maxTokens = Option.getOrUndefined(flags.maxTokens)
+    if (maxTokens !== undefined && maxTokens <= 0) {
+      return yield* new UsageError({ detail: `--max-tokens must be a positive whole number, got ${maxTokens}` })
+    }
+
+    const config = yield* ConfigService
+    const { entry, warnings } = yield* config.resolve(Option.getOrUndefined(flags.model))
+    for (const w of warnings) yield* warn(t, w)
+
+    const provider = yield* Provider
+    const maxOutputTokens = maxTokens ?? entry.maxOutputTokens
+    const stopSpinner = yield* startSpinner(t, `${entry.displayName}…`)
+    const outcome = yield* streamAnswer(
+      provider.stream({
+        model: entry,
+        conversation: {
+          id: crypto.randomUUID(),
+          system: Option.getOrUndefined(flags.system),
+          turns: [{ role: "user", content: prompt }]
+        },
+        maxOutputTokens,
+        timeout: REQUEST_TIMEOUT
+      }),
+      stopSpinner
+    )
+    const cut = finishNote(outcome.finish, entry, maxOutputTokens)
+    if (cut !== undefined) yield* note(t, cut)
+  })).pipe(
+    Command.withDescription("Send one prompt and stream the answer to stdout (for scripts and CI)"),
+    Command.withExamples([
+      { command: "byok exec \"Explain SSE in one sentence\"", description: "Ask the default model" },
+      { command: "byok exec -m \"Llama 3.2 [Ollama]\" hello", description: "Pick a model by display name" },
+      { command: "git diff | byok exec \"Write a commit message\"", description: "Stdin is added as context" },
+      { command: "byok exec --system \"Answer in French\" --max-tokens 200 bonjour", description: "System prompt and cap" }
+    ])
+  )
+
+export const exec = Command.provide(command, configLayer)

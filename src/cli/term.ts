@@ -1,0 +1,61 @@
+// Terminal facts and stderr output for the CLI: whether to use colour (NO_COLOR, TTY), diagnostics, a spinner.
+// Model output never goes through here: it is written by render.ts.
+import { Config, Duration, Effect, Fiber, Option, Stdio, Stream } from "effect"
+
+export interface Term {
+  readonly stdoutIsTty: boolean
+  readonly stderrIsTty: boolean
+  /** Colour on stderr: a TTY and NO_COLOR unset or empty (https://no-color.org). */
+  readonly color: boolean
+  readonly debug: boolean
+}
+
+const envFlag = (name: string) =>
+  Effect.orElseSucceed(Config.String(name).pipe(Config.option), () => Option.none<string>()).pipe(
+    Effect.map((v) => Option.isSome(v) && v.value !== "" && v.value !== "0")
+  )
+
+export const term: Effect.Effect<Term, never, Stdio.Stdio> = Effect.gen(function*() {
+  const stdio = yield* Stdio.Stdio
+  const stdoutIsTty = yield* stdio.stdoutIsTerminal
+  const stderrIsTty = yield* stdio.stderrIsTerminal
+  const noColor = yield* envFlag("NO_COLOR")
+  const debug = yield* envFlag("BYOK_DEBUG")
+  return { stdoutIsTty, stderrIsTty, color: stderrIsTty && !noColor, debug }
+})
+
+/** Writes text to stderr. Errors writing diagnostics are ignored: there is nowhere left to report them. */
+export const writeErr = (text: string) =>
+  Effect.flatMap(Stdio.Stdio, (stdio) =>
+    Stream.run(Stream.succeed(text), stdio.stderr({ endOnDone: false })).pipe(Effect.ignore))
+
+export const warn = (t: Term, message: string) =>
+  writeErr(`${t.color ? "\x1b[33mwarning:\x1b[0m" : "warning:"} ${message}\n`)
+
+export const note = (t: Term, message: string) => writeErr(`${t.color ? `\x1b[2m${message}\x1b[0m` : message}\n`)
+
+const FRAMES = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"]
+
+/**
+ * Shows a spinner on stderr (only on a terminal) until the returned effect is run, which clears the line.
+ * Runs in a child fiber so it never delays the request.
+ */
+export const startSpinner = (t: Term, label: string) =>
+  Effect.gen(function*() {
+    if (!t.stderrIsTty) return Effect.void
+    const fiber = yield* Effect.forkChild(
+      Effect.gen(function*() {
+        yield* Effect.sleep(Duration.millis(120))
+        for (let i = 0;; i++) {
+          yield* writeErr(`\r${FRAMES[i % FRAMES.length]} ${label}`)
+          yield* Effect.sleep(Duration.millis(80))
+        }
+      })
+    )
+    let stopped = false
+    return Effect.suspend(() => {
+      if (stopped) return Effect.void
+      stopped = true
+      return Fiber.interrupt(fiber).pipe(Effect.andThen(writeErr("\r\x1b[K")))
+    })
+  })

@@ -1,0 +1,272 @@
+// The Config service: finds the config files, reads and merges them, and resolves the model a command should use.
+// Files, lowest priority first: ~/.factory/config.json, ~/.factory/settings.json, byok's own
+// ($XDG_CONFIG_HOME/byok/config.json); an entry with the same display name in a later file replaces the earlier one.
+// `--config FILE` / BYOK_CONFIG replaces all three with one explicit file.
+import { Config as EffectConfig, Context, Effect, FileSystem, Layer, Option } from "effect"
+import { closest } from "../lib/text.ts"
+import {
+  type ConfigIssue,
+  ConfigInvalid,
+  ConfigNotFound,
+  ConfigParseError,
+  NoModelsConfigured,
+  UnknownModel
+} from "./errors.ts"
+import { parseJson } from "./json.ts"
+import { CamelShape, envRefs, expandEnv, isRecord, type ModelEntry, SnakeShape, validateEntry } from "./schema.ts"
+
+/** One entry as found in a file: usable (`entry`) or not (`issues`), with the name a user would call it by. */
+export interface EntryRecord {
+  readonly name: string | undefined
+  readonly model: string | undefined
+  readonly entry: ModelEntry | undefined
+  readonly issues: ReadonlyArray<ConfigIssue>
+}
+
+export interface LoadedConfig {
+  /** All entries after merging, in file order; valid and invalid. */
+  readonly entries: ReadonlyArray<EntryRecord>
+  /** Files that exist but could not be parsed. */
+  readonly broken: ReadonlyArray<ConfigParseError | ConfigNotFound>
+  /** settings.json `sessionDefaultSettings.model`, or byok's `defaultModel`. */
+  readonly defaultModel: string | undefined
+  /** Every file looked at, present or not. */
+  readonly searched: ReadonlyArray<string>
+}
+
+export interface Resolved {
+  readonly entry: ModelEntry
+  /** Problems elsewhere in the config that did not stop this model: printed on stderr. */
+  readonly warnings: ReadonlyArray<string>
+}
+
+export interface Interface {
+  /** Reads and merges the config files once; later calls return the same result. */
+  readonly load: Effect.Effect<LoadedConfig, ConfigNotFound | ConfigParseError>
+  /** The model for `-m QUERY`, or the default model when the query is undefined. */
+  readonly resolve: (
+    query: string | undefined
+  ) => Effect.Effect<Resolved, ConfigNotFound | ConfigParseError | ConfigInvalid | NoModelsConfigured | UnknownModel>
+}
+
+export class ConfigService extends Context.Service<ConfigService, Interface>()("byok/Config") {}
+
+export interface Options {
+  /** An explicit file from `--config`; BYOK_CONFIG is read when this is undefined. */
+  readonly explicitFile?: string | undefined
+}
+
+/** An environment variable through the ConfigProvider; a provider failure counts as unset. */
+const envOption = (name: string) =>
+  Effect.orElseSucceed(EffectConfig.String(name).pipe(EffectConfig.option), () => Option.none<string>())
+
+export const make = Effect.fn("Config.make")(function*(options: Options = {}) {
+  const fs = yield* FileSystem.FileSystem
+  const home = Option.getOrElse(yield* envOption("HOME"), () => "/")
+  const explicit = options.explicitFile ?? Option.getOrUndefined(yield* envOption("BYOK_CONFIG"))
+  const xdg = Option.getOrElse(yield* envOption("XDG_CONFIG_HOME"), () => `${home}/.config`)
+
+  const files = explicit !== undefined
+    ? [{ path: explicit, required: true }]
+    : [
+      { path: `${home}/.factory/config.json`, required: false },
+      { path: `${home}/.factory/settings.json`, required: false },
+      { path: `${xdg}/byok/config.json`, required: false }
+    ]
+
+  // Reads one file: undefined when it is absent and optional.
+  const readOne = (path: string, required: boolean) =>
+    fs.readFileString(path).pipe(
+      Effect.map((text) => Option.some(text)),
+      Effect.catch((error) =>
+        error.reason._tag === "NotFound" && !required
+          ? Effect.succeed(Option.none<string>())
+          : Effect.fail(
+            new ConfigNotFound({
+              path,
+              detail: error.reason._tag === "NotFound"
+                ? "no such file"
+                : error.reason._tag === "PermissionDenied"
+                ? "permission denied"
+                : error.reason._tag === "BadResource"
+                ? "not a regular file"
+                : error.reason.message
+            })
+          )
+      )
+    )
+
+  const load: Effect.Effect<LoadedConfig, ConfigNotFound | ConfigParseError> = Effect.gen(function*() {
+    const merged = new Map<string, EntryRecord>()
+    const broken: Array<ConfigParseError | ConfigNotFound> = []
+    let defaultModel: string | undefined
+    let anonymous = 0
+    for (const { path, required } of files) {
+      const read = yield* readOne(path, required).pipe(
+        Effect.catch((e) => {
+          if (required) return Effect.fail(e)
+          broken.push(e)
+          return Effect.succeed(Option.none<string>())
+        })
+      )
+      if (Option.isNone(read)) continue
+      const parsed = parseJson(read.value)
+      if (!parsed.ok) {
+        const error = new ConfigParseError({
+          path,
+          line: parsed.line,
+          column: parsed.column,
+          lineText: parsed.lineText,
+          detail: parsed.detail
+        })
+        if (required) return yield* error
+        broken.push(error)
+        continue
+      }
+      const root = parsed.value
+      if (!isRecord(root)) {
+        const error = new ConfigParseError({
+          path,
+          line: 1,
+          column: 1,
+          lineText: read.value.split("\n", 1)[0] ?? "",
+          detail: `expected a JSON object with "custom_models" or "customModels", found ${
+            Array.isArray(root) ? "an array" : JSON.stringify(root)
+          }`
+        })
+        if (required) return yield* error
+        broken.push(error)
+        continue
+      }
+      const env = new Map<string, string>()
+      for (const name of envRefs(root)) {
+        const value = yield* envOption(name)
+        if (Option.isSome(value)) env.set(name, value.value)
+      }
+      for (const shape of [SnakeShape, CamelShape]) {
+        const list = root[shape.listKey]
+        if (list === undefined || list === null) continue
+        if (!Array.isArray(list)) {
+          const record: EntryRecord = {
+            name: undefined,
+            model: undefined,
+            entry: undefined,
+            issues: [{ file: path, path: shape.listKey, message: "must be an array of model entries" }]
+          }
+          merged.set(`#invalid-${anonymous++}`, record)
+          continue
+        }
+        list.forEach((raw, index) => {
+          const result = validateEntry(raw, shape, path, index, env)
+          const rawName = isRecord(raw) ? raw[shape.fields.displayName] : undefined
+          const name = typeof rawName === "string" && rawName.trim() !== "" ? rawName : undefined
+          const rawModel = isRecord(raw) ? raw[shape.fields.model] : undefined
+          const record: EntryRecord = {
+            name,
+            model: typeof rawModel === "string" ? rawModel : undefined,
+            entry: result.entry,
+            issues: result.issues
+          }
+          merged.set(name !== undefined ? `name:${name.toLowerCase()}` : `#invalid-${anonymous++}`, record)
+        })
+      }
+      const settingsDefault = isRecord(root["sessionDefaultSettings"]) ? root["sessionDefaultSettings"]["model"] : undefined
+      const ownDefault = root["defaultModel"]
+      for (const candidate of [settingsDefault, ownDefault]) {
+        if (typeof candidate === "string" && candidate.trim() !== "") {
+          defaultModel = expandEnv(candidate, env, "defaultModel", () => {}) as string
+        }
+      }
+    }
+    return { entries: [...merged.values()], broken, defaultModel, searched: files.map((f) => f.path) }
+  })
+
+  const cachedLoad = yield* Effect.cached(load)
+
+  const resolve = Effect.fn("Config.resolve")(function*(query: string | undefined) {
+    const config = yield* cachedLoad
+    const { entries, broken } = config
+
+    const warningsExcept = (chosen: EntryRecord) => configWarnings(config, chosen)
+
+    const pick = (record: EntryRecord) =>
+      record.entry !== undefined
+        ? Effect.succeed<Resolved>({ entry: record.entry, warnings: warningsExcept(record) })
+        : Effect.fail(new ConfigInvalid({ issues: record.issues }))
+
+    const wanted = query ?? config.defaultModel
+    if (wanted !== undefined) {
+      const found = findEntry(entries, wanted)
+      if (found !== undefined) return yield* pick(found)
+      if (query !== undefined) {
+        const firstBroken = broken[0]
+        if (firstBroken !== undefined) return yield* firstBroken
+        const names = entries.flatMap((r) => (r.name !== undefined ? [r.name] : []))
+        const suggestion = closest(query, [...names, ...entries.flatMap((r) => (r.model ? [r.model] : []))])
+        return yield* new UnknownModel({ query, available: names, ...(suggestion ? { suggestion } : {}) })
+      }
+    }
+    const first = entries.find((r) => r.entry !== undefined)
+    if (first !== undefined) {
+      const resolved = yield* pick(first)
+      return wanted === undefined ? resolved : {
+        ...resolved,
+        warnings: [
+          `default model "${wanted}" (sessionDefaultSettings.model) is not configured; using "${first.name}"`,
+          ...resolved.warnings
+        ]
+      }
+    }
+    const firstBroken = broken[0]
+    if (firstBroken !== undefined) return yield* firstBroken
+    const allIssues = entries.flatMap((r) => r.issues)
+    if (allIssues.length > 0) return yield* new ConfigInvalid({ issues: allIssues })
+    return yield* new NoModelsConfigured({ searched: config.searched })
+  })
+
+  return ConfigService.of({ load: cachedLoad, resolve })
+})
+
+/** One line per file that could not be read and per entry that was skipped, for stderr. */
+export const configWarnings = (config: LoadedConfig, chosen: EntryRecord | undefined): Array<string> => [
+  ...config.broken.map((b) => `${b.message} (models in that file are ignored)`),
+  ...config.entries
+    .filter((r) => r !== chosen && r.entry === undefined && r.issues.length > 0)
+    .map((r) => {
+      const first = r.issues[0]!
+      const entryPath = first.path.replace(/^([^\]]*\]).*$/, "$1")
+      const problems = r.issues.map((i) => `${i.path.slice(entryPath.length).replace(/^\./, "") || "entry"}: ${i.message}`)
+      return `skipping ${r.name !== undefined ? `"${r.name}"` : entryPath} (${first.file} ${entryPath}): ${problems.join("; ")}`
+    })
+]
+
+/** droid's model ids: `custom:<display name>` and `custom:<display name>-<index>`, spaces written as `-`. */
+const slug = (s: string) => s.trim().replace(/\s+/g, "-").toLowerCase()
+
+/**
+ * Finds an entry by, in order: exact display name, display name ignoring case, droid's `custom:` id, model id.
+ */
+export const findEntry = (entries: ReadonlyArray<EntryRecord>, query: string): EntryRecord | undefined => {
+  const q = query.trim()
+  const lower = q.toLowerCase()
+  const byName = entries.find((r) => r.name === q) ?? entries.find((r) => r.name?.toLowerCase() === lower)
+  if (byName) return byName
+  if (lower.startsWith("custom:")) {
+    const rest = slug(q.slice("custom:".length))
+    const direct = entries.find((r) => r.name !== undefined && slug(r.name) === rest)
+    if (direct) return direct
+    const indexed = /^(.*)-(\d+)$/.exec(rest)
+    if (indexed) {
+      const [, name, index] = indexed
+      const atIndex = entries[Number(index)]
+      if (atIndex?.name !== undefined && slug(atIndex.name) === name) return atIndex
+      return entries.find((r) => r.name !== undefined && slug(r.name) === name)
+    }
+    return undefined
+  }
+  return entries.find((r) => r.model === q && r.entry !== undefined) ??
+    entries.find((r) => r.model === q) ??
+    entries.find((r) => r.model?.toLowerCase() === lower)
+}
+
+export const layer = (options: Options = {}) => Layer.effect(ConfigService, make(options))

@@ -1,0 +1,270 @@
+// The shapes of the config files byok reads and the validation of one model entry.
+// Factory's droid keeps models in ~/.factory/config.json (`custom_models`, snake_case) and
+// ~/.factory/settings.json (`customModels`, camelCase, plus extraArgs/extraHeaders); byok reads both shapes from
+// any file. Validation is written out by hand rather than decoded with Schema because every message must name
+// the file, the entry and the field, suggest the fix, and one bad entry must never hide the good ones.
+import { Redacted } from "effect"
+import { closest } from "../lib/text.ts"
+import type { ConfigIssue } from "./errors.ts"
+
+export const PROVIDERS = ["anthropic", "openai", "generic-chat-completion-api"] as const
+export type ProviderKind = (typeof PROVIDERS)[number]
+
+export const isProviderKind = (s: string): s is ProviderKind => (PROVIDERS as ReadonlyArray<string>).includes(s)
+
+/** A validated model entry, the same whichever file and shape it came from. */
+export interface ModelEntry {
+  readonly displayName: string
+  readonly model: string
+  /** Without a trailing slash. */
+  readonly baseUrl: string
+  readonly apiKey: Redacted.Redacted<string>
+  readonly provider: ProviderKind
+  /** Output tokens (droid's `max_tokens` / `maxOutputTokens`). */
+  readonly maxOutputTokens: number
+  /** Merged into the request body (settings.json `extraArgs`). */
+  readonly extraArgs: Readonly<Record<string, unknown>>
+  readonly extraHeaders: Readonly<Record<string, string>>
+  /** Where it was defined, for messages: `~/.factory/config.json`, `custom_models[2]`. */
+  readonly source: { readonly file: string; readonly path: string }
+}
+
+/** The two spellings of an entry: droid's config.json and settings.json. */
+export interface EntryShape {
+  readonly listKey: "custom_models" | "customModels"
+  readonly fields: {
+    readonly displayName: string
+    readonly model: string
+    readonly baseUrl: string
+    readonly apiKey: string
+    readonly provider: string
+    readonly maxOutputTokens: string
+  }
+  readonly extras: boolean
+}
+
+export const SnakeShape: EntryShape = {
+  listKey: "custom_models",
+  fields: {
+    displayName: "model_display_name",
+    model: "model",
+    baseUrl: "base_url",
+    apiKey: "api_key",
+    provider: "provider",
+    maxOutputTokens: "max_tokens"
+  },
+  extras: false
+}
+
+export const CamelShape: EntryShape = {
+  listKey: "customModels",
+  fields: {
+    displayName: "displayName",
+    model: "model",
+    baseUrl: "baseUrl",
+    apiKey: "apiKey",
+    provider: "provider",
+    maxOutputTokens: "maxOutputTokens"
+  },
+  extras: true
+}
+
+/** Names that users (and other tools' docs) write for a provider, mapped to the droid value. */
+const PROVIDER_ALIASES: Record<string, ProviderKind> = {
+  claude: "anthropic",
+  messages: "anthropic",
+  responses: "openai",
+  "openai-responses": "openai",
+  "chat-completions": "generic-chat-completion-api",
+  "chat-completion": "generic-chat-completion-api",
+  "openai-compatible": "generic-chat-completion-api",
+  "openai-chat": "generic-chat-completion-api",
+  generic: "generic-chat-completion-api",
+  ollama: "generic-chat-completion-api",
+  openrouter: "generic-chat-completion-api"
+}
+
+export const suggestProvider = (value: string): ProviderKind | undefined => {
+  const lower = value.trim().toLowerCase()
+  return PROVIDER_ALIASES[lower] ?? (closest(value, PROVIDERS) as ProviderKind | undefined)
+}
+
+export const invalidProviderMessage = (value: string): string => {
+  const suggestion = suggestProvider(value)
+  const list = PROVIDERS.map((p) => `"${p}"`).join(", ")
+  return `Invalid provider ${JSON.stringify(value)}: must be one of ${list} (exactly, lower case)` +
+    (suggestion ? `. Did you mean "${suggestion}"?` : "")
+}
+
+const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g
+
+/** Every `${VAR}` name used anywhere in a JSON value. */
+export const envRefs = (value: unknown, into: Set<string> = new Set()): Set<string> => {
+  if (typeof value === "string") for (const m of value.matchAll(ENV_REF)) into.add(m[1]!)
+  else if (Array.isArray(value)) for (const v of value) envRefs(v, into)
+  else if (isRecord(value)) for (const v of Object.values(value)) envRefs(v, into)
+  return into
+}
+
+/** Expands `${VAR}` in every string of a JSON value; each unset variable becomes an issue at its path. */
+export const expandEnv = (
+  value: unknown,
+  env: ReadonlyMap<string, string>,
+  path: string,
+  onMissing: (path: string, name: string) => void
+): unknown => {
+  if (typeof value === "string") {
+    return value.replace(ENV_REF, (_, name: string) => {
+      const v = env.get(name)
+      if (v === undefined) {
+        onMissing(path, name)
+        return ""
+      }
+      return v
+    })
+  }
+  if (Array.isArray(value)) return value.map((v, i) => expandEnv(v, env, `${path}[${i}]`, onMissing))
+  if (isRecord(value)) {
+    const out: Record<string, unknown> = {}
+    for (const [k, v] of Object.entries(value)) out[k] = expandEnv(v, env, `${path}.${k}`, onMissing)
+    return out
+  }
+  return value
+}
+
+export const isRecord = (u: unknown): u is Record<string, unknown> =>
+  typeof u === "object" && u !== null && !Array.isArray(u)
+
+const typeName = (u: unknown) => (u === null ? "null" : Array.isArray(u) ? "an array" : `a ${typeof u}`)
+
+/**
+ * Validates one entry. Returns the entry, or the issues that keep it from being used. Unknown fields are ignored
+ * (droid writes fields byok does not use), except where they look like a misspelt required one.
+ */
+export const validateEntry = (
+  raw: unknown,
+  shape: EntryShape,
+  file: string,
+  index: number,
+  env: ReadonlyMap<string, string>
+): { readonly entry?: ModelEntry; readonly issues: ReadonlyArray<ConfigIssue> } => {
+  const path = `${shape.listKey}[${index}]`
+  const issues: Array<ConfigIssue> = []
+  if (!isRecord(raw)) {
+    return { issues: [{ file, path, message: `must be an object with the model's fields, found ${typeName(raw)}` }] }
+  }
+  const rawName = raw[shape.fields.displayName]
+  const entryName = typeof rawName === "string" && rawName.trim() !== "" ? rawName : undefined
+  const issue = (field: string, message: string) =>
+    issues.push({ file, path: `${path}.${field}`, ...(entryName ? { entry: entryName } : {}), message })
+
+  const expanded = expandEnv(raw, env, path, (at, name) =>
+    issues.push({
+      file,
+      path: at,
+      ...(entryName ? { entry: entryName } : {}),
+      message: `environment variable ${name} is not set (export ${name}=… in the shell that runs byok)`
+    })) as Record<string, unknown>
+
+  const known = new Set<string>([...Object.values(shape.fields), "extraArgs", "extraHeaders"])
+  const unknownKeys = Object.keys(expanded).filter((k) => !known.has(k))
+
+  const requiredString = (field: string): string | undefined => {
+    const v = expanded[field]
+    if (v === undefined || v === null) {
+      const typo = closest(field, unknownKeys)
+      issue(field, `missing required field` + (typo ? ` (found "${typo}": did you mean "${field}"?)` : ""))
+      return undefined
+    }
+    if (typeof v !== "string") {
+      issue(field, `must be a string, found ${typeName(v)}`)
+      return undefined
+    }
+    if (v.trim() === "") {
+      issue(field, "must not be empty")
+      return undefined
+    }
+    return v
+  }
+
+  const f = shape.fields
+  const displayName = requiredString(f.displayName)
+  const model = requiredString(f.model)
+  const baseUrlRaw = requiredString(f.baseUrl)
+  const apiKey = requiredString(f.apiKey)
+  const providerRaw = requiredString(f.provider)
+
+  let baseUrl: string | undefined
+  if (baseUrlRaw !== undefined) {
+    const url = URL.parse(baseUrlRaw.trim())
+    if (url === null || (url.protocol !== "http:" && url.protocol !== "https:")) {
+      issue(f.baseUrl, `must be an http:// or https:// URL, found ${JSON.stringify(baseUrlRaw)}`)
+    } else {
+      baseUrl = baseUrlRaw.trim().replace(/\/+$/, "")
+    }
+  }
+
+  let provider: ProviderKind | undefined
+  if (providerRaw !== undefined) {
+    if (isProviderKind(providerRaw)) provider = providerRaw
+    else issue(f.provider, invalidProviderMessage(providerRaw))
+  }
+
+  let maxOutputTokens: number | undefined
+  const mt = expanded[f.maxOutputTokens]
+  if (mt === undefined || mt === null) {
+    const typo = closest(f.maxOutputTokens, unknownKeys)
+    issue(
+      f.maxOutputTokens,
+      "missing required field: the most output tokens per answer, e.g. 8192" +
+        (typo ? ` (found "${typo}": did you mean "${f.maxOutputTokens}"?)` : "")
+    )
+  } else if (typeof mt === "string" && /^\s*\d+\s*$/.test(mt)) {
+    issue(f.maxOutputTokens, `must be a number, found the string ${JSON.stringify(mt)}: write it without quotes`)
+  } else if (typeof mt !== "number" || !Number.isInteger(mt) || mt <= 0) {
+    issue(f.maxOutputTokens, `must be a positive whole number, found ${JSON.stringify(mt)}`)
+  } else {
+    maxOutputTokens = mt
+  }
+
+  let extraArgs: Record<string, unknown> = {}
+  let extraHeaders: Record<string, string> = {}
+  if (shape.extras) {
+    const ea = expanded["extraArgs"]
+    if (ea !== undefined && ea !== null) {
+      if (isRecord(ea)) extraArgs = ea
+      else issue("extraArgs", `must be an object of request body fields, found ${typeName(ea)}`)
+    }
+    const eh = expanded["extraHeaders"]
+    if (eh !== undefined && eh !== null) {
+      if (!isRecord(eh)) issue("extraHeaders", `must be an object of header names to strings, found ${typeName(eh)}`)
+      else {
+        for (const [k, v] of Object.entries(eh)) {
+          if (typeof v !== "string") issue(`extraHeaders.${k}`, `must be a string, found ${typeName(v)}`)
+        }
+        extraHeaders = eh as Record<string, string>
+      }
+    }
+  }
+
+  if (
+    issues.length > 0 || displayName === undefined || model === undefined || baseUrl === undefined ||
+    apiKey === undefined || provider === undefined || maxOutputTokens === undefined
+  ) {
+    return { issues }
+  }
+  return {
+    issues,
+    entry: {
+      displayName,
+      model,
+      baseUrl,
+      apiKey: Redacted.make(apiKey),
+      provider,
+      maxOutputTokens,
+      extraArgs,
+      extraHeaders,
+      source: { file, path }
+    }
+  }
+}

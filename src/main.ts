@@ -1,0 +1,51 @@
+// byok's entry point: composes the application layer once and runs the root command. Every failure is turned
+// into a message and an exit code by cli/exit.ts; nothing else prints errors.
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as NodeServices from "@effect/platform-node/NodeServices"
+import { Effect, Layer } from "effect"
+import { Command } from "effect/cli"
+import { FetchHttpClient } from "effect/http"
+import { exec } from "./cli/exec.ts"
+import { describeCause, formatReport } from "./cli/exit.ts"
+import { models } from "./cli/models.ts"
+import { presenterLayer } from "./cli/presenter.ts"
+import { term, writeErr } from "./cli/term.ts"
+import * as Provider from "./providers/provider.ts"
+import { VERSION } from "./version.ts"
+
+const root = Command.make("byok").pipe(
+  Command.withDescription(
+    "Bring-your-own-key LLM client. Reads droid's ~/.factory/config.json and settings.json.\n" +
+      "Exit codes: 0 ok, 1 other error, 2 usage or config, 3 authentication, 4 rate limit or quota, " +
+      "5 connection or timeout, 130 interrupted."
+  ),
+  Command.withSubcommands([exec, models]),
+  Command.withExamples([
+    { command: "byok exec \"What is SSE?\"", description: "One answer, streamed to stdout" },
+    { command: "byok models", description: "The configured models" }
+  ])
+)
+
+const AppLayer = Layer.mergeAll(
+  NodeServices.layer,
+  Provider.layer.pipe(Layer.provide(FetchHttpClient.layer))
+)
+
+const program = Effect.gen(function*() {
+  const t = yield* term
+  return yield* Command.run(root, { version: VERSION }).pipe(Effect.provide(presenterLayer(t.color)))
+}).pipe(
+  Effect.catchCause((cause) =>
+    Effect.gen(function*() {
+      const t = yield* term
+      const report = describeCause(cause, t.debug)
+      if (!report.silent) yield* writeErr(formatReport(report, t.color))
+      yield* Effect.sync(() => {
+        process.exitCode = report.code
+      })
+    })
+  ),
+  Effect.provide(AppLayer)
+)
+
+NodeRuntime.runMain(program, { disableErrorReporting: true })

@@ -1,0 +1,28 @@
+// Per-vendor deviations from the Chat Completions contract, one line per vendor, matched on the base URL's host.
+// Anything not listed gets the defaults, which are what local servers (Ollama, llama.cpp, vLLM) accept.
+
+export interface ChatQuirks {
+  /** The output-cap field. Ollama silently ignores `max_completion_tokens`, so `max_tokens` is the default. */
+  readonly maxTokensField: "max_tokens" | "max_completion_tokens"
+  /** Whether to send `stream_options.include_usage` (needed for usage on OpenAI, vLLM, Ollama). */
+  readonly streamOptions: boolean
+  /** Whether the host honours `prompt_cache_key` (OpenAI routes requests with the same key to a warm cache). */
+  readonly promptCacheKey: boolean
+}
+
+const DEFAULTS: ChatQuirks = { maxTokensField: "max_tokens", streamOptions: true, promptCacheKey: false }
+
+const TABLE: ReadonlyArray<{ readonly vendor: string; readonly host: RegExp; readonly quirks: Partial<ChatQuirks> }> = [
+  // OpenAI: reasoning models (o-series, gpt-5) reject the deprecated max_tokens with 400 unsupported_parameter.
+  { vendor: "OpenAI", host: /^api\.openai\.com$/, quirks: { maxTokensField: "max_completion_tokens", promptCacheKey: true } },
+  // Azure OpenAI: same models, same rule.
+  { vendor: "Azure OpenAI", host: /\.openai\.azure\.com$/, quirks: { maxTokensField: "max_completion_tokens" } },
+  // Mistral: strict validation answers 422 extra_forbidden to stream_options; usage comes anyway.
+  { vendor: "Mistral", host: /^api\.mistral\.ai$/, quirks: { streamOptions: false } }
+]
+
+export const quirksFor = (baseUrl: string): ChatQuirks => {
+  const host = URL.parse(baseUrl)?.hostname.toLowerCase() ?? ""
+  const row = TABLE.find((r) => r.host.test(host))
+  return row ? { ...DEFAULTS, ...row.quirks } : DEFAULTS
+}

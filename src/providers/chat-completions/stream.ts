@@ -1,0 +1,153 @@
+// The Chat Completions stream parser: a pure step over SSE messages. Text from `delta.content`, reasoning from
+// `delta.reasoning_content` (DeepSeek, vLLM) or `delta.reasoning` (OpenRouter, Ollama); usage from the last chunk
+// that carries one (a separate `choices: []` chunk on OpenAI, the finish chunk on DeepSeek); the stream ends at
+// `data: [DONE]`. In-band `{"error": …}` chunks after HTTP 200 become typed errors.
+import type { FinishReason, LlmEvent } from "../event.ts"
+import { emptyUsage } from "../event.ts"
+import { connectionReason, fromInBand, invalidResponse, providerError, type RequestContext } from "../http.ts"
+import type { WireInput, WireOutput, WireParser } from "../sse.ts"
+import { normaliseUsage } from "./usage.ts"
+import type { ChatChunk, ChatUsage, LlamaCppTimings } from "./wire.ts"
+
+export interface State {
+  readonly started: boolean
+  /** Some text or reasoning reached the user: an error now is mid-stream. */
+  readonly emitted: boolean
+  readonly finishReason: string | undefined
+  /** The last usage object seen; normalised once, at the end. */
+  readonly usage: ChatUsage | undefined
+  readonly timings: LlamaCppTimings | undefined
+  readonly done: boolean
+}
+
+export const mapFinishReason = (raw: string | undefined): FinishReason => {
+  switch (raw) {
+    case undefined:
+    case "stop":
+    case "eos":
+      return "stop"
+    case "length":
+      return "length"
+    case "content_filter":
+      return "content-filter"
+    case "tool_calls":
+    case "function_call":
+      return "tool-calls"
+    case "error":
+      return "error"
+    default:
+      return "other"
+  }
+}
+
+const finish = (state: State): LlmEvent => ({
+  _tag: "Finish",
+  reason: mapFinishReason(state.finishReason ?? undefined),
+  rawReason: state.finishReason,
+  usage: state.usage !== undefined ? normaliseUsage(state.usage, state.timings) : emptyUsage
+})
+
+/** Applies one chunk to the state; shared by the streaming parser and the non-streaming fallback. */
+export const applyChunk = (
+  ctx: RequestContext,
+  requestId: string | undefined,
+  state: State,
+  chunk: ChatChunk
+): readonly [State, Array<WireOutput>] => {
+  const out: Array<WireOutput> = []
+  if (chunk.error !== undefined && chunk.error !== null || chunk.object === "error") {
+    return [{ ...state, done: true }, [{
+      _tag: "Fail",
+      error: fromInBand(ctx, chunk, state.emitted, requestId)
+    }]]
+  }
+  let next = state
+  if (!state.started) {
+    out.push({ _tag: "Start", requestId, model: chunk.model })
+    next = { ...next, started: true }
+  }
+  const choice = chunk.choices?.[0]
+  const delta = choice?.delta ?? choice?.message
+  if (delta) {
+    const reasoning = delta.reasoning_content ?? delta.reasoning
+    if (typeof reasoning === "string" && reasoning !== "") {
+      out.push({ _tag: "ReasoningDelta", text: reasoning })
+      next = { ...next, emitted: true }
+    }
+    const text = typeof delta.content === "string" && delta.content !== "" ? delta.content : delta.refusal
+    if (typeof text === "string" && text !== "") {
+      out.push({ _tag: "TextDelta", text })
+      next = { ...next, emitted: true }
+    }
+  }
+  if (typeof choice?.finish_reason === "string") next = { ...next, finishReason: choice.finish_reason }
+  if (chunk.timings !== undefined) next = { ...next, timings: chunk.timings }
+  // Keep the last usage, never sum: Gemini repeats cumulative usage on every chunk.
+  if (typeof chunk.usage === "object" && chunk.usage !== null) next = { ...next, usage: chunk.usage }
+  return [next, out]
+}
+
+export const initialState = (): State => ({
+  started: false,
+  emitted: false,
+  finishReason: undefined,
+  usage: undefined,
+  timings: undefined,
+  done: false
+})
+
+export const makeParser = (ctx: RequestContext, requestId: string | undefined): WireParser<State> => ({
+  initial: initialState,
+  step: (state: State, input: WireInput): readonly [State, ReadonlyArray<WireOutput>] => {
+    if (state.done) return [state, []]
+    if (input._tag === "Broken") {
+      // The connection failed. If the server had already said why it stopped, only [DONE] was lost.
+      if (state.finishReason !== undefined) return [{ ...state, done: true }, [finish(state)]]
+      return [{ ...state, done: true }, [{
+        _tag: "Fail",
+        error: providerError(ctx, connectionReason(input.cause, true), { midStream: state.emitted, requestId })
+      }]]
+    }
+    const data = input.data.trim()
+    if (data === "[DONE]") return [{ ...state, done: true }, [finish(state)]]
+    if (data === "") return [state, []]
+    let chunk: unknown
+    try {
+      chunk = JSON.parse(data)
+    } catch {
+      return [{ ...state, done: true }, [{
+        _tag: "Fail",
+        error: invalidResponse(ctx, `a stream chunk is not JSON: ${data.slice(0, 120)}`, state.emitted)
+      }]]
+    }
+    if (typeof chunk !== "object" || chunk === null) {
+      return [{ ...state, done: true }, [{
+        _tag: "Fail",
+        error: invalidResponse(ctx, `a stream chunk is not a JSON object: ${data.slice(0, 120)}`, state.emitted)
+      }]]
+    }
+    if (input.event === "error") {
+      return [{ ...state, done: true }, [{ _tag: "Fail", error: fromInBand(ctx, chunk, state.emitted, requestId) }]]
+    }
+    return applyChunk(ctx, requestId, state, chunk as ChatChunk)
+  },
+  onHalt: (state: State): ReadonlyArray<WireOutput> => {
+    if (state.done) return []
+    // No [DONE]: accept the answer when the server said why it stopped (some proxies drop [DONE]).
+    if (state.finishReason !== undefined) return [finish(state)]
+    return [{
+      _tag: "Fail",
+      error: state.started
+        ? providerError(
+          ctx,
+          connectionReason("the stream ended before the answer was complete (no finish_reason, no [DONE])", true),
+          { midStream: state.emitted, requestId }
+        )
+        : invalidResponse(
+          ctx,
+          "the response had no Chat Completions events: is base_url an OpenAI-compatible endpoint?",
+          false
+        )
+    }]
+  }
+})

@@ -1,0 +1,46 @@
+// The Chat Completions chunk as byok reads it. Every field is optional: OpenAI, OpenRouter, DeepSeek, Ollama,
+// llama.cpp, vLLM and Gemini's compatibility layer each leave out different ones.
+
+export interface ChatUsage {
+  readonly prompt_tokens?: number
+  readonly completion_tokens?: number
+  readonly total_tokens?: number
+  readonly prompt_tokens_details?: { readonly cached_tokens?: number; readonly cache_write_tokens?: number } | null
+  readonly completion_tokens_details?: { readonly reasoning_tokens?: number } | null
+  /** DeepSeek: hit + miss = prompt_tokens. */
+  readonly prompt_cache_hit_tokens?: number
+  /** OpenRouter: dollars charged for this request. */
+  readonly cost?: number
+}
+
+/** llama.cpp server: per-request timings; `cache_n` prompt tokens came from its KV cache. */
+export interface LlamaCppTimings {
+  readonly cache_n?: number
+  readonly prompt_n?: number
+}
+
+export interface ChatDelta {
+  readonly content?: string | null
+  /** DeepSeek, vLLM. */
+  readonly reasoning_content?: string | null
+  /** OpenRouter, Ollama. */
+  readonly reasoning?: string | null
+  readonly refusal?: string | null
+}
+
+export interface ChatChunk {
+  readonly id?: string
+  readonly model?: string
+  readonly choices?: ReadonlyArray<{
+    readonly index?: number
+    readonly delta?: ChatDelta | null
+    /** Non-streaming responses (a server that ignored `stream: true`). */
+    readonly message?: ChatDelta | null
+    readonly finish_reason?: string | null
+  }> | null
+  readonly usage?: ChatUsage | null
+  readonly timings?: LlamaCppTimings
+  /** In-band errors: OpenAI/SGLang `{"error":{…}}`, OpenRouter chunk-level error, vLLM `{"object":"error"}`. */
+  readonly error?: unknown
+  readonly object?: string
+}

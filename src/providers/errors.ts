@@ -1,0 +1,151 @@
+// ProviderError and its reasons: everything that can go wrong between byok and a model server, whatever the wire
+// format. Reasons are data (status, request id, a redacted body excerpt live on ProviderError); the sentences a user
+// reads, with the fix, are written in cli/exit.ts. Mapping from HTTP/transport happens only in providers/http.ts.
+import { Schema } from "effect"
+
+export class InvalidProvider extends Schema.TaggedError<InvalidProvider>()("InvalidProvider", {
+  value: Schema.String
+}) {
+  get retryable() {
+    return false
+  }
+  override get message() {
+    return `Invalid provider "${this.value}"`
+  }
+}
+
+export class AuthenticationError extends Schema.TaggedError<AuthenticationError>()("AuthenticationError", {
+  /** 401: the key was refused; 403: the key is fine but may not do this; 402: billing. */
+  kind: Schema.Literals(["invalid-key", "permission", "billing"])
+}) {
+  get retryable() {
+    return false
+  }
+  override get message() {
+    return this.kind === "invalid-key"
+      ? "The API key was rejected"
+      : this.kind === "billing"
+      ? "The account has no credit or billing is not set up"
+      : "The API key is not allowed to use this model"
+  }
+}
+
+export class RateLimitError extends Schema.TaggedError<RateLimitError>()("RateLimitError", {
+  /** Seconds to wait, from `retry-after-ms` / `retry-after`. */
+  retryAfter: Schema.optionalKey(Schema.Number),
+  /** The quota or spend limit is exhausted: waiting a few seconds will not help. */
+  quota: Schema.Boolean
+}) {
+  get retryable() {
+    return !this.quota
+  }
+  override get message() {
+    return this.quota ? "Quota or spend limit exhausted" : "Rate limited"
+  }
+}
+
+export const ConnectionKind = Schema.Literals(["refused", "dns", "tls", "timeout", "reset", "stream-cut", "other"])
+
+export class ConnectionError extends Schema.TaggedError<ConnectionError>()("ConnectionError", {
+  kind: ConnectionKind,
+  detail: Schema.String
+}) {
+  get retryable() {
+    return true
+  }
+  override get message() {
+    return `Connection failed (${this.kind}): ${this.detail}`
+  }
+}
+
+export class ModelNotFound extends Schema.TaggedError<ModelNotFound>()("ModelNotFound", {}) {
+  get retryable() {
+    return false
+  }
+  override get message() {
+    return "Model or endpoint not found"
+  }
+}
+
+export class ContextLengthExceeded extends Schema.TaggedError<ContextLengthExceeded>()("ContextLengthExceeded", {}) {
+  get retryable() {
+    return false
+  }
+  override get message() {
+    return "The conversation is longer than the model's context window"
+  }
+}
+
+export class InvalidRequestError extends Schema.TaggedError<InvalidRequestError>()("InvalidRequestError", {
+  detail: Schema.String,
+  /** The request field the server objected to, when it says (`param`). */
+  param: Schema.optionalKey(Schema.String)
+}) {
+  get retryable() {
+    return false
+  }
+  override get message() {
+    return `The server rejected the request: ${this.detail}`
+  }
+}
+
+export class ProviderInternalError extends Schema.TaggedError<ProviderInternalError>()("ProviderInternalError", {
+  /** Overloaded across all users (Anthropic 529 / overloaded_error, HTTP 503). */
+  overloaded: Schema.Boolean,
+  detail: Schema.String
+}) {
+  get retryable() {
+    return true
+  }
+  override get message() {
+    return this.overloaded ? "The provider is overloaded" : "The provider had an internal error"
+  }
+}
+
+export class InvalidResponseError extends Schema.TaggedError<InvalidResponseError>()("InvalidResponseError", {
+  detail: Schema.String
+}) {
+  get retryable() {
+    return false
+  }
+  override get message() {
+    return `The server sent a response byok cannot read: ${this.detail}`
+  }
+}
+
+export const ProviderErrorReason = Schema.Union([
+  InvalidProvider,
+  AuthenticationError,
+  RateLimitError,
+  ConnectionError,
+  ModelNotFound,
+  ContextLengthExceeded,
+  InvalidRequestError,
+  ProviderInternalError,
+  InvalidResponseError
+])
+export type ProviderErrorReason = typeof ProviderErrorReason.Type
+
+export class ProviderError extends Schema.TaggedError<ProviderError>()("ProviderError", {
+  /** The wire format (`anthropic`, `openai`, `generic-chat-completion-api`). */
+  provider: Schema.String,
+  model: Schema.String,
+  displayName: Schema.String,
+  /** Where the model's entry is defined, so messages can say which key in which file to check. */
+  configFile: Schema.String,
+  baseUrl: Schema.String,
+  status: Schema.optionalKey(Schema.Number),
+  requestId: Schema.optionalKey(Schema.String),
+  /** The start of the error body, with the API key removed. */
+  body: Schema.optionalKey(Schema.String),
+  /** True when the error came after part of the answer was already streamed. */
+  midStream: Schema.Boolean,
+  reason: ProviderErrorReason
+}) {
+  get retryable() {
+    return this.reason.retryable && !this.midStream
+  }
+  override get message() {
+    return `${this.displayName}: ${this.reason.message}`
+  }
+}

@@ -1,0 +1,95 @@
+// The normalised event stream every wire format lowers to: text and reasoning deltas, then exactly one Finish
+// carrying the stop reason and the usage split by token class. The renderer and the ledger read only this.
+
+/** Input tokens split into classes that are priced differently. `total = uncached + cacheRead + cacheWrite`. */
+export interface InputUsage {
+  readonly total: number
+  readonly uncached: number
+  readonly cacheRead: number
+  /** All cache writes, 5-minute and 1-hour. */
+  readonly cacheWrite: number
+  /** The part of `cacheWrite` written with a 1-hour TTL (Anthropic); the rest is 5-minute. */
+  readonly cacheWrite1h: number
+}
+
+/** Output tokens; `reasoning` is part of `total`. */
+export interface OutputUsage {
+  readonly total: number
+  readonly reasoning: number
+}
+
+export interface Usage {
+  readonly input: InputUsage
+  readonly output: OutputUsage
+  /** The usage object as the server sent it, or null when it sent none. */
+  readonly native: unknown
+  /** Dollars reported by the server itself (OpenRouter `usage.cost`). */
+  readonly reportedCost?: number
+}
+
+/**
+ * Why the answer ended, normalised across the three APIs:
+ * stop (natural end or stop sequence), length (output cap), content-filter (filter or refusal),
+ * tool-calls, error (the server said so), other (anything unrecognised; the raw value is kept).
+ */
+export type FinishReason = "stop" | "length" | "content-filter" | "tool-calls" | "error" | "other"
+
+export type LlmEvent =
+  | { readonly _tag: "Start"; readonly requestId: string | undefined; readonly model: string | undefined }
+  | { readonly _tag: "TextDelta"; readonly text: string }
+  | { readonly _tag: "ReasoningDelta"; readonly text: string }
+  | {
+    readonly _tag: "Finish"
+    readonly reason: FinishReason
+    /** The server's own word for it (`end_turn`, `max_output_tokens`, …). */
+    readonly rawReason: string | undefined
+    readonly usage: Usage
+  }
+
+export const emptyUsage: Usage = {
+  input: { total: 0, uncached: 0, cacheRead: 0, cacheWrite: 0, cacheWrite1h: 0 },
+  output: { total: 0, reasoning: 0 },
+  native: null
+}
+
+const count = (n: unknown): number => (typeof n === "number" && Number.isFinite(n) && n > 0 ? Math.floor(n) : 0)
+
+/**
+ * Builds usage from counters that may be missing, negative or inconsistent (servers do send such): everything is
+ * clamped to whole non-negative numbers, and the classes always add up to the total.
+ * `inclusiveTotal` is the server's prompt count when it includes the cached parts (OpenAI style); when it is
+ * undefined the total is the sum of the parts (Anthropic style).
+ */
+export const makeUsage = (parts: {
+  readonly inclusiveTotal?: unknown
+  readonly uncached?: unknown
+  readonly cacheRead?: unknown
+  readonly cacheWrite?: unknown
+  readonly cacheWrite1h?: unknown
+  readonly output?: unknown
+  readonly reasoning?: unknown
+  readonly native: unknown
+  readonly reportedCost?: unknown
+}): Usage => {
+  const cacheRead = count(parts.cacheRead)
+  const cacheWrite = count(parts.cacheWrite)
+  const cached = cacheRead + cacheWrite
+  const uncached = parts.inclusiveTotal !== undefined
+    ? Math.max(0, count(parts.inclusiveTotal) - cached)
+    : count(parts.uncached)
+  const output = count(parts.output)
+  return {
+    input: {
+      total: uncached + cached,
+      uncached,
+      cacheRead,
+      cacheWrite,
+      cacheWrite1h: Math.min(count(parts.cacheWrite1h), cacheWrite)
+    },
+    output: { total: output, reasoning: Math.min(count(parts.reasoning), output) },
+    native: parts.native,
+    ...(typeof parts.reportedCost === "number" && Number.isFinite(parts.reportedCost) && parts.reportedCost >= 0
+      ? { reportedCost: parts.reportedCost }
+      : {})
+  }
+}

@@ -1,0 +1,259 @@
+// The one place where HTTP statuses, error bodies, in-band stream errors and transport failures become typed
+// ProviderError reasons, for all three wire formats. Also: retry-after parsing, request-id capture, and redaction
+// of the API key from anything kept on an error.
+import { Duration, Effect, Redacted, Stream } from "effect"
+import type { HttpClient, HttpClientError, HttpClientRequest, HttpClientResponse } from "effect/http"
+import type { ModelEntry } from "../config/schema.ts"
+import {
+  AuthenticationError,
+  ConnectionError,
+  ContextLengthExceeded,
+  InvalidRequestError,
+  InvalidResponseError,
+  ModelNotFound,
+  ProviderError,
+  type ProviderErrorReason,
+  ProviderInternalError,
+  RateLimitError
+} from "./errors.ts"
+
+const BODY_LIMIT = 2000
+
+/** Removes every occurrence of the key (and of long fragments servers echo back) from text kept on an error. */
+export const redact = (text: string, entry: ModelEntry): string => {
+  const key = Redacted.value(entry.apiKey)
+  if (key.length < 4) return text
+  let out = text.split(key).join("[REDACTED]")
+  // Some servers echo a masked key ("sk-abc...wxyz"); a long visible prefix or suffix still leaks, so drop those.
+  if (key.length >= 16) {
+    for (const piece of [key.slice(0, 12), key.slice(-12)]) out = out.split(piece).join("[REDACTED]")
+  }
+  return out
+}
+
+export const requestIdOf = (headers: Readonly<Record<string, string | undefined>>): string | undefined =>
+  headers["request-id"] ?? headers["x-request-id"] ?? headers["x-generation-id"] ?? headers["x-amzn-requestid"]
+
+/** Seconds to wait: `retry-after-ms` wins, then `retry-after` as seconds or an HTTP date. */
+export const parseRetryAfter = (
+  headers: Readonly<Record<string, string | undefined>>,
+  now: number = Date.now()
+): number | undefined => {
+  const ms = headers["retry-after-ms"]
+  if (ms !== undefined && /^\s*\d+(\.\d+)?\s*$/.test(ms)) return Number(ms) / 1000
+  const ra = headers["retry-after"]
+  if (ra === undefined) return undefined
+  if (/^\s*\d+(\.\d+)?\s*$/.test(ra)) return Number(ra)
+  const date = Date.parse(ra)
+  return Number.isNaN(date) ? undefined : Math.max(0, (date - now) / 1000)
+}
+
+/** What an error body or in-band error payload says, whichever API shaped it. */
+export interface ErrorFacts {
+  readonly status?: number | undefined
+  readonly type?: string | undefined
+  readonly code?: string | undefined
+  readonly message?: string | undefined
+  readonly param?: string | undefined
+  readonly retryAfter?: number | undefined
+}
+
+const str = (u: unknown): string | undefined =>
+  typeof u === "string" ? u : typeof u === "number" ? String(u) : undefined
+
+/**
+ * Reads `{"error":{type,code,message,param}}` (OpenAI, OpenRouter), `{"type":"error","error":{type,message}}`
+ * (Anthropic), flat `{"type":"error","code","message"}` (Responses spec), `{"object":"error","message"}` (vLLM),
+ * `{"error":"text"}` (Ollama, llama.cpp) and `{"detail":…}` (FastAPI servers).
+ */
+export const errorFacts = (payload: unknown): ErrorFacts => {
+  if (typeof payload !== "object" || payload === null) return {}
+  const p = payload as Record<string, unknown>
+  const inner = typeof p["error"] === "object" && p["error"] !== null ? p["error"] as Record<string, unknown> : p
+  const details = typeof inner["details"] === "object" && inner["details"] !== null
+    ? inner["details"] as Record<string, unknown>
+    : {}
+  const message = str(inner["message"]) ?? str(p["error"]) ?? str(p["message"]) ??
+    (p["detail"] !== undefined ? (str(p["detail"]) ?? JSON.stringify(p["detail"])) : undefined)
+  const type = str(inner["type"])
+  return {
+    type: type === "error" ? undefined : type,
+    code: str(details["error_code"]) ?? str(inner["code"]),
+    message,
+    param: str(inner["param"])
+  }
+}
+
+const CONTEXT_PATTERN =
+  /context[ _-]?length|context window|maximum context|prompt is too long|too many tokens|exceeds? the (model'?s? )?(context|maximum)|input is too long|reduce the length/i
+const QUOTA_PATTERN = /insufficient_quota|quota|spend limit|enforced_spend_limit|billing|credits?\b/i
+
+/** Status (when there is one) and the error's own words → a reason. */
+export const classify = (facts: ErrorFacts): ProviderErrorReason => {
+  const { status, type = "", code = "", message = "" } = facts
+  const words = `${type} ${code} ${message}`
+  const detail = message || type || code || (status !== undefined ? `HTTP ${status}` : "unknown error")
+  const numeric = status ?? (/^\d{3}$/.test(code) ? Number(code) : undefined)
+
+  if (code === "context_length_exceeded" || type === "context_length_exceeded" || CONTEXT_PATTERN.test(message)) {
+    return new ContextLengthExceeded({})
+  }
+  if (type === "overloaded_error" || numeric === 529) {
+    return new ProviderInternalError({ overloaded: true, detail })
+  }
+  if (type === "authentication_error" || numeric === 401 || code === "invalid_api_key") {
+    return new AuthenticationError({ kind: "invalid-key" })
+  }
+  if (type === "billing_error" || numeric === 402 || /credit balance is too low/i.test(message)) {
+    return new AuthenticationError({ kind: "billing" })
+  }
+  if (type === "permission_error" || numeric === 403) return new AuthenticationError({ kind: "permission" })
+  if (type === "not_found_error" || numeric === 404 || code === "model_not_found") return new ModelNotFound({})
+  if (
+    type === "rate_limit_error" || numeric === 429 || code === "rate_limit_exceeded" ||
+    code === "insufficient_quota" || type === "insufficient_quota"
+  ) {
+    const quota = QUOTA_PATTERN.test(words) && !/rate limit reached for requests/i.test(message)
+    return new RateLimitError({
+      quota,
+      ...(facts.retryAfter !== undefined && !quota ? { retryAfter: facts.retryAfter } : {})
+    })
+  }
+  if (numeric === 408 || type === "timeout_error" || numeric === 504) {
+    return new ConnectionError({ kind: "timeout", detail })
+  }
+  if (
+    numeric !== undefined && numeric >= 500 || type === "api_error" || type === "server_error" ||
+    code === "server_error"
+  ) {
+    return new ProviderInternalError({ overloaded: numeric === 503, detail })
+  }
+  if (numeric !== undefined && numeric >= 400) {
+    return new InvalidRequestError({ detail, ...(facts.param ? { param: facts.param } : {}) })
+  }
+  // An in-band error without a status or a type we know: the server failed while answering.
+  return new ProviderInternalError({ overloaded: false, detail })
+}
+
+/** What every ProviderError of one request shares. */
+export interface RequestContext {
+  readonly entry: ModelEntry
+}
+
+export const providerError = (
+  ctx: RequestContext,
+  reason: ProviderErrorReason,
+  extra: { status?: number; requestId?: string | undefined; body?: string; midStream?: boolean } = {}
+): ProviderError =>
+  new ProviderError({
+    provider: ctx.entry.provider,
+    model: ctx.entry.model,
+    displayName: ctx.entry.displayName,
+    configFile: ctx.entry.source.file,
+    baseUrl: ctx.entry.baseUrl,
+    midStream: extra.midStream ?? false,
+    reason,
+    ...(extra.status !== undefined ? { status: extra.status } : {}),
+    ...(extra.requestId !== undefined ? { requestId: extra.requestId } : {}),
+    ...(extra.body !== undefined ? { body: redact(extra.body, ctx.entry).slice(0, BODY_LIMIT) } : {})
+  })
+
+/** A non-2xx response → ProviderError, reading the (small) error body. */
+export const fromResponse = (ctx: RequestContext, response: HttpClientResponse.HttpClientResponse) =>
+  response.text.pipe(
+    Effect.orElseSucceed(() => ""),
+    Effect.map((body) => {
+      let payload: unknown
+      try {
+        payload = JSON.parse(body)
+      } catch {
+        payload = undefined
+      }
+      const facts = errorFacts(payload)
+      const reason = classify({
+        ...facts,
+        message: facts.message ?? (body.trim().slice(0, 300) || undefined),
+        status: response.status,
+        retryAfter: parseRetryAfter(response.headers)
+      })
+      return providerError(ctx, reason, {
+        status: response.status,
+        requestId: requestIdOf(response.headers),
+        body
+      })
+    })
+  )
+
+/** An error payload that arrived inside a 200 stream. */
+export const fromInBand = (ctx: RequestContext, payload: unknown, midStream: boolean, requestId?: string) =>
+  providerError(ctx, classify(errorFacts(payload)), {
+    midStream,
+    requestId,
+    body: JSON.stringify(payload)
+  })
+
+const causeCode = (cause: unknown): string => {
+  if (typeof cause !== "object" || cause === null) return String(cause ?? "")
+  const c = cause as { code?: unknown; name?: unknown; message?: unknown; cause?: unknown }
+  return [c.code, c.name, c.message, typeof c.cause === "object" ? causeCode(c.cause) : ""]
+    .filter((x) => typeof x === "string")
+    .join(" ")
+}
+
+/** A transport failure (nothing or only part of a response arrived) → ConnectionError of the right kind. */
+export const connectionReason = (cause: unknown, streamStarted: boolean): ConnectionError => {
+  const text = causeCode(cause)
+  const kind = /ECONNREFUSED|ConnectionRefused/i.test(text)
+    ? "refused"
+    : /ENOTFOUND|EAI_AGAIN|getaddrinfo|DNS/i.test(text)
+    ? "dns"
+    : /EPROTO|TLS|SSL|CERT|certificate|self[- ]signed/i.test(text)
+    ? "tls"
+    : /ETIMEDOUT|timed? ?out|TimeoutError/i.test(text)
+    ? "timeout"
+    : streamStarted
+    ? "stream-cut"
+    : /ECONNRESET|socket|closed/i.test(text)
+    ? "reset"
+    : "other"
+  const firstLine = text.split("\n")[0] ?? ""
+  return new ConnectionError({ kind, detail: firstLine.slice(0, 300) || "connection failed" })
+}
+
+export const fromTransport = (ctx: RequestContext, error: HttpClientError.HttpClientError, streamStarted = false) =>
+  providerError(ctx, connectionReason(error.reason.cause ?? error.reason.description, streamStarted), {
+    midStream: streamStarted
+  })
+
+/** Sends the request; any non-2xx becomes a ProviderError. The response body is left unread for streaming. */
+export const send = (
+  ctx: RequestContext,
+  client: HttpClient.HttpClient,
+  request: HttpClientRequest.HttpClientRequest,
+  timeout: Duration.Input
+): Effect.Effect<HttpClientResponse.HttpClientResponse, ProviderError> =>
+  client.execute(request).pipe(
+    Effect.mapError((e) => fromTransport(ctx, e)),
+    Effect.timeoutOrElse({
+      duration: timeout,
+      orElse: () =>
+        Effect.fail(providerError(ctx, new ConnectionError({
+          kind: "timeout",
+          detail: `no response within ${Duration.format(Duration.fromInputUnsafe(timeout))}`
+        })))
+    }),
+    Effect.flatMap((response) =>
+      response.status >= 200 && response.status < 300
+        ? Effect.succeed(response)
+        : Effect.flatMap(fromResponse(ctx, response), Effect.fail)
+    )
+  )
+
+/**
+ * The body as text, decoded across chunk boundaries (a UTF-8 character may be split between two reads).
+ * Transport failures are left in the error channel for the caller, which knows how far the answer got.
+ */
+export const bodyText = (response: HttpClientResponse.HttpClientResponse) => response.stream.pipe(Stream.decodeText())
+
+export const invalidResponse = (ctx: RequestContext, detail: string, midStream: boolean) =>
+  providerError(ctx, new InvalidResponseError({ detail: redact(detail, ctx.entry).slice(0, 300) }), { midStream })

@@ -1,0 +1,73 @@
+// Shared streaming machinery for the three wire formats: response bytes → text → SSE events (the parser of
+// effect/encoding Sse) → a format's pure step/onHalt parser → LlmEvents. A transport failure part-way is handed
+// to the parser as a final `Broken` input, because only the parser knows whether the answer had already started.
+import { Effect, Stream } from "effect"
+import * as Sse from "effect/encoding/Sse"
+import type { HttpClientResponse } from "effect/http"
+import type { ProviderError } from "./errors.ts"
+import type { LlmRequest } from "./conversation.ts"
+import type { LlmEvent } from "./event.ts"
+import { bodyText } from "./http.ts"
+
+export interface SseMessage {
+  readonly _tag: "Event"
+  /** The `event:` name, "message" when the server sent none. */
+  readonly event: string
+  readonly data: string
+}
+
+/** What a parser consumes: SSE messages, then possibly one `Broken` when the connection failed. */
+export type WireInput = SseMessage | { readonly _tag: "Broken"; readonly cause: unknown }
+
+/** What a parser produces: events for the user, or the failure that ends the stream. */
+export type WireOutput = LlmEvent | { readonly _tag: "Fail"; readonly error: ProviderError }
+
+export interface WireParser<S> {
+  readonly initial: () => S
+  readonly step: (state: S, input: WireInput) => readonly [S, ReadonlyArray<WireOutput>]
+  /** Called when the body ends: emits the final Finish, or the failure for a stream cut short. */
+  readonly onHalt: (state: S) => ReadonlyArray<WireOutput>
+}
+
+/**
+ * Text chunks → SSE messages. Uses effect/encoding's incremental parser directly rather than `Sse.decode`, which
+ * fails the stream on a `retry:` field; a reconnection hint means nothing to a one-shot POST, so it is ignored.
+ */
+export const decodeSse = <E>(text: Stream.Stream<string, E>): Stream.Stream<SseMessage, E | Sse.SseError> =>
+  Stream.suspend(() => {
+    let batch: Array<SseMessage> = []
+    const parser = Sse.makeParser((event) => {
+      if (event._tag === "Event") batch.push({ _tag: "Event", event: event.event, data: event.data })
+    })
+    return text.pipe(
+      Stream.mapEffect((chunk) => {
+        const error = parser.feed(chunk)
+        if (error !== undefined) return Effect.fail(error)
+        const out = batch
+        batch = []
+        return Effect.succeed(out)
+      }),
+      Stream.flattenIterable
+    )
+  })
+
+/** The SSE messages of a streaming response body. */
+export const sseMessages = (response: HttpClientResponse.HttpClientResponse) => decodeSse(bodyText(response))
+
+/** Runs a wire parser over messages. Ends after the first Finish or failure. */
+export const runWireParser = <S, E>(
+  messages: Stream.Stream<SseMessage, E>,
+  parser: WireParser<S>
+): Stream.Stream<LlmEvent, ProviderError> =>
+  messages.pipe(
+    Stream.map((m): WireInput => m),
+    Stream.catch((cause) => Stream.succeed<WireInput>({ _tag: "Broken", cause })),
+    Stream.mapAccum(parser.initial, parser.step, { onHalt: parser.onHalt }),
+    Stream.mapEffect((out) => (out._tag === "Fail" ? Effect.fail(out.error) : Effect.succeed(out))),
+    Stream.takeUntil((event) => event._tag === "Finish")
+  )
+
+/** What each wire format provides: one streamed call. */
+export interface WireFormat {
+  readonly stream: (request: LlmRequest) => Stream.Stream<LlmEvent, ProviderError>
+}
