@@ -1,8 +1,12 @@
 // byok's entry point: composes the application layer once and runs the root command. Every failure is turned
 // into a message and an exit code by cli/exit.ts; nothing else prints errors.
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import * as NodeServices from "@effect/platform-node/NodeServices"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as NodePath from "@effect/platform-node/NodePath"
+import * as NodeStdio from "@effect/platform-node/NodeStdio"
+import * as NodeTerminal from "@effect/platform-node/NodeTerminal"
 import { Effect, Layer } from "effect"
+import { ChildProcessSpawner } from "effect/process"
 import { Command } from "effect/cli"
 import { FetchHttpClient } from "effect/http"
 import { exec } from "./cli/exec.ts"
@@ -26,8 +30,19 @@ const root = Command.make("byok").pipe(
   ])
 )
 
+// The platform services effect/cli needs. byok never starts a child process (the spawner is only for the CLI's
+// wizard mode), so a stub stands in for the Node spawner, whose imports cost start-up time.
+const NoSpawner = Layer.succeed(
+  ChildProcessSpawner.ChildProcessSpawner,
+  ChildProcessSpawner.make(() => Effect.die("byok does not start child processes"))
+)
+
 const AppLayer = Layer.mergeAll(
-  NodeServices.layer,
+  NodeFileSystem.layer,
+  NodePath.layer,
+  NodeStdio.layer,
+  NodeTerminal.layer,
+  NoSpawner,
   Provider.layer.pipe(Layer.provide(FetchHttpClient.layer))
 )
 

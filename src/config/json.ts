@@ -40,6 +40,8 @@ const describe = (text: string, i: number): string =>
 const locate = (text: string): { offset: number; detail: string } => {
   let i = 0
   const fail = (what: string): never => {
+    if (text[i] === "/") throw new Failure(i, "comment (JSON allows no comments)")
+    if (text[i] === "'") throw new Failure(i, "single quote (JSON strings use double quotes)")
     throw new Failure(i, `expected ${what}, found ${describe(text, i)}`)
   }
   const ws = () => {
@@ -140,8 +142,6 @@ const locate = (text: string): { offset: number; detail: string } => {
     if (c === "f") return literal("false")
     if (c === "n") return literal("null")
     if (c === "-" || (c !== undefined && c >= "0" && c <= "9")) return number()
-    if (c === "/") throw new Failure(i, "comment (JSON allows no comments)")
-    if (c === "'") throw new Failure(i, "single quote (JSON strings use double quotes)")
     fail("a value")
   }
   try {

@@ -54,7 +54,11 @@ export const decodeSse = <E>(text: Stream.Stream<string, E>): Stream.Stream<SseM
 /** The SSE messages of a streaming response body. */
 export const sseMessages = (response: HttpClientResponse.HttpClientResponse) => decodeSse(bodyText(response))
 
-/** Runs a wire parser over messages. Ends after the first Finish or failure. */
+/**
+ * Runs a wire parser over messages. Ends after the first Finish or failure.
+ * Works a network chunk at a time (one batch of outputs per chunk of messages) rather than an event at a time:
+ * per-event effects cost more than the parsing itself on a fast local stream.
+ */
 export const runWireParser = <S, E>(
   messages: Stream.Stream<SseMessage, E>,
   parser: WireParser<S>
@@ -62,8 +66,22 @@ export const runWireParser = <S, E>(
   messages.pipe(
     Stream.map((m): WireInput => m),
     Stream.catch((cause) => Stream.succeed<WireInput>({ _tag: "Broken", cause })),
-    Stream.mapAccum(parser.initial, parser.step, { onHalt: parser.onHalt }),
-    Stream.mapEffect((out) => (out._tag === "Fail" ? Effect.fail(out.error) : Effect.succeed(out))),
+    Stream.mapAccumArray(parser.initial, (state, inputs) => {
+      let s = state
+      const batch: Array<WireOutput> = []
+      for (const input of inputs) {
+        const [next, out] = parser.step(s, input)
+        s = next
+        for (const o of out) batch.push(o)
+      }
+      return [s, batch.length > 0 ? [batch] : []]
+    }, { onHalt: (state) => [parser.onHalt(state)] }),
+    Stream.flatMap((batch) => {
+      const failAt = batch.findIndex((o) => o._tag === "Fail")
+      if (failAt < 0) return Stream.fromArray(batch as ReadonlyArray<LlmEvent>)
+      const failure = batch[failAt] as Extract<WireOutput, { _tag: "Fail" }>
+      return Stream.concat(Stream.fromArray(batch.slice(0, failAt) as ReadonlyArray<LlmEvent>), Stream.fail(failure.error))
+    }),
     Stream.takeUntil((event) => event._tag === "Finish")
   )
 

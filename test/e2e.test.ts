@@ -1,0 +1,191 @@
+// End to end: the compiled binary, a droid-style config in a temporary HOME, and a loopback server.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test"
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { CANARY } from "./lib/provider.ts"
+import { type FakeServer, sseResponse, startServer } from "./lib/server.ts"
+import { sse } from "./lib/http.ts"
+
+const root = join(import.meta.dir, "..")
+const binDir = mkdtempSync(join(tmpdir(), "byok-bin-"))
+const bin = join(binDir, "byok")
+let server: FakeServer
+let home: string
+
+const chatAnswer = (words: ReadonlyArray<string>) =>
+  sse(
+    ...words.map((w) => ({ model: "m", choices: [{ index: 0, delta: { content: w }, finish_reason: null }] })),
+    { model: "m", choices: [{ index: 0, delta: {}, finish_reason: "stop" }] },
+    { model: "m", choices: [], usage: { prompt_tokens: 9, completion_tokens: words.length } },
+    "[DONE]"
+  )
+
+beforeAll(() => {
+  const build = Bun.spawnSync([process.execPath, "run", join(root, "build.ts")], {
+    cwd: root,
+    env: { ...process.env, BYOK_OUTFILE: bin },
+    stdout: "pipe",
+    stderr: "pipe"
+  })
+  if (build.exitCode !== 0) throw new Error(`build failed: ${build.stderr.toString()}${build.stdout.toString()}`)
+  server = startServer()
+  home = mkdtempSync(join(tmpdir(), "byok-home-"))
+  mkdirSync(join(home, ".factory"))
+  writeFileSync(
+    join(home, ".factory", "config.json"),
+    JSON.stringify({
+      custom_models: [
+        {
+          model_display_name: "Local [llama.cpp]",
+          model: "qwen2.5-coder",
+          base_url: `${server.url}/v1`,
+          api_key: CANARY,
+          provider: "generic-chat-completion-api",
+          max_tokens: 512
+        },
+        {
+          model_display_name: "Broken",
+          model: "x",
+          base_url: `${server.url}/v1`,
+          api_key: CANARY,
+          provider: "OpenAI",
+          max_tokens: 512
+        }
+      ]
+    })
+  )
+}, 60_000)
+
+afterAll(() => server?.stop())
+
+const run = async (args: ReadonlyArray<string>, stdin?: string, env: Record<string, string> = {}) => {
+  const proc = Bun.spawn([bin, ...args], {
+    env: { PATH: process.env["PATH"] ?? "", HOME: home, NO_COLOR: "1", ...env },
+    stdin: stdin !== undefined ? new TextEncoder().encode(stdin) : "ignore",
+    stdout: "pipe",
+    stderr: "pipe"
+  })
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited
+  ])
+  expect(stdout + stderr).not.toContain(CANARY)
+  return { stdout, stderr, code }
+}
+
+describe("byok exec (compiled binary)", () => {
+  test("streams the answer to stdout, nothing else; warnings on stderr", async () => {
+    server.handle(() => sseResponse(chatAnswer(["The answer", " is 42."])))
+    const r = await run(["exec", "-m", "Local [llama.cpp]", "What is it?"])
+    expect(r.code).toBe(0)
+    expect(r.stdout).toBe("The answer is 42.\n")
+    expect(r.stderr).toContain(`skipping "Broken"`)
+    expect(r.stderr).toContain(`Did you mean "openai"?`)
+    const req = server.requests.at(-1)!
+    expect(req.path).toBe("/v1/chat/completions")
+    expect(req.headers["authorization"]).toBe(`Bearer ${CANARY}`)
+    expect(req.body).toMatchObject({ model: "qwen2.5-coder", max_tokens: 512, stream: true })
+  })
+
+  test("stdin alone is the prompt; stdin with an argument is context before it", async () => {
+    server.handle(() => sseResponse(chatAnswer(["ok"])))
+    await run(["exec"], "piped question\n")
+    expect((server.requests.at(-1)!.body as { messages: unknown }).messages).toEqual([
+      { role: "user", content: "piped question" }
+    ])
+    await run(["exec", "--system", "terse", "--max-tokens", "7", "summarise"], "file contents\n")
+    const body = server.requests.at(-1)!.body as { messages: unknown; max_tokens: number }
+    expect(body.messages).toEqual([
+      { role: "system", content: "terse" },
+      { role: "user", content: "file contents\n\nsummarise" }
+    ])
+    expect(body.max_tokens).toBe(7)
+  })
+
+  test("401 → exit 3, a message naming the file, no key", async () => {
+    server.handle(() =>
+      new Response(JSON.stringify({ error: { message: `Incorrect API key provided: ${CANARY}` } }), { status: 401 })
+    )
+    const r = await run(["exec", "hi"])
+    expect(r.code).toBe(3)
+    expect(r.stdout).toBe("")
+    expect(r.stderr).toContain(`rejected the API key of "Local [llama.cpp]"`)
+    expect(r.stderr).toContain(join(home, ".factory", "config.json"))
+    expect(r.stderr).not.toMatch(/\n\s+at \S+ \(/)
+  })
+
+  test("429 → exit 4", async () => {
+    server.handle(() => new Response("{}", { status: 429, headers: { "retry-after": "3" } }))
+    const r = await run(["exec", "hi"])
+    expect(r.code).toBe(4)
+    expect(r.stderr).toContain("Try again in 3 s")
+  })
+
+  test("connection refused → exit 5", async () => {
+    const cfg = join(home, "refused.json")
+    const closed = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } })
+    const port = closed.port
+    closed.stop(true)
+    writeFileSync(cfg, JSON.stringify({
+      customModels: [{
+        displayName: "Down",
+        model: "m",
+        baseUrl: `http://127.0.0.1:${port}/v1`,
+        apiKey: CANARY,
+        provider: "generic-chat-completion-api",
+        maxOutputTokens: 10
+      }]
+    }))
+    const r = await run(["exec", "--config", cfg, "hi"])
+    expect(r.code).toBe(5)
+    expect(r.stderr).toContain("connection refused")
+  })
+
+  test("the answer cut at max tokens is noted on stderr", async () => {
+    server.handle(() =>
+      sseResponse(sse({ model: "m", choices: [{ index: 0, delta: { content: "Once" }, finish_reason: "length" }] }, "[DONE]"))
+    )
+    const r = await run(["exec", "story"])
+    expect(r.code).toBe(0)
+    expect(r.stdout).toBe("Once\n")
+    expect(r.stderr).toContain("cut short at the output limit (512 tokens)")
+  })
+
+  test("usage and config errors → exit 2", async () => {
+    expect((await run(["exec"])).code).toBe(2)
+    const unknown = await run(["exec", "-m", "nope", "hi"])
+    expect(unknown.code).toBe(2)
+    expect(unknown.stderr).toContain("Local [llama.cpp]")
+    const broken = await run(["exec", "-m", "Broken", "hi"])
+    expect(broken.code).toBe(2)
+    expect(broken.stderr).toContain(`Invalid provider "OpenAI"`)
+    const flag = await run(["exec", "--bogus"])
+    expect(flag.code).toBe(2)
+    expect(flag.stdout).toBe("")
+    const badJson = join(home, "bad.json")
+    writeFileSync(badJson, "{\n  \"custom_models\": [,]\n}\n")
+    const parse = await run(["exec", "--config", badJson, "hi"])
+    expect(parse.code).toBe(2)
+    expect(parse.stderr).toContain(`${badJson}:2:21`)
+    expect(parse.stderr).toContain("^")
+  })
+
+  test("models lists names, never keys; --json too", async () => {
+    const table = await run(["models"])
+    expect(table.code).toBe(0)
+    expect(table.stdout).toContain("Local [llama.cpp]")
+    const json = JSON.parse((await run(["models", "--json"])).stdout)
+    expect(json[0]).toMatchObject({ displayName: "Local [llama.cpp]", provider: "generic-chat-completion-api" })
+  })
+
+  test("--help and --version", async () => {
+    const help = await run(["--help"])
+    expect(help.code).toBe(0)
+    expect(help.stdout).toContain("exec")
+    const execHelp = await run(["exec", "--help"])
+    expect(execHelp.stdout).toContain("EXAMPLES")
+    expect((await run(["--version"])).stdout).toMatch(/\d+\.\d+\.\d+/)
+  })
+})

@@ -1,0 +1,218 @@
+import { describe, expect, test } from "bun:test"
+import { Effect, Layer, Stream } from "effect"
+import { FetchHttpClient } from "effect/http"
+import { describeProviderError, ExitCode } from "../src/cli/exit.ts"
+import type { ProviderError } from "../src/providers/errors.ts"
+import { connectionReason, parseRetryAfter } from "../src/providers/http.ts"
+import * as Provider from "../src/providers/provider.ts"
+import { CANARY, collect, makeEntry, makeRequest } from "./lib/provider.ts"
+
+const json = (status: number, body: unknown, headers: Record<string, string> = {}) => ({
+  status,
+  headers: { "content-type": "application/json", ...headers },
+  chunks: [typeof body === "string" ? body : JSON.stringify(body)]
+})
+
+const errorFor = async (script: ReturnType<typeof json>, baseUrl = "http://127.0.0.1:9/v1") => {
+  const { error } = await collect(script, makeRequest(makeEntry({ baseUrl })))
+  if (error === undefined) throw new Error("expected an error")
+  return error
+}
+
+/** Everything a user could see of an error: its report, message and data. */
+const visible = (error: ProviderError) => JSON.stringify(describeProviderError(error)) + error.message + JSON.stringify(error)
+
+const cases: ReadonlyArray<{
+  name: string
+  script: ReturnType<typeof json>
+  tag: string
+  code: number
+  retryable: boolean
+  says: RegExp
+  baseUrl?: string
+}> = [
+  {
+    name: "401 (key echoed back by the server)",
+    script: json(401, { error: { message: `Incorrect API key provided: ${CANARY}`, type: "invalid_request_error", code: "invalid_api_key" } }),
+    tag: "AuthenticationError",
+    code: ExitCode.auth,
+    retryable: false,
+    says: /api_key of "Test Model" in \/home\/u\/\.factory\/config\.json/
+  },
+  {
+    name: "403",
+    script: json(403, { type: "error", error: { type: "permission_error", message: "no access" } }),
+    tag: "AuthenticationError",
+    code: ExitCode.auth,
+    retryable: false,
+    says: /does not allow this key/
+  },
+  {
+    name: "404 on a base URL without /v1",
+    script: json(404, "404 page not found"),
+    tag: "ModelNotFound",
+    code: ExitCode.other,
+    retryable: false,
+    says: /try "http:\/\/127\.0\.0\.1:9\/v1"/,
+    baseUrl: "http://127.0.0.1:9"
+  },
+  {
+    name: "404 from Ollama for a model not pulled",
+    script: json(404, { error: { message: "model \"llama9\" not found, try pulling it first", type: "api_error" } }),
+    tag: "ModelNotFound",
+    code: ExitCode.other,
+    retryable: false,
+    says: /ollama pull test-model/,
+    baseUrl: "http://localhost:11434/v1"
+  },
+  {
+    name: "400 context length",
+    script: json(400, { error: { message: "This model's maximum context length is 8192 tokens", type: "invalid_request_error", code: "context_length_exceeded" } }),
+    tag: "ContextLengthExceeded",
+    code: ExitCode.other,
+    retryable: false,
+    says: /context window/
+  },
+  {
+    name: "400 Anthropic prompt too long",
+    script: json(400, { type: "error", error: { type: "invalid_request_error", message: "prompt is too long: 208310 tokens > 200000 maximum" } }),
+    tag: "ContextLengthExceeded",
+    code: ExitCode.other,
+    retryable: false,
+    says: /context window/
+  },
+  {
+    name: "400 unsupported parameter",
+    script: json(400, { error: { message: "Unsupported parameter: 'max_tokens'", type: "invalid_request_error", param: "max_tokens", code: "unsupported_parameter" } }),
+    tag: "InvalidRequestError",
+    code: ExitCode.other,
+    retryable: false,
+    says: /output-cap field was refused/
+  },
+  {
+    name: "429 with retry-after",
+    script: json(429, { error: { message: "Rate limit reached for requests", type: "requests", code: "rate_limit_exceeded" } }, { "retry-after": "7" }),
+    tag: "RateLimitError",
+    code: ExitCode.rateLimit,
+    retryable: true,
+    says: /Try again in 7 s/
+  },
+  {
+    name: "429 insufficient_quota",
+    script: json(429, { error: { message: "You exceeded your current quota", type: "insufficient_quota", code: "insufficient_quota" } }),
+    tag: "RateLimitError",
+    code: ExitCode.rateLimit,
+    retryable: false,
+    says: /Waiting will not help/
+  },
+  {
+    name: "429 Anthropic spend cap",
+    script: json(429, { type: "error", error: { type: "rate_limit_error", message: "limit", details: { error_code: "enforced_spend_limit_reached" } } }),
+    tag: "RateLimitError",
+    code: ExitCode.rateLimit,
+    retryable: false,
+    says: /quota or spend limit/
+  },
+  {
+    name: "500",
+    script: json(500, { error: { message: "boom", type: "server_error" } }),
+    tag: "ProviderInternalError",
+    code: ExitCode.other,
+    retryable: true,
+    says: /provider's side/
+  },
+  {
+    name: "529 overloaded",
+    script: json(529, { type: "error", error: { type: "overloaded_error", message: "Overloaded" } }),
+    tag: "ProviderInternalError",
+    code: ExitCode.other,
+    retryable: true,
+    says: /is overloaded/
+  },
+  {
+    name: "402 OpenRouter credits",
+    script: json(402, { error: { code: 402, message: "Insufficient credits" } }),
+    tag: "AuthenticationError",
+    code: ExitCode.auth,
+    retryable: false,
+    says: /Add credit/
+  }
+]
+
+describe("HTTP status → typed error", () => {
+  for (const c of cases) {
+    test(c.name, async () => {
+      const error = await errorFor(c.script, c.baseUrl)
+      expect(error.reason._tag as string).toBe(c.tag)
+      expect(error.retryable).toBe(c.retryable)
+      const report = describeProviderError(error)
+      expect(report.code).toBe(c.code)
+      expect([report.headline, ...report.lines].join("\n")).toMatch(c.says)
+      expect(visible(error)).not.toContain(CANARY)
+      expect(visible(error)).not.toContain(CANARY.slice(0, 12))
+    })
+  }
+
+  test("retry-after-ms wins over retry-after; HTTP dates are read", () => {
+    expect(parseRetryAfter({ "retry-after-ms": "1500", "retry-after": "9" })).toBe(1.5)
+    expect(parseRetryAfter({ "retry-after": "Thu, 01 Jan 2026 00:00:10 GMT" }, Date.parse("2026-01-01T00:00:00Z"))).toBe(10)
+    expect(parseRetryAfter({ "retry-after": "soon" })).toBeUndefined()
+  })
+
+  test("the request id is kept", async () => {
+    const error = await errorFor(json(500, { error: { message: "x" } }, { "x-request-id": "req_123" }))
+    expect(error.requestId).toBe("req_123")
+    expect(describeProviderError(error).lines).toContain("request id: req_123")
+  })
+})
+
+describe("transport failures → ConnectionError", () => {
+  test("kinds from the causes fetch reports", () => {
+    expect(connectionReason({ code: "ECONNREFUSED" }, false).kind).toBe("refused")
+    expect(connectionReason({ code: "ENOTFOUND", message: "getaddrinfo ENOTFOUND x" }, false).kind).toBe("dns")
+    expect(connectionReason({ code: "EPROTO", message: "The TLS handshake failed" }, false).kind).toBe("tls")
+    expect(connectionReason({ name: "TimeoutError" }, false).kind).toBe("timeout")
+    expect(connectionReason({ code: "ECONNRESET" }, true).kind).toBe("stream-cut")
+    expect(connectionReason({ code: "ECONNRESET" }, false).kind).toBe("reset")
+  })
+
+  const realCall = (baseUrl: string) =>
+    Effect.runPromise(
+      Effect.gen(function*() {
+        const provider = yield* Provider.Provider
+        return yield* Effect.flip(Stream.runDrain(provider.stream(makeRequest(makeEntry({ baseUrl })))))
+      }).pipe(Effect.provide(Provider.layer.pipe(Layer.provide(FetchHttpClient.layer))))
+    )
+
+  test("connection refused on loopback (Ollama's port) → exit 5, names `ollama serve`", async () => {
+    // Port 11434 on 127.0.0.1 is assumed closed here; a refused connect is what a stopped Ollama gives.
+    const server = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } })
+    const port = server.port
+    server.stop(true)
+    const error = await realCall(`http://127.0.0.1:${port}/v1`)
+    expect(error.reason._tag).toBe("ConnectionError")
+    expect(error.reason._tag === "ConnectionError" && error.reason.kind).toBe("refused")
+    const report = describeProviderError(error)
+    expect(report.code).toBe(ExitCode.connection)
+    const ollama = describeProviderError({ ...error, baseUrl: "http://localhost:11434/v1" } as ProviderError)
+    expect(ollama.lines.join("\n")).toContain("ollama serve")
+    expect(visible(error)).not.toContain(CANARY)
+  })
+
+  test("no response within the timeout → ConnectionError timeout", async () => {
+    const server = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } })
+    try {
+      const error = await Effect.runPromise(
+        Effect.gen(function*() {
+          const provider = yield* Provider.Provider
+          const entry = makeEntry({ baseUrl: `http://127.0.0.1:${server.port}/v1` })
+          return yield* Effect.flip(Stream.runDrain(provider.stream(makeRequest(entry, { timeout: "200 millis" }))))
+        }).pipe(Effect.provide(Provider.layer.pipe(Layer.provide(FetchHttpClient.layer))))
+      )
+      expect(error.reason._tag === "ConnectionError" && error.reason.kind).toBe("timeout")
+      expect(describeProviderError(error).code).toBe(ExitCode.connection)
+    } finally {
+      server.stop(true)
+    }
+  })
+})

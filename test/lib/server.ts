@@ -1,0 +1,56 @@
+// A loopback HTTP server for end-to-end tests: each test says how to answer; requests are recorded.
+import type { Server } from "bun"
+
+export interface Recorded {
+  readonly method: string
+  readonly path: string
+  readonly headers: Record<string, string>
+  readonly body: unknown
+}
+
+export type Handler = (req: Recorded) => Response | Promise<Response>
+
+export interface FakeServer {
+  readonly url: string
+  readonly requests: Array<Recorded>
+  handle(handler: Handler): void
+  stop(): void
+}
+
+export const startServer = (): FakeServer => {
+  const requests: Array<Recorded> = []
+  let handler: Handler = () => new Response("no handler", { status: 500 })
+  const server: Server<undefined> = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    async fetch(req) {
+      const text = await req.text()
+      let body: unknown = text
+      try {
+        body = JSON.parse(text)
+      } catch {
+        // keep the text
+      }
+      const recorded: Recorded = {
+        method: req.method,
+        path: new URL(req.url).pathname,
+        headers: Object.fromEntries(req.headers.entries()),
+        body
+      }
+      requests.push(recorded)
+      return handler(recorded)
+    }
+  })
+  return {
+    url: `http://127.0.0.1:${server.port}`,
+    requests,
+    handle: (h) => {
+      handler = h
+    },
+    stop: () => void server.stop(true)
+  }
+}
+
+/** An SSE response made of the given body text. */
+export const sseResponse = (body: string, init: ResponseInit = {}) =>
+  new Response(body, { ...init, headers: { "content-type": "text/event-stream", ...init.headers } })
