@@ -3,6 +3,7 @@
 import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { runBinary } from "../test/lib/run.ts"
 
 const bin = process.argv[2] ?? "dist/byok"
 const KEY = "sk-smoke-canary-0123456789abcdef"
@@ -35,20 +36,7 @@ const entry = (name: string, model: string) => ({
 })
 writeFileSync(config, JSON.stringify({ custom_models: [entry("Smoke", "smoke-model"), entry("Wrong", "wrong-key")] }))
 
-const run = async (...args: Array<string>) => {
-  const proc = Bun.spawn([bin, ...args], {
-    env: { PATH: process.env["PATH"] ?? "", HOME: home, BYOK_CONFIG: config, NO_COLOR: "1" },
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe"
-  })
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited
-  ])
-  return { stdout, stderr, code }
-}
+const run = (...args: Array<string>) => runBinary(bin, args, { HOME: home, BYOK_CONFIG: config })
 
 let failed = 0
 const check = (name: string, ok: boolean, detail: unknown) => {

@@ -10,7 +10,7 @@ import { ChildProcessSpawner } from "effect/process"
 import { Command } from "effect/cli"
 import { FetchHttpClient } from "effect/http"
 import { exec } from "./cli/exec.ts"
-import { describeCause, formatReport } from "./cli/exit.ts"
+import { describeCause, EXIT_CODES_HELP, formatReport } from "./cli/exit.ts"
 import { models } from "./cli/models.ts"
 import { presenterLayer } from "./cli/presenter.ts"
 import { term, writeErr } from "./cli/term.ts"
@@ -19,9 +19,8 @@ import { VERSION } from "./version.ts"
 
 const root = Command.make("byok").pipe(
   Command.withDescription(
-    "Bring-your-own-key LLM client. Reads droid's ~/.factory/config.json and settings.json.\n" +
-      "Exit codes: 0 ok, 1 other error, 2 usage or config, 3 authentication, 4 rate limit or quota, " +
-      "5 connection or timeout, 130 interrupted."
+    "Bring-your-own-key LLM client. Reads the models of droid's ~/.factory/config.json and settings.json.\n" +
+      EXIT_CODES_HELP
   ),
   Command.withSubcommands([exec, models]),
   Command.withExamples([

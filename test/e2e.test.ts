@@ -6,6 +6,7 @@ import { join } from "node:path"
 import { CANARY } from "./lib/provider.ts"
 import { type FakeServer, sseResponse, startServer } from "./lib/server.ts"
 import { sse } from "./lib/http.ts"
+import { runBinary } from "./lib/run.ts"
 
 const root = join(import.meta.dir, "..")
 const binDir = mkdtempSync(join(tmpdir(), "byok-bin-"))
@@ -60,19 +61,9 @@ beforeAll(() => {
 afterAll(() => server?.stop())
 
 const run = async (args: ReadonlyArray<string>, stdin?: string, env: Record<string, string> = {}) => {
-  const proc = Bun.spawn([bin, ...args], {
-    env: { PATH: process.env["PATH"] ?? "", HOME: home, NO_COLOR: "1", ...env },
-    stdin: stdin !== undefined ? new TextEncoder().encode(stdin) : "ignore",
-    stdout: "pipe",
-    stderr: "pipe"
-  })
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited
-  ])
-  expect(stdout + stderr).not.toContain(CANARY)
-  return { stdout, stderr, code }
+  const r = await runBinary(bin, args, { HOME: home, ...env }, stdin)
+  expect(r.stdout + r.stderr).not.toContain(CANARY)
+  return r
 }
 
 describe("byok exec (compiled binary)", () => {
@@ -151,6 +142,41 @@ describe("byok exec (compiled binary)", () => {
     expect(r.code).toBe(0)
     expect(r.stdout).toBe("Once\n")
     expect(r.stderr).toContain("cut short at the output limit (512 tokens)")
+  })
+
+  test("SIGINT mid-stream → exit 130, the partial answer stays on stdout", async () => {
+    let release = () => {}
+    server.handle(() =>
+      new Response(
+        new ReadableStream({
+          start(controller) {
+            controller.enqueue(new TextEncoder().encode(
+              sse({ model: "m", choices: [{ index: 0, delta: { content: "partial" }, finish_reason: null }] })
+            ))
+            release = () => {
+              try {
+                controller.close()
+              } catch {
+                // already closed when byok went away
+              }
+            }
+          }
+        }),
+        { headers: { "content-type": "text/event-stream" } }
+      )
+    )
+    const proc = Bun.spawn([bin, "exec", "long story"], {
+      env: { PATH: process.env["PATH"] ?? "", HOME: home, NO_COLOR: "1" },
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe"
+    })
+    const reader = proc.stdout.getReader()
+    const first = await reader.read()
+    expect(new TextDecoder().decode(first.value)).toBe("partial")
+    proc.kill("SIGINT")
+    expect(await proc.exited).toBe(130)
+    release()
   })
 
   test("usage and config errors → exit 2", async () => {

@@ -5,6 +5,7 @@ import { fstatSync } from "node:fs"
 import { ConfigService } from "../config/config.ts"
 import { UsageError } from "../config/errors.ts"
 import { Provider } from "../providers/provider.ts"
+import { EXIT_CODES_HELP } from "./exit.ts"
 import { configFlag, configLayer, modelFlag } from "./flags.ts"
 import { finishNote, streamAnswer } from "./render.ts"
 import { note, startSpinner, term, warn } from "./term.ts"
@@ -91,7 +92,7 @@ const command = Command.make("exec", {
     const cut = finishNote(outcome.finish, entry, maxOutputTokens)
     if (cut !== undefined) yield* note(t, cut)
   })).pipe(
-    Command.withDescription("Send one prompt and stream the answer to stdout (for scripts and CI)"),
+    Command.withDescription(`Send one prompt and stream the answer to stdout (for scripts and CI)\n${EXIT_CODES_HELP}`),
     Command.withExamples([
       { command: "byok exec \"Explain SSE in one sentence\"", description: "Ask the default model" },
       { command: "byok exec -m \"Llama 3.2 [Ollama]\" hello", description: "Pick a model by display name" },
