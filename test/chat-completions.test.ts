@@ -26,7 +26,45 @@ describe("Chat Completions request", () => {
     const { sent } = await collect({ chunks: [cc("openai-cached")] }, makeRequest(entry, { maxOutputTokens: 77 }))
     expect(sent[0]!.body["max_completion_tokens"]).toBe(77)
     expect(sent[0]!.body).not.toHaveProperty("max_tokens")
-    expect(sent[0]!.body["prompt_cache_key"]).toBe("conv-1")
+    expect(sent[0]!.body["prompt_cache_key"]).toMatch(/^byok-[0-9a-z]+$/)
+  })
+
+  test("prompt_cache_key: the same for a repeated prompt and a growing conversation, else different", async () => {
+    const entry = makeEntry({ baseUrl: "https://api.openai.com/v1" })
+    const key = async (turns: ReadonlyArray<{ role: "user" | "assistant"; content: string }>, id: string) =>
+      (await collect({ chunks: [cc("openai-cached")] }, makeRequest(entry, {
+        conversation: { id, system: "Be brief.", turns }
+      }))).sent[0]!.body["prompt_cache_key"]
+    const first = await key([{ role: "user", content: "long document" }], "run-1")
+    expect(await key([{ role: "user", content: "long document" }], "run-2")).toBe(first)
+    expect(await key([
+      { role: "user", content: "long document" },
+      { role: "assistant", content: "ok" },
+      { role: "user", content: "and then?" }
+    ], "run-1")).toBe(first)
+    expect(await key([{ role: "user", content: "another document" }], "run-1")).not.toBe(first)
+  })
+
+  test("OpenRouter with anthropic/ or google/ models: cache_control on the system prompt and the last user turn", async () => {
+    const entry = makeEntry({ baseUrl: "https://openrouter.ai/api/v1", model: "anthropic/claude-sonnet-4.5", cacheTtl: "1h" })
+    const turns = [
+      { role: "user" as const, content: "first" },
+      { role: "assistant" as const, content: "reply" },
+      { role: "user" as const, content: "second" }
+    ]
+    const { sent } = await collect({ chunks: [cc("openrouter-crlf-comments")] }, makeRequest(entry, {
+      conversation: { id: "c", system: "You are terse.", turns }
+    }))
+    const marker = { type: "ephemeral", ttl: "1h" }
+    expect(sent[0]!.body["messages"]).toEqual([
+      { role: "system", content: [{ type: "text", text: "You are terse.", cache_control: marker }] },
+      { role: "user", content: "first" },
+      { role: "assistant", content: "reply" },
+      { role: "user", content: [{ type: "text", text: "second", cache_control: marker }] }
+    ])
+    const other = makeEntry({ baseUrl: "https://openrouter.ai/api/v1", model: "qwen/qwen3-coder" })
+    const plain = await collect({ chunks: [cc("openrouter-crlf-comments")] }, makeRequest(other))
+    expect(JSON.stringify(plain.sent[0]!.body)).not.toContain("cache_control")
   })
 
   test("quirks table: Mistral gets no stream_options; unknown hosts get the defaults", () => {
@@ -34,7 +72,8 @@ describe("Chat Completions request", () => {
     expect(quirksFor("http://localhost:11434/v1")).toEqual({
       maxTokensField: "max_tokens",
       streamOptions: true,
-      promptCacheKey: false
+      promptCacheKey: false,
+      cacheControl: false
     })
   })
 

@@ -202,6 +202,16 @@ describe("validation errors", () => {
     }
   })
 
+  test("cacheTtl / cache_ttl (byok's own field): 5m by default, 1h on request, nothing else", async () => {
+    expect((await ok({ config: { custom_models: [entry()] } }, resolve())).entry.cacheTtl).toBe("5m")
+    expect((await ok({ config: { custom_models: [entry({ cache_ttl: "1h" })] } }, resolve())).entry.cacheTtl).toBe("1h")
+    expect(
+      (await ok({ settings: { customModels: [camel({ apiKey: "k", cacheTtl: "1h" })] } }, resolve())).entry.cacheTtl
+    ).toBe("1h")
+    const { error } = await fails({ config: { custom_models: [entry({ cache_ttl: "2h" })] } }, resolve())
+    expect(describeConfigError(error).lines[0]).toContain(`cache_ttl ("Llama [Ollama]"): must be "5m" or "1h"`)
+  })
+
   test("an unset ${VAR} is an error naming the variable", async () => {
     const { error } = await fails({ settings: { customModels: [camel()] } }, resolve())
     expect(describeConfigError(error).lines[0]).toContain("customModels[0].apiKey")

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { CANARY } from "./lib/provider.ts"
+import { CANARY, fixture } from "./lib/provider.ts"
 import { type FakeServer, sseResponse, startServer } from "./lib/server.ts"
 import { sse } from "./lib/http.ts"
 import { runBinary } from "./lib/run.ts"
@@ -46,6 +46,22 @@ beforeAll(() => {
           max_tokens: 512
         },
         {
+          model_display_name: "Claude",
+          model: "claude-sonnet-4-5",
+          base_url: server.url,
+          api_key: CANARY,
+          provider: "anthropic",
+          max_tokens: 256
+        },
+        {
+          model_display_name: "GPT",
+          model: "gpt-5.1",
+          base_url: `${server.url}/v1`,
+          api_key: CANARY,
+          provider: "openai",
+          max_tokens: 256
+        },
+        {
           model_display_name: "Broken",
           model: "x",
           base_url: `${server.url}/v1`,
@@ -78,6 +94,37 @@ describe("byok exec (compiled binary)", () => {
     expect(req.path).toBe("/v1/chat/completions")
     expect(req.headers["authorization"]).toBe(`Bearer ${CANARY}`)
     expect(req.body).toMatchObject({ model: "qwen2.5-coder", max_tokens: 512, stream: true })
+  })
+
+  test("all three wire formats from droid-style entries", async () => {
+    server.handle((req) => {
+      if (req.path === "/v1/messages") return sseResponse(fixture("anthropic", "plain-text"))
+      if (req.path === "/v1/responses") return sseResponse(fixture("openai-responses", "plain-text"))
+      return sseResponse(chatAnswer(["Hello, world"]))
+    })
+    for (const model of ["Local [llama.cpp]", "Claude", "GPT"]) {
+      const r = await run(["exec", "-m", model, "hi"])
+      expect(r.code).toBe(0)
+      expect(r.stdout).toBe("Hello, world\n")
+    }
+    expect(server.requests.slice(-3).map((q) => q.path)).toEqual(["/v1/chat/completions", "/v1/messages", "/v1/responses"])
+    expect(server.requests.at(-2)!.headers["x-api-key"]).toBe(CANARY)
+  })
+
+  test("a repeated long prompt sends byte-identical, cache-marked requests (so the second can read the cache)", async () => {
+    server.handle((req) =>
+      sseResponse(fixture(req.path === "/v1/messages" ? "anthropic" : "openai-responses", "plain-text"))
+    )
+    const long = "Context paragraph. ".repeat(400)
+    for (const model of ["Claude", "GPT"]) {
+      await run(["exec", "-m", model, "--system", "You review code.", long])
+      await run(["exec", "-m", model, "--system", "You review code.", long])
+      const [a, b] = server.requests.slice(-2)
+      expect(JSON.stringify(b!.body)).toBe(JSON.stringify(a!.body))
+    }
+    const anthropicBody = JSON.stringify(server.requests.at(-3)!.body)
+    expect(anthropicBody.match(/"cache_control"/g)).toHaveLength(2)
+    expect((server.requests.at(-1)!.body as Record<string, unknown>)["prompt_cache_key"]).toMatch(/^byok-/)
   })
 
   test("stdin alone is the prompt; stdin with an argument is context before it", async () => {

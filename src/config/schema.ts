@@ -25,6 +25,8 @@ export interface ModelEntry {
   /** Merged into the request body (settings.json `extraArgs`). */
   readonly extraArgs: Readonly<Record<string, unknown>>
   readonly extraHeaders: Readonly<Record<string, string>>
+  /** Anthropic prompt-cache lifetime (byok's own field `cacheTtl` / `cache_ttl`): 5 minutes (default) or 1 hour. */
+  readonly cacheTtl: "5m" | "1h"
   /** Where it was defined, for messages: `~/.factory/config.json`, `custom_models[2]`. */
   readonly source: { readonly file: string; readonly path: string }
 }
@@ -39,6 +41,7 @@ export interface EntryShape {
     readonly apiKey: string
     readonly provider: string
     readonly maxOutputTokens: string
+    readonly cacheTtl: string
   }
   readonly extras: boolean
 }
@@ -51,7 +54,8 @@ export const SnakeShape: EntryShape = {
     baseUrl: "base_url",
     apiKey: "api_key",
     provider: "provider",
-    maxOutputTokens: "max_tokens"
+    maxOutputTokens: "max_tokens",
+    cacheTtl: "cache_ttl"
   },
   extras: false
 }
@@ -64,7 +68,8 @@ export const CamelShape: EntryShape = {
     baseUrl: "baseUrl",
     apiKey: "apiKey",
     provider: "provider",
-    maxOutputTokens: "maxOutputTokens"
+    maxOutputTokens: "maxOutputTokens",
+    cacheTtl: "cacheTtl"
   },
   extras: true
 }
@@ -227,6 +232,13 @@ export const validateEntry = (
     maxOutputTokens = mt
   }
 
+  let cacheTtl: "5m" | "1h" = "5m"
+  const ttl = expanded[f.cacheTtl]
+  if (ttl !== undefined && ttl !== null) {
+    if (ttl === "5m" || ttl === "1h") cacheTtl = ttl
+    else issue(f.cacheTtl, `must be "5m" or "1h", found ${JSON.stringify(ttl)}`)
+  }
+
   let extraArgs: Record<string, unknown> = {}
   let extraHeaders: Record<string, string> = {}
   if (shape.extras) {
@@ -264,6 +276,7 @@ export const validateEntry = (
       maxOutputTokens,
       extraArgs,
       extraHeaders,
+      cacheTtl,
       source: { file, path }
     }
   }

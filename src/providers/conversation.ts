@@ -9,7 +9,7 @@ export interface Turn {
 }
 
 export interface Conversation {
-  /** Stable per conversation: used as OpenAI's prompt_cache_key and as the ledger's conversation id. */
+  /** The conversation's id (ledger, sessions). */
   readonly id: string
   readonly system: string | undefined
   readonly turns: ReadonlyArray<Turn>
@@ -22,4 +22,15 @@ export interface LlmRequest {
   readonly maxOutputTokens: number
   /** How long to wait for the response headers. */
   readonly timeout: Duration.Input
+}
+
+/**
+ * OpenAI's prompt_cache_key: requests with the same key and prefix are routed to the same cache. Derived from what
+ * starts the conversation (model, system prompt, first user turn), it stays the same as a conversation grows and is
+ * shared by repeated runs of the same prompt, where a random id per run would scatter them across caches.
+ */
+export const promptCacheKey = (request: LlmRequest): string => {
+  const first = request.conversation.turns.find((t) => t.role === "user")?.content ?? ""
+  const seed = `${request.model.model}\u0000${request.conversation.system ?? ""}\u0000${first}`
+  return `byok-${Bun.hash(seed).toString(36)}`
 }

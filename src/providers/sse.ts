@@ -3,11 +3,13 @@
 // to the parser as a final `Broken` input, because only the parser knows whether the answer had already started.
 import { Effect, Stream } from "effect"
 import * as Sse from "effect/encoding/Sse"
-import type { HttpClientResponse } from "effect/http"
+import { HttpClient, HttpClientRequest, type HttpClientResponse } from "effect/http"
+import type { ModelEntry } from "../config/schema.ts"
+import { VERSION } from "../version.ts"
 import type { ProviderError } from "./errors.ts"
 import type { LlmRequest } from "./conversation.ts"
 import type { LlmEvent } from "./event.ts"
-import { bodyText } from "./http.ts"
+import { bodyText, connectionReason, invalidResponse, providerError, type RequestContext, requestIdOf, send } from "./http.ts"
 
 export interface SseMessage {
   readonly _tag: "Event"
@@ -88,4 +90,70 @@ export const runWireParser = <S, E>(
 /** What each wire format provides: one streamed call. */
 export interface WireFormat {
   readonly stream: (request: LlmRequest) => Stream.Stream<LlmEvent, ProviderError>
+}
+
+/** What sets one wire format apart from the others; everything else about a call is shared. */
+export interface WireSpec<S> {
+  readonly url: (entry: ModelEntry) => string
+  /** The headers that carry the key (and API version); the user's extraHeaders are added after them. */
+  readonly authHeaders: (entry: ModelEntry) => Record<string, string>
+  readonly body: (request: LlmRequest) => Record<string, unknown>
+  readonly parser: (ctx: RequestContext, requestId: string | undefined) => WireParser<S>
+  /** The messages of a response, when a format reads more than SSE (Chat Completions' JSON fallback). */
+  readonly messages?: (
+    response: HttpClientResponse.HttpClientResponse
+  ) => Stream.Stream<SseMessage, unknown> | undefined
+}
+
+/** A wire format from its spec: POST the JSON body with the auth headers, then parse the streamed answer. */
+export const makeWireFormat = <S>(spec: WireSpec<S>) =>
+  Effect.map(HttpClient.HttpClient, (client): WireFormat => ({
+    stream: (request) =>
+      Stream.unwrap(Effect.gen(function*() {
+        const ctx = { entry: request.model }
+        const http = HttpClientRequest.post(spec.url(request.model)).pipe(
+          HttpClientRequest.setHeaders({
+            ...spec.authHeaders(request.model),
+            accept: "text/event-stream",
+            "user-agent": `byok/${VERSION}`,
+            ...request.model.extraHeaders
+          }),
+          HttpClientRequest.bodyText(JSON.stringify(spec.body(request)), "application/json")
+        )
+        const response = yield* send(ctx, client, http, request.timeout)
+        const messages = spec.messages?.(response) ?? sseMessages(response)
+        return runWireParser(messages, spec.parser(ctx, requestIdOf(response.headers)))
+      }))
+  }))
+
+// ---- helpers for the parsers' failure outputs --------------------------------------------------------------------
+
+/** The connection broke (or the body ended) before the format's terminal event. */
+export const cutShort = (
+  ctx: RequestContext,
+  cause: unknown,
+  emitted: boolean,
+  requestId: string | undefined
+): WireOutput => ({
+  _tag: "Fail",
+  error: providerError(ctx, connectionReason(cause, true), { midStream: emitted, requestId })
+})
+
+/** Parses an event's data as a JSON object, or gives the failure to emit for it. */
+export const parseData = (
+  ctx: RequestContext,
+  data: string,
+  emitted: boolean
+): { readonly value: Record<string, unknown> } | { readonly fail: WireOutput } => {
+  try {
+    const value: unknown = JSON.parse(data)
+    if (typeof value === "object" && value !== null && !Array.isArray(value)) {
+      return { value: value as Record<string, unknown> }
+    }
+  } catch {
+    // reported below
+  }
+  return {
+    fail: { _tag: "Fail", error: invalidResponse(ctx, `an event is not a JSON object: ${data.slice(0, 120)}`, emitted) }
+  }
 }

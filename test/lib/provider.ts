@@ -20,6 +20,7 @@ export const makeEntry = (over: Partial<ModelEntry> & { provider?: ProviderKind 
   maxOutputTokens: 1000,
   extraArgs: {},
   extraHeaders: {},
+  cacheTtl: "5m",
   source: { file: "/home/u/.factory/config.json", path: "custom_models[0]" },
   ...over
 })

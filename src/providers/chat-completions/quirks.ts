@@ -8,21 +8,35 @@ export interface ChatQuirks {
   readonly streamOptions: boolean
   /** Whether the host honours `prompt_cache_key` (OpenAI routes requests with the same key to a warm cache). */
   readonly promptCacheKey: boolean
+  /** Whether to mark cache breakpoints with Anthropic-style `cache_control` content parts. */
+  readonly cacheControl: boolean
 }
 
-const DEFAULTS: ChatQuirks = { maxTokensField: "max_tokens", streamOptions: true, promptCacheKey: false }
+const DEFAULTS: ChatQuirks = {
+  maxTokensField: "max_tokens",
+  streamOptions: true,
+  promptCacheKey: false,
+  cacheControl: false
+}
 
-const TABLE: ReadonlyArray<{ readonly vendor: string; readonly host: RegExp; readonly quirks: Partial<ChatQuirks> }> = [
+const TABLE: ReadonlyArray<{
+  readonly vendor: string
+  readonly host: RegExp
+  readonly model?: RegExp
+  readonly quirks: Partial<ChatQuirks>
+}> = [
   // OpenAI: reasoning models (o-series, gpt-5) reject the deprecated max_tokens with 400 unsupported_parameter.
   { vendor: "OpenAI", host: /^api\.openai\.com$/, quirks: { maxTokensField: "max_completion_tokens", promptCacheKey: true } },
   // Azure OpenAI: same models, same rule.
   { vendor: "Azure OpenAI", host: /\.openai\.azure\.com$/, quirks: { maxTokensField: "max_completion_tokens" } },
   // Mistral: strict validation answers 422 extra_forbidden to stream_options; usage comes anyway.
-  { vendor: "Mistral", host: /^api\.mistral\.ai$/, quirks: { streamOptions: false } }
+  { vendor: "Mistral", host: /^api\.mistral\.ai$/, quirks: { streamOptions: false } },
+  // OpenRouter: caches Anthropic and Gemini prompts only where cache_control marks them, and passes the marks on.
+  { vendor: "OpenRouter", host: /^openrouter\.ai$/, model: /^(anthropic|google)\//, quirks: { cacheControl: true } }
 ]
 
-export const quirksFor = (baseUrl: string): ChatQuirks => {
+export const quirksFor = (baseUrl: string, model = ""): ChatQuirks => {
   const host = URL.parse(baseUrl)?.hostname.toLowerCase() ?? ""
-  const row = TABLE.find((r) => r.host.test(host))
+  const row = TABLE.find((r) => r.host.test(host) && (r.model === undefined || r.model.test(model)))
   return row ? { ...DEFAULTS, ...row.quirks } : DEFAULTS
 }

@@ -4,8 +4,8 @@
 // `data: [DONE]`. In-band `{"error": …}` chunks after HTTP 200 become typed errors.
 import type { FinishReason, LlmEvent } from "../event.ts"
 import { emptyUsage } from "../event.ts"
-import { connectionReason, fromInBand, invalidResponse, providerError, type RequestContext } from "../http.ts"
-import type { WireInput, WireOutput, WireParser } from "../sse.ts"
+import { fromInBand, invalidResponse, type RequestContext } from "../http.ts"
+import { cutShort, parseData, type WireInput, type WireOutput, type WireParser } from "../sse.ts"
 import { normaliseUsage } from "./usage.ts"
 import type { ChatChunk, ChatUsage, LlamaCppTimings } from "./wire.ts"
 
@@ -103,51 +103,32 @@ export const makeParser = (ctx: RequestContext, requestId: string | undefined): 
     if (input._tag === "Broken") {
       // The connection failed. If the server had already said why it stopped, only [DONE] was lost.
       if (state.finishReason !== undefined) return [{ ...state, done: true }, [finish(state)]]
-      return [{ ...state, done: true }, [{
-        _tag: "Fail",
-        error: providerError(ctx, connectionReason(input.cause, true), { midStream: state.emitted, requestId })
-      }]]
+      return [{ ...state, done: true }, [cutShort(ctx, input.cause, state.emitted, requestId)]]
     }
     const data = input.data.trim()
     if (data === "[DONE]") return [{ ...state, done: true }, [finish(state)]]
     if (data === "") return [state, []]
-    let chunk: unknown
-    try {
-      chunk = JSON.parse(data)
-    } catch {
-      return [{ ...state, done: true }, [{
-        _tag: "Fail",
-        error: invalidResponse(ctx, `a stream chunk is not JSON: ${data.slice(0, 120)}`, state.emitted)
-      }]]
-    }
-    if (typeof chunk !== "object" || chunk === null) {
-      return [{ ...state, done: true }, [{
-        _tag: "Fail",
-        error: invalidResponse(ctx, `a stream chunk is not a JSON object: ${data.slice(0, 120)}`, state.emitted)
-      }]]
-    }
+    const chunk = parseData(ctx, data, state.emitted)
+    if ("fail" in chunk) return [{ ...state, done: true }, [chunk.fail]]
     if (input.event === "error") {
-      return [{ ...state, done: true }, [{ _tag: "Fail", error: fromInBand(ctx, chunk, state.emitted, requestId) }]]
+      return [{ ...state, done: true }, [{ _tag: "Fail", error: fromInBand(ctx, chunk.value, state.emitted, requestId) }]]
     }
-    return applyChunk(ctx, requestId, state, chunk as ChatChunk)
+    return applyChunk(ctx, requestId, state, chunk.value as ChatChunk)
   },
   onHalt: (state: State): ReadonlyArray<WireOutput> => {
     if (state.done) return []
     // No [DONE]: accept the answer when the server said why it stopped (some proxies drop [DONE]).
     if (state.finishReason !== undefined) return [finish(state)]
+    if (state.started) {
+      return [cutShort(ctx, "the stream ended before the answer was complete (no finish_reason, no [DONE])", state.emitted, requestId)]
+    }
     return [{
       _tag: "Fail",
-      error: state.started
-        ? providerError(
-          ctx,
-          connectionReason("the stream ended before the answer was complete (no finish_reason, no [DONE])", true),
-          { midStream: state.emitted, requestId }
-        )
-        : invalidResponse(
-          ctx,
-          "the response had no Chat Completions events: is base_url an OpenAI-compatible endpoint?",
-          false
-        )
+      error: invalidResponse(
+        ctx,
+        "the response had no Chat Completions events: is base_url an OpenAI-compatible endpoint?",
+        false
+      )
     }]
   }
 })

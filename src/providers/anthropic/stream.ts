@@ -1,0 +1,101 @@
+// The Anthropic Messages stream parser: message_start → content blocks (text_delta, thinking_delta) →
+// message_delta (stop reason, cumulative usage) → message_stop. `ping` and unknown events are ignored; an in-band
+// `error` event (overloaded_error after HTTP 200) becomes a typed error.
+import type { FinishReason, LlmEvent } from "../event.ts"
+import { emptyUsage } from "../event.ts"
+import { fromInBand, invalidResponse, type RequestContext } from "../http.ts"
+import { cutShort, parseData, type WireInput, type WireOutput, type WireParser } from "../sse.ts"
+import { mergeUsage, normaliseUsage } from "./usage.ts"
+import type { AnthropicEvent, AnthropicUsage } from "./wire.ts"
+
+export interface State {
+  readonly started: boolean
+  readonly emitted: boolean
+  readonly stopReason: string | undefined
+  readonly usage: AnthropicUsage | undefined
+  readonly done: boolean
+}
+
+export const mapStopReason = (raw: string | undefined): FinishReason => {
+  switch (raw) {
+    case undefined:
+    case "end_turn":
+    case "stop_sequence":
+      return "stop"
+    case "max_tokens":
+    case "model_context_window_exceeded":
+      return "length"
+    case "tool_use":
+      return "tool-calls"
+    case "refusal":
+      return "content-filter"
+    default:
+      return "other"
+  }
+}
+
+const finish = (state: State): LlmEvent => ({
+  _tag: "Finish",
+  reason: mapStopReason(state.stopReason),
+  rawReason: state.stopReason,
+  usage: state.usage !== undefined ? normaliseUsage(state.usage) : emptyUsage
+})
+
+const fail = (state: State, error: WireOutput): readonly [State, Array<WireOutput>] => [
+  { ...state, done: true },
+  [error]
+]
+
+export const makeParser = (ctx: RequestContext, requestId: string | undefined): WireParser<State> => ({
+  initial: () => ({ started: false, emitted: false, stopReason: undefined, usage: undefined, done: false }),
+  step: (state, input: WireInput) => {
+    if (state.done) return [state, []]
+    if (input._tag === "Broken") {
+      if (state.stopReason !== undefined) return [{ ...state, done: true }, [finish(state)]]
+      return fail(state, cutShort(ctx, input.cause, state.emitted, requestId))
+    }
+    const parsed = parseData(ctx, input.data, state.emitted)
+    if ("fail" in parsed) return fail(state, parsed.fail)
+    const event = parsed.value as AnthropicEvent
+    const type = event.type ?? input.event
+    switch (type) {
+      case "message_start": {
+        const out: Array<WireOutput> = []
+        if (!state.started) out.push({ _tag: "Start", requestId, model: event.message?.model })
+        const usage = event.message?.usage ? mergeUsage(state.usage, event.message.usage) : state.usage
+        return [{ ...state, started: true, usage }, out]
+      }
+      case "content_block_delta": {
+        const d = event.delta
+        if (d?.type === "text_delta" && typeof d.text === "string" && d.text !== "") {
+          return [{ ...state, emitted: true }, [{ _tag: "TextDelta", text: d.text }]]
+        }
+        if (d?.type === "thinking_delta" && typeof d.thinking === "string" && d.thinking !== "") {
+          return [{ ...state, emitted: true }, [{ _tag: "ReasoningDelta", text: d.thinking }]]
+        }
+        return [state, []]
+      }
+      case "message_delta": {
+        const stopReason = event.delta?.stop_reason ?? state.stopReason
+        const usage = event.usage ? mergeUsage(state.usage, event.usage) : state.usage
+        return [{ ...state, stopReason: stopReason ?? undefined, usage }, []]
+      }
+      case "message_stop":
+        return [{ ...state, done: true }, [finish(state)]]
+      case "error":
+        return fail(state, { _tag: "Fail", error: fromInBand(ctx, event, state.emitted, requestId) })
+      default:
+        // ping, content_block_start/stop, signature and citation deltas, and event types added later.
+        return [state, []]
+    }
+  },
+  onHalt: (state) => {
+    if (state.done) return []
+    if (state.stopReason !== undefined) return [finish(state)]
+    if (state.started) return [cutShort(ctx, "the stream ended before message_stop", state.emitted, requestId)]
+    return [{
+      _tag: "Fail",
+      error: invalidResponse(ctx, "the response had no Messages API events: is base_url an Anthropic endpoint?", false)
+    }]
+  }
+})

@@ -1,0 +1,30 @@
+// The Anthropic Messages stream as byok reads it (see PROTOCOLS.md §1). Fields are optional: compatible servers
+// (proxies, gateways) leave some out.
+
+export interface AnthropicUsage {
+  /** Only the uncached input after the last cache breakpoint. */
+  readonly input_tokens?: number | null
+  readonly cache_creation_input_tokens?: number | null
+  readonly cache_read_input_tokens?: number | null
+  readonly cache_creation?: {
+    readonly ephemeral_5m_input_tokens?: number | null
+    readonly ephemeral_1h_input_tokens?: number | null
+  } | null
+  /** Includes thinking tokens. */
+  readonly output_tokens?: number | null
+  readonly output_tokens_details?: { readonly thinking_tokens?: number | null } | null
+}
+
+export interface AnthropicEvent {
+  readonly type?: string
+  readonly message?: { readonly id?: string; readonly model?: string; readonly usage?: AnthropicUsage }
+  readonly index?: number
+  readonly delta?: {
+    readonly type?: string
+    readonly text?: string
+    readonly thinking?: string
+    readonly stop_reason?: string | null
+  }
+  readonly usage?: AnthropicUsage
+  readonly error?: unknown
+}

@@ -1,0 +1,93 @@
+// The OpenAI Responses stream parser: text from response.output_text.delta, reasoning from the summary and
+// reasoning text deltas, and one terminal event: response.completed / .incomplete (with its reason) / .failed.
+// The `error` event comes flat (the spec) or nested under `error` (real streams); both are read.
+import type { FinishReason, LlmEvent } from "../event.ts"
+import { emptyUsage } from "../event.ts"
+import { fromInBand, invalidResponse, type RequestContext } from "../http.ts"
+import { cutShort, parseData, type WireInput, type WireOutput, type WireParser } from "../sse.ts"
+import { normaliseUsage } from "./usage.ts"
+import type { ResponsesEvent, ResponsesObject } from "./wire.ts"
+
+export interface State {
+  readonly started: boolean
+  readonly emitted: boolean
+  readonly done: boolean
+}
+
+export const mapIncompleteReason = (raw: string | undefined): FinishReason => {
+  switch (raw) {
+    case "max_output_tokens":
+      return "length"
+    case "content_filter":
+      return "content-filter"
+    default:
+      return "other"
+  }
+}
+
+const finish = (response: ResponsesObject | undefined, reason: FinishReason, rawReason: string | undefined) => ({
+  _tag: "Finish" as const,
+  reason,
+  rawReason,
+  usage: response?.usage ? normaliseUsage(response.usage) : emptyUsage
+})
+
+export const makeParser = (ctx: RequestContext, requestId: string | undefined): WireParser<State> => {
+  const failWith = (state: State, payload: unknown): readonly [State, Array<WireOutput>] => [
+    { ...state, done: true },
+    [{ _tag: "Fail", error: fromInBand(ctx, payload, state.emitted, requestId) }]
+  ]
+  const text = (state: State, tag: "TextDelta" | "ReasoningDelta", delta: unknown) =>
+    typeof delta === "string" && delta !== ""
+      ? [{ ...state, emitted: true }, [{ _tag: tag, text: delta } as LlmEvent]] as const
+      : [state, []] as const
+
+  return {
+    initial: () => ({ started: false, emitted: false, done: false }),
+    step: (state, input: WireInput) => {
+      if (state.done) return [state, []]
+      if (input._tag === "Broken") {
+        return [{ ...state, done: true }, [cutShort(ctx, input.cause, state.emitted, requestId)]]
+      }
+      const parsed = parseData(ctx, input.data, state.emitted)
+      if ("fail" in parsed) return [{ ...state, done: true }, [parsed.fail]]
+      const event = parsed.value as ResponsesEvent
+      switch (event.type ?? input.event) {
+        case "response.created":
+        case "response.in_progress":
+          return state.started
+            ? [state, []]
+            : [{ ...state, started: true }, [{ _tag: "Start", requestId, model: event.response?.model }]]
+        case "response.output_text.delta":
+        case "response.refusal.delta":
+          return text(state, "TextDelta", event.delta)
+        case "response.reasoning_summary_text.delta":
+        case "response.reasoning_text.delta":
+          return text(state, "ReasoningDelta", event.delta)
+        case "response.completed": {
+          const toolCall = event.response?.output?.some((o) => o.type === "function_call") ?? false
+          return [{ ...state, done: true }, [finish(event.response, toolCall ? "tool-calls" : "stop", "completed")]]
+        }
+        case "response.incomplete": {
+          const raw = event.response?.incomplete_details?.reason
+          return [{ ...state, done: true }, [finish(event.response, mapIncompleteReason(raw), raw)]]
+        }
+        case "response.failed":
+          return failWith(state, { error: event.response?.error ?? { message: "the response failed" } })
+        case "error":
+          // Flat: {type, code, message}; nested: {type, error: {type, code, message}}.
+          return failWith(state, event.error !== undefined ? event : { error: { code: event.code, message: event.message } })
+        default:
+          return [state, []]
+      }
+    },
+    onHalt: (state) => {
+      if (state.done) return []
+      if (state.started) return [cutShort(ctx, "the stream ended before response.completed", state.emitted, requestId)]
+      return [{
+        _tag: "Fail",
+        error: invalidResponse(ctx, "the response had no Responses API events: is base_url an OpenAI endpoint?", false)
+      }]
+    }
+  }
+}
