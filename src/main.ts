@@ -9,11 +9,13 @@ import { Effect, Layer } from "effect"
 import { ChildProcessSpawner } from "effect/process"
 import { Command } from "effect/cli"
 import { FetchHttpClient } from "effect/http"
+import { cost } from "./cli/cost.ts"
 import { exec } from "./cli/exec.ts"
 import { describeCause, EXIT_CODES_HELP, formatReport } from "./cli/exit.ts"
 import { models } from "./cli/models.ts"
 import { presenterLayer } from "./cli/presenter.ts"
 import { term, writeErr } from "./cli/term.ts"
+import * as CostLedger from "./ledger/ledger.ts"
 import * as Provider from "./providers/provider.ts"
 import { VERSION } from "./version.ts"
 
@@ -22,10 +24,11 @@ const root = Command.make("byok").pipe(
     "Bring-your-own-key LLM client. Reads the models of droid's ~/.factory/config.json and settings.json.\n" +
       EXIT_CODES_HELP
   ),
-  Command.withSubcommands([exec, models]),
+  Command.withSubcommands([exec, models, cost]),
   Command.withExamples([
     { command: "byok exec \"What is SSE?\"", description: "One answer, streamed to stdout" },
-    { command: "byok models", description: "The configured models" }
+    { command: "byok models", description: "The configured models" },
+    { command: "byok cost --since 7d", description: "Tokens, cost, cache hit rate and savings of the last week" }
   ])
 )
 
@@ -37,6 +40,7 @@ const NoSpawner = Layer.succeed(
 )
 
 const AppLayer = Layer.mergeAll(
+  CostLedger.layer,
   NodeFileSystem.layer,
   NodePath.layer,
   NodeStdio.layer,

@@ -212,6 +212,26 @@ describe("validation errors", () => {
     expect(describeConfigError(error).lines[0]).toContain(`cache_ttl ("Llama [Ollama]"): must be "5m" or "1h"`)
   })
 
+  test("prices: overrides by display name or model id; a bad one is a warning, not an error", async () => {
+    const loaded = await ok({
+      config: { custom_models: [entry()] },
+      own: {
+        prices: {
+          "Llama [Ollama]": { input: 0.1, output: 0.2 },
+          "my-model": { input: 1, output: 2, cacheRead: 0.1 },
+          broken: { input: "cheap" }
+        }
+      }
+    }, (c) => c.load)
+    expect(loaded.prices["Llama [Ollama]"]).toEqual({ input: 0.1, output: 0.2 })
+    expect(loaded.prices["my-model"]).toEqual({ input: 1, output: 2, cacheRead: 0.1 })
+    expect(loaded.prices["broken"]).toBeUndefined()
+    const warnings = Config.configWarnings(loaded, undefined)
+    expect(warnings.join("\n")).toContain(`prices["broken"].input: must be a number of dollars per million tokens`)
+    expect(warnings.join("\n")).toContain(`prices["broken"].output: missing required field`)
+    expect(Config.priceOverride(loaded, loaded.entries[0]!.entry!)).toEqual({ input: 0.1, output: 0.2 })
+  })
+
   test("an unset ${VAR} is an error naming the variable", async () => {
     const { error } = await fails({ settings: { customModels: [camel()] } }, resolve())
     expect(describeConfigError(error).lines[0]).toContain("customModels[0].apiKey")

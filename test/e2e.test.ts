@@ -1,4 +1,5 @@
 // End to end: the compiled binary, a droid-style config in a temporary HOME, and a loopback server.
+import { Database } from "bun:sqlite"
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -13,6 +14,7 @@ const binDir = mkdtempSync(join(tmpdir(), "byok-bin-"))
 const bin = join(binDir, "byok")
 let server: FakeServer
 let home: string
+let dataHome: string
 
 const chatAnswer = (words: ReadonlyArray<string>) =>
   sse(
@@ -32,6 +34,7 @@ beforeAll(() => {
   if (build.exitCode !== 0) throw new Error(`build failed: ${build.stderr.toString()}${build.stdout.toString()}`)
   server = startServer()
   home = mkdtempSync(join(tmpdir(), "byok-home-"))
+  dataHome = mkdtempSync(join(tmpdir(), "byok-data-"))
   mkdirSync(join(home, ".factory"))
   writeFileSync(
     join(home, ".factory", "config.json"),
@@ -77,7 +80,7 @@ beforeAll(() => {
 afterAll(() => server?.stop())
 
 const run = async (args: ReadonlyArray<string>, stdin?: string, env: Record<string, string> = {}) => {
-  const r = await runBinary(bin, args, { HOME: home, ...env }, stdin)
+  const r = await runBinary(bin, args, { HOME: home, BYOK_HOME: dataHome, ...env }, stdin)
   expect(r.stdout + r.stderr).not.toContain(CANARY)
   return r
 }
@@ -212,8 +215,9 @@ describe("byok exec (compiled binary)", () => {
         { headers: { "content-type": "text/event-stream" } }
       )
     )
+    const ledgerHome = mkdtempSync(join(tmpdir(), "byok-data-"))
     const proc = Bun.spawn([bin, "exec", "long story"], {
-      env: { PATH: process.env["PATH"] ?? "", HOME: home, NO_COLOR: "1" },
+      env: { PATH: process.env["PATH"] ?? "", HOME: home, BYOK_HOME: ledgerHome, NO_COLOR: "1" },
       stdin: "ignore",
       stdout: "pipe",
       stderr: "pipe"
@@ -224,6 +228,66 @@ describe("byok exec (compiled binary)", () => {
     proc.kill("SIGINT")
     expect(await proc.exited).toBe(130)
     release()
+    const rows = new Database(join(ledgerHome, "ledger.db"), { readonly: true }).query("SELECT outcome, model_name FROM requests").all()
+    expect(rows).toEqual([{ outcome: "interrupted", model_name: "Local [llama.cpp]" }])
+  })
+
+  test("-o json: one result object with usage and cost; every request lands in the ledger", async () => {
+    const ledgerHome = mkdtempSync(join(tmpdir(), "byok-data-"))
+    server.handle((req) => sseResponse(req.path === "/v1/messages" ? fixture("anthropic", "cache-read") : chatAnswer(["4"])))
+    const r = await run(["exec", "-o", "json", "-m", "Claude", "2+2?"], undefined, { BYOK_HOME: ledgerHome })
+    expect(r.code).toBe(0)
+    const result = JSON.parse(r.stdout)
+    expect(result).toMatchObject({
+      type: "result",
+      subtype: "success",
+      is_error: false,
+      num_turns: 1,
+      result: "From cache.",
+      model: "Claude",
+      provider: "anthropic",
+      stop_reason: "stop",
+      usage: { input_tokens: 5, cache_read_input_tokens: 3068, cache_creation_input_tokens: 0, output_tokens: 21 },
+      exit_code: 0
+    })
+    expect(typeof result.duration_ms).toBe("number")
+    expect(typeof result.session_id).toBe("string")
+    // A loopback server is local: it costs 0 and says so.
+    expect(result.total_cost_usd).toBe(0)
+    expect(result.cost).toMatchObject({ priced: true, source: "local" })
+
+    server.handle(() => new Response("{}", { status: 429 }))
+    const failed = await run(["exec", "-o", "json", "hi"], undefined, { BYOK_HOME: ledgerHome })
+    expect(failed.code).toBe(4)
+    expect(JSON.parse(failed.stdout)).toMatchObject({ subtype: "error", is_error: true, exit_code: 4, error: { type: "RateLimitError" } })
+
+    const cost = JSON.parse((await run(["cost", "--json"], undefined, { BYOK_HOME: ledgerHome })).stdout)
+    expect(cost.total).toMatchObject({ requests: 2, cacheRead: 3068, failed: 1 })
+    const table = await run(["cost"], undefined, { BYOK_HOME: ledgerHome })
+    expect(table.stdout).toContain("HIT RATE")
+    expect(table.stdout).toContain("99.8%")
+  })
+
+  test("-o stream-json: an init line, one line per event, then the result", async () => {
+    server.handle(() => sseResponse(chatAnswer(["a", "b"])))
+    const r = await run(["exec", "-o", "stream-json", "hi"])
+    const lines = r.stdout.trim().split("\n").map((l) => JSON.parse(l))
+    expect(lines[0]).toMatchObject({ type: "system", subtype: "init", model: "Local [llama.cpp]" })
+    expect(lines.filter((l) => l.type === "text_delta").map((l) => l.text).join("")).toBe("ab")
+    expect(lines.at(-2)).toMatchObject({ type: "finish", stop_reason: "stop" })
+    expect(lines.at(-1)).toMatchObject({ type: "result", result: "ab", usage: { input_tokens: 9, output_tokens: 2 } })
+  })
+
+  test("a corrupt ledger: one warning, and the answer as usual", async () => {
+    const ledgerHome = mkdtempSync(join(tmpdir(), "byok-data-"))
+    writeFileSync(join(ledgerHome, "ledger.db"), "garbage ".repeat(500))
+    server.handle(() => sseResponse(chatAnswer(["still here"])))
+    const r = await run(["exec", "hi"], undefined, { BYOK_HOME: ledgerHome })
+    expect(r.code).toBe(0)
+    expect(r.stdout).toBe("still here\n")
+    const warnings = r.stderr.split("\n").filter((l) => l.includes("cost ledger"))
+    expect(warnings).toHaveLength(1)
+    expect(warnings[0]).toContain("move")
   })
 
   test("usage and config errors → exit 2", async () => {

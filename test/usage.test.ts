@@ -34,6 +34,16 @@ describe("Chat Completions usage", () => {
     )
   })
 
+  test("absurd counts (beyond 2^53) still add up exactly", () => {
+    const u = normaliseUsage({
+      prompt_tokens: 1e300,
+      prompt_tokens_details: { cached_tokens: 1e300, cache_write_tokens: 3 },
+      completion_tokens: 7
+    }, undefined)
+    expect(u.input.total).toBe(u.input.uncached + u.input.cacheRead + u.input.cacheWrite)
+    expect(Number.isSafeInteger(u.input.total)).toBe(true)
+  })
+
   test("consistent counters are kept exactly", () => {
     const u = normaliseUsage({
       prompt_tokens: 1000,

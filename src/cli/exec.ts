@@ -1,14 +1,14 @@
 // `byok exec`: one prompt in, the answer streamed to stdout, for scripts and CI. Diagnostics go to stderr only.
-import { Effect, Option, Stdio, Stream } from "effect"
+import { Cause, Effect, Exit, Option, Stdio, Stream } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { fstatSync } from "node:fs"
-import { ConfigService } from "../config/config.ts"
+import { ConfigService, priceOverride } from "../config/config.ts"
 import { UsageError } from "../config/errors.ts"
-import { Provider } from "../providers/provider.ts"
-import { EXIT_CODES_HELP } from "./exit.ts"
+import { describeCause, describeLedgerError, EXIT_CODES_HELP } from "./exit.ts"
 import { configFlag, configLayer, modelFlag } from "./flags.ts"
-import { finishNote, streamAnswer } from "./render.ts"
+import { finishNote, initJson, type OutputFormat, printJson, resultJson, streamAnswer, streamJsonLines } from "./render.ts"
 import { note, startSpinner, term, warn } from "./term.ts"
+import { runTurn } from "./turn.ts"
 
 const REQUEST_TIMEOUT = "10 minutes"
 
@@ -51,6 +51,11 @@ const command = Command.make("exec", {
     Flag.withDescription("Most output tokens for this answer (default: the model's max_tokens)"),
     Flag.optional
   ),
+  output: Flag.Literals("output-format", ["text", "json", "stream-json"]).pipe(
+    Flag.withAlias("o"),
+    Flag.withDescription("text: the answer as it streams; json: one result object with usage and cost; stream-json: one JSON line per event, then the result"),
+    Flag.withDefault("text" as const)
+  ),
   config: configFlag
 }, (flags) =>
   Effect.gen(function*() {
@@ -72,32 +77,56 @@ const command = Command.make("exec", {
     const config = yield* ConfigService
     const { entry, warnings } = yield* config.resolve(Option.getOrUndefined(flags.model))
     for (const w of warnings) yield* warn(t, w)
+    const loaded = yield* config.load
 
-    const provider = yield* Provider
+    const format: OutputFormat = flags.output
     const maxOutputTokens = maxTokens ?? entry.maxOutputTokens
-    const stopSpinner = yield* startSpinner(t, `${entry.displayName}…`)
-    const outcome = yield* streamAnswer(
-      provider.stream({
+    const conversationId = crypto.randomUUID()
+    const stopSpinner = format === "text" ? yield* startSpinner(t, `${entry.displayName}…`) : Effect.void
+    yield* runTurn({
+      request: {
         model: entry,
         conversation: {
-          id: crypto.randomUUID(),
+          id: conversationId,
           system: Option.getOrUndefined(flags.system),
           turns: [{ role: "user", content: prompt }]
         },
         maxOutputTokens,
         timeout: REQUEST_TIMEOUT
-      }),
-      stopSpinner
-    )
-    const cut = finishNote(outcome.finish, entry, maxOutputTokens)
-    if (cut !== undefined) yield* note(t, cut)
+      },
+      priceOverride: priceOverride(loaded, entry),
+      render: (events) =>
+        format === "text"
+          ? streamAnswer(events, stopSpinner)
+          : format === "json"
+          ? Stream.runDrain(events)
+          : streamJsonLines(events, initJson(conversationId, entry)),
+      onLedgerError: (error) => warn(t, describeLedgerError(error)),
+      after: (turn) =>
+        Effect.gen(function*() {
+          if (format !== "text") {
+            const failure = Exit.isFailure(turn.exit) ? Cause.squash(turn.exit.cause) : undefined
+            const report = failure !== undefined && turn.row.outcome !== "interrupted"
+              ? describeCause(turn.exit.pipe(Exit.match({ onSuccess: () => Cause.empty, onFailure: (c) => c })))
+              : undefined
+            yield* printJson(resultJson(
+              turn,
+              entry,
+              report !== undefined ? { type: turn.row.outcome, message: report.headline, code: report.code } : undefined
+            )).pipe(Effect.ignore)
+          }
+          const cut = finishNote(turn.observation.finish, entry, maxOutputTokens)
+          if (cut !== undefined) yield* note(t, cut)
+        })
+    })
   })).pipe(
     Command.withDescription(`Send one prompt and stream the answer to stdout (for scripts and CI)\n${EXIT_CODES_HELP}`),
     Command.withExamples([
       { command: "byok exec \"Explain SSE in one sentence\"", description: "Ask the default model" },
       { command: "byok exec -m \"Llama 3.2 [Ollama]\" hello", description: "Pick a model by display name" },
       { command: "git diff | byok exec \"Write a commit message\"", description: "Stdin is added as context" },
-      { command: "byok exec --system \"Answer in French\" --max-tokens 200 bonjour", description: "System prompt and cap" }
+      { command: "byok exec --system \"Answer in French\" --max-tokens 200 bonjour", description: "System prompt and cap" },
+      { command: "byok exec -o json \"2+2?\" | jq '{result, total_cost_usd, usage}'", description: "Answer, usage and cost as JSON" }
     ])
   )
 

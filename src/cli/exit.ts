@@ -6,6 +6,7 @@ import { Cause, Data } from "effect"
 import * as CliError from "effect/cli/CliError"
 import type { ConfigError, UsageError } from "../config/errors.ts"
 import { PROVIDERS } from "../config/schema.ts"
+import type { LedgerError } from "../ledger/ledger.ts"
 import type { ProviderError } from "../providers/errors.ts"
 
 export const ExitCode = {
@@ -309,4 +310,18 @@ export const describeCause = (cause: Cause.Cause<unknown>, debug = false): Repor
 export const formatReport = (report: Report, color: boolean): string => {
   const prefix = color ? "\x1b[31merror:\x1b[0m " : "error: "
   return [prefix + report.headline, ...report.lines.map((l) => `  ${l}`)].join("\n") + "\n"
+}
+
+/** One warning line for a ledger that could not be written: the request is not recorded, the answer stands. */
+export const describeLedgerError = (error: LedgerError): string => {
+  const fix = error.kind === "locked"
+    ? "another program holds it locked; close it (e.g. an open sqlite3 shell) and byok records again"
+    : error.kind === "readonly"
+    ? "it cannot be written here; fix the permissions, or set BYOK_HOME to a writable directory"
+    : error.kind === "corrupt"
+    ? `it is damaged; move ${error.path} aside and byok starts a new one`
+    : error.kind === "newer"
+    ? "it was written by a newer byok; update byok"
+    : "see the detail above"
+  return `this request was not recorded in the cost ledger ${error.path} (${error.detail}): ${fix}`
 }

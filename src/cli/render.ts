@@ -1,20 +1,23 @@
-// LlmEvent → terminal text. The only module that writes model output to stdout: the answer's text deltas, as they
-// arrive, and nothing else (reasoning and diagnostics go to stderr or nowhere).
-import { Effect, Stdio, Stream } from "effect"
+// LlmEvent → terminal text or JSON. The only module that writes model output to stdout: the answer's text deltas
+// as they arrive (text), one result object (json), or one JSON line per event and a result line (stream-json).
+// The JSON shapes follow droid's and Claude Code's `-o json` where they have the field (type, subtype, is_error,
+// duration_ms, num_turns, result, session_id, total_cost_usd, usage), so scripts written for them keep working.
+import { Effect, Exit, Stdio, Stream } from "effect"
 import type { ModelEntry } from "../config/schema.ts"
+import type { PriceSource } from "../ledger/cost.ts"
+import type { LedgerRow } from "../ledger/schema.ts"
 import type { LlmEvent } from "../providers/event.ts"
+import type { FinishEvent, TurnResult } from "./turn.ts"
 
-export type FinishEvent = Extract<LlmEvent, { _tag: "Finish" }>
+export type OutputFormat = "text" | "json" | "stream-json"
 
-export interface Outcome {
-  readonly text: string
-  readonly finish: FinishEvent | undefined
-  readonly requestId: string | undefined
-}
+const write = (chunks: Stream.Stream<string, never>) =>
+  Effect.flatMap(Stdio.Stdio, (stdio) => Stream.run(chunks, stdio.stdout({ endOnDone: false })))
 
 /**
- * Streams the answer's text to stdout and returns what was streamed. `onFirst` runs once, before the first output
- * (it stops the spinner). A final newline is added when the answer does not end with one.
+ * Streams the answer's text to stdout, a network chunk at a time (one write per chunk, not per delta).
+ * `onFirst` runs before the first output (it stops the spinner). A final newline is added when the answer does
+ * not end with one.
  */
 export const streamAnswer = <E, R, R2>(
   events: Stream.Stream<LlmEvent, E, R>,
@@ -22,31 +25,106 @@ export const streamAnswer = <E, R, R2>(
 ) =>
   Effect.gen(function*() {
     const stdio = yield* Stdio.Stdio
-    const parts: Array<string> = []
-    let finish: FinishEvent | undefined
-    let requestId: string | undefined
-    // A chunk of events at a time, joined into one write: per-event effects dominate on a fast stream.
+    let last = ""
     const text = events.pipe(
       Stream.mapArray((batch) => {
         let out = ""
-        for (const event of batch) {
-          if (event._tag === "TextDelta") out += event.text
-          else if (event._tag === "Finish") finish = event
-          else if (event._tag === "Start") requestId = event.requestId
-        }
-        if (out !== "") parts.push(out)
+        for (const event of batch) if (event._tag === "TextDelta") out += event.text
         return [out]
       }),
       Stream.filter((s) => s !== ""),
       Stream.onFirst(() => onFirst),
-      Stream.concat(Stream.suspend(() => {
-        const last = parts.at(-1)
-        return last !== undefined && !last.endsWith("\n") ? Stream.succeed("\n") : Stream.empty
-      }))
+      Stream.map((s) => (last = s)),
+      Stream.concat(Stream.suspend(() => (last !== "" && !last.endsWith("\n") ? Stream.succeed("\n") : Stream.empty)))
     )
     yield* Stream.run(text, stdio.stdout({ endOnDone: false })).pipe(Effect.ensuring(onFirst))
-    return { text: parts.join(""), finish, requestId } satisfies Outcome
   })
+
+/** One JSON line per event (stream-json), after an init line naming the session and model. */
+export const streamJsonLines = <E, R>(events: Stream.Stream<LlmEvent, E, R>, init: Record<string, unknown>) =>
+  Effect.gen(function*() {
+    const stdio = yield* Stdio.Stdio
+    const lines = Stream.concat(
+      Stream.succeed(`${JSON.stringify(init)}\n`),
+      events.pipe(Stream.mapArray((batch) => [batch.map((e) => `${JSON.stringify(eventJson(e))}\n`).join("")]))
+    )
+    yield* Stream.run(lines, stdio.stdout({ endOnDone: false }))
+  })
+
+const usageJson = (row: LedgerRow) => ({
+  input_tokens: row.inputUncached,
+  cache_read_input_tokens: row.cacheRead,
+  cache_creation_input_tokens: row.cacheWrite5m + row.cacheWrite1h,
+  cache_creation: { ephemeral_5m_input_tokens: row.cacheWrite5m, ephemeral_1h_input_tokens: row.cacheWrite1h },
+  total_input_tokens: row.inputUncached + row.cacheRead + row.cacheWrite5m + row.cacheWrite1h,
+  output_tokens: row.outputTokens,
+  reasoning_tokens: row.reasoningTokens
+})
+
+const eventJson = (e: LlmEvent): Record<string, unknown> => {
+  switch (e._tag) {
+    case "Start":
+      return { type: "start", request_id: e.requestId ?? null, model: e.model ?? null }
+    case "TextDelta":
+      return { type: "text_delta", text: e.text }
+    case "ReasoningDelta":
+      return { type: "reasoning_delta", text: e.text }
+    case "Usage":
+      return { type: "usage", input_tokens: e.usage.input.uncached, cache_read_input_tokens: e.usage.input.cacheRead }
+    case "Finish":
+      return { type: "finish", stop_reason: e.reason, raw_stop_reason: e.rawReason ?? null }
+  }
+}
+
+export const initJson = (sessionId: string, entry: ModelEntry) => ({
+  type: "system",
+  subtype: "init",
+  session_id: sessionId,
+  model: entry.displayName,
+  model_id: entry.model,
+  provider: entry.provider
+})
+
+const costJson = (row: LedgerRow, price: PriceSource) => ({
+  priced: row.cost !== undefined,
+  source: row.priceSource,
+  local: price.kind === "local",
+  input_usd: row.cost?.input ?? null,
+  cache_read_usd: row.cost?.cacheRead ?? null,
+  cache_write_usd: row.cost?.cacheWrite ?? null,
+  output_usd: row.cost?.output ?? null,
+  savings_usd: row.savings ?? null
+})
+
+/** The result object of `-o json` and the last line of `-o stream-json`. */
+export const resultJson = (
+  turn: TurnResult,
+  entry: ModelEntry,
+  error: { readonly type: string; readonly message: string; readonly code: number } | undefined
+) => {
+  const interrupted = Exit.isFailure(turn.exit) && turn.row.outcome === "interrupted"
+  return {
+    type: "result",
+    subtype: Exit.isSuccess(turn.exit) ? "success" : interrupted ? "interrupted" : "error",
+    is_error: Exit.isFailure(turn.exit),
+    duration_ms: turn.durationMs,
+    num_turns: 1,
+    result: turn.observation.text,
+    session_id: turn.row.conversationId,
+    model: entry.displayName,
+    model_id: entry.model,
+    provider: entry.provider,
+    request_id: turn.observation.requestId ?? null,
+    stop_reason: turn.observation.finish?.reason ?? null,
+    usage: usageJson(turn.row),
+    total_cost_usd: turn.row.cost?.total ?? null,
+    cost: costJson(turn.row, turn.price),
+    exit_code: error?.code ?? (interrupted ? 130 : 0),
+    ...(error !== undefined ? { error: { type: error.type, message: error.message } } : {})
+  }
+}
+
+export const printJson = (value: unknown) => write(Stream.succeed(`${JSON.stringify(value)}\n`))
 
 /** A line for stderr when the answer did not end normally; undefined when it did. */
 export const finishNote = (finish: FinishEvent | undefined, entry: ModelEntry, maxTokens: number) => {

@@ -13,7 +13,17 @@ import {
   UnknownModel
 } from "./errors.ts"
 import { parseJson } from "./json.ts"
-import { CamelShape, envRefs, expandEnv, isRecord, type ModelEntry, SnakeShape, validateEntry } from "./schema.ts"
+import {
+  CamelShape,
+  envRefs,
+  expandEnv,
+  isRecord,
+  type ModelEntry,
+  type PriceOverride,
+  SnakeShape,
+  validateEntry,
+  validatePrice
+} from "./schema.ts"
 
 /** One entry as found in a file: usable (`entry`) or not (`issues`), with the name a user would call it by. */
 export interface EntryRecord {
@@ -32,6 +42,10 @@ export interface LoadedConfig {
   readonly defaultModel: string | undefined
   /** Every file looked at, present or not. */
   readonly searched: ReadonlyArray<string>
+  /** Price overrides from the files' `prices` maps, by display name or model id (later files win). */
+  readonly prices: Readonly<Record<string, PriceOverride>>
+  /** Problems in `prices` entries (those entries are ignored). */
+  readonly priceIssues: ReadonlyArray<ConfigIssue>
 }
 
 export interface Resolved {
@@ -104,6 +118,8 @@ export const make = Effect.fn("Config.make")(function*(options: Options = {}) {
     const broken: Array<ConfigParseError | ConfigNotFound> = []
     let defaultModel: string | undefined
     let anonymous = 0
+    const prices: Record<string, PriceOverride> = {}
+    const priceIssues: Array<ConfigIssue> = []
     for (const { path, required } of files) {
       const read = yield* readOne(path, required).pipe(
         Effect.catch((e) => {
@@ -173,6 +189,13 @@ export const make = Effect.fn("Config.make")(function*(options: Options = {}) {
           merged.set(name !== undefined ? `name:${name.toLowerCase()}` : `#invalid-${anonymous++}`, record)
         })
       }
+      if (isRecord(root["prices"])) {
+        for (const [key, raw] of Object.entries(root["prices"])) {
+          const result = validatePrice(raw, path, key)
+          if (result.price !== undefined) prices[key] = result.price
+          priceIssues.push(...result.issues)
+        }
+      }
       const settingsDefault = isRecord(root["sessionDefaultSettings"]) ? root["sessionDefaultSettings"]["model"] : undefined
       const ownDefault = root["defaultModel"]
       for (const candidate of [settingsDefault, ownDefault]) {
@@ -181,7 +204,14 @@ export const make = Effect.fn("Config.make")(function*(options: Options = {}) {
         }
       }
     }
-    return { entries: [...merged.values()], broken, defaultModel, searched: files.map((f) => f.path) }
+    return {
+      entries: [...merged.values()],
+      broken,
+      defaultModel,
+      searched: files.map((f) => f.path),
+      prices,
+      priceIssues
+    }
   })
 
   const cachedLoad = yield* Effect.cached(load)
@@ -233,6 +263,7 @@ export const make = Effect.fn("Config.make")(function*(options: Options = {}) {
 /** One line per file that could not be read and per entry that was skipped, for stderr. */
 export const configWarnings = (config: LoadedConfig, chosen: EntryRecord | undefined): Array<string> => [
   ...config.broken.map((b) => `${b.message} (models in that file are ignored)`),
+  ...config.priceIssues.map((i) => `${i.file}: ${i.path}: ${i.message} (price override ignored)`),
   ...config.entries
     .filter((r) => r !== chosen && r.entry === undefined && r.issues.length > 0)
     .map((r) => {
@@ -273,3 +304,7 @@ export const findEntry = (entries: ReadonlyArray<EntryRecord>, query: string): E
 }
 
 export const layer = (options: Options = {}) => Layer.effect(ConfigService, make(options))
+
+/** The user's price override for a model: by display name, then by model id. */
+export const priceOverride = (config: LoadedConfig, entry: ModelEntry): PriceOverride | undefined =>
+  config.prices[entry.displayName] ?? config.prices[entry.model]

@@ -281,3 +281,39 @@ export const validateEntry = (
     }
   }
 }
+
+/** A per-model price override (byok's own `prices` map), USD per million tokens. */
+export interface PriceOverride {
+  readonly input: number
+  readonly output: number
+  readonly cacheRead?: number
+  readonly cacheWrite?: number
+  readonly cacheWrite1h?: number
+}
+
+/** Validates one `prices` entry; `issues` name the field and the fix. */
+export const validatePrice = (
+  raw: unknown,
+  file: string,
+  key: string
+): { readonly price?: PriceOverride; readonly issues: ReadonlyArray<ConfigIssue> } => {
+  const path = `prices[${JSON.stringify(key)}]`
+  if (!isRecord(raw)) {
+    return { issues: [{ file, path, message: `must be an object like {"input": 3, "output": 15} (USD per million tokens)` }] }
+  }
+  const issues: Array<ConfigIssue> = []
+  const out: Record<string, number> = {}
+  for (const field of ["input", "output", "cacheRead", "cacheWrite", "cacheWrite1h"]) {
+    const v = raw[field]
+    if (v === undefined || v === null) {
+      if (field === "input" || field === "output") issues.push({ file, path: `${path}.${field}`, message: "missing required field (USD per million tokens)" })
+      continue
+    }
+    if (typeof v !== "number" || !Number.isFinite(v) || v < 0) {
+      issues.push({ file, path: `${path}.${field}`, message: `must be a number of dollars per million tokens, found ${JSON.stringify(v)}` })
+      continue
+    }
+    out[field] = v
+  }
+  return issues.length > 0 ? { issues } : { price: out as unknown as PriceOverride, issues }
+}

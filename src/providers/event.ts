@@ -38,6 +38,8 @@ export type LlmEvent =
   | { readonly _tag: "Start"; readonly requestId: string | undefined; readonly model: string | undefined }
   | { readonly _tag: "TextDelta"; readonly text: string }
   | { readonly _tag: "ReasoningDelta"; readonly text: string }
+  /** Usage known before the end (Anthropic's message_start): what the ledger keeps if the answer is cut off. */
+  | { readonly _tag: "Usage"; readonly usage: Usage }
   | {
     readonly _tag: "Finish"
     readonly reason: FinishReason
@@ -52,7 +54,11 @@ export const emptyUsage: Usage = {
   native: null
 }
 
-const count = (n: unknown): number => (typeof n === "number" && Number.isFinite(n) && n > 0 ? Math.floor(n) : 0)
+/** No real count comes near this; capping keeps every sum of counts an exact (safe) integer. */
+const MAX_COUNT = 1e15
+
+const count = (n: unknown): number =>
+  typeof n === "number" && Number.isFinite(n) && n > 0 ? Math.floor(Math.min(n, MAX_COUNT)) : 0
 
 /**
  * Builds usage from counters that may be missing, negative or inconsistent (servers do send such): everything is

@@ -63,6 +63,7 @@ export const makeParser = (ctx: RequestContext, requestId: string | undefined): 
         const out: Array<WireOutput> = []
         if (!state.started) out.push({ _tag: "Start", requestId, model: event.message?.model })
         const usage = event.message?.usage ? mergeUsage(state.usage, event.message.usage) : state.usage
+        if (usage !== undefined) out.push({ _tag: "Usage", usage: normaliseUsage(usage) })
         return [{ ...state, started: true, usage }, out]
       }
       case "content_block_delta": {

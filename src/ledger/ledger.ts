@@ -1,0 +1,281 @@
+// The CostLedger service: every request on record in a SQLite file (bun:sqlite, WAL) in the user's data directory
+// ($BYOK_HOME, else $XDG_DATA_HOME/byok, else ~/.local/share/byok). Opened on first use, so commands that do not
+// touch it pay nothing. Several byok processes may write at once: WAL plus a busy timeout serialise them.
+import { Database, type SQLQueryBindings } from "bun:sqlite"
+import { Config, Context, Effect, Layer, Option, Schema } from "effect"
+import { mkdirSync } from "node:fs"
+import { type LedgerRow, localDay, MIGRATIONS, SCHEMA_VERSION } from "./schema.ts"
+
+export class LedgerError extends Schema.TaggedError<LedgerError>()("LedgerError", {
+  path: Schema.String,
+  kind: Schema.Literals(["locked", "readonly", "corrupt", "newer", "other"]),
+  detail: Schema.String
+}) {
+  override get message() {
+    return `cost ledger ${this.path}: ${this.detail}`
+  }
+}
+
+/** Totals for one group (a model, a day, a conversation) or for everything. */
+export interface Totals {
+  readonly key: string
+  readonly requests: number
+  readonly inputUncached: number
+  readonly cacheRead: number
+  readonly cacheWrite: number
+  readonly outputTokens: number
+  readonly reasoningTokens: number
+  /** Dollars over the priced requests. */
+  readonly cost: number
+  readonly savings: number
+  readonly unpriced: number
+  readonly local: number
+  readonly failed: number
+  readonly interrupted: number
+}
+
+export interface ReportQuery {
+  /** Only requests at or after this time (ms). */
+  readonly since?: number | undefined
+  /** Only this model (display name or model id). */
+  readonly model?: string | undefined
+  /** Totals for this conversation only (the model and day tables stay unfiltered). */
+  readonly conversation?: string | undefined
+  /** How many of the most recent conversations to list (default 10). */
+  readonly conversations?: number | undefined
+}
+
+export interface Report {
+  readonly total: Totals
+  readonly byModel: ReadonlyArray<Totals>
+  readonly byDay: ReadonlyArray<Totals>
+  readonly byConversation: ReadonlyArray<Totals>
+}
+
+export interface Interface {
+  readonly path: string
+  /** Appends one row. */
+  readonly record: (row: LedgerRow) => Effect.Effect<void, LedgerError>
+  readonly report: (query: ReportQuery) => Effect.Effect<Report, LedgerError>
+}
+
+export class CostLedger extends Context.Service<CostLedger, Interface>()("byok/CostLedger") {}
+
+const BUSY_TIMEOUT_MS = 2000
+
+const classify = (path: string, error: unknown): LedgerError => {
+  const e = error as { code?: string; message?: string }
+  const code = `${e.code ?? ""} ${e.message ?? String(error)}`
+  const kind = /BUSY|LOCKED/.test(code)
+    ? "locked"
+    : /READONLY|CANTOPEN|EACCES|EROFS|EPERM|permission/i.test(code)
+    ? "readonly"
+    : /NOTADB|CORRUPT|malformed/i.test(code)
+    ? "corrupt"
+    : "other"
+  return new LedgerError({ path, kind, detail: (e.message ?? String(error)).split("\n")[0]! })
+}
+
+/** Opens (creating if needed) and migrates the ledger file. */
+export const openLedger = (path: string): Database => {
+  const dir = path.slice(0, path.lastIndexOf("/"))
+  if (dir !== "") mkdirSync(dir, { recursive: true })
+  const db = new Database(path, { create: true, strict: true })
+  try {
+    db.run(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`)
+    db.run("PRAGMA journal_mode = WAL")
+    // WAL with synchronous=NORMAL survives a crash of byok; only a power cut can lose the last rows.
+    db.run("PRAGMA synchronous = NORMAL")
+    migrate(db, path)
+    return db
+  } catch (error) {
+    db.close()
+    throw error
+  }
+}
+
+const userVersion = (db: Database) => (db.query("PRAGMA user_version").get() as { user_version: number }).user_version
+
+const migrate = (db: Database, path: string) => {
+  if (userVersion(db) === SCHEMA_VERSION) return
+  // IMMEDIATE takes the write lock first, so two processes creating the file at once do not both migrate.
+  db.transaction(() => {
+    const current = userVersion(db)
+    if (current > SCHEMA_VERSION) {
+      throw new LedgerError({
+        path,
+        kind: "newer",
+        detail: `written by a newer byok (schema ${current}, this one knows ${SCHEMA_VERSION}); update byok`
+      })
+    }
+    for (let v = current; v < SCHEMA_VERSION; v++) db.run(MIGRATIONS[v]!)
+    db.run(`PRAGMA user_version = ${SCHEMA_VERSION}`)
+  }).immediate()
+}
+
+const INSERT = `INSERT INTO requests (
+  ts, day, conversation_id, model_name, provider, model_id, host,
+  input_uncached, cache_read, cache_write_5m, cache_write_1h, output_tokens, reasoning_tokens, usage_reported,
+  cost_input, cost_cache_read, cost_cache_write, cost_output, cost_total, savings, price_source,
+  request_id, duration_ms, ttft_ms, outcome, stop_reason
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+/** Sums over raw request rows, in the rollup's column names. */
+const ROW_SUMS = `COUNT(*) AS requests,
+  COALESCE(SUM(input_uncached), 0) AS inputUncached,
+  COALESCE(SUM(cache_read), 0) AS cacheRead,
+  COALESCE(SUM(cache_write_5m + cache_write_1h), 0) AS cacheWrite,
+  COALESCE(SUM(output_tokens), 0) AS outputTokens,
+  COALESCE(SUM(reasoning_tokens), 0) AS reasoningTokens,
+  COALESCE(SUM(cost_total), 0) AS cost,
+  COALESCE(SUM(savings), 0) AS savings,
+  COALESCE(SUM(price_source = 'unpriced'), 0) AS unpriced,
+  COALESCE(SUM(price_source = 'local'), 0) AS local,
+  COALESCE(SUM(outcome NOT IN ('ok', 'interrupted')), 0) AS failed,
+  COALESCE(SUM(outcome = 'interrupted'), 0) AS interrupted`
+
+/** The same sums over rollup rows. */
+const ROLLUP_SUMS = `SUM(requests) AS requests, SUM(input_uncached) AS inputUncached, SUM(cache_read) AS cacheRead,
+  SUM(cache_write) AS cacheWrite, SUM(output_tokens) AS outputTokens, SUM(reasoning_tokens) AS reasoningTokens,
+  SUM(cost) AS cost, SUM(savings) AS savings, SUM(unpriced) AS unpriced, SUM(local) AS local, SUM(failed) AS failed,
+  SUM(interrupted) AS interrupted`
+
+const NUMERIC: ReadonlyArray<keyof Totals> = [
+  "requests", "inputUncached", "cacheRead", "cacheWrite", "outputTokens", "reasoningTokens", "cost", "savings",
+  "unpriced", "local", "failed", "interrupted"
+]
+
+const emptyTotals = (key: string): Totals => ({
+  key, requests: 0, inputUncached: 0, cacheRead: 0, cacheWrite: 0, outputTokens: 0, reasoningTokens: 0, cost: 0,
+  savings: 0, unpriced: 0, local: 0, failed: 0, interrupted: 0
+})
+
+/** Adds grouped rows into totals by key (the rollup and a partial day's raw rows may share keys). */
+const mergeInto = (into: Map<string, Totals>, rows: ReadonlyArray<Totals>) => {
+  for (const row of rows) {
+    const prev = into.get(String(row.key)) ?? emptyTotals(String(row.key))
+    const next: Record<string, unknown> = { key: String(row.key) }
+    for (const k of NUMERIC) next[k] = (prev[k] as number) + ((row[k] as number | null) ?? 0)
+    into.set(String(row.key), next as unknown as Totals)
+  }
+  return into
+}
+
+const sumAll = (rows: Iterable<Totals>): Totals => mergeInto(new Map(), [...rows].map((r) => ({ ...r, key: "total" }))).get("total") ?? emptyTotals("total")
+
+export const make = (path: string): Interface => {
+  let db: Database | undefined
+  const use = <A>(f: (db: Database) => A) =>
+    Effect.try({
+      try: () => {
+        db ??= openLedger(path)
+        return f(db)
+      },
+      catch: (error) => (error instanceof LedgerError ? error : classify(path, error))
+    })
+
+  const record = (row: LedgerRow) =>
+    use((db) => {
+      const values: Array<SQLQueryBindings> = [
+        row.ts,
+        row.day,
+        row.conversationId,
+        row.modelName,
+        row.provider,
+        row.modelId,
+        row.host,
+        row.inputUncached,
+        row.cacheRead,
+        row.cacheWrite5m,
+        row.cacheWrite1h,
+        row.outputTokens,
+        row.reasoningTokens,
+        row.usageReported ? 1 : 0,
+        row.cost?.input ?? null,
+        row.cost?.cacheRead ?? null,
+        row.cost?.cacheWrite ?? null,
+        row.cost?.output ?? null,
+        row.cost?.total ?? null,
+        row.savings ?? null,
+        row.priceSource,
+        row.requestId ?? null,
+        Math.round(row.durationMs),
+        row.ttftMs === undefined ? null : Math.round(row.ttftMs),
+        row.outcome,
+        row.stopReason ?? null
+      ]
+      db.query(INSERT).run(...values)
+    })
+
+  const report = (query: ReportQuery) =>
+    use((db) => {
+      // Whole days come from the rollup; a --since that falls inside a day adds that day's raw rows from then on.
+      const modelFilter = query.model !== undefined ? " AND (model_name = ? COLLATE NOCASE OR model_id = ?)" : ""
+      const modelParams: Array<SQLQueryBindings> = query.model !== undefined ? [query.model, query.model] : []
+      const sinceDay = query.since !== undefined ? localDay(query.since) : ""
+      const dayStart = query.since !== undefined ? new Date(`${sinceDay}T00:00:00`).getTime() : 0
+      const partial = query.since !== undefined && query.since > dayStart
+      const rollupWhere = `WHERE day ${partial ? ">" : ">="} ?${modelFilter}`
+      const rollupParams = [sinceDay, ...modelParams]
+      const rawWhere = `WHERE day = ? AND ts >= ?${modelFilter}`
+      const rawParams = [sinceDay, query.since ?? 0, ...modelParams]
+
+      const grouped = (key: string, rollupKey: string) => {
+        const rows = db.query(`SELECT ${rollupKey} AS key, ${ROLLUP_SUMS} FROM daily ${rollupWhere} GROUP BY 1`)
+          .all(...rollupParams) as Array<Totals>
+        const merged = mergeInto(new Map(), rows)
+        if (partial) {
+          mergeInto(merged, db.query(`SELECT ${key} AS key, ${ROW_SUMS} FROM requests ${rawWhere} GROUP BY 1`)
+            .all(...rawParams) as Array<Totals>)
+        }
+        return [...merged.values()]
+      }
+      const byModel = grouped("model_name", "model_name").sort((a, b) => b.cost - a.cost || b.requests - a.requests)
+      const byDay = grouped("day", "day").sort((a, b) => (a.key < b.key ? 1 : -1))
+
+      // The most recent conversations, found through the ts index, then summed through the conversation index.
+      const limit = query.conversations ?? 10
+      const recent: Array<string> = []
+      const seen = new Set<string>()
+      const scan = db.query(
+        `SELECT conversation_id AS c FROM requests WHERE ts >= ?${modelFilter} ORDER BY ts DESC`
+      )
+      for (const r of scan.iterate(query.since ?? 0, ...modelParams) as Iterable<{ c: string }>) {
+        if (seen.has(r.c)) continue
+        seen.add(r.c)
+        recent.push(r.c)
+        if (recent.length >= limit) break
+      }
+      const conversationQuery = db.query(
+        `SELECT conversation_id AS key, ${ROW_SUMS} FROM requests WHERE conversation_id = ? AND ts >= ?${modelFilter}`
+      )
+      const byConversation = recent.map((c) => conversationQuery.get(c, query.since ?? 0, ...modelParams) as Totals)
+      if (query.conversation !== undefined) {
+        const one = conversationQuery.get(query.conversation, 0, ...modelParams) as Totals
+        return { total: { ...one, key: "total" }, byModel, byDay, byConversation: [one] }
+      }
+      return { total: sumAll(byModel), byModel, byDay, byConversation }
+    })
+
+  return { path, record, report }
+}
+
+/** The ledger file: $BYOK_HOME/ledger.db, else $XDG_DATA_HOME/byok/ledger.db, else ~/.local/share/byok/ledger.db. */
+export const ledgerPath = Effect.gen(function*() {
+  const env = (name: string) =>
+    Effect.orElseSucceed(Config.String(name).pipe(Config.option), () => Option.none<string>()).pipe(
+      Effect.map(Option.getOrUndefined)
+    )
+  const byokHome = yield* env("BYOK_HOME")
+  if (byokHome !== undefined && byokHome !== "") return `${byokHome}/ledger.db`
+  const xdg = yield* env("XDG_DATA_HOME")
+  if (xdg !== undefined && xdg !== "") return `${xdg}/byok/ledger.db`
+  const home = (yield* env("HOME")) ?? "/"
+  return `${home}/.local/share/byok/ledger.db`
+})
+
+export const layer = Layer.effect(CostLedger, Effect.map(ledgerPath, (path) => CostLedger.of(make(path))))
+
+/** For tests: a ledger at a given path. */
+export const layerAt = (path: string) => Layer.succeed(CostLedger, CostLedger.of(make(path)))
+
