@@ -5,7 +5,7 @@ import fc from "fast-check"
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { describeLedgerError } from "../src/cli/exit.ts"
+import { describeStoreError } from "../src/cli/exit.ts"
 import { make } from "../src/ledger/ledger.ts"
 import { localDay, SCHEMA_VERSION } from "../src/ledger/schema.ts"
 import { sampleRow } from "./lib/rows.ts"
@@ -141,7 +141,7 @@ describe("CostLedger", () => {
     expect(Result.isFailure(result)).toBe(true)
     if (Result.isFailure(result)) {
       expect(result.failure.kind).toBe("corrupt")
-      expect(describeLedgerError(result.failure)).toContain(`move ${path} aside`)
+      expect(describeStoreError(result.failure, "not recorded in")).toContain(`move ${path} aside`)
     }
   })
 

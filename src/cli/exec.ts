@@ -4,7 +4,7 @@ import { Argument, Command, Flag } from "effect/cli"
 import { fstatSync } from "node:fs"
 import { ConfigService, priceOverride } from "../config/config.ts"
 import { UsageError } from "../config/errors.ts"
-import { describeCause, describeLedgerError, EXIT_CODES_HELP } from "./exit.ts"
+import { describeCause, describeStoreError, EXIT_CODES_HELP } from "./exit.ts"
 import { configFlag, configLayer, modelFlag } from "./flags.ts"
 import { finishNote, initJson, type OutputFormat, printJson, resultJson, streamAnswer, streamJsonLines } from "./render.ts"
 import { note, startSpinner, term, warn } from "./term.ts"
@@ -101,7 +101,7 @@ const command = Command.make("exec", {
           : format === "json"
           ? Stream.runDrain(events)
           : streamJsonLines(events, initJson(conversationId, entry)),
-      onLedgerError: (error) => warn(t, describeLedgerError(error)),
+      onLedgerError: (error) => warn(t, describeStoreError(error, "this request was not recorded in the cost ledger")),
       after: (turn) =>
         Effect.gen(function*() {
           if (format !== "text") {

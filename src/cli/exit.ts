@@ -6,7 +6,7 @@ import { Cause, Data } from "effect"
 import * as CliError from "effect/cli/CliError"
 import type { ConfigError, UsageError } from "../config/errors.ts"
 import { PROVIDERS } from "../config/schema.ts"
-import type { LedgerError } from "../ledger/ledger.ts"
+import type { StoreError } from "../lib/sqlite.ts"
 import type { ProviderError } from "../providers/errors.ts"
 
 export const ExitCode = {
@@ -312,10 +312,13 @@ export const formatReport = (report: Report, color: boolean): string => {
   return [prefix + report.headline, ...report.lines.map((l) => `  ${l}`)].join("\n") + "\n"
 }
 
-/** One warning line for a ledger that could not be written: the request is not recorded, the answer stands. */
-export const describeLedgerError = (error: LedgerError): string => {
+/**
+ * One line for a store (the cost ledger, saved sessions) that could not be used: what it cost the user
+ * (`consequence`, e.g. "this request was not recorded in the cost ledger") and how to fix it.
+ */
+export const describeStoreError = (error: StoreError, consequence: string): string => {
   const fix = error.kind === "locked"
-    ? "another program holds it locked; close it (e.g. an open sqlite3 shell) and byok records again"
+    ? "another program holds it locked; close it (e.g. an open sqlite3 shell)"
     : error.kind === "readonly"
     ? "it cannot be written here; fix the permissions, or set BYOK_HOME to a writable directory"
     : error.kind === "corrupt"
@@ -323,5 +326,5 @@ export const describeLedgerError = (error: LedgerError): string => {
     : error.kind === "newer"
     ? "it was written by a newer byok; update byok"
     : "see the detail above"
-  return `this request was not recorded in the cost ledger ${error.path} (${error.detail}): ${fix}`
+  return `${consequence} ${error.path} (${error.detail}): ${fix}`
 }

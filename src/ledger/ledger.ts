@@ -1,20 +1,13 @@
 // The CostLedger service: every request on record in a SQLite file (bun:sqlite, WAL) in the user's data directory
 // ($BYOK_HOME, else $XDG_DATA_HOME/byok, else ~/.local/share/byok). Opened on first use, so commands that do not
 // touch it pay nothing. Several byok processes may write at once: WAL plus a busy timeout serialise them.
-import { Database, type SQLQueryBindings } from "bun:sqlite"
-import { Config, Context, Effect, Layer, Option, Schema } from "effect"
-import { mkdirSync } from "node:fs"
-import { type LedgerRow, localDay, MIGRATIONS, SCHEMA_VERSION } from "./schema.ts"
+import type { Database, SQLQueryBindings } from "bun:sqlite"
+import { Config, Context, Effect, Layer, Option } from "effect"
+import { classifyStoreError, dataDir, openDatabase, type StoreError } from "../lib/sqlite.ts"
+import { type LedgerRow, localDay, MIGRATIONS } from "./schema.ts"
 
-export class LedgerError extends Schema.TaggedError<LedgerError>()("LedgerError", {
-  path: Schema.String,
-  kind: Schema.Literals(["locked", "readonly", "corrupt", "newer", "other"]),
-  detail: Schema.String
-}) {
-  override get message() {
-    return `cost ledger ${this.path}: ${this.detail}`
-  }
-}
+/** The ledger's failures are the store's: locked, read-only, corrupt, newer, other. */
+export type LedgerError = StoreError
 
 /** Totals for one group (a model, a day, a conversation) or for everything. */
 export interface Totals {
@@ -63,55 +56,9 @@ export class CostLedger extends Context.Service<CostLedger, Interface>()("byok/C
 
 const BUSY_TIMEOUT_MS = 2000
 
-const classify = (path: string, error: unknown): LedgerError => {
-  const e = error as { code?: string; message?: string }
-  const code = `${e.code ?? ""} ${e.message ?? String(error)}`
-  const kind = /BUSY|LOCKED/.test(code)
-    ? "locked"
-    : /READONLY|CANTOPEN|EACCES|EROFS|EPERM|permission/i.test(code)
-    ? "readonly"
-    : /NOTADB|CORRUPT|malformed/i.test(code)
-    ? "corrupt"
-    : "other"
-  return new LedgerError({ path, kind, detail: (e.message ?? String(error)).split("\n")[0]! })
-}
-
 /** Opens (creating if needed) and migrates the ledger file. */
-export const openLedger = (path: string): Database => {
-  const dir = path.slice(0, path.lastIndexOf("/"))
-  if (dir !== "") mkdirSync(dir, { recursive: true })
-  const db = new Database(path, { create: true, strict: true })
-  try {
-    db.run(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`)
-    db.run("PRAGMA journal_mode = WAL")
-    // WAL with synchronous=NORMAL survives a crash of byok; only a power cut can lose the last rows.
-    db.run("PRAGMA synchronous = NORMAL")
-    migrate(db, path)
-    return db
-  } catch (error) {
-    db.close()
-    throw error
-  }
-}
-
-const userVersion = (db: Database) => (db.query("PRAGMA user_version").get() as { user_version: number }).user_version
-
-const migrate = (db: Database, path: string) => {
-  if (userVersion(db) === SCHEMA_VERSION) return
-  // IMMEDIATE takes the write lock first, so two processes creating the file at once do not both migrate.
-  db.transaction(() => {
-    const current = userVersion(db)
-    if (current > SCHEMA_VERSION) {
-      throw new LedgerError({
-        path,
-        kind: "newer",
-        detail: `written by a newer byok (schema ${current}, this one knows ${SCHEMA_VERSION}); update byok`
-      })
-    }
-    for (let v = current; v < SCHEMA_VERSION; v++) db.run(MIGRATIONS[v]!)
-    db.run(`PRAGMA user_version = ${SCHEMA_VERSION}`)
-  }).immediate()
-}
+export const openLedger = (path: string, busyTimeoutMs = BUSY_TIMEOUT_MS) =>
+  openDatabase(path, MIGRATIONS, busyTimeoutMs)
 
 const INSERT = `INSERT INTO requests (
   ts, day, conversation_id, model_name, provider, model_id, host,
@@ -163,15 +110,15 @@ const mergeInto = (into: Map<string, Totals>, rows: ReadonlyArray<Totals>) => {
 
 const sumAll = (rows: Iterable<Totals>): Totals => mergeInto(new Map(), [...rows].map((r) => ({ ...r, key: "total" }))).get("total") ?? emptyTotals("total")
 
-export const make = (path: string): Interface => {
+export const make = (path: string, busyTimeoutMs = BUSY_TIMEOUT_MS): Interface => {
   let db: Database | undefined
   const use = <A>(f: (db: Database) => A) =>
     Effect.try({
       try: () => {
-        db ??= openLedger(path)
+        db ??= openLedger(path, busyTimeoutMs)
         return f(db)
       },
-      catch: (error) => (error instanceof LedgerError ? error : classify(path, error))
+      catch: (error) => classifyStoreError(path, error)
     })
 
   const record = (row: LedgerRow) =>
@@ -260,19 +207,24 @@ export const make = (path: string): Interface => {
   return { path, record, report }
 }
 
-/** The ledger file: $BYOK_HOME/ledger.db, else $XDG_DATA_HOME/byok/ledger.db, else ~/.local/share/byok/ledger.db. */
-export const ledgerPath = Effect.gen(function*() {
-  const env = (name: string) =>
-    Effect.orElseSucceed(Config.String(name).pipe(Config.option), () => Option.none<string>()).pipe(
-      Effect.map(Option.getOrUndefined)
-    )
-  const byokHome = yield* env("BYOK_HOME")
-  if (byokHome !== undefined && byokHome !== "") return `${byokHome}/ledger.db`
-  const xdg = yield* env("XDG_DATA_HOME")
-  if (xdg !== undefined && xdg !== "") return `${xdg}/byok/ledger.db`
-  const home = (yield* env("HOME")) ?? "/"
-  return `${home}/.local/share/byok/ledger.db`
+/** Reads an environment variable through the ConfigProvider; unset or unreadable is undefined. */
+export const envVar = (name: string) =>
+  Effect.orElseSucceed(Config.String(name).pipe(Config.option), () => Option.none<string>()).pipe(
+    Effect.map(Option.getOrUndefined)
+  )
+
+/** The directory of byok's data files, from BYOK_HOME, XDG_DATA_HOME or HOME. */
+export const dataDirectory = Effect.gen(function*() {
+  const vars = {
+    BYOK_HOME: yield* envVar("BYOK_HOME"),
+    XDG_DATA_HOME: yield* envVar("XDG_DATA_HOME"),
+    HOME: yield* envVar("HOME")
+  }
+  return dataDir((name) => vars[name as keyof typeof vars])
 })
+
+/** The ledger file: ledger.db in the data directory. */
+export const ledgerPath = Effect.map(dataDirectory, (dir) => `${dir}/ledger.db`)
 
 export const layer = Layer.effect(CostLedger, Effect.map(ledgerPath, (path) => CostLedger.of(make(path))))
 

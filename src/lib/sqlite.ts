@@ -1,0 +1,73 @@
+// Opening byok's SQLite files (the cost ledger, saved sessions): create the directory, WAL mode, a busy timeout so
+// concurrent byok processes wait their turn, and migrations by user_version in one IMMEDIATE transaction.
+// Also the one mapping from SQLite's failures to what a user can do about them.
+import { Database } from "bun:sqlite"
+import { Schema } from "effect"
+import { mkdirSync } from "node:fs"
+
+export class StoreError extends Schema.TaggedError<StoreError>()("StoreError", {
+  path: Schema.String,
+  kind: Schema.Literals(["locked", "readonly", "corrupt", "newer", "other"]),
+  detail: Schema.String
+}) {
+  override get message() {
+    return `${this.path}: ${this.detail}`
+  }
+}
+
+export const classifyStoreError = (path: string, error: unknown): StoreError => {
+  if (error instanceof StoreError) return error
+  const e = error as { code?: string; message?: string }
+  const code = `${e.code ?? ""} ${e.message ?? String(error)}`
+  const kind = /BUSY|LOCKED/.test(code)
+    ? "locked"
+    : /READONLY|CANTOPEN|EACCES|EROFS|EPERM|permission/i.test(code)
+    ? "readonly"
+    : /NOTADB|CORRUPT|malformed/i.test(code)
+    ? "corrupt"
+    : "other"
+  return new StoreError({ path, kind, detail: (e.message ?? String(error)).split("\n")[0]! })
+}
+
+const userVersion = (db: Database) => (db.query("PRAGMA user_version").get() as { user_version: number }).user_version
+
+/** Opens (creating if needed) and migrates a database; migration N brings the file from version N-1 to N. */
+export const openDatabase = (path: string, migrations: ReadonlyArray<string>, busyTimeoutMs: number): Database => {
+  const dir = path.slice(0, path.lastIndexOf("/"))
+  if (dir !== "") mkdirSync(dir, { recursive: true })
+  const db = new Database(path, { create: true, strict: true })
+  try {
+    db.run(`PRAGMA busy_timeout = ${busyTimeoutMs}`)
+    db.run("PRAGMA journal_mode = WAL")
+    // WAL with synchronous=NORMAL survives a crash of byok; only a power cut can lose the last rows.
+    db.run("PRAGMA synchronous = NORMAL")
+    if (userVersion(db) !== migrations.length) {
+      // IMMEDIATE takes the write lock first, so two processes creating the file at once do not both migrate.
+      db.transaction(() => {
+        const current = userVersion(db)
+        if (current > migrations.length) {
+          throw new StoreError({
+            path,
+            kind: "newer",
+            detail: `written by a newer byok (schema ${current}, this one knows ${migrations.length}); update byok`
+          })
+        }
+        for (let v = current; v < migrations.length; v++) db.run(migrations[v]!)
+        db.run(`PRAGMA user_version = ${migrations.length}`)
+      }).immediate()
+    }
+    return db
+  } catch (error) {
+    db.close()
+    throw error
+  }
+}
+
+/** The directory byok keeps its data in: $BYOK_HOME, else $XDG_DATA_HOME/byok, else ~/.local/share/byok. */
+export const dataDir = (env: (name: string) => string | undefined): string => {
+  const byokHome = env("BYOK_HOME")
+  if (byokHome) return byokHome
+  const xdg = env("XDG_DATA_HOME")
+  if (xdg) return `${xdg}/byok`
+  return `${env("HOME") ?? "/"}/.local/share/byok`
+}
