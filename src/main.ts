@@ -9,23 +9,31 @@ import { Effect, Layer } from "effect"
 import { ChildProcessSpawner } from "effect/process"
 import { Command } from "effect/cli"
 import { FetchHttpClient } from "effect/http"
+import { chat, chatFlags, runChat } from "./cli/chat.ts"
 import { cost } from "./cli/cost.ts"
 import { exec } from "./cli/exec.ts"
 import { describeCause, EXIT_CODES_HELP, formatReport } from "./cli/exit.ts"
 import { models } from "./cli/models.ts"
+import { configLayer } from "./cli/flags.ts"
 import { presenterLayer } from "./cli/presenter.ts"
+import { sessions } from "./cli/sessions.ts"
 import { term, writeErr } from "./cli/term.ts"
+import * as SessionStore from "./chat/sessions.ts"
 import * as CostLedger from "./ledger/ledger.ts"
 import * as Provider from "./providers/provider.ts"
 import { VERSION } from "./version.ts"
 
-const root = Command.make("byok").pipe(
+// `byok` alone is the chat; its flags (-m, -c, -s, --system, --config) are the chat's.
+const root = Command.provide(Command.make("byok", chatFlags, runChat), configLayer).pipe(
   Command.withDescription(
-    "Bring-your-own-key LLM client. Reads the models of droid's ~/.factory/config.json and settings.json.\n" +
+    "Bring-your-own-key LLM client: chat with any model you have a key or a server for.\n" +
+      "  Reads the models of droid's ~/.factory/config.json and settings.json.\n" +
       EXIT_CODES_HELP
   ),
-  Command.withSubcommands([exec, models, cost]),
+  Command.withSubcommands([chat, exec, models, cost, sessions]),
   Command.withExamples([
+    { command: "byok", description: "Chat with the default model (/help inside for commands)" },
+    { command: "byok -c", description: "Resume the last conversation" },
     { command: "byok exec \"What is SSE?\"", description: "One answer, streamed to stdout" },
     { command: "byok models", description: "The configured models" },
     { command: "byok cost --since 7d", description: "Tokens, cost, cache hit rate and savings of the last week" }
@@ -41,6 +49,7 @@ const NoSpawner = Layer.succeed(
 
 const AppLayer = Layer.mergeAll(
   CostLedger.layer,
+  SessionStore.layer,
   NodeFileSystem.layer,
   NodePath.layer,
   NodeStdio.layer,

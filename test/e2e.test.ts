@@ -5,13 +5,12 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { CANARY, fixture } from "./lib/provider.ts"
-import { type FakeServer, sseResponse, startServer } from "./lib/server.ts"
+import { type FakeServer, heldStream, sseResponse, startServer } from "./lib/server.ts"
 import { sse } from "./lib/http.ts"
+import { byokBinary } from "./lib/binary.ts"
 import { runBinary } from "./lib/run.ts"
 
-const root = join(import.meta.dir, "..")
-const binDir = mkdtempSync(join(tmpdir(), "byok-bin-"))
-const bin = join(binDir, "byok")
+let bin: string
 let server: FakeServer
 let home: string
 let dataHome: string
@@ -25,13 +24,7 @@ const chatAnswer = (words: ReadonlyArray<string>) =>
   )
 
 beforeAll(() => {
-  const build = Bun.spawnSync([process.execPath, "run", join(root, "build.ts")], {
-    cwd: root,
-    env: { ...process.env, BYOK_OUTFILE: bin },
-    stdout: "pipe",
-    stderr: "pipe"
-  })
-  if (build.exitCode !== 0) throw new Error(`build failed: ${build.stderr.toString()}${build.stdout.toString()}`)
+  bin = byokBinary()
   server = startServer()
   home = mkdtempSync(join(tmpdir(), "byok-home-"))
   dataHome = mkdtempSync(join(tmpdir(), "byok-data-"))
@@ -195,26 +188,8 @@ describe("byok exec (compiled binary)", () => {
   })
 
   test("SIGINT mid-stream → exit 130, the partial answer stays on stdout", async () => {
-    let release = () => {}
-    server.handle(() =>
-      new Response(
-        new ReadableStream({
-          start(controller) {
-            controller.enqueue(new TextEncoder().encode(
-              sse({ model: "m", choices: [{ index: 0, delta: { content: "partial" }, finish_reason: null }] })
-            ))
-            release = () => {
-              try {
-                controller.close()
-              } catch {
-                // already closed when byok went away
-              }
-            }
-          }
-        }),
-        { headers: { "content-type": "text/event-stream" } }
-      )
-    )
+    const held = heldStream(sse({ model: "m", choices: [{ index: 0, delta: { content: "partial" }, finish_reason: null }] }))
+    server.handle(() => held.response)
     const ledgerHome = mkdtempSync(join(tmpdir(), "byok-data-"))
     const proc = Bun.spawn([bin, "exec", "long story"], {
       env: { PATH: process.env["PATH"] ?? "", HOME: home, BYOK_HOME: ledgerHome, NO_COLOR: "1" },
@@ -227,7 +202,7 @@ describe("byok exec (compiled binary)", () => {
     expect(new TextDecoder().decode(first.value)).toBe("partial")
     proc.kill("SIGINT")
     expect(await proc.exited).toBe(130)
-    release()
+    held.release()
     const rows = new Database(join(ledgerHome, "ledger.db"), { readonly: true }).query("SELECT outcome, model_name FROM requests").all()
     expect(rows).toEqual([{ outcome: "interrupted", model_name: "Local [llama.cpp]" }])
   })
@@ -288,6 +263,56 @@ describe("byok exec (compiled binary)", () => {
     const warnings = r.stderr.split("\n").filter((l) => l.includes("cost ledger"))
     expect(warnings).toHaveLength(1)
     expect(warnings[0]).toContain("move")
+  })
+
+  test("a script holds a multi-turn conversation: -o json gives the session id, -s and --continue go on", async () => {
+    const data = mkdtempSync(join(tmpdir(), "byok-data-"))
+    let n = 0
+    server.handle(() => sseResponse(chatAnswer([`reply ${++n}`])))
+    const first = JSON.parse((await run(["exec", "-o", "json", "--system", "be brief", "first"], undefined, { BYOK_HOME: data })).stdout)
+    expect(first.result).toBe("reply 1")
+    const second = await run(["exec", "-s", first.session_id.slice(0, 8), "second"], undefined, { BYOK_HOME: data })
+    expect(second.stdout).toBe("reply 2\n")
+    await run(["exec", "--continue", "third"], undefined, { BYOK_HOME: data })
+    expect((server.requests.at(-1)!.body as { messages: unknown }).messages).toEqual([
+      { role: "system", content: "be brief" },
+      { role: "user", content: "first" },
+      { role: "assistant", content: "reply 1" },
+      { role: "user", content: "second" },
+      { role: "assistant", content: "reply 2" },
+      { role: "user", content: "third" }
+    ])
+    const sessions = JSON.parse((await run(["sessions", "--json"], undefined, { BYOK_HOME: data })).stdout)
+    expect(sessions).toHaveLength(1)
+    expect(sessions[0]).toMatchObject({ id: first.session_id, title: "first", messages: 6, model: "Local [llama.cpp]" })
+    const missing = await run(["exec", "-s", "nope", "hi"], undefined, { BYOK_HOME: data })
+    expect(missing.code).toBe(2)
+    expect(missing.stderr).toContain(`No saved conversation "nope"`)
+  })
+
+  test("--input-format stream-json: one user message per line in, one result per line out, one conversation", async () => {
+    const data = mkdtempSync(join(tmpdir(), "byok-data-"))
+    let n = 0
+    server.handle(() => sseResponse(chatAnswer([`reply ${++n}`])))
+    const input = [
+      JSON.stringify({ type: "user", message: { role: "user", content: "one" } }),
+      JSON.stringify({ type: "user", message: { role: "user", content: [{ type: "text", text: "two" }] } }),
+      "not json",
+      JSON.stringify({ role: "user", content: "three" })
+    ].join("\n") + "\n"
+    const r = await run(["exec", "--input-format", "stream-json"], input, { BYOK_HOME: data })
+    const results = r.stdout.trim().split("\n").map((l) => JSON.parse(l))
+    expect(results.map((x) => [x.type, x.is_error, x.result ?? null])).toEqual([
+      ["result", false, "reply 1"],
+      ["result", false, "reply 2"],
+      ["result", true, null],
+      ["result", false, "reply 3"]
+    ])
+    expect(new Set(results.map((x) => x.session_id)).size).toBe(1)
+    expect(results[2].error.message).toContain("stdin line 3")
+    expect(r.code).toBe(2)
+    expect((server.requests.at(-1)!.body as { messages: Array<{ content: string }> }).messages.map((m) => m.content))
+      .toEqual(["one", "reply 1", "two", "reply 2", "three"])
   })
 
   test("usage and config errors → exit 2", async () => {

@@ -37,17 +37,23 @@ export const note = (t: Term, message: string) => writeErr(`${t.color ? `\x1b[2m
 const FRAMES = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"]
 
 /**
- * Shows a spinner on stderr (only on a terminal) until the returned effect is run, which clears the line.
- * Runs in a child fiber so it never delays the request.
+ * Shows a spinner (only when `enabled`: a terminal) until the returned effect is run, which clears the line.
+ * Runs in a child fiber so it never delays the request. Writes to stderr unless given another writer.
  */
-export const startSpinner = (t: Term, label: string) =>
+export const startSpinner = <R = never>(
+  enabled: boolean,
+  label: string,
+  write: (text: string) => Effect.Effect<void, never, R> = writeErr as never
+) =>
   Effect.gen(function*() {
-    if (!t.stderrIsTty) return Effect.void
+    if (!enabled) return Effect.void
+    let drawn = false
     const fiber = yield* Effect.forkChild(
       Effect.gen(function*() {
         yield* Effect.sleep(Duration.millis(120))
         for (let i = 0;; i++) {
-          yield* writeErr(`\r${FRAMES[i % FRAMES.length]} ${label}`)
+          drawn = true
+          yield* write(`\r${FRAMES[i % FRAMES.length]} ${label}`)
           yield* Effect.sleep(Duration.millis(80))
         }
       })
@@ -56,6 +62,6 @@ export const startSpinner = (t: Term, label: string) =>
     return Effect.suspend(() => {
       if (stopped) return Effect.void
       stopped = true
-      return Fiber.interrupt(fiber).pipe(Effect.andThen(writeErr("\r\x1b[K")))
+      return Fiber.interrupt(fiber).pipe(Effect.andThen(drawn ? write("\r\x1b[K") : Effect.void))
     })
   })

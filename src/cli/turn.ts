@@ -79,7 +79,8 @@ export const runTurn = <E, R, R2>(options: {
   readonly request: LlmRequest
   readonly priceOverride: PriceOverride | undefined
   readonly render: (events: Stream.Stream<LlmEvent, ProviderError>) => Effect.Effect<void, E, R>
-  readonly onLedgerError: (error: LedgerError) => Effect.Effect<void, never, R2>
+  /** The ledger refused the row (locked, read-only, corrupt): the caller warns, or keeps the row to retry. */
+  readonly onLedgerError: (error: LedgerError, row: LedgerRow) => Effect.Effect<void, never, R2>
   readonly after: (result: TurnResult) => Effect.Effect<void, never, R2>
 }) =>
   Effect.gen(function*() {
@@ -110,7 +111,7 @@ export const runTurn = <E, R, R2>(options: {
           requestId: obs.requestId,
           price
         })
-        yield* ledger.record(row).pipe(Effect.catch(options.onLedgerError))
+        yield* ledger.record(row).pipe(Effect.catch((error) => options.onLedgerError(error, row)))
         yield* options.after({ observation: obs, exit, row, price, durationMs: now - obs.startedAt })
       })
     return yield* options.render(observe(provider.stream(options.request), obs)).pipe(

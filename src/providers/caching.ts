@@ -9,3 +9,26 @@ export const cacheControl = (entry: ModelEntry) =>
 
 /** The turn that carries the conversation's trailing breakpoint. */
 export const breakpointTurn = (turns: ReadonlyArray<Turn>) => turns.findLastIndex((t) => t.role === "user")
+
+/**
+ * The shortest prompt a provider caches for a model, in tokens; undefined where byok cannot tell (local servers,
+ * hosts without prompt caching). A shorter prompt is silently not cached. Anthropic's figures per model family
+ * (PROTOCOLS.md §1.2), most specific first; OpenAI caches from 1,024 tokens.
+ */
+const ANTHROPIC_MINIMUM: ReadonlyArray<readonly [RegExp, number]> = [
+  [/opus-5/, 512],
+  [/opus-4-7/, 2048],
+  [/opus-4-[56]|haiku-4-5/, 4096],
+  [/haiku-3/, 2048],
+  [/claude/, 1024]
+]
+
+export const minimumCacheablePrompt = (entry: ModelEntry): number | undefined => {
+  const model = entry.model.toLowerCase().replace(/(\d)\.(\d)/g, "$1-$2")
+  const host = URL.parse(entry.baseUrl)?.hostname ?? ""
+  if (entry.provider === "anthropic" || (host === "openrouter.ai" && model.startsWith("anthropic/"))) {
+    return ANTHROPIC_MINIMUM.find(([pattern]) => pattern.test(model))?.[1]
+  }
+  if (entry.provider === "openai" || host === "api.openai.com") return 1024
+  return undefined
+}

@@ -54,3 +54,27 @@ export const startServer = (): FakeServer => {
 /** An SSE response made of the given body text. */
 export const sseResponse = (body: string, init: ResponseInit = {}) =>
   new Response(body, { ...init, headers: { "content-type": "text/event-stream", ...init.headers } })
+
+/**
+ * A streaming response that sends `first` and then holds the connection open until `release` (or until the client
+ * goes away): for stopping an answer part-way.
+ */
+export const heldStream = (first: string) => {
+  let release = () => {}
+  const response = new Response(
+    new ReadableStream({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode(first))
+        release = () => {
+          try {
+            controller.close()
+          } catch {
+            // the client went away first
+          }
+        }
+      }
+    }),
+    { headers: { "content-type": "text/event-stream" } }
+  )
+  return { response, release: () => release() }
+}

@@ -1,0 +1,66 @@
+// Slash commands of the chat: what each does, and the parser from an input line to a message or a command.
+// An unknown command is not sent to the model: it is reported with the closest known one.
+import { closest } from "../lib/text.ts"
+
+export interface CommandSpec {
+  readonly name: string
+  readonly args: string
+  readonly summary: string
+  readonly aliases?: ReadonlyArray<string>
+}
+
+export const COMMANDS: ReadonlyArray<CommandSpec> = [
+  { name: "help", args: "", summary: "the commands and keys", aliases: ["?"] },
+  { name: "model", args: "[N|NAME]", summary: "list the models, or switch to one by number or name" },
+  { name: "cost", args: "", summary: "tokens, cost, cache hit rate and savings: this conversation and all time" },
+  { name: "clear", args: "", summary: "start a new conversation", aliases: ["new"] },
+  { name: "sessions", args: "", summary: "list saved conversations (resume one with byok -s ID)" },
+  { name: "exit", args: "", summary: "leave (also Ctrl-D, or Ctrl-C on an empty line)", aliases: ["quit", "q"] }
+]
+
+export type Parsed =
+  | { readonly kind: "empty" }
+  | { readonly kind: "message"; readonly text: string }
+  | { readonly kind: "command"; readonly name: string; readonly arg: string }
+  | { readonly kind: "unknown"; readonly name: string; readonly suggestion: string | undefined }
+
+const names = COMMANDS.flatMap((c) => [c.name, ...(c.aliases ?? [])])
+
+/** A line → what to do with it. `//text` sends "/text" to the model. */
+export const parseInput = (line: string): Parsed => {
+  const text = line.trim()
+  if (text === "") return { kind: "empty" }
+  if (!text.startsWith("/") || text.startsWith("//")) {
+    return { kind: "message", text: text.startsWith("//") ? line.trimEnd().replace(/^\s*\//, "") : line.trimEnd() }
+  }
+  const [, name = "", arg = ""] = /^\/(\S*)\s*([\s\S]*)$/.exec(text) ?? []
+  const lower = name.toLowerCase()
+  const spec = COMMANDS.find((c) => c.name === lower || c.aliases?.includes(lower))
+  if (spec !== undefined) return { kind: "command", name: spec.name, arg: arg.trim() }
+  const guess = closest(lower, names)
+  const suggestion = guess === undefined ? undefined : COMMANDS.find((c) => c.name === guess || c.aliases?.includes(guess))?.name
+  return { kind: "unknown", name, suggestion }
+}
+
+/** Tab completion: a unique command for a `/pre` prefix, with a trailing space. */
+export const completeCommand = (buffer: string): string | undefined => {
+  if (!/^\/\S*$/.test(buffer)) return undefined
+  const prefix = buffer.slice(1).toLowerCase()
+  const matches = COMMANDS.filter((c) => c.name.startsWith(prefix))
+  return matches.length === 1 ? `/${matches[0]!.name} ` : undefined
+}
+
+export const helpText = (): string =>
+  [
+    "Commands:",
+    ...COMMANDS.map((c) => `  /${`${c.name} ${c.args}`.trim().padEnd(16)} ${c.summary}`),
+    "",
+    "Keys:",
+    "  Enter              send",
+    "  Alt+Enter, Ctrl+J  new line (or end a line with \\ and press Enter); pasted text is kept whole",
+    "  Up, Down           previous and next input (history is kept between runs)",
+    "  Ctrl+C             stop the answer; on an empty line, leave",
+    "  Ctrl+D             leave (on an empty line)",
+    "  Tab                complete a /command",
+    "  //text             send text that starts with a slash"
+  ].join("\n")

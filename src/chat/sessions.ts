@@ -1,0 +1,181 @@
+// Saved conversations: sessions.db next to the ledger. A session holds its system prompt and its messages, each
+// with the model that answered and when; never a key. Ids are UUIDs (the conversation id of the ledger too);
+// a unique prefix is enough to name one.
+import type { Database, SQLQueryBindings } from "bun:sqlite"
+import { Context, Effect, Layer, Schema } from "effect"
+import { dataDirectory } from "../ledger/ledger.ts"
+import { classifyStoreError, openDatabase, type StoreError } from "../lib/sqlite.ts"
+import type { Turn } from "../providers/conversation.ts"
+
+const MIGRATIONS: ReadonlyArray<string> = [
+  `CREATE TABLE sessions (
+    id TEXT PRIMARY KEY,
+    created INTEGER NOT NULL,
+    updated INTEGER NOT NULL,
+    title TEXT NOT NULL,
+    system TEXT,
+    model_name TEXT NOT NULL
+  );
+  CREATE INDEX sessions_updated ON sessions (updated);
+  CREATE TABLE messages (
+    session_id TEXT NOT NULL REFERENCES sessions (id),
+    seq INTEGER NOT NULL,
+    role TEXT NOT NULL,
+    content TEXT NOT NULL,
+    model_name TEXT NOT NULL,
+    model_id TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    ts INTEGER NOT NULL,
+    interrupted INTEGER NOT NULL,
+    PRIMARY KEY (session_id, seq)
+  ) WITHOUT ROWID;`
+]
+
+export interface StoredMessage extends Turn {
+  readonly modelName: string
+  readonly modelId: string
+  readonly provider: string
+  readonly ts: number
+  /** An answer cut short by Ctrl-C: kept, and marked. */
+  readonly interrupted: boolean
+}
+
+export interface StoredSession {
+  readonly id: string
+  readonly system: string | undefined
+  readonly modelName: string
+  readonly messages: ReadonlyArray<StoredMessage>
+}
+
+export interface SessionSummary {
+  readonly id: string
+  readonly created: number
+  readonly updated: number
+  readonly title: string
+  readonly modelName: string
+  readonly messages: number
+}
+
+export interface Interface {
+  readonly path: string
+  /** Appends messages to a session, creating it (titled by its first message) when new. */
+  readonly append: (
+    session: { readonly id: string; readonly system: string | undefined },
+    messages: ReadonlyArray<StoredMessage>
+  ) => Effect.Effect<void, StoreError>
+  /** A session by id or unique id prefix; undefined when there is none. */
+  readonly load: (idOrPrefix: string) => Effect.Effect<StoredSession | undefined, StoreError | AmbiguousSession>
+  /** The most recently updated session. */
+  readonly latest: Effect.Effect<StoredSession | undefined, StoreError>
+  readonly list: (limit: number) => Effect.Effect<ReadonlyArray<SessionSummary>, StoreError>
+}
+
+/** A session id prefix that matches more than one session. */
+export class AmbiguousSession extends Schema.TaggedError<AmbiguousSession>()("AmbiguousSession", {
+  prefix: Schema.String,
+  matches: Schema.Array(Schema.String)
+}) {
+  override get message() {
+    return `"${this.prefix}" names several sessions: ${this.matches.join(", ")}; give more of the id`
+  }
+}
+
+export class SessionStore extends Context.Service<SessionStore, Interface>()("byok/SessionStore") {}
+
+const TITLE_LENGTH = 60
+
+export const make = (path: string, busyTimeoutMs = 2000): Interface => {
+  let db: Database | undefined
+  const use = <A>(f: (db: Database) => A) =>
+    Effect.try({
+      try: () => {
+        db ??= openDatabase(path, MIGRATIONS, busyTimeoutMs)
+        return f(db)
+      },
+      catch: (error) => classifyStoreError(path, error)
+    })
+
+  const read = (db: Database, id: string): StoredSession | undefined => {
+    const session = db.query("SELECT id, system, model_name AS modelName FROM sessions WHERE id = ?").get(id) as
+      | { id: string; system: string | null; modelName: string }
+      | null
+    if (session === null) return undefined
+    const messages = (db.query(
+      `SELECT role, content, model_name AS modelName, model_id AS modelId, provider, ts, interrupted
+       FROM messages WHERE session_id = ? ORDER BY seq`
+    ).all(id) as Array<Omit<StoredMessage, "interrupted"> & { interrupted: number }>)
+      .map((m) => ({ ...m, interrupted: m.interrupted === 1 }))
+    return { id: session.id, system: session.system ?? undefined, modelName: session.modelName, messages }
+  }
+
+  const append: Interface["append"] = (session, messages) =>
+    use((db) => {
+      if (messages.length === 0) return
+      db.transaction(() => {
+        const last = messages.at(-1)!
+        const firstUser = messages.find((m) => m.role === "user")?.content ?? messages[0]!.content
+        const title = firstUser.replace(/\s+/g, " ").trim().slice(0, TITLE_LENGTH)
+        db.query(
+          `INSERT INTO sessions (id, created, updated, title, system, model_name) VALUES (?, ?, ?, ?, ?, ?)
+           ON CONFLICT (id) DO UPDATE SET updated = excluded.updated, model_name = excluded.model_name`
+        ).run(session.id, messages[0]!.ts, last.ts, title, session.system ?? null, last.modelName)
+        const seq = (db.query("SELECT COALESCE(MAX(seq), 0) AS n FROM messages WHERE session_id = ?").get(session.id) as {
+          n: number
+        }).n
+        const insert = db.query(
+          `INSERT INTO messages (session_id, seq, role, content, model_name, model_id, provider, ts, interrupted)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+        )
+        messages.forEach((m, i) => {
+          const values: Array<SQLQueryBindings> = [
+            session.id,
+            seq + i + 1,
+            m.role,
+            m.content,
+            m.modelName,
+            m.modelId,
+            m.provider,
+            m.ts,
+            m.interrupted ? 1 : 0
+          ]
+          insert.run(...values)
+        })
+      }).immediate()
+    })
+
+  const load: Interface["load"] = (idOrPrefix) =>
+    use((db) => {
+      const exact = read(db, idOrPrefix)
+      if (exact !== undefined) return { session: exact }
+      const matches = (db.query("SELECT id FROM sessions WHERE id LIKE ? ESCAPE '\\' ORDER BY updated DESC LIMIT 5")
+        .all(`${idOrPrefix.replace(/[\\%_]/g, "\\$&")}%`) as Array<{ id: string }>).map((r) => r.id)
+      if (matches.length > 1) return { ambiguous: matches }
+      return { session: matches.length === 1 ? read(db, matches[0]!) : undefined }
+    }).pipe(
+      Effect.flatMap((r) =>
+        "ambiguous" in r
+          ? Effect.fail(new AmbiguousSession({ prefix: idOrPrefix, matches: r.ambiguous }))
+          : Effect.succeed(r.session)
+      )
+    )
+
+  const latest = use((db) => {
+    const row = db.query("SELECT id FROM sessions ORDER BY updated DESC LIMIT 1").get() as { id: string } | null
+    return row === null ? undefined : read(db, row.id)
+  })
+
+  const list: Interface["list"] = (limit) =>
+    use((db) =>
+      db.query(
+        `SELECT s.id, s.created, s.updated, s.title, s.model_name AS modelName,
+           (SELECT COUNT(*) FROM messages m WHERE m.session_id = s.id) AS messages
+         FROM sessions s ORDER BY s.updated DESC LIMIT ?`
+      ).all(limit) as Array<SessionSummary>
+    )
+
+  return { path, append, load, latest, list }
+}
+
+export const sessionsPath = Effect.map(dataDirectory, (dir) => `${dir}/sessions.db`)
+
+export const layer = Layer.effect(SessionStore, Effect.map(sessionsPath, (path) => SessionStore.of(make(path))))

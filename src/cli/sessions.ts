@@ -1,0 +1,49 @@
+// `byok sessions`: the saved conversations, newest first, to resume with `byok -s ID` or `byok exec -s ID`.
+import { Console, Effect } from "effect"
+import { Command, Flag } from "effect/cli"
+import { SessionStore } from "../chat/sessions.ts"
+import { UsageError } from "../config/errors.ts"
+import { describeStoreError } from "./exit.ts"
+import { printJson } from "./render.ts"
+
+const command = Command.make("sessions", {
+  limit: Flag.Int("limit").pipe(Flag.withMetavar("N"), Flag.withDescription("How many to list"), Flag.withDefault(20)),
+  json: Flag.Boolean("json").pipe(Flag.withDescription("Print a JSON array"), Flag.withDefault(false))
+}, (flags) =>
+  Effect.gen(function*() {
+    const sessions = yield* SessionStore
+    const list = yield* sessions.list(flags.limit).pipe(
+      Effect.mapError((e) => new UsageError({ detail: describeStoreError(e, "cannot read saved conversations from") }))
+    )
+    if (flags.json) {
+      return yield* printJson(list.map((s) => ({
+        id: s.id,
+        title: s.title,
+        model: s.modelName,
+        messages: s.messages,
+        created: new Date(s.created).toISOString(),
+        updated: new Date(s.updated).toISOString()
+      })))
+    }
+    if (list.length === 0) return yield* Console.log("No saved conversations yet. Start one with `byok`.")
+    const rows = list.map((s) => [
+      s.id.slice(0, 8),
+      new Date(s.updated).toLocaleString(),
+      String(s.messages),
+      s.modelName,
+      s.title
+    ])
+    const header = ["ID", "UPDATED", "MSGS", "MODEL", "FIRST MESSAGE"]
+    const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)))
+    yield* Console.log(
+      [header, ...rows].map((r) => r.map((cell, c) => cell.padEnd(widths[c]!)).join("  ").trimEnd()).join("\n")
+    )
+  })).pipe(
+    Command.withDescription("List saved conversations (resume one with byok -s ID, or byok exec -s ID)"),
+    Command.withExamples([
+      { command: "byok sessions", description: "The 20 most recent" },
+      { command: "byok sessions --json | jq -r '.[0].id'", description: "The id of the latest, for scripts" }
+    ])
+  )
+
+export { command as sessions }
