@@ -315,6 +315,17 @@ describe("byok exec (compiled binary)", () => {
       .toEqual(["one", "reply 1", "two", "reply 2", "three"])
   })
 
+  test("chat with stdin not a terminal: one message or command per line, /exit ends it, no colour", async () => {
+    let n = 0
+    server.handle(() => sseResponse(chatAnswer([`reply ${++n}`])))
+    const r = await run(["chat"], "hello\n/modle\n/exit\nnever sent\n", { NO_COLOR: "" })
+    expect(r.code).toBe(0)
+    expect(r.stdout).toContain("reply 1")
+    expect(r.stdout).toContain("Unknown command /modle. Did you mean /model?")
+    expect(r.stdout).not.toContain("\x1b[")
+    expect(n).toBe(1)
+  })
+
   test("usage and config errors → exit 2", async () => {
     expect((await run(["exec"])).code).toBe(2)
     const unknown = await run(["exec", "-m", "nope", "hi"])

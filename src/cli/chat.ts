@@ -412,13 +412,11 @@ export const runChat = (flags: ChatFlags) =>
         if (line === undefined || (yield* handle(line)) === "exit") break
       }
     } else {
-      // Not a terminal: each line of stdin is one input, as if typed.
-      let done = false
+      // Not a terminal: each line of stdin is one input, as if typed; /exit ends it there.
       yield* stdio.stdin.pipe(
         Stream.decodeText(),
         Stream.splitLines,
-        Stream.takeWhile(() => !done),
-        Stream.runForEach((line) => Effect.map(handle(line), (r) => void (done = r === "exit"))),
+        Stream.runForEachWhile((line) => Effect.map(handle(line), (r) => r !== "exit")),
         Effect.ignore
       )
     }
