@@ -141,6 +141,19 @@ describe("Chat Completions stream", () => {
     expect(finish?.rawReason).toBe("length")
   })
 
+  test("a refusal is shown as text and ends as content-filter", async () => {
+    const { text, finish } = await collect({ chunks: [cc("refusal")] })
+    expect(text).toBe("I can't help with that.")
+    expect(finish).toMatchObject({ reason: "content-filter", rawReason: "content_filter" })
+  })
+
+  test("unknown events, objects and fields are ignored", async () => {
+    const { text, finish, error } = await collect({ chunks: [cc("unknown-events")] })
+    expect(error).toBeUndefined()
+    expect(text).toBe("ok")
+    expect(finish?.reason).toBe("stop")
+  })
+
   test("a retry: field is ignored, not fatal", async () => {
     const { text, error } = await collect({ chunks: [cc("retry-field")] })
     expect(error).toBeUndefined()

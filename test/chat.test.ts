@@ -200,6 +200,59 @@ describe("byok chat in a terminal", () => {
     expect(messagesOf(server.requests.at(-1)!).at(-1)!.content).toBe("pasted\nblock")
   })
 
+  test("the input history is kept between runs", async () => {
+    server.handle(numberedAnswers())
+    const first = chat()
+    await first.pane.waitFor("/help for commands")
+    first.pane.line("a question worth repeating")
+    await first.pane.waitFor(/answer \d/)
+    first.pane.keys("C-d")
+    await first.pane.waitFor("[exited 0]")
+    const second = chat([], first.dataHome)
+    await second.pane.waitFor("/help for commands")
+    second.pane.keys("Up")
+    await second.pane.waitFor(/› a question worth repeating\s*$/m)
+  })
+
+  test("/cost says so when caching did not engage although the prompt was long enough", async () => {
+    const anthropicAnswer = sse(
+      { type: "message_start", message: { model: "claude-sonnet-4-5", usage: { input_tokens: 5000, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: 1 } } },
+      { type: "content_block_delta", index: 0, delta: { type: "text_delta", text: "uncached answer" } },
+      { type: "message_delta", delta: { stop_reason: "end_turn" }, usage: { output_tokens: 3 } },
+      { type: "message_stop" }
+    )
+    server.handle(() => sseResponse(anthropicAnswer))
+    const { pane } = chat(["-m", "Claude"])
+    await pane.waitFor("/help for commands")
+    pane.line("a long prompt")
+    await pane.waitFor("uncached answer")
+    pane.line("again")
+    await pane.waitFor(/uncached answer[\s\S]*uncached answer/)
+    pane.line("/cost")
+    await pane.waitFor("Caching did not engage: the last prompt was 5,000 tokens, above the 1,024-token minimum")
+  })
+
+  test("a locked ledger never holds the chat up; the row is written once the ledger is free", async () => {
+    server.handle(numberedAnswers())
+    const { pane, dataHome } = chat()
+    await pane.waitFor("/help for commands")
+    pane.line("first")
+    await pane.waitFor("answer 1")
+    const holder = new Database(join(dataHome, "ledger.db"))
+    holder.run("BEGIN EXCLUSIVE")
+    const started = Date.now()
+    pane.line("while locked")
+    await pane.waitFor("answer 2")
+    await pane.waitFor("the cost ledger is busy")
+    expect(Date.now() - started).toBeLessThan(1500)
+    holder.run("ROLLBACK")
+    holder.close()
+    pane.line("after")
+    await pane.waitFor("answer 3")
+    await Bun.sleep(100)
+    expect(ledgerRows(dataHome).map((r) => r.outcome)).toEqual(["ok", "ok", "ok"])
+  })
+
   test("unknown commands suggest the closest; /help lists them; /sessions lists the saved one", async () => {
     server.handle(numberedAnswers())
     const { pane } = chat()

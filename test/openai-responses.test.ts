@@ -97,6 +97,13 @@ describe("Responses stream", () => {
     expect(error?.reason._tag).toBe("RateLimitError")
   })
 
+  test("unknown event types are ignored", async () => {
+    const { text, error, finish } = await run("unknown-events")
+    expect(error).toBeUndefined()
+    expect(text).toBe("Hello, world")
+    expect(finish?.reason).toBe("stop")
+  })
+
   test("no terminal event → stream-cut", async () => {
     const { error } = await run("no-terminal")
     expect(error?.reason._tag === "ConnectionError" && error.reason.kind).toBe("stream-cut")

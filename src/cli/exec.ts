@@ -258,6 +258,7 @@ const command = Command.make("exec", {
     if (failure !== 0) return yield* new QuietExit({ code: failure })
   })).pipe(
     Command.withDescription(`Send one prompt and stream the answer to stdout (for scripts and CI)\n${EXIT_CODES_HELP}`),
+    Command.withShortDescription("Send one prompt and stream the answer to stdout (for scripts and CI)"),
     Command.withExamples([
       { command: "byok exec \"Explain SSE in one sentence\"", description: "Ask the default model" },
       { command: "byok exec -m \"Llama 3.2 [Ollama]\" hello", description: "Pick a model by display name" },
