@@ -1,7 +1,7 @@
 // `byok exec`: a prompt in, the answer streamed to stdout, for scripts and CI. Diagnostics go to stderr only.
 // Every run is saved as a conversation, so a script can go on with -s ID or --continue; with
 // `--input-format stream-json` each stdin line is one user message of the same conversation, one result line out.
-import { Cause, Effect, Exit, Option, Stdio, Stream } from "effect"
+import { Cause, Clock, Effect, Exit, Option, Stdio, Stream } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { fstatSync } from "node:fs"
 import { SessionStore, type StoredMessage } from "../chat/sessions.ts"
@@ -100,7 +100,8 @@ const execTurn = (ctx: Context, prompt: string) =>
   Effect.gen(function*() {
     const { t, entry, format, conversation } = ctx
     const sessions = yield* SessionStore
-    const sentAt = Date.now()
+    const clock = yield* Clock.Clock
+    const sentAt = clock.currentTimeMillisUnsafe()
     const turns = [...conversation.turns, { role: "user" as const, content: prompt }]
     const stopSpinner = yield* startSpinner(format === "text" && t.stderrIsTty, `${entry.displayName}…`)
     const saved = (role: Turn["role"], content: string, interrupted = false): StoredMessage => ({
@@ -109,7 +110,7 @@ const execTurn = (ctx: Context, prompt: string) =>
       modelName: entry.displayName,
       modelId: entry.model,
       provider: entry.provider,
-      ts: role === "user" ? sentAt : Date.now(),
+      ts: role === "user" ? sentAt : clock.currentTimeMillisUnsafe(),
       interrupted
     })
     yield* runTurn({

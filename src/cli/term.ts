@@ -1,6 +1,7 @@
 // Terminal facts and stderr output for the CLI: whether to use colour (NO_COLOR, TTY), diagnostics, a spinner.
 // Model output never goes through here: it is written by render.ts.
-import { Config, Duration, Effect, Fiber, Option, Stdio, Stream } from "effect"
+import { Duration, Effect, Fiber, Stdio, Stream } from "effect"
+import { envFlag } from "../lib/env.ts"
 
 export interface Term {
   readonly stdoutIsTty: boolean
@@ -9,11 +10,6 @@ export interface Term {
   readonly color: boolean
   readonly debug: boolean
 }
-
-const envFlag = (name: string) =>
-  Effect.orElseSucceed(Config.String(name).pipe(Config.option), () => Option.none<string>()).pipe(
-    Effect.map((v) => Option.isSome(v) && v.value !== "" && v.value !== "0")
-  )
 
 export const term: Effect.Effect<Term, never, Stdio.Stdio> = Effect.gen(function*() {
   const stdio = yield* Stdio.Stdio

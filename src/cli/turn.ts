@@ -34,17 +34,17 @@ export interface TurnResult {
 }
 
 /** Passes events through unchanged, a chunk at a time, recording what they say. */
-const observe = <E, R>(events: Stream.Stream<LlmEvent, E, R>, obs: Observation) =>
+const observe = <E, R>(events: Stream.Stream<LlmEvent, E, R>, obs: Observation, now: () => number) =>
   events.pipe(
     Stream.mapArray((batch) => {
       for (const event of batch) {
         switch (event._tag) {
           case "TextDelta":
             obs.text += event.text
-            obs.firstTokenAt ??= Date.now()
+            obs.firstTokenAt ??= now()
             break
           case "ReasoningDelta":
-            obs.firstTokenAt ??= Date.now()
+            obs.firstTokenAt ??= now()
             break
           case "Usage":
             obs.usage = event.usage
@@ -114,7 +114,8 @@ export const runTurn = <E, R, R2>(options: {
         yield* ledger.record(row).pipe(Effect.catch((error) => options.onLedgerError(error, row)))
         yield* options.after({ observation: obs, exit, row, price, durationMs: now - obs.startedAt })
       })
-    return yield* options.render(observe(provider.stream(options.request), obs)).pipe(
+    const clock = yield* Clock.Clock
+    return yield* options.render(observe(provider.stream(options.request), obs, () => clock.currentTimeMillisUnsafe())).pipe(
       Effect.onExit((exit) => finalize(exit))
     )
   })

@@ -2,7 +2,8 @@
 // Files, lowest priority first: ~/.factory/config.json, ~/.factory/settings.json, byok's own
 // ($XDG_CONFIG_HOME/byok/config.json); an entry with the same display name in a later file replaces the earlier one.
 // `--config FILE` / BYOK_CONFIG replaces all three with one explicit file.
-import { Config as EffectConfig, ConfigProvider, Context, Effect, FileSystem, Layer, Option } from "effect"
+import { ConfigProvider, Context, Effect, FileSystem, Layer, Option } from "effect"
+import { envVarIn } from "../lib/env.ts"
 import { closest } from "../lib/text.ts"
 import {
   type ConfigIssue,
@@ -70,18 +71,15 @@ export interface Options {
   readonly explicitFile?: string | undefined
 }
 
-/** An environment variable through the given ConfigProvider; a provider failure counts as unset. */
-const envOptionIn = (provider: ConfigProvider.ConfigProvider, name: string) =>
-  Effect.orElseSucceed(EffectConfig.String(name).pipe(EffectConfig.option).parse(provider), () => Option.none<string>())
 
 export const make = Effect.fn("Config.make")(function*(options: Options = {}) {
   const fs = yield* FileSystem.FileSystem
   // Captured now: `load` runs later, outside the context this layer was built in.
   const provider = yield* ConfigProvider.ConfigProvider
-  const envOption = (name: string) => envOptionIn(provider, name)
-  const home = Option.getOrElse(yield* envOption("HOME"), () => "/")
-  const explicit = options.explicitFile ?? Option.getOrUndefined(yield* envOption("BYOK_CONFIG"))
-  const xdg = Option.getOrElse(yield* envOption("XDG_CONFIG_HOME"), () => `${home}/.config`)
+  const envOption = (name: string) => envVarIn(provider, name)
+  const home = (yield* envOption("HOME")) ?? "/"
+  const explicit = options.explicitFile ?? (yield* envOption("BYOK_CONFIG"))
+  const xdg = (yield* envOption("XDG_CONFIG_HOME")) ?? `${home}/.config`
 
   const files = explicit !== undefined
     ? [{ path: explicit, required: true }]
@@ -160,7 +158,7 @@ export const make = Effect.fn("Config.make")(function*(options: Options = {}) {
       const env = new Map<string, string>()
       for (const name of envRefs(root)) {
         const value = yield* envOption(name)
-        if (Option.isSome(value)) env.set(name, value.value)
+        if (value !== undefined) env.set(name, value)
       }
       for (const shape of [SnakeShape, CamelShape]) {
         const list = root[shape.listKey]

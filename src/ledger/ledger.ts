@@ -2,7 +2,8 @@
 // ($BYOK_HOME, else $XDG_DATA_HOME/byok, else ~/.local/share/byok). Opened on first use, so commands that do not
 // touch it pay nothing. Several byok processes may write at once: WAL plus a busy timeout serialise them.
 import type { Database, SQLQueryBindings } from "bun:sqlite"
-import { Config, Context, Effect, Layer, Option } from "effect"
+import { Context, Effect, Layer } from "effect"
+import { envVar } from "../lib/env.ts"
 import { classifyStoreError, dataDir, openDatabase, type StoreError } from "../lib/sqlite.ts"
 import { type LedgerRow, localDay, MIGRATIONS } from "./schema.ts"
 
@@ -206,12 +207,6 @@ export const make = (path: string, busyTimeoutMs = BUSY_TIMEOUT_MS): Interface =
 
   return { path, record, report }
 }
-
-/** Reads an environment variable through the ConfigProvider; unset or unreadable is undefined. */
-export const envVar = (name: string) =>
-  Effect.orElseSucceed(Config.String(name).pipe(Config.option), () => Option.none<string>()).pipe(
-    Effect.map(Option.getOrUndefined)
-  )
 
 /** The directory of byok's data files, from BYOK_HOME, XDG_DATA_HOME or HOME. */
 export const dataDirectory = Effect.gen(function*() {
