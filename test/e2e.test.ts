@@ -243,6 +243,20 @@ describe("byok exec (compiled binary)", () => {
     expect(table.stdout).toContain("99.8%")
   })
 
+  test("a data directory that cannot be written: one warning per store, and the answer as usual", async () => {
+    const notADir = join(mkdtempSync(join(tmpdir(), "byok-data-")), "file")
+    writeFileSync(notADir, "")
+    server.handle(() => sseResponse(chatAnswer(["answered anyway"])))
+    const r = await run(["exec", "hi"], undefined, { BYOK_HOME: notADir })
+    expect(r.code).toBe(0)
+    expect(r.stdout).toBe("answered anyway\n")
+    const warnings = r.stderr.split("\n").filter((l) => l.startsWith("warning:") && l.includes(notADir))
+    expect(warnings).toHaveLength(2)
+    expect(warnings[0]).toContain("not recorded in the cost ledger")
+    expect(warnings[1]).toContain("not saved")
+    for (const w of warnings) expect(w).toContain("set BYOK_HOME to a writable directory")
+  })
+
   test("-o stream-json: an init line, one line per event, then the result", async () => {
     server.handle(() => sseResponse(chatAnswer(["a", "b"])))
     const r = await run(["exec", "-o", "stream-json", "hi"])

@@ -320,11 +320,11 @@ export const describeStoreError = (error: StoreError, consequence: string): stri
   const fix = error.kind === "locked"
     ? "another program holds it locked; close it (e.g. an open sqlite3 shell)"
     : error.kind === "readonly"
-    ? "it cannot be written here; fix the permissions, or set BYOK_HOME to a writable directory"
+    ? "it cannot be written there; fix the permissions, or set BYOK_HOME to a writable directory"
     : error.kind === "corrupt"
     ? `it is damaged; move ${error.path} aside and byok starts a new one`
     : error.kind === "newer"
     ? "it was written by a newer byok; update byok"
-    : "see the detail above"
+    : "check that its directory can be written, or set BYOK_HOME to another directory"
   return `${consequence} ${error.path} (${error.detail}): ${fix}`
 }

@@ -21,7 +21,7 @@ export const classifyStoreError = (path: string, error: unknown): StoreError => 
   const code = `${e.code ?? ""} ${e.message ?? String(error)}`
   const kind = /BUSY|LOCKED/.test(code)
     ? "locked"
-    : /READONLY|CANTOPEN|EACCES|EROFS|EPERM|permission/i.test(code)
+    : /READONLY|CANTOPEN|EACCES|EROFS|EPERM|ENOTDIR|EEXIST|permission|not a directory/i.test(code)
     ? "readonly"
     : /NOTADB|CORRUPT|malformed/i.test(code)
     ? "corrupt"
