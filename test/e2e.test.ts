@@ -257,6 +257,24 @@ describe("byok exec (compiled binary)", () => {
     for (const w of warnings) expect(w).toContain("set BYOK_HOME to a writable directory")
   })
 
+  test("a reader that goes away early (| head) ends byok quietly with status 0; the ledger says interrupted", async () => {
+    const data = mkdtempSync(join(tmpdir(), "byok-data-"))
+    server.handle(() => sseResponse(chatAnswer(Array.from({ length: 3000 }, (_, i) => `word${i} `))))
+    const proc = Bun.spawn([bin, "exec", "-o", "stream-json", "hi"], {
+      env: { PATH: process.env["PATH"] ?? "", HOME: home, BYOK_HOME: data, NO_COLOR: "1" },
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe"
+    })
+    const reader = proc.stdout.getReader()
+    await reader.read()
+    await reader.cancel()
+    expect(await proc.exited).toBe(0)
+    expect(await new Response(proc.stderr).text()).not.toContain("error")
+    const rows = new Database(join(data, "ledger.db"), { readonly: true }).query("SELECT outcome FROM requests").all()
+    expect(rows).toEqual([{ outcome: "interrupted" }])
+  })
+
   test("-o stream-json: an init line, one line per event, then the result", async () => {
     server.handle(() => sseResponse(chatAnswer(["a", "b"])))
     const r = await run(["exec", "-o", "stream-json", "hi"])

@@ -263,6 +263,15 @@ export const describeConfigError = (error: ConfigError | UsageError): Report => 
   }
 }
 
+/**
+ * Writing to stdout failed: the reader went away (`byok exec … | head`). Not an error of byok's: it stops quietly
+ * with status 0, as other well-behaved filters do.
+ */
+export const isStdoutClosed = (error: unknown): boolean => {
+  const e = error as { _tag?: string; reason?: { module?: string; method?: string } }
+  return e?._tag === "PlatformError" && e.reason?.module === "Stdio" && e.reason?.method === "stdout"
+}
+
 const isTagged = (u: unknown): u is { readonly _tag: string } =>
   typeof u === "object" && u !== null && typeof (u as { _tag?: unknown })._tag === "string"
 
@@ -285,6 +294,7 @@ export const describeCause = (cause: Cause.Cause<unknown>, debug = false): Repor
   if (failure !== undefined) {
     const error = failure.error
     if (CliError.isCliError(error)) return { code: ExitCode.usage, headline: "", lines: [], silent: true }
+    if (isStdoutClosed(error)) return { code: ExitCode.ok, headline: "", lines: [], silent: true }
     if (isTagged(error) && error._tag === "ProviderError") {
       return { ...describeProviderError(error as ProviderError), silent: false }
     }

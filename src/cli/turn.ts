@@ -12,6 +12,7 @@ import type { LlmRequest } from "../providers/conversation.ts"
 import type { ProviderError } from "../providers/errors.ts"
 import type { LlmEvent, Usage } from "../providers/event.ts"
 import { Provider } from "../providers/provider.ts"
+import { isStdoutClosed } from "./exit.ts"
 
 export type FinishEvent = Extract<LlmEvent, { _tag: "Finish" }>
 
@@ -67,7 +68,9 @@ export const outcomeOf = (exit: Exit.Exit<unknown, unknown>): string => {
   if (Exit.isSuccess(exit)) return "ok"
   if (Cause.hasInterruptsOnly(exit.cause)) return "interrupted"
   const failure = exit.cause.reasons.find(Cause.isFailReason)?.error as ProviderError | { _tag?: string } | undefined
-  if (failure !== undefined && "reason" in failure) return failure.reason._tag
+  // The reader of stdout went away: the answer was stopped, as by Ctrl-C.
+  if (isStdoutClosed(failure)) return "interrupted"
+  if (failure !== undefined && "reason" in failure && failure._tag === "ProviderError") return failure.reason._tag
   return failure?._tag ?? "defect"
 }
 
