@@ -63,7 +63,7 @@ afterEach(() => {
 afterAll(() => server?.stop())
 
 const chat = (args: ReadonlyArray<string> = [], dataHome = mkdtempSync(join(tmpdir(), "byok-chat-data-"))) => {
-  const pane = startPane([bin, ...args], { HOME: home, BYOK_HOME: dataHome, NO_COLOR: "1" })
+  const pane = startPane([bin, ...args], { HOME: home, BYOK_HOME: dataHome, NO_COLOR: "1", BYOK_MAX_RETRIES: "0" })
   panes.push(pane)
   return { pane, dataHome }
 }

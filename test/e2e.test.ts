@@ -73,7 +73,7 @@ beforeAll(() => {
 afterAll(() => server?.stop())
 
 const run = async (args: ReadonlyArray<string>, stdin?: string, env: Record<string, string> = {}) => {
-  const r = await runBinary(bin, args, { HOME: home, BYOK_HOME: dataHome, ...env }, stdin)
+  const r = await runBinary(bin, args, { HOME: home, BYOK_HOME: dataHome, BYOK_MAX_RETRIES: "0", ...env }, stdin)
   expect(r.stdout + r.stderr).not.toContain(CANARY)
   return r
 }
@@ -155,6 +155,24 @@ describe("byok exec (compiled binary)", () => {
     const r = await run(["exec", "hi"])
     expect(r.code).toBe(4)
     expect(r.stderr).toContain("Try again in 3 s")
+  })
+
+  test("a rate limit with retry-after is waited out and retried; the retry is said on stderr", async () => {
+    let n = 0
+    server.handle(() =>
+      ++n === 1
+        ? new Response("{}", { status: 429, headers: { "retry-after-ms": "50" } })
+        : sseResponse(chatAnswer(["after the wait"]))
+    )
+    const r = await run(["exec", "hi"], undefined, { BYOK_MAX_RETRIES: "2" })
+    expect(r.code).toBe(0)
+    expect(r.stdout).toBe("after the wait\n")
+    expect(r.stderr).toContain("is rate limiting; trying again in 50ms (retry 1 of 2)")
+    server.handle(() => new Response("{}", { status: 429, headers: { "retry-after-ms": "50" } }))
+    const before = server.requests.length
+    const once = await run(["exec", "--max-retries", "0", "hi"], undefined, { BYOK_MAX_RETRIES: "2" })
+    expect(once.code).toBe(4)
+    expect(server.requests.length - before).toBe(1)
   })
 
   test("connection refused → exit 5", async () => {

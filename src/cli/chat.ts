@@ -22,8 +22,8 @@ import type { LlmEvent } from "../providers/event.ts"
 import { Provider } from "../providers/provider.ts"
 import { VERSION } from "../version.ts"
 import { costCell, formatTokens, formatUsd, hitRateCell } from "./cost.ts"
-import { describeCause, describeStoreError, formatReport } from "./exit.ts"
-import { configFlag, configLayer, modelFlag } from "./flags.ts"
+import { describeCause, describeRetry, describeStoreError, formatReport } from "./exit.ts"
+import { configFlag, configLayer, maxRetriesFromEnv, modelFlag } from "./flags.ts"
 import { continueFlag, resumeSession, sessionFlag, startingModel } from "./resume.ts"
 import { finishNote } from "./render.ts"
 import { startSpinner, term } from "./term.ts"
@@ -114,6 +114,7 @@ export const runChat = (flags: ChatFlags) =>
     const ledger = yield* CostLedger
     const provider = yield* Provider
 
+    const maxRetries = yield* maxRetriesFromEnv
     const resumed = yield* resumeSession(flags)
     const { entry, warnings } = yield* startingModel(flags, resumed)
     const loaded = yield* config.load
@@ -268,7 +269,9 @@ export const runChat = (flags: ChatFlags) =>
             model: state.entry,
             conversation: { id: state.conversationId, system: state.system, turns },
             maxOutputTokens: state.entry.maxOutputTokens,
-            timeout: REQUEST_TIMEOUT
+            timeout: REQUEST_TIMEOUT,
+            maxRetries,
+            onRetry: (info) => out(`\r\x1b[K${style.dim(describeRetry(info))}\n`)
           },
           priceOverride: priceOverride(loaded, state.entry),
           render: renderAnswer,

@@ -9,8 +9,8 @@ import { ConfigService, type LoadedConfig, priceOverride } from "../config/confi
 import { UsageError } from "../config/errors.ts"
 import type { ModelEntry } from "../config/schema.ts"
 import type { Turn } from "../providers/conversation.ts"
-import { describeCause, describeStoreError, EXIT_CODES_HELP, formatReport, QuietExit } from "./exit.ts"
-import { configFlag, configLayer, modelFlag } from "./flags.ts"
+import { describeCause, describeRetry, describeStoreError, EXIT_CODES_HELP, formatReport, QuietExit } from "./exit.ts"
+import { configFlag, configLayer, maxRetriesFromEnv, modelFlag } from "./flags.ts"
 import {
   finishNote,
   initJson,
@@ -88,6 +88,7 @@ interface Conversation {
 
 interface Context {
   readonly t: Term
+  readonly maxRetries: number
   readonly entry: ModelEntry
   readonly loaded: LoadedConfig
   readonly format: OutputFormat
@@ -100,6 +101,7 @@ const execTurn = (ctx: Context, prompt: string) =>
   Effect.gen(function*() {
     const { t, entry, format, conversation } = ctx
     const sessions = yield* SessionStore
+    const stdio = yield* Stdio.Stdio
     const clock = yield* Clock.Clock
     const sentAt = clock.currentTimeMillisUnsafe()
     const turns = [...conversation.turns, { role: "user" as const, content: prompt }]
@@ -118,7 +120,9 @@ const execTurn = (ctx: Context, prompt: string) =>
         model: entry,
         conversation: { id: conversation.id, system: conversation.system, turns },
         maxOutputTokens: ctx.maxOutputTokens,
-        timeout: REQUEST_TIMEOUT
+        timeout: REQUEST_TIMEOUT,
+        maxRetries: ctx.maxRetries,
+        onRetry: (info) => warn(t, describeRetry(info)).pipe(Effect.provideService(Stdio.Stdio, stdio))
       },
       priceOverride: priceOverride(ctx.loaded, entry),
       render: (events) =>
@@ -175,6 +179,11 @@ const command = Command.make("exec", {
     Flag.withDescription("stream-json: each stdin line is a user message ({\"type\":\"user\",\"message\":{\"content\":\"…\"}}) of one conversation; one result line per message"),
     Flag.withDefault("text" as const)
   ),
+  maxRetries: Flag.Int("max-retries").pipe(
+    Flag.withMetavar("N"),
+    Flag.withDescription("Tries again after a rate limit, an overload or a dropped connection, before any output (default 2; env BYOK_MAX_RETRIES)"),
+    Flag.optional
+  ),
   session: sessionFlag,
   continue: continueFlag,
   config: configFlag
@@ -206,6 +215,7 @@ const command = Command.make("exec", {
     for (const w of warnings) yield* warn(t, w)
     const ctx: Context = {
       t,
+      maxRetries: Option.getOrUndefined(flags.maxRetries) ?? (yield* maxRetriesFromEnv),
       entry,
       loaded: yield* (yield* ConfigService).load,
       // Results, one per message, are what a stream of messages gets back.

@@ -2,11 +2,12 @@
 // each message says what happened in the user's terms and names the fix (which file, which field, which command).
 // Exit codes: 0 ok, 1 anything else, 2 usage or config, 3 authentication, 4 rate limit or quota,
 // 5 connection or timeout, 130 interrupted.
-import { Cause, Data } from "effect"
+import { Cause, Data, Duration } from "effect"
 import * as CliError from "effect/cli/CliError"
 import type { ConfigError, UsageError } from "../config/errors.ts"
 import { PROVIDERS } from "../config/schema.ts"
 import type { StoreError } from "../lib/sqlite.ts"
+import type { RetryInfo } from "../providers/conversation.ts"
 import type { ProviderError } from "../providers/errors.ts"
 
 export const ExitCode = {
@@ -337,4 +338,18 @@ export const describeStoreError = (error: StoreError, consequence: string): stri
     ? "it was written by a newer byok; update byok"
     : "check that its directory can be written, or set BYOK_HOME to another directory"
   return `${consequence} ${error.path} (${error.detail}): ${fix}`
+}
+
+/** The line shown before a retry: what failed, and when byok tries again. */
+export const describeRetry = (info: RetryInfo): string => {
+  const host = hostOf(info.error.baseUrl)
+  const reason = info.error.reason
+  const what = reason._tag === "RateLimitError"
+    ? `${host} is rate limiting`
+    : reason._tag === "ProviderInternalError"
+    ? reason.overloaded ? `${host} is overloaded` : `${host} had an internal error`
+    : reason._tag === "ConnectionError"
+    ? `the connection to ${host} failed (${reason.kind})`
+    : `${host}: ${reason.message}`
+  return `${what}; trying again in ${Duration.format(info.delay)} (retry ${info.attempt} of ${info.maxRetries})`
 }

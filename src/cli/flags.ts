@@ -1,7 +1,9 @@
 // Flags shared by several commands, and the Config layer they select.
-import { Option } from "effect"
+import { Effect, Option } from "effect"
 import { Flag } from "effect/cli"
 import * as Config from "../config/config.ts"
+import { envVar } from "../lib/env.ts"
+import { DEFAULT_MAX_RETRIES } from "../providers/retry.ts"
 
 export const configFlag = Flag.String("config").pipe(
   Flag.withMetavar("FILE"),
@@ -19,3 +21,7 @@ export const modelFlag = Flag.String("model").pipe(
 /** The Config layer for a command's `--config` flag. */
 export const configLayer = <I extends { readonly config: Option.Option<string> }>(flags: I) =>
   Config.layer({ explicitFile: Option.getOrUndefined(flags.config) })
+
+/** BYOK_MAX_RETRIES, when it is a whole number; else the SDKs' default of 2. */
+export const maxRetriesFromEnv = Effect.map(envVar("BYOK_MAX_RETRIES"), (v) =>
+  v !== undefined && /^\d+$/.test(v.trim()) ? Number(v) : DEFAULT_MAX_RETRIES)

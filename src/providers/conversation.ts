@@ -1,7 +1,8 @@
 // The conversation model shared by all three wire formats: an optional system prompt and alternating user and
 // assistant turns. Each format lowers it to its own request body in its request.ts.
-import type { Duration } from "effect"
+import type { Duration, Effect } from "effect"
 import type { ModelEntry } from "../config/schema.ts"
+import type { ProviderError } from "./errors.ts"
 
 export interface Turn {
   readonly role: "user" | "assistant"
@@ -22,6 +23,18 @@ export interface LlmRequest {
   readonly maxOutputTokens: number
   /** How long to wait for the response headers. */
   readonly timeout: Duration.Input
+  /** How many times to try again after a retryable failure before any output (default 2, as the SDKs). */
+  readonly maxRetries?: number
+  /** Told before each retry, e.g. to say so on stderr. */
+  readonly onRetry?: (info: RetryInfo) => Effect.Effect<void>
+}
+
+export interface RetryInfo {
+  readonly error: ProviderError
+  /** 1 for the first retry. */
+  readonly attempt: number
+  readonly maxRetries: number
+  readonly delay: Duration.Duration
 }
 
 /**

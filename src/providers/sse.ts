@@ -1,13 +1,14 @@
 // Shared streaming machinery for the three wire formats: response bytes → text → SSE events (the parser of
 // effect/encoding Sse) → a format's pure step/onHalt parser → LlmEvents. A transport failure part-way is handed
 // to the parser as a final `Broken` input, because only the parser knows whether the answer had already started.
-import { Effect, Stream } from "effect"
+import { Effect, Random, Stream } from "effect"
 import * as Sse from "effect/encoding/Sse"
 import { HttpClient, HttpClientRequest, type HttpClientResponse } from "effect/http"
 import type { ModelEntry } from "../config/schema.ts"
 import { VERSION } from "../version.ts"
 import type { ProviderError } from "./errors.ts"
-import type { LlmRequest } from "./conversation.ts"
+import { DEFAULT_MAX_RETRIES, retryDelay } from "./retry.ts"
+import type { LlmRequest, RetryInfo } from "./conversation.ts"
 import type { LlmEvent } from "./event.ts"
 import { bodyText, connectionReason, invalidResponse, providerError, type RequestContext, requestIdOf, send } from "./http.ts"
 
@@ -120,11 +121,40 @@ export const makeWireFormat = <S>(spec: WireSpec<S>) =>
           }),
           HttpClientRequest.bodyText(JSON.stringify(spec.body(request)), "application/json")
         )
-        const response = yield* send(ctx, client, http, request.timeout)
+        const response = yield* sendWithRetries(
+          send(ctx, client, http, request.timeout),
+          request.maxRetries ?? DEFAULT_MAX_RETRIES,
+          request.onRetry
+        )
         const messages = spec.messages?.(response) ?? sseMessages(response)
         return runWireParser(messages, spec.parser(ctx, requestIdOf(response.headers)))
       }))
   }))
+
+/**
+ * Sends, and after a retryable failure waits (retry-after, else backoff) and sends again, up to `maxRetries` times.
+ * Only the sending is retried: once the answer streams, a failure is the caller's to see.
+ */
+const sendWithRetries = <A>(
+  attemptOnce: Effect.Effect<A, ProviderError>,
+  maxRetries: number,
+  onRetry: ((info: RetryInfo) => Effect.Effect<void>) | undefined
+): Effect.Effect<A, ProviderError> => {
+  const loop = (attempt: number): Effect.Effect<A, ProviderError> =>
+    attemptOnce.pipe(
+      Effect.catch((error) =>
+        Effect.flatMap(Random.next, (random) => {
+          const delay = attempt <= maxRetries ? retryDelay(error, attempt, random) : undefined
+          if (delay === undefined) return Effect.fail(error)
+          return (onRetry?.({ error, attempt, maxRetries, delay }) ?? Effect.void).pipe(
+            Effect.andThen(Effect.sleep(delay)),
+            Effect.andThen(loop(attempt + 1))
+          )
+        })
+      )
+    )
+  return loop(1)
+}
 
 // ---- helpers for the parsers' failure outputs --------------------------------------------------------------------
 

@@ -30,6 +30,7 @@ export const makeRequest = (entry: ModelEntry, over: Partial<LlmRequest> = {}): 
   conversation: { id: "conv-1", system: "Be brief.", turns: [{ role: "user", content: "Hi" }] },
   maxOutputTokens: entry.maxOutputTokens,
   timeout: "5 seconds",
+  maxRetries: 0,
   ...over
 })
 
