@@ -4,7 +4,6 @@ import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodePath from "@effect/platform-node/NodePath"
 import * as NodeStdio from "@effect/platform-node/NodeStdio"
-import * as NodeTerminal from "@effect/platform-node/NodeTerminal"
 import { Effect, Layer } from "effect"
 import { ChildProcessSpawner } from "effect/process"
 import { Command } from "effect/cli"
@@ -16,6 +15,7 @@ import { describeCause, EXIT_CODES_HELP, formatReport } from "./cli/exit.ts"
 import { models } from "./cli/models.ts"
 import { configLayer } from "./cli/flags.ts"
 import { presenterLayer } from "./cli/presenter.ts"
+import { lazyTerminalLayer } from "./cli/terminal.ts"
 import { sessions } from "./cli/sessions.ts"
 import { term, writeErr } from "./cli/term.ts"
 import * as SessionStore from "./chat/sessions.ts"
@@ -41,7 +41,8 @@ const root = Command.provide(Command.make("byok", chatFlags, runChat), configLay
 )
 
 // The platform services effect/cli needs. byok never starts a child process (the spawner is only for the CLI's
-// wizard mode), so a stub stands in for the Node spawner, whose imports cost start-up time.
+// wizard mode), so a stub stands in for the Node spawner, whose imports cost start-up time; the terminal is made
+// only when the wizard reads from it.
 const NoSpawner = Layer.succeed(
   ChildProcessSpawner.ChildProcessSpawner,
   ChildProcessSpawner.make(() => Effect.die("byok does not start child processes"))
@@ -53,7 +54,7 @@ const AppLayer = Layer.mergeAll(
   NodeFileSystem.layer,
   NodePath.layer,
   NodeStdio.layer,
-  NodeTerminal.layer,
+  lazyTerminalLayer,
   NoSpawner,
   Provider.layer.pipe(Layer.provide(FetchHttpClient.layer))
 )
