@@ -1,7 +1,9 @@
 import { describe, expect, test } from "bun:test"
 import { Effect, Stream } from "effect"
 import fc from "fast-check"
-import { decodeSse } from "../src/providers/sse.ts"
+import { decodeSse, runWireParser, type SseMessage, type WireParser } from "../src/providers/sse.ts"
+import { InvalidResponseError, ProviderError } from "../src/providers/errors.ts"
+import { emptyUsage } from "../src/providers/event.ts"
 import { splitAt } from "./lib/http.ts"
 
 const decode = (chunks: ReadonlyArray<Uint8Array>) =>
@@ -49,5 +51,55 @@ describe("SSE decoding", () => {
   test("an event without its closing blank line at end of body is dropped (per the SSE spec)", async () => {
     const got = await decode(splitAt("data: one\n\ndata: tw", []))
     expect(got).toEqual([{ event: "message", data: "one" }])
+  })
+})
+
+describe("runWireParser", () => {
+  const error = new ProviderError({
+    provider: "p", model: "m", displayName: "M", configFile: "/c", baseUrl: "http://x", midStream: false,
+    reason: new InvalidResponseError({ detail: "bad" })
+  })
+  /** A toy parser: "t" is text, "f" a Finish, "x" a failure; onHalt says whether it was asked. */
+  let halted = 0
+  const toy: WireParser<null> = {
+    initial: () => null,
+    step: (s, input) => {
+      if (input._tag === "Broken") return [s, []]
+      if (input.data === "f") return [s, [{ _tag: "Finish", reason: "stop", rawReason: undefined, usage: emptyUsage }]]
+      if (input.data === "x") return [s, [{ _tag: "TextDelta", text: "before" }, { _tag: "Fail", error }, { _tag: "TextDelta", text: "after" }]]
+      return [s, [{ _tag: "TextDelta", text: input.data }]]
+    },
+    onHalt: () => {
+      halted++
+      return [{ _tag: "Fail", error }]
+    }
+  }
+  let seen: Array<string> = []
+  const run = (data: ReadonlyArray<string>) => {
+    seen = []
+    return Effect.runPromise(Effect.result(Stream.runForEach(
+      runWireParser(Stream.fromIterable(data.map((d): SseMessage => ({ _tag: "Event", event: "message", data: d }))), toy),
+      (e) => Effect.sync(() => void seen.push(e._tag === "TextDelta" ? e.text : e._tag))
+    )))
+  }
+
+  test("the first Finish ends the answer: nothing after it in the same chunk, and no onHalt", async () => {
+    halted = 0
+    expect((await run(["a", "f", "b", "f"]))._tag).toBe("Success")
+    expect(seen).toEqual(["a", "Finish"])
+    expect(halted).toBe(0)
+  })
+
+  test("a failure ends it: what came before is delivered, what came after is not", async () => {
+    halted = 0
+    expect((await run(["a", "x", "b"]))._tag).toBe("Failure")
+    expect(seen).toEqual(["a", "before"])
+    expect(halted).toBe(0)
+  })
+
+  test("a body that ends with no terminal output asks onHalt", async () => {
+    halted = 0
+    expect((await run(["a"]))._tag).toBe("Failure")
+    expect(halted).toBe(1)
   })
 })

@@ -58,7 +58,8 @@ export const decodeSse = <E>(text: Stream.Stream<string, E>): Stream.Stream<SseM
 export const sseMessages = (response: HttpClientResponse.HttpClientResponse) => decodeSse(bodyText(response))
 
 /**
- * Runs a wire parser over messages. Ends after the first Finish or failure.
+ * Runs a wire parser over messages. The answer ends at the parser's first Finish (takeUntil) or Fail (the stream
+ * fails there): nothing after either is delivered and `onHalt` is not reached, so parsers keep no "done" state.
  * Works a network chunk at a time (one batch of outputs per chunk of messages) rather than an event at a time:
  * per-event effects cost more than the parsing itself on a fast local stream.
  */
@@ -167,6 +168,12 @@ export const cutShort = (
 ): WireOutput => ({
   _tag: "Fail",
   error: providerError(ctx, connectionReason(cause, true), { midStream: emitted, requestId })
+})
+
+/** The body held none of the API's events: most likely base_url points at something else. */
+export const notThisApi = (ctx: RequestContext, events: string, endpoint: string): WireOutput => ({
+  _tag: "Fail",
+  error: invalidResponse(ctx, `the response had no ${events} events: is base_url ${endpoint} endpoint?`, false)
 })
 
 /** Parses an event's data as a JSON object, or gives the failure to emit for it. */

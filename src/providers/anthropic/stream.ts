@@ -3,8 +3,8 @@
 // `error` event (overloaded_error after HTTP 200) becomes a typed error.
 import type { FinishReason, LlmEvent } from "../event.ts"
 import { emptyUsage } from "../event.ts"
-import { fromInBand, invalidResponse, type RequestContext } from "../http.ts"
-import { cutShort, parseData, type WireInput, type WireOutput, type WireParser } from "../sse.ts"
+import { fromInBand, type RequestContext } from "../http.ts"
+import { cutShort, notThisApi, parseData, type WireInput, type WireOutput, type WireParser } from "../sse.ts"
 import { mergeUsage, normaliseUsage } from "./usage.ts"
 import type { AnthropicEvent, AnthropicUsage } from "./wire.ts"
 
@@ -13,7 +13,6 @@ export interface State {
   readonly emitted: boolean
   readonly stopReason: string | undefined
   readonly usage: AnthropicUsage | undefined
-  readonly done: boolean
 }
 
 export const mapStopReason = (raw: string | undefined): FinishReason => {
@@ -41,21 +40,14 @@ const finish = (state: State): LlmEvent => ({
   usage: state.usage !== undefined ? normaliseUsage(state.usage) : emptyUsage
 })
 
-const fail = (state: State, error: WireOutput): readonly [State, Array<WireOutput>] => [
-  { ...state, done: true },
-  [error]
-]
-
 export const makeParser = (ctx: RequestContext, requestId: string | undefined): WireParser<State> => ({
-  initial: () => ({ started: false, emitted: false, stopReason: undefined, usage: undefined, done: false }),
+  initial: () => ({ started: false, emitted: false, stopReason: undefined, usage: undefined }),
   step: (state, input: WireInput) => {
-    if (state.done) return [state, []]
     if (input._tag === "Broken") {
-      if (state.stopReason !== undefined) return [{ ...state, done: true }, [finish(state)]]
-      return fail(state, cutShort(ctx, input.cause, state.emitted, requestId))
+      return [state, [state.stopReason !== undefined ? finish(state) : cutShort(ctx, input.cause, state.emitted, requestId)]]
     }
     const parsed = parseData(ctx, input.data, state.emitted)
-    if ("fail" in parsed) return fail(state, parsed.fail)
+    if ("fail" in parsed) return [state, [parsed.fail]]
     const event = parsed.value as AnthropicEvent
     const type = event.type ?? input.event
     switch (type) {
@@ -82,21 +74,17 @@ export const makeParser = (ctx: RequestContext, requestId: string | undefined): 
         return [{ ...state, stopReason: stopReason ?? undefined, usage }, []]
       }
       case "message_stop":
-        return [{ ...state, done: true }, [finish(state)]]
+        return [state, [finish(state)]]
       case "error":
-        return fail(state, { _tag: "Fail", error: fromInBand(ctx, event, state.emitted, requestId) })
+        return [state, [{ _tag: "Fail", error: fromInBand(ctx, event, state.emitted, requestId) }]]
       default:
         // ping, content_block_start/stop, signature and citation deltas, and event types added later.
         return [state, []]
     }
   },
   onHalt: (state) => {
-    if (state.done) return []
     if (state.stopReason !== undefined) return [finish(state)]
-    if (state.started) return [cutShort(ctx, "the stream ended before message_stop", state.emitted, requestId)]
-    return [{
-      _tag: "Fail",
-      error: invalidResponse(ctx, "the response had no Messages API events: is base_url an Anthropic endpoint?", false)
-    }]
+    if (!state.started) return [notThisApi(ctx, "Messages API", "an Anthropic")]
+    return [cutShort(ctx, "the stream ended before message_stop", state.emitted, requestId)]
   }
 })

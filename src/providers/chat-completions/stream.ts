@@ -4,8 +4,8 @@
 // `data: [DONE]`. In-band `{"error": …}` chunks after HTTP 200 become typed errors.
 import type { FinishReason, LlmEvent } from "../event.ts"
 import { emptyUsage } from "../event.ts"
-import { fromInBand, invalidResponse, type RequestContext } from "../http.ts"
-import { cutShort, parseData, type WireInput, type WireOutput, type WireParser } from "../sse.ts"
+import { fromInBand, type RequestContext } from "../http.ts"
+import { cutShort, notThisApi, parseData, type WireInput, type WireOutput, type WireParser } from "../sse.ts"
 import { normaliseUsage } from "./usage.ts"
 import type { ChatChunk, ChatUsage, LlamaCppTimings } from "./wire.ts"
 
@@ -17,7 +17,6 @@ export interface State {
   /** The last usage object seen; normalised once, at the end. */
   readonly usage: ChatUsage | undefined
   readonly timings: LlamaCppTimings | undefined
-  readonly done: boolean
 }
 
 export const mapFinishReason = (raw: string | undefined): FinishReason => {
@@ -56,10 +55,7 @@ export const applyChunk = (
 ): readonly [State, Array<WireOutput>] => {
   const out: Array<WireOutput> = []
   if (chunk.error !== undefined && chunk.error !== null || chunk.object === "error") {
-    return [{ ...state, done: true }, [{
-      _tag: "Fail",
-      error: fromInBand(ctx, chunk, state.emitted, requestId)
-    }]]
+    return [state, [{ _tag: "Fail", error: fromInBand(ctx, chunk, state.emitted, requestId) }]]
   }
   let next = state
   if (!state.started) {
@@ -92,43 +88,30 @@ export const initialState = (): State => ({
   emitted: false,
   finishReason: undefined,
   usage: undefined,
-  timings: undefined,
-  done: false
+  timings: undefined
 })
 
 export const makeParser = (ctx: RequestContext, requestId: string | undefined): WireParser<State> => ({
   initial: initialState,
   step: (state: State, input: WireInput): readonly [State, ReadonlyArray<WireOutput>] => {
-    if (state.done) return [state, []]
     if (input._tag === "Broken") {
       // The connection failed. If the server had already said why it stopped, only [DONE] was lost.
-      if (state.finishReason !== undefined) return [{ ...state, done: true }, [finish(state)]]
-      return [{ ...state, done: true }, [cutShort(ctx, input.cause, state.emitted, requestId)]]
+      return [state, [state.finishReason !== undefined ? finish(state) : cutShort(ctx, input.cause, state.emitted, requestId)]]
     }
     const data = input.data.trim()
-    if (data === "[DONE]") return [{ ...state, done: true }, [finish(state)]]
+    if (data === "[DONE]") return [state, [finish(state)]]
     if (data === "") return [state, []]
     const chunk = parseData(ctx, data, state.emitted)
-    if ("fail" in chunk) return [{ ...state, done: true }, [chunk.fail]]
+    if ("fail" in chunk) return [state, [chunk.fail]]
     if (input.event === "error") {
-      return [{ ...state, done: true }, [{ _tag: "Fail", error: fromInBand(ctx, chunk.value, state.emitted, requestId) }]]
+      return [state, [{ _tag: "Fail", error: fromInBand(ctx, chunk.value, state.emitted, requestId) }]]
     }
     return applyChunk(ctx, requestId, state, chunk.value as ChatChunk)
   },
   onHalt: (state: State): ReadonlyArray<WireOutput> => {
-    if (state.done) return []
     // No [DONE]: accept the answer when the server said why it stopped (some proxies drop [DONE]).
     if (state.finishReason !== undefined) return [finish(state)]
-    if (state.started) {
-      return [cutShort(ctx, "the stream ended before the answer was complete (no finish_reason, no [DONE])", state.emitted, requestId)]
-    }
-    return [{
-      _tag: "Fail",
-      error: invalidResponse(
-        ctx,
-        "the response had no Chat Completions events: is base_url an OpenAI-compatible endpoint?",
-        false
-      )
-    }]
+    if (!state.started) return [notThisApi(ctx, "Chat Completions", "an OpenAI-compatible")]
+    return [cutShort(ctx, "the stream ended before the answer was complete (no finish_reason, no [DONE])", state.emitted, requestId)]
   }
 })

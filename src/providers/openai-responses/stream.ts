@@ -3,15 +3,14 @@
 // The `error` event comes flat (the spec) or nested under `error` (real streams); both are read.
 import type { FinishReason, LlmEvent } from "../event.ts"
 import { emptyUsage } from "../event.ts"
-import { fromInBand, invalidResponse, type RequestContext } from "../http.ts"
-import { cutShort, parseData, type WireInput, type WireOutput, type WireParser } from "../sse.ts"
+import { fromInBand, type RequestContext } from "../http.ts"
+import { cutShort, notThisApi, parseData, type WireInput, type WireOutput, type WireParser } from "../sse.ts"
 import { normaliseUsage } from "./usage.ts"
 import type { ResponsesEvent, ResponsesObject } from "./wire.ts"
 
 export interface State {
   readonly started: boolean
   readonly emitted: boolean
-  readonly done: boolean
 }
 
 export const mapIncompleteReason = (raw: string | undefined): FinishReason => {
@@ -34,7 +33,7 @@ const finish = (response: ResponsesObject | undefined, reason: FinishReason, raw
 
 export const makeParser = (ctx: RequestContext, requestId: string | undefined): WireParser<State> => {
   const failWith = (state: State, payload: unknown): readonly [State, Array<WireOutput>] => [
-    { ...state, done: true },
+    state,
     [{ _tag: "Fail", error: fromInBand(ctx, payload, state.emitted, requestId) }]
   ]
   const text = (state: State, tag: "TextDelta" | "ReasoningDelta", delta: unknown) =>
@@ -43,14 +42,11 @@ export const makeParser = (ctx: RequestContext, requestId: string | undefined): 
       : [state, []] as const
 
   return {
-    initial: () => ({ started: false, emitted: false, done: false }),
+    initial: () => ({ started: false, emitted: false }),
     step: (state, input: WireInput) => {
-      if (state.done) return [state, []]
-      if (input._tag === "Broken") {
-        return [{ ...state, done: true }, [cutShort(ctx, input.cause, state.emitted, requestId)]]
-      }
+      if (input._tag === "Broken") return [state, [cutShort(ctx, input.cause, state.emitted, requestId)]]
       const parsed = parseData(ctx, input.data, state.emitted)
-      if ("fail" in parsed) return [{ ...state, done: true }, [parsed.fail]]
+      if ("fail" in parsed) return [state, [parsed.fail]]
       const event = parsed.value as ResponsesEvent
       switch (event.type ?? input.event) {
         case "response.created":
@@ -66,11 +62,11 @@ export const makeParser = (ctx: RequestContext, requestId: string | undefined): 
           return text(state, "ReasoningDelta", event.delta)
         case "response.completed": {
           const toolCall = event.response?.output?.some((o) => o.type === "function_call") ?? false
-          return [{ ...state, done: true }, [finish(event.response, toolCall ? "tool-calls" : "stop", "completed")]]
+          return [state, [finish(event.response, toolCall ? "tool-calls" : "stop", "completed")]]
         }
         case "response.incomplete": {
           const raw = event.response?.incomplete_details?.reason
-          return [{ ...state, done: true }, [finish(event.response, mapIncompleteReason(raw), raw)]]
+          return [state, [finish(event.response, mapIncompleteReason(raw), raw)]]
         }
         case "response.failed":
           return failWith(state, { error: event.response?.error ?? { message: "the response failed" } })
@@ -81,13 +77,9 @@ export const makeParser = (ctx: RequestContext, requestId: string | undefined): 
           return [state, []]
       }
     },
-    onHalt: (state) => {
-      if (state.done) return []
-      if (state.started) return [cutShort(ctx, "the stream ended before response.completed", state.emitted, requestId)]
-      return [{
-        _tag: "Fail",
-        error: invalidResponse(ctx, "the response had no Responses API events: is base_url an OpenAI endpoint?", false)
-      }]
-    }
+    onHalt: (state) =>
+      state.started
+        ? [cutShort(ctx, "the stream ended before response.completed", state.emitted, requestId)]
+        : [notThisApi(ctx, "Responses API", "an OpenAI")]
   }
 }
