@@ -5,6 +5,7 @@ import type { Database, SQLQueryBindings } from "bun:sqlite"
 import { Context, Effect, Layer, Schema } from "effect"
 import { dataDirectory } from "../ledger/ledger.ts"
 import { classifyStoreError, openDatabase, type StoreError } from "../lib/sqlite.ts"
+import type { ModelEntry } from "../config/schema.ts"
 import type { Turn } from "../providers/conversation.ts"
 
 const MIGRATIONS: ReadonlyArray<string> = [
@@ -39,6 +40,23 @@ export interface StoredMessage extends Turn {
   /** An answer cut short by Ctrl-C: kept, and marked. */
   readonly interrupted: boolean
 }
+
+/** A message as saved, answered (or asked) with `entry`. */
+export const storedMessage = (
+  entry: ModelEntry,
+  role: Turn["role"],
+  content: string,
+  ts: number,
+  interrupted = false
+): StoredMessage => ({
+  role,
+  content,
+  modelName: entry.displayName,
+  modelId: entry.model,
+  provider: entry.provider,
+  ts,
+  interrupted
+})
 
 export interface StoredSession {
   readonly id: string

@@ -8,7 +8,7 @@ import { COMMANDS, completeCommand, helpText, parseInput } from "../chat/command
 import { LineEditor, renderFrame } from "../chat/editor.ts"
 import { appendHistory, loadHistory } from "../chat/history.ts"
 import type { Key } from "../chat/keys.ts"
-import { SessionStore, type StoredMessage } from "../chat/sessions.ts"
+import { SessionStore, type StoredMessage, storedMessage } from "../chat/sessions.ts"
 import { openTty, type Tty } from "../chat/tty.ts"
 import { ConfigService, findEntry, type LoadedConfig, priceOverride } from "../config/config.ts"
 import type { ModelEntry } from "../config/schema.ts"
@@ -25,7 +25,7 @@ import { costCell, formatTokens, formatUsd, hitRateCell } from "./cost.ts"
 import { describeCause, describeRetry, describeStoreError, formatReport } from "./exit.ts"
 import { configFlag, configLayer, maxRetriesFromEnv, modelFlag } from "./flags.ts"
 import { continueFlag, resumeSession, sessionFlag, startingModel } from "./resume.ts"
-import { finishNote } from "./render.ts"
+import { answerText, finishNote } from "./render.ts"
 import { startSpinner, term } from "./term.ts"
 import { runTurn, type TurnResult } from "./turn.ts"
 
@@ -180,15 +180,8 @@ export const runChat = (flags: ChatFlags) =>
       sessions.append({ id: state.conversationId, system: state.system }, messages).pipe(
         Effect.catch((e) => warn(describeStoreError(e, "this conversation is not being saved to")))
       )
-    const message = (role: Turn["role"], content: string, ts: number, interrupted = false): StoredMessage => ({
-      role,
-      content,
-      modelName: state.entry.displayName,
-      modelId: state.entry.model,
-      provider: state.entry.provider,
-      ts,
-      interrupted
-    })
+    const message = (role: Turn["role"], content: string, ts: number, interrupted = false) =>
+      storedMessage(state.entry, role, content, ts, interrupted)
 
     // ---- input ------------------------------------------------------------------------------------------------
     const dir = yield* dataDirectory
@@ -244,20 +237,8 @@ export const runChat = (flags: ChatFlags) =>
 
     // ---- one answer -------------------------------------------------------------------------------------------
     const renderAnswer = (events: Stream.Stream<LlmEvent, unknown>) =>
-      Effect.gen(function*() {
-        const stopSpinner = yield* startSpinner(interactive, style.dim("thinking…"), out)
-        let last = ""
-        yield* events.pipe(
-          Stream.mapArray((batch) => {
-            let text = ""
-            for (const e of batch) if (e._tag === "TextDelta") text += e.text
-            return [text]
-          }),
-          Stream.filter((s) => s !== ""),
-          Stream.runForEach((s) => stopSpinner.pipe(Effect.andThen(out(s)), Effect.tap(() => Effect.sync(() => (last = s)))))
-        ).pipe(Effect.ensuring(stopSpinner))
-        if (last !== "" && !last.endsWith("\n")) yield* out("\n")
-      })
+      Effect.flatMap(startSpinner(interactive, style.dim("thinking…"), out), (stopSpinner) =>
+        Stream.runForEach(answerText(events, stopSpinner), out).pipe(Effect.ensuring(stopSpinner)))
 
     const send = (text: string) =>
       Effect.gen(function*() {

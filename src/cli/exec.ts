@@ -4,7 +4,7 @@
 import { Cause, Clock, Effect, Exit, Option, Stdio, Stream } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { fstatSync } from "node:fs"
-import { SessionStore, type StoredMessage } from "../chat/sessions.ts"
+import { SessionStore, storedMessage } from "../chat/sessions.ts"
 import { ConfigService, type LoadedConfig, priceOverride } from "../config/config.ts"
 import { UsageError } from "../config/errors.ts"
 import type { ModelEntry } from "../config/schema.ts"
@@ -106,15 +106,6 @@ const execTurn = (ctx: Context, prompt: string) =>
     const sentAt = clock.currentTimeMillisUnsafe()
     const turns = [...conversation.turns, { role: "user" as const, content: prompt }]
     const stopSpinner = yield* startSpinner(format === "text" && t.stderrIsTty, `${entry.displayName}…`)
-    const saved = (role: Turn["role"], content: string, interrupted = false): StoredMessage => ({
-      role,
-      content,
-      modelName: entry.displayName,
-      modelId: entry.model,
-      provider: entry.provider,
-      ts: role === "user" ? sentAt : clock.currentTimeMillisUnsafe(),
-      interrupted
-    })
     yield* runTurn({
       request: {
         model: entry,
@@ -139,7 +130,10 @@ const execTurn = (ctx: Context, prompt: string) =>
             conversation.turns = [...turns, { role: "assistant", content: text }]
             yield* sessions.append(
               { id: conversation.id, system: conversation.system },
-              [saved("user", prompt), saved("assistant", text, Exit.isFailure(turn.exit))]
+              [
+                storedMessage(entry, "user", prompt, sentAt),
+                storedMessage(entry, "assistant", text, clock.currentTimeMillisUnsafe(), Exit.isFailure(turn.exit))
+              ]
             ).pipe(Effect.catch((e) => warn(t, describeStoreError(e, "this conversation was not saved to"))))
           }
           if (format !== "text") {

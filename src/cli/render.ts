@@ -15,30 +15,34 @@ const write = (chunks: Stream.Stream<string, never>) =>
   Effect.flatMap(Stdio.Stdio, (stdio) => Stream.run(chunks, stdio.stdout({ endOnDone: false })))
 
 /**
- * Streams the answer's text to stdout, a network chunk at a time (one write per chunk, not per delta).
- * `onFirst` runs before the first output (it stops the spinner). A final newline is added when the answer does
- * not end with one.
+ * The answer's text as it arrives, one string per network chunk (one write, not one per delta), ending with a
+ * newline when the answer does not. `onFirst` runs before the first text (it stops the spinner).
  */
+export const answerText = <E, R, R2>(
+  events: Stream.Stream<LlmEvent, E, R>,
+  onFirst: Effect.Effect<void, never, R2>
+): Stream.Stream<string, E, R | R2> => {
+  let last = ""
+  return events.pipe(
+    Stream.mapArray((batch) => {
+      let out = ""
+      for (const event of batch) if (event._tag === "TextDelta") out += event.text
+      return [out]
+    }),
+    Stream.filter((s) => s !== ""),
+    Stream.onFirst(() => onFirst),
+    Stream.map((s) => (last = s)),
+    Stream.concat(Stream.suspend(() => (last !== "" && !last.endsWith("\n") ? Stream.succeed("\n") : Stream.empty)))
+  )
+}
+
+/** Streams the answer's text to stdout. */
 export const streamAnswer = <E, R, R2>(
   events: Stream.Stream<LlmEvent, E, R>,
   onFirst: Effect.Effect<void, never, R2>
 ) =>
-  Effect.gen(function*() {
-    const stdio = yield* Stdio.Stdio
-    let last = ""
-    const text = events.pipe(
-      Stream.mapArray((batch) => {
-        let out = ""
-        for (const event of batch) if (event._tag === "TextDelta") out += event.text
-        return [out]
-      }),
-      Stream.filter((s) => s !== ""),
-      Stream.onFirst(() => onFirst),
-      Stream.map((s) => (last = s)),
-      Stream.concat(Stream.suspend(() => (last !== "" && !last.endsWith("\n") ? Stream.succeed("\n") : Stream.empty)))
-    )
-    yield* Stream.run(text, stdio.stdout({ endOnDone: false })).pipe(Effect.ensuring(onFirst))
-  })
+  Effect.flatMap(Stdio.Stdio, (stdio) =>
+    Stream.run(answerText(events, onFirst), stdio.stdout({ endOnDone: false })).pipe(Effect.ensuring(onFirst)))
 
 /** One JSON line per event (stream-json), after an init line naming the session and model. */
 export const streamJsonLines = <E, R>(events: Stream.Stream<LlmEvent, E, R>, init: Record<string, unknown>) =>
