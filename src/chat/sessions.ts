@@ -3,8 +3,7 @@
 // a unique prefix is enough to name one.
 import type { Database, SQLQueryBindings } from "bun:sqlite"
 import { Context, Effect, Layer, Schema } from "effect"
-import { dataDirectory } from "../ledger/ledger.ts"
-import { classifyStoreError, openDatabase, type StoreError } from "../lib/sqlite.ts"
+import { dataDirectory, DEFAULT_BUSY_TIMEOUT_MS, lazyDatabase, type StoreError } from "../lib/sqlite.ts"
 import type { ModelEntry } from "../config/schema.ts"
 import type { Turn } from "../providers/conversation.ts"
 
@@ -102,16 +101,8 @@ export class SessionStore extends Context.Service<SessionStore, Interface>()("by
 
 const TITLE_LENGTH = 60
 
-export const make = (path: string, busyTimeoutMs = 2000): Interface => {
-  let db: Database | undefined
-  const use = <A>(f: (db: Database) => A) =>
-    Effect.try({
-      try: () => {
-        db ??= openDatabase(path, MIGRATIONS, busyTimeoutMs)
-        return f(db)
-      },
-      catch: (error) => classifyStoreError(path, error)
-    })
+export const make = (path: string, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS): Interface => {
+  const use = lazyDatabase(path, MIGRATIONS, busyTimeoutMs)
 
   const read = (db: Database, id: string): StoredSession | undefined => {
     const session = db.query("SELECT id, system, model_name AS modelName FROM sessions WHERE id = ?").get(id) as

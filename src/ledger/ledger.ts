@@ -1,10 +1,9 @@
 // The CostLedger service: every request on record in a SQLite file (bun:sqlite, WAL) in the user's data directory
 // ($BYOK_HOME, else $XDG_DATA_HOME/byok, else ~/.local/share/byok). Opened on first use, so commands that do not
 // touch it pay nothing. Several byok processes may write at once: WAL plus a busy timeout serialise them.
-import type { Database, SQLQueryBindings } from "bun:sqlite"
+import type { SQLQueryBindings } from "bun:sqlite"
 import { Context, Effect, Layer } from "effect"
-import { envVar } from "../lib/env.ts"
-import { classifyStoreError, dataDir, openDatabase, type StoreError } from "../lib/sqlite.ts"
+import { dataDirectory, DEFAULT_BUSY_TIMEOUT_MS, lazyDatabase, openDatabase, type StoreError } from "../lib/sqlite.ts"
 import { type LedgerRow, localDay, MIGRATIONS } from "./schema.ts"
 
 /** The ledger's failures are the store's: locked, read-only, corrupt, newer, other. */
@@ -55,10 +54,8 @@ export interface Interface {
 
 export class CostLedger extends Context.Service<CostLedger, Interface>()("byok/CostLedger") {}
 
-const BUSY_TIMEOUT_MS = 2000
-
 /** Opens (creating if needed) and migrates the ledger file. */
-export const openLedger = (path: string, busyTimeoutMs = BUSY_TIMEOUT_MS) =>
+export const openLedger = (path: string, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS) =>
   openDatabase(path, MIGRATIONS, busyTimeoutMs)
 
 const INSERT = `INSERT INTO requests (
@@ -111,16 +108,8 @@ const mergeInto = (into: Map<string, Totals>, rows: ReadonlyArray<Totals>) => {
 
 const sumAll = (rows: Iterable<Totals>): Totals => mergeInto(new Map(), [...rows].map((r) => ({ ...r, key: "total" }))).get("total") ?? emptyTotals("total")
 
-export const make = (path: string, busyTimeoutMs = BUSY_TIMEOUT_MS): Interface => {
-  let db: Database | undefined
-  const use = <A>(f: (db: Database) => A) =>
-    Effect.try({
-      try: () => {
-        db ??= openLedger(path, busyTimeoutMs)
-        return f(db)
-      },
-      catch: (error) => classifyStoreError(path, error)
-    })
+export const make = (path: string, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS): Interface => {
+  const use = lazyDatabase(path, MIGRATIONS, busyTimeoutMs)
 
   const record = (row: LedgerRow) =>
     use((db) => {
@@ -181,6 +170,14 @@ export const make = (path: string, busyTimeoutMs = BUSY_TIMEOUT_MS): Interface =
       const byModel = grouped("model_name", "model_name").sort((a, b) => b.cost - a.cost || b.requests - a.requests)
       const byDay = grouped("day", "day").sort((a, b) => (a.key < b.key ? 1 : -1))
 
+      const conversationQuery = db.query(
+        `SELECT conversation_id AS key, ${ROW_SUMS} FROM requests WHERE conversation_id = ? AND ts >= ?${modelFilter}`
+      )
+      if (query.conversation !== undefined) {
+        const one = conversationQuery.get(query.conversation, 0, ...modelParams) as Totals
+        return { total: { ...one, key: "total" }, byModel, byDay, byConversation: [one] }
+      }
+
       // The most recent conversations, found through the ts index, then summed through the conversation index.
       const limit = query.conversations ?? 10
       const recent: Array<string> = []
@@ -194,35 +191,15 @@ export const make = (path: string, busyTimeoutMs = BUSY_TIMEOUT_MS): Interface =
         recent.push(r.c)
         if (recent.length >= limit) break
       }
-      const conversationQuery = db.query(
-        `SELECT conversation_id AS key, ${ROW_SUMS} FROM requests WHERE conversation_id = ? AND ts >= ?${modelFilter}`
-      )
       const byConversation = recent.map((c) => conversationQuery.get(c, query.since ?? 0, ...modelParams) as Totals)
-      if (query.conversation !== undefined) {
-        const one = conversationQuery.get(query.conversation, 0, ...modelParams) as Totals
-        return { total: { ...one, key: "total" }, byModel, byDay, byConversation: [one] }
-      }
       return { total: sumAll(byModel), byModel, byDay, byConversation }
     })
 
   return { path, record, report }
 }
 
-/** The directory of byok's data files, from BYOK_HOME, XDG_DATA_HOME or HOME. */
-export const dataDirectory = Effect.gen(function*() {
-  const vars = {
-    BYOK_HOME: yield* envVar("BYOK_HOME"),
-    XDG_DATA_HOME: yield* envVar("XDG_DATA_HOME"),
-    HOME: yield* envVar("HOME")
-  }
-  return dataDir((name) => vars[name as keyof typeof vars])
-})
-
 /** The ledger file: ledger.db in the data directory. */
 export const ledgerPath = Effect.map(dataDirectory, (dir) => `${dir}/ledger.db`)
 
 export const layer = Layer.effect(CostLedger, Effect.map(ledgerPath, (path) => CostLedger.of(make(path))))
-
-/** For tests: a ledger at a given path. */
-export const layerAt = (path: string) => Layer.succeed(CostLedger, CostLedger.of(make(path)))
 

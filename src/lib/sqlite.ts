@@ -2,7 +2,8 @@
 // concurrent byok processes wait their turn, and migrations by user_version in one IMMEDIATE transaction.
 // Also the one mapping from SQLite's failures to what a user can do about them.
 import { Database } from "bun:sqlite"
-import { Schema } from "effect"
+import { Effect, Schema } from "effect"
+import { envVar } from "./env.ts"
 import { mkdirSync } from "node:fs"
 
 export class StoreError extends Schema.TaggedError<StoreError>()("StoreError", {
@@ -63,11 +64,30 @@ export const openDatabase = (path: string, migrations: ReadonlyArray<string>, bu
   }
 }
 
-/** The directory byok keeps its data in: $BYOK_HOME, else $XDG_DATA_HOME/byok, else ~/.local/share/byok. */
-export const dataDir = (env: (name: string) => string | undefined): string => {
-  const byokHome = env("BYOK_HOME")
-  if (byokHome) return byokHome
-  const xdg = env("XDG_DATA_HOME")
-  if (xdg) return `${xdg}/byok`
-  return `${env("HOME") ?? "/"}/.local/share/byok`
+/** How long a byok process waits for another one's write; the chat waits less (it keeps rows to retry). */
+export const DEFAULT_BUSY_TIMEOUT_MS = 2000
+
+/**
+ * A store's database, opened (and migrated) on first use so that commands that never touch it pay nothing; every
+ * use maps SQLite's failures to a StoreError.
+ */
+export const lazyDatabase = (path: string, migrations: ReadonlyArray<string>, busyTimeoutMs: number) => {
+  let db: Database | undefined
+  return <A>(f: (db: Database) => A): Effect.Effect<A, StoreError> =>
+    Effect.try({
+      try: () => {
+        db ??= openDatabase(path, migrations, busyTimeoutMs)
+        return f(db)
+      },
+      catch: (error) => classifyStoreError(path, error)
+    })
 }
+
+/** The directory byok keeps its data in: $BYOK_HOME, else $XDG_DATA_HOME/byok, else ~/.local/share/byok. */
+export const dataDirectory = Effect.gen(function*() {
+  const byokHome = yield* envVar("BYOK_HOME")
+  if (byokHome) return byokHome
+  const xdg = yield* envVar("XDG_DATA_HOME")
+  if (xdg) return `${xdg}/byok`
+  return `${(yield* envVar("HOME")) ?? "/"}/.local/share/byok`
+})
