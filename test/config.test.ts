@@ -310,6 +310,15 @@ describe("model selection", () => {
       await pick(undefined, { settings: { ...two.settings, sessionDefaultSettings: { model: "custom:Kimi-K2-1" } } })
     ).toBe("Kimi K2")
   })
+  test("a default that is not configured falls back to the first entry, naming the setting and its file", async () => {
+    const { home, result } = await withConfig({ own: { customModels: [camel({ apiKey: "k" })], defaultModel: "gone" } }, resolve())
+    if (Result.isFailure(result)) throw result.failure
+    expect(result.success.entry.displayName).toBe("Qwen [OpenRouter]")
+    expect(result.success.warnings[0]).toBe(
+      `default model "gone" (defaultModel in ${home}/.config/byok/config.json) is not configured; using "Qwen [OpenRouter]"`
+    )
+  })
+
   test("an unknown name lists the configured ones and suggests the closest", async () => {
     const { error } = await fails(two, resolve("kimi-k3"))
     expect(error._tag).toBe("UnknownModel")

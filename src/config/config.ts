@@ -2,7 +2,7 @@
 // Files, lowest priority first: ~/.factory/config.json, ~/.factory/settings.json, byok's own
 // ($XDG_CONFIG_HOME/byok/config.json); an entry with the same display name in a later file replaces the earlier one.
 // `--config FILE` / BYOK_CONFIG replaces all three with one explicit file.
-import { ConfigProvider, Context, Effect, FileSystem, Layer, Option } from "effect"
+import { ConfigProvider, Context, Effect, FileSystem, Layer } from "effect"
 import { envVarIn } from "../lib/env.ts"
 import { closest } from "../lib/text.ts"
 import {
@@ -28,6 +28,9 @@ import {
 
 /** One entry as found in a file: usable (`entry`) or not (`issues`), with the name a user would call it by. */
 export interface EntryRecord {
+  /** The file it is in, and where in it: `custom_models[2]`. */
+  readonly file: string
+  readonly at: string
   readonly name: string | undefined
   readonly model: string | undefined
   readonly entry: ModelEntry | undefined
@@ -39,8 +42,8 @@ export interface LoadedConfig {
   readonly entries: ReadonlyArray<EntryRecord>
   /** Files that exist but could not be parsed. */
   readonly broken: ReadonlyArray<ConfigParseError | ConfigNotFound>
-  /** settings.json `sessionDefaultSettings.model`, or byok's `defaultModel`. */
-  readonly defaultModel: string | undefined
+  /** settings.json `sessionDefaultSettings.model`, or byok's `defaultModel`, and which of the two it was. */
+  readonly defaultModel: { readonly name: string; readonly setting: string } | undefined
   /** Every file looked at, present or not. */
   readonly searched: ReadonlyArray<string>
   /** Price overrides from the files' `prices` maps, by display name or model id (later files win). */
@@ -89,14 +92,13 @@ export const make = Effect.fn("Config.make")(function*(options: Options = {}) {
       { path: `${xdg}/byok/config.json`, required: false }
     ]
 
-  // Reads one file: undefined when it is absent and optional.
-  const readOne = (path: string, required: boolean) =>
+  // One file's text; undefined when it is absent and optional; the failure, as a value, when it cannot be read.
+  const readOne = (path: string, required: boolean): Effect.Effect<string | undefined | ConfigNotFound> =>
     fs.readFileString(path).pipe(
-      Effect.map((text) => Option.some(text)),
       Effect.catch((error) =>
         error.reason._tag === "NotFound" && !required
-          ? Effect.succeed(Option.none<string>())
-          : Effect.fail(
+          ? Effect.succeed(undefined)
+          : Effect.succeed(
             new ConfigNotFound({
               path,
               detail: error.reason._tag === "NotFound"
@@ -114,45 +116,18 @@ export const make = Effect.fn("Config.make")(function*(options: Options = {}) {
   const load: Effect.Effect<LoadedConfig, ConfigNotFound | ConfigParseError> = Effect.gen(function*() {
     const merged = new Map<string, EntryRecord>()
     const broken: Array<ConfigParseError | ConfigNotFound> = []
-    let defaultModel: string | undefined
+    let defaultModel: LoadedConfig["defaultModel"]
     let anonymous = 0
     const prices: Record<string, PriceOverride> = {}
     const priceIssues: Array<ConfigIssue> = []
     for (const { path, required } of files) {
-      const read = yield* readOne(path, required).pipe(
-        Effect.catch((e) => {
-          if (required) return Effect.fail(e)
-          broken.push(e)
-          return Effect.succeed(Option.none<string>())
-        })
-      )
-      if (Option.isNone(read)) continue
-      const parsed = parseJson(read.value)
-      if (!parsed.ok) {
-        const error = new ConfigParseError({
-          path,
-          line: parsed.line,
-          column: parsed.column,
-          lineText: parsed.lineText,
-          detail: parsed.detail
-        })
-        if (required) return yield* error
-        broken.push(error)
-        continue
-      }
-      const root = parsed.value
-      if (!isRecord(root)) {
-        const error = new ConfigParseError({
-          path,
-          line: 1,
-          column: 1,
-          lineText: read.value.split("\n", 1)[0] ?? "",
-          detail: `expected a JSON object with "custom_models" or "customModels", found ${
-            Array.isArray(root) ? "an array" : JSON.stringify(root)
-          }`
-        })
-        if (required) return yield* error
-        broken.push(error)
+      const read = yield* readOne(path, required)
+      if (read === undefined) continue
+      const root = typeof read === "string" ? parseRoot(path, read) : read
+      if (root instanceof ConfigNotFound || root instanceof ConfigParseError) {
+        // The explicit file must be usable; one of droid's files being broken only costs its own models.
+        if (required) return yield* root
+        broken.push(root)
         continue
       }
       const env = new Map<string, string>()
@@ -165,6 +140,8 @@ export const make = Effect.fn("Config.make")(function*(options: Options = {}) {
         if (list === undefined || list === null) continue
         if (!Array.isArray(list)) {
           const record: EntryRecord = {
+            file: path,
+            at: shape.listKey,
             name: undefined,
             model: undefined,
             entry: undefined,
@@ -179,6 +156,8 @@ export const make = Effect.fn("Config.make")(function*(options: Options = {}) {
           const name = typeof rawName === "string" && rawName.trim() !== "" ? rawName : undefined
           const rawModel = isRecord(raw) ? raw[shape.fields.model] : undefined
           const record: EntryRecord = {
+            file: path,
+            at: `${shape.listKey}[${index}]`,
             name,
             model: typeof rawModel === "string" ? rawModel : undefined,
             entry: result.entry,
@@ -194,11 +173,13 @@ export const make = Effect.fn("Config.make")(function*(options: Options = {}) {
           priceIssues.push(...result.issues)
         }
       }
-      const settingsDefault = isRecord(root["sessionDefaultSettings"]) ? root["sessionDefaultSettings"]["model"] : undefined
-      const ownDefault = root["defaultModel"]
-      for (const candidate of [settingsDefault, ownDefault]) {
+      const defaults = [
+        ["sessionDefaultSettings.model", isRecord(root["sessionDefaultSettings"]) ? root["sessionDefaultSettings"]["model"] : undefined],
+        ["defaultModel", root["defaultModel"]]
+      ] as const
+      for (const [setting, candidate] of defaults) {
         if (typeof candidate === "string" && candidate.trim() !== "") {
-          defaultModel = expandEnv(candidate, env, "defaultModel", () => {}) as string
+          defaultModel = { name: expandEnv(candidate, env, setting, () => {}) as string, setting: `${setting} in ${path}` }
         }
       }
     }
@@ -218,14 +199,12 @@ export const make = Effect.fn("Config.make")(function*(options: Options = {}) {
     const config = yield* cachedLoad
     const { entries, broken } = config
 
-    const warningsExcept = (chosen: EntryRecord) => configWarnings(config, chosen)
-
     const pick = (record: EntryRecord) =>
       record.entry !== undefined
-        ? Effect.succeed<Resolved>({ entry: record.entry, warnings: warningsExcept(record) })
+        ? Effect.succeed<Resolved>({ entry: record.entry, warnings: configWarnings(config, record) })
         : Effect.fail(new ConfigInvalid({ issues: record.issues }))
 
-    const wanted = query ?? config.defaultModel
+    const wanted = query ?? config.defaultModel?.name
     if (wanted !== undefined) {
       const found = findEntry(entries, wanted)
       if (found !== undefined) return yield* pick(found)
@@ -243,7 +222,7 @@ export const make = Effect.fn("Config.make")(function*(options: Options = {}) {
       return wanted === undefined ? resolved : {
         ...resolved,
         warnings: [
-          `default model "${wanted}" (sessionDefaultSettings.model) is not configured; using "${first.name}"`,
+          `default model "${wanted}" (${config.defaultModel?.setting}) is not configured; using "${first.name}"`,
           ...resolved.warnings
         ]
       }
@@ -258,6 +237,24 @@ export const make = Effect.fn("Config.make")(function*(options: Options = {}) {
   return ConfigService.of({ load: cachedLoad, resolve })
 })
 
+/** A config file's text → its top-level object, or the parse error that says where it is broken. */
+const parseRoot = (path: string, text: string): Record<string, unknown> | ConfigParseError => {
+  const parsed = parseJson(text)
+  if (!parsed.ok) {
+    return new ConfigParseError({ path, line: parsed.line, column: parsed.column, lineText: parsed.lineText, detail: parsed.detail })
+  }
+  if (isRecord(parsed.value)) return parsed.value
+  return new ConfigParseError({
+    path,
+    line: 1,
+    column: 1,
+    lineText: text.split("\n", 1)[0] ?? "",
+    detail: `expected a JSON object with "custom_models" or "customModels", found ${
+      Array.isArray(parsed.value) ? "an array" : JSON.stringify(parsed.value)
+    }`
+  })
+}
+
 /** One line per file that could not be read and per entry that was skipped, for stderr. */
 export const configWarnings = (config: LoadedConfig, chosen: EntryRecord | undefined): Array<string> => [
   ...config.broken.map((b) => `${b.message} (models in that file are ignored)`),
@@ -265,10 +262,8 @@ export const configWarnings = (config: LoadedConfig, chosen: EntryRecord | undef
   ...config.entries
     .filter((r) => r !== chosen && r.entry === undefined && r.issues.length > 0)
     .map((r) => {
-      const first = r.issues[0]!
-      const entryPath = first.path.replace(/^([^\]]*\]).*$/, "$1")
-      const problems = r.issues.map((i) => `${i.path.slice(entryPath.length).replace(/^\./, "") || "entry"}: ${i.message}`)
-      return `skipping ${r.name !== undefined ? `"${r.name}"` : entryPath} (${first.file} ${entryPath}): ${problems.join("; ")}`
+      const problems = r.issues.map((i) => `${i.path.slice(r.at.length).replace(/^\./, "") || "entry"}: ${i.message}`)
+      return `skipping ${r.name !== undefined ? `"${r.name}"` : r.at} (${r.file} ${r.at}): ${problems.join("; ")}`
     })
 ]
 
