@@ -62,10 +62,21 @@ afterEach(() => {
 
 afterAll(() => server?.stop())
 
-const chat = (args: ReadonlyArray<string> = [], dataHome = mkdtempSync(join(tmpdir(), "byok-chat-data-"))) => {
-  const pane = startPane([bin, ...args], { HOME: home, BYOK_HOME: dataHome, NO_COLOR: "1", BYOK_MAX_RETRIES: "0" })
+const chat = (
+  args: ReadonlyArray<string> = [],
+  dataHome = mkdtempSync(join(tmpdir(), "byok-chat-data-")),
+  env: Record<string, string> = { NO_COLOR: "1" }
+) => {
+  const pane = startPane([bin, ...args], { HOME: home, BYOK_HOME: dataHome, BYOK_MAX_RETRIES: "0", ...env })
   panes.push(pane)
   return { pane, dataHome }
+}
+
+/** A chat whose banner is on screen, ready for input. */
+const started = async (...args: Parameters<typeof chat>) => {
+  const c = chat(...args)
+  await c.pane.waitFor("/help for commands")
+  return c
 }
 
 const ledgerRows = (dataHome: string) =>
@@ -78,8 +89,7 @@ const messagesOf = (req: Recorded) => (req.body as { messages: Array<{ role: str
 describe("byok chat in a terminal", () => {
   test("a two-turn conversation sends the history with the second question", async () => {
     server.handle(numberedAnswers())
-    const { pane } = chat()
-    await pane.waitFor("/help for commands")
+    const { pane } = await started()
     pane.line("first question")
     await pane.waitFor("answer 1")
     pane.line("second question")
@@ -94,8 +104,7 @@ describe("byok chat in a terminal", () => {
 
   test("/model switches the wire format mid-conversation, history carried over; /cost matches the ledger", async () => {
     server.handle(numberedAnswers())
-    const { pane, dataHome } = chat()
-    await pane.waitFor("/help for commands")
+    const { pane, dataHome } = await started()
     pane.line("hello local")
     await pane.waitFor("answer 1")
     pane.line("/model")
@@ -124,8 +133,7 @@ describe("byok chat in a terminal", () => {
   test("Ctrl-C mid-answer stops it, keeps the partial text, records 'interrupted', and returns to the prompt", async () => {
     const held = heldStream(sse({ model: "m", choices: [{ index: 0, delta: { content: "a partial ans" }, finish_reason: null }] }))
     server.handle((req) => (messagesOf(req).length > 1 ? sseResponse(chatAnswer("after the stop")) : held.response))
-    const { pane, dataHome } = chat()
-    await pane.waitFor("/help for commands")
+    const { pane, dataHome } = await started()
     pane.line("tell me a long story")
     await pane.waitFor("a partial ans")
     pane.keys("C-c")
@@ -142,12 +150,10 @@ describe("byok chat in a terminal", () => {
   })
 
   test("Ctrl-D on an empty prompt exits 0; Ctrl-C on an empty prompt too", async () => {
-    const a = chat().pane
-    await a.waitFor("/help for commands")
+    const a = (await started()).pane
     a.keys("C-d")
     await a.waitFor("[exited 0]")
-    const b = chat().pane
-    await b.waitFor("/help for commands")
+    const b = (await started()).pane
     b.text("never mind")
     b.keys("C-c")
     await b.waitFor(/›\s*\n/)
@@ -157,8 +163,7 @@ describe("byok chat in a terminal", () => {
 
   test("--continue restores the history; an error keeps the conversation and returns to the prompt", async () => {
     server.handle(numberedAnswers())
-    const first = chat()
-    await first.pane.waitFor("/help for commands")
+    const first = await started()
     first.pane.line("remember the number 7")
     await first.pane.waitFor(/answer \d/)
     first.pane.keys("C-d")
@@ -185,8 +190,7 @@ describe("byok chat in a terminal", () => {
 
   test("multi-line input: Alt+Enter, a trailing backslash, and a bracketed paste stay one message", async () => {
     server.handle(numberedAnswers())
-    const { pane } = chat()
-    await pane.waitFor("/help for commands")
+    const { pane } = await started()
     pane.text("line one")
     pane.keys("M-Enter")
     pane.line("line two \\")
@@ -202,14 +206,12 @@ describe("byok chat in a terminal", () => {
 
   test("the input history is kept between runs", async () => {
     server.handle(numberedAnswers())
-    const first = chat()
-    await first.pane.waitFor("/help for commands")
+    const first = await started()
     first.pane.line("a question worth repeating")
     await first.pane.waitFor(/answer \d/)
     first.pane.keys("C-d")
     await first.pane.waitFor("[exited 0]")
-    const second = chat([], first.dataHome)
-    await second.pane.waitFor("/help for commands")
+    const second = await started([], first.dataHome)
     second.pane.keys("Up")
     await second.pane.waitFor(/› a question worth repeating\s*$/m)
   })
@@ -222,8 +224,7 @@ describe("byok chat in a terminal", () => {
       { type: "message_stop" }
     )
     server.handle(() => sseResponse(anthropicAnswer))
-    const { pane } = chat(["-m", "Claude"])
-    await pane.waitFor("/help for commands")
+    const { pane } = await started(["-m", "Claude"])
     pane.line("a long prompt")
     await pane.waitFor("uncached answer")
     pane.line("again")
@@ -234,17 +235,16 @@ describe("byok chat in a terminal", () => {
 
   test("a locked ledger never holds the chat up; the row is written once the ledger is free", async () => {
     server.handle(numberedAnswers())
-    const { pane, dataHome } = chat()
-    await pane.waitFor("/help for commands")
+    const { pane, dataHome } = await started()
     pane.line("first")
     await pane.waitFor("answer 1")
     const holder = new Database(join(dataHome, "ledger.db"))
     holder.run("BEGIN EXCLUSIVE")
-    const started = Date.now()
+    const sentAt = Date.now()
     pane.line("while locked")
     await pane.waitFor("answer 2")
     await pane.waitFor("the cost ledger is busy")
-    expect(Date.now() - started).toBeLessThan(1500)
+    expect(Date.now() - sentAt).toBeLessThan(1500)
     holder.run("ROLLBACK")
     holder.close()
     pane.line("after")
@@ -253,10 +253,35 @@ describe("byok chat in a terminal", () => {
     expect(ledgerRows(dataHome).map((r) => r.outcome)).toEqual(["ok", "ok", "ok"])
   })
 
+  test("leaving while the ledger is still locked: the refused row gets the ordinary wait, nothing is dropped", async () => {
+    server.handle(numberedAnswers())
+    const { pane, dataHome } = await started()
+    pane.line("first")
+    await pane.waitFor("answer 1")
+    const holder = new Database(join(dataHome, "ledger.db"))
+    holder.run("BEGIN EXCLUSIVE")
+    pane.line("while locked")
+    await pane.waitFor("the cost ledger is busy")
+    pane.keys("C-d")
+    await Bun.sleep(300)
+    holder.run("ROLLBACK")
+    holder.close()
+    await pane.waitFor("[exited 0]")
+    expect(ledgerRows(dataHome).map((r) => r.outcome)).toEqual(["ok", "ok"])
+  })
+
+  test("colour on a terminal, none with NO_COLOR", async () => {
+    const coloured = await started([], undefined, {})
+    // The prompt's accent colour (cyan) and the banner's dim.
+    expect(coloured.pane.screenWithEscapes()).toContain("\x1b[36m")
+    expect(coloured.pane.screenWithEscapes()).toContain("\x1b[2m")
+    const plain = await started([], undefined, { NO_COLOR: "1" })
+    expect(plain.pane.screenWithEscapes()).not.toContain("\x1b[")
+  })
+
   test("unknown commands suggest the closest; /help lists them; /sessions lists the saved one", async () => {
     server.handle(numberedAnswers())
-    const { pane } = chat()
-    await pane.waitFor("/help for commands")
+    const { pane } = await started()
     pane.line("/cots")
     await pane.waitFor("Unknown command /cots. Did you mean /cost?")
     pane.line("/help")

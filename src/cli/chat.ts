@@ -404,7 +404,15 @@ export const runChat = (flags: ChatFlags) =>
         Effect.ignore
       )
     }
-    yield* flushPending
+    // Leaving: rows the busy ledger refused get the ordinary wait now; any still refused are said, not dropped
+    // in silence.
+    const unrecorded: Array<StoreError> = []
+    for (const row of pendingRows.splice(0)) {
+      yield* ledger.record(row).pipe(Effect.catch((e) => Effect.sync(() => void unrecorded.push(e))))
+    }
+    if (unrecorded.length > 0) {
+      yield* warn(describeStoreError(unrecorded[0]!, `${unrecorded.length} answer(s) could not be recorded in the cost ledger`))
+    }
   }))
 
 const command = Command.make("chat", chatFlags, runChat).pipe(

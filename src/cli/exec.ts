@@ -21,7 +21,7 @@ import {
   streamJsonLines
 } from "./render.ts"
 import { continueFlag, resumeSession, sessionFlag, startingModel } from "./resume.ts"
-import { note, startSpinner, type Term, term, warn } from "./term.ts"
+import { note, startSpinner, type Term, term, warn, writeErr } from "./term.ts"
 import { runTurn } from "./turn.ts"
 
 const REQUEST_TIMEOUT = "10 minutes"
@@ -253,8 +253,7 @@ const command = Command.make("exec", {
             if (Cause.hasInterruptsOnly(exit.cause)) return yield* Effect.interrupt
             const report = describeCause(exit.cause, t.debug)
             failure = report.code
-            yield* Effect.flatMap(Stdio.Stdio, (s) =>
-              Stream.run(Stream.succeed(formatReport(report, t.color)), s.stderr({ endOnDone: false }))).pipe(Effect.ignore)
+            yield* writeErr(formatReport(report, t.color))
           }
         })
       ),

@@ -286,8 +286,8 @@ const CONFIG_TAGS = new Set([
 ])
 
 /**
- * The report for a whole failure. `undefined` text means the failure was already shown (effect/cli prints its own
- * parse errors) and only the exit code is left to set.
+ * The report for a whole failure. `silent` means there is nothing more to print (effect/cli already printed its
+ * parse error; the command already said it; the reader of stdout went away) and only the exit code is left to set.
  */
 export const describeCause = (cause: Cause.Cause<unknown>, debug = false): Report & { readonly silent: boolean } => {
   if (Cause.hasInterruptsOnly(cause)) return { code: ExitCode.interrupted, headline: "", lines: [], silent: true }

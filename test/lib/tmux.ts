@@ -10,6 +10,8 @@ export interface Pane {
   /** Pastes text the way a terminal does for a bracketed-paste-aware program. */
   paste(text: string): void
   screen(): string
+  /** The screen with its colours and attributes, as escape sequences. */
+  screenWithEscapes(): string
   /** Waits until the screen matches; throws with the screen when it does not in time. */
   waitFor(pattern: RegExp | string, timeoutMs?: number): Promise<string>
   stop(): void
@@ -44,6 +46,7 @@ export const startPane = (command: ReadonlyArray<string>, env: Record<string, st
     },
     // -J joins lines the terminal wrapped, so that text is found whatever the width.
     screen: () => tmux("capture-pane", "-p", "-J", "-t", "main", "-S", "-200"),
+    screenWithEscapes: () => tmux("capture-pane", "-p", "-e", "-J", "-t", "main", "-S", "-200"),
     waitFor: async (pattern, timeoutMs = 8000) => {
       const deadline = Date.now() + timeoutMs
       for (;;) {
