@@ -79,6 +79,17 @@ const started = async (...args: Parameters<typeof chat>) => {
   return c
 }
 
+/** A chat that has answered once (so its ledger exists), and then another program holding the ledger locked. */
+const lockedAfterFirstAnswer = async () => {
+  server.handle(numberedAnswers())
+  const { pane, dataHome } = await started()
+  pane.line("first")
+  await pane.waitFor("answer 1")
+  const holder = new Database(join(dataHome, "ledger.db"))
+  holder.run("BEGIN EXCLUSIVE")
+  return { pane, dataHome, holder }
+}
+
 const ledgerRows = (dataHome: string) =>
   new Database(join(dataHome, "ledger.db"), { readonly: true })
     .query("SELECT model_name, outcome, cache_read, input_uncached, output_tokens FROM requests ORDER BY id")
@@ -234,12 +245,7 @@ describe("byok chat in a terminal", () => {
   })
 
   test("a locked ledger never holds the chat up; the row is written once the ledger is free", async () => {
-    server.handle(numberedAnswers())
-    const { pane, dataHome } = await started()
-    pane.line("first")
-    await pane.waitFor("answer 1")
-    const holder = new Database(join(dataHome, "ledger.db"))
-    holder.run("BEGIN EXCLUSIVE")
+    const { pane, dataHome, holder } = await lockedAfterFirstAnswer()
     const sentAt = Date.now()
     pane.line("while locked")
     await pane.waitFor("answer 2")
@@ -254,12 +260,7 @@ describe("byok chat in a terminal", () => {
   })
 
   test("leaving while the ledger is still locked: the refused row gets the ordinary wait, nothing is dropped", async () => {
-    server.handle(numberedAnswers())
-    const { pane, dataHome } = await started()
-    pane.line("first")
-    await pane.waitFor("answer 1")
-    const holder = new Database(join(dataHome, "ledger.db"))
-    holder.run("BEGIN EXCLUSIVE")
+    const { pane, dataHome, holder } = await lockedAfterFirstAnswer()
     pane.line("while locked")
     await pane.waitFor("the cost ledger is busy")
     pane.keys("C-d")
