@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test"
 import fc from "fast-check"
-import { describeProviderError } from "../src/cli/exit.ts"
+import { describeError } from "../src/cli/exit.ts"
 import { MAX_BREAKPOINTS, messagesUrl } from "../src/providers/anthropic/request.ts"
 import { mergeUsage, normaliseUsage } from "../src/providers/anthropic/usage.ts"
 import type { Turn } from "../src/providers/conversation.ts"
@@ -29,9 +29,9 @@ describe("Anthropic request", () => {
   })
 
   test("a base URL that ends in /v1 does not become /v1/v1", () => {
-    expect(messagesUrl("https://api.anthropic.com")).toBe("https://api.anthropic.com/v1/messages")
-    expect(messagesUrl("http://127.0.0.1:8317/v1")).toBe("http://127.0.0.1:8317/v1/messages")
-    expect(messagesUrl("https://gateway.example/anthropic")).toBe("https://gateway.example/anthropic/v1/messages")
+    expect(messagesUrl(makeEntry({ baseUrl: "https://api.anthropic.com" }))).toBe("https://api.anthropic.com/v1/messages")
+    expect(messagesUrl(makeEntry({ baseUrl: "http://127.0.0.1:8317/v1" }))).toBe("http://127.0.0.1:8317/v1/messages")
+    expect(messagesUrl(makeEntry({ baseUrl: "https://gateway.example/anthropic" }))).toBe("https://gateway.example/anthropic/v1/messages")
   })
 
   test("cache breakpoints: the system prompt and only the latest user turn; 1h TTL from the config", async () => {
@@ -145,7 +145,7 @@ describe("Anthropic stream", () => {
     expect(error?.reason._tag === "ProviderInternalError" && error.reason.overloaded).toBe(true)
     expect(error?.midStream).toBe(true)
     expect(error?.retryable).toBe(false)
-    expect(describeProviderError(error!).headline).toContain("overloaded")
+    expect(describeError(error!)!.headline).toContain("overloaded")
   })
 
   test("a stream without message_stop → stream-cut", async () => {

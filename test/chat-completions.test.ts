@@ -68,8 +68,8 @@ describe("Chat Completions request", () => {
   })
 
   test("quirks table: Mistral gets no stream_options; unknown hosts get the defaults", () => {
-    expect(quirksFor("https://api.mistral.ai/v1").streamOptions).toBe(false)
-    expect(quirksFor("http://localhost:11434/v1")).toEqual({
+    expect(quirksFor(makeEntry({ baseUrl: "https://api.mistral.ai/v1" })).streamOptions).toBe(false)
+    expect(quirksFor(makeEntry({ baseUrl: "http://localhost:11434/v1" }))).toEqual({
       maxTokensField: "max_tokens",
       streamOptions: true,
       promptCacheKey: false,

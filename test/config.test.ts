@@ -5,7 +5,7 @@ import fc from "fast-check"
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { describeConfigError } from "../src/cli/exit.ts"
+import { describeError } from "../src/cli/exit.ts"
 import * as Config from "../src/config/config.ts"
 import type { ConfigError } from "../src/config/errors.ts"
 
@@ -71,7 +71,8 @@ const fails = async <A, E>(setup: Setup, f: (c: Config.Interface) => Effect.Effe
   return { error: result.failure as ConfigError, home }
 }
 
-const resolve = (q?: string) => (c: Config.Interface) => c.resolve(q)
+const resolve = (q?: string) => (c: Config.Interface) => c.select({ name: q })
+const describeConfigError = (error: unknown) => describeError(error)!
 
 describe("droid config files", () => {
   test("config.json with custom_models works unchanged", async () => {
@@ -229,7 +230,10 @@ describe("validation errors", () => {
     const warnings = Config.configWarnings(loaded, undefined)
     expect(warnings.join("\n")).toContain(`prices["broken"].input: must be a number of dollars per million tokens`)
     expect(warnings.join("\n")).toContain(`prices["broken"].output: missing required field`)
-    expect(Config.priceOverride(loaded, loaded.entries[0]!.entry!)).toEqual({ input: 0.1, output: 0.2 })
+    const selected = await ok({
+      own: { customModels: [camel({ apiKey: "k", displayName: "Llama [Ollama]" })], prices: { "Llama [Ollama]": { input: 0.1, output: 0.2 } } }
+    }, resolve("Llama [Ollama]"))
+    expect(selected.price).toEqual({ kind: "config", price: { input: 0.1, output: 0.2 } })
   })
 
   test("an unset ${VAR} is an error naming the variable", async () => {

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test"
 import { costCell, formatUsd, hitRateCell, parseSince } from "../src/cli/cost.ts"
-import { costOf, hitRate, isLocalHost, priceFor, savingsOf } from "../src/ledger/cost.ts"
+import { costOf, hitRate, priceFor, savingsOf } from "../src/ledger/cost.ts"
+import { isLocalHostname as isLocalHost } from "../src/lib/net.ts"
 import { findPrice, normaliseModelId, PRICE_TABLE } from "../src/ledger/prices.ts"
 import { buildRow } from "../src/ledger/record.ts"
 import type { Totals } from "../src/ledger/ledger.ts"
@@ -116,7 +117,10 @@ describe("price lookup", () => {
   })
 
   test("loopback and private hosts are local; others by table, override, or unpriced", () => {
-    for (const h of ["localhost", "127.0.0.1", "10.1.2.3", "192.168.1.20", "172.20.0.5", "[::1]", "gpu.local"]) {
+    for (const h of [
+      "localhost", "127.0.0.1", "10.1.2.3", "192.168.1.20", "172.20.0.5", "[::1]", "gpu.local", "169.254.1.1",
+      "host.docker.internal", "fd12:3456::1", "fe80::1"
+    ]) {
       expect(isLocalHost(h)).toBe(true)
     }
     for (const h of ["api.openai.com", "172.32.0.1", "8.8.8.8"]) expect(isLocalHost(h)).toBe(false)

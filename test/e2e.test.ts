@@ -1,7 +1,7 @@
 // End to end: the compiled binary, a droid-style config in a temporary HOME, and a loopback server.
 import { Database } from "bun:sqlite"
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs"
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { CANARY, fixture } from "./lib/provider.ts"
@@ -313,6 +313,39 @@ describe("byok exec (compiled binary)", () => {
     const warnings = r.stderr.split("\n").filter((l) => l.includes("cost ledger"))
     expect(warnings).toHaveLength(1)
     expect(warnings[0]).toContain("move")
+  })
+
+  test("byok's own files hold no byte of the key, after an answer and after a failure whose server echoed it", async () => {
+    const data = mkdtempSync(join(tmpdir(), "byok-data-"))
+    server.handle(() => sseResponse(chatAnswer(["fine"])))
+    expect((await run(["exec", "hi"], undefined, { BYOK_HOME: data })).code).toBe(0)
+    server.handle(() =>
+      new Response(JSON.stringify({ error: { message: `Incorrect API key provided: ${CANARY}` } }), {
+        status: 401,
+        headers: { "x-echo": CANARY }
+      })
+    )
+    expect((await run(["exec", "-c", "again"], undefined, { BYOK_HOME: data })).code).toBe(3)
+    const files = readdirSync(data)
+    expect(files).toContain("ledger.db")
+    expect(files).toContain("sessions.db")
+    const bytes = files.map((f) => readFileSync(join(data, f)).toString("latin1")).join("")
+    // The files were read as stored: the saved answer is in them (the failed turn is not saved).
+    expect(bytes.includes("fine")).toBe(true)
+    expect(bytes.includes(CANARY)).toBe(false)
+    expect(bytes.includes(CANARY.slice(0, 12))).toBe(false)
+  })
+
+  test("a damaged store that a command needs → exit 6, naming the file and the fix", async () => {
+    const data = mkdtempSync(join(tmpdir(), "byok-data-"))
+    writeFileSync(join(data, "ledger.db"), "garbage ".repeat(500))
+    writeFileSync(join(data, "sessions.db"), "garbage ".repeat(500))
+    for (const args of [["cost"], ["sessions"], ["exec", "-c", "hi"]]) {
+      const r = await run(args, undefined, { BYOK_HOME: data })
+      expect(r.code).toBe(6)
+      expect(r.stderr).toContain(data)
+      expect(r.stderr).toContain("aside")
+    }
   })
 
   test("a script holds a multi-turn conversation: -o json gives the session id, -s and --continue go on", async () => {

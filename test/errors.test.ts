@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test"
 import { Effect, Layer, Stream } from "effect"
 import { FetchHttpClient } from "effect/http"
-import { describeProviderError, ExitCode } from "../src/cli/exit.ts"
-import type { ProviderError } from "../src/providers/errors.ts"
+import { describeError, ExitCode } from "../src/cli/exit.ts"
+import { ProviderError } from "../src/providers/errors.ts"
 import { connectionReason, parseRetryAfter } from "../src/providers/http.ts"
 import * as Provider from "../src/providers/provider.ts"
 import { CANARY, collect, makeEntry, makeRequest } from "./lib/provider.ts"
@@ -20,6 +20,7 @@ const errorFor = async (script: ReturnType<typeof json>, baseUrl = "http://127.0
 }
 
 /** Everything a user could see of an error: its report, message and data. */
+const describeProviderError = (error: ProviderError) => describeError(error)!
 const visible = (error: ProviderError) => JSON.stringify(describeProviderError(error)) + error.message + JSON.stringify(error)
 
 const cases: ReadonlyArray<{
@@ -194,7 +195,7 @@ describe("transport failures → ConnectionError", () => {
     expect(error.reason._tag === "ConnectionError" && error.reason.kind).toBe("refused")
     const report = describeProviderError(error)
     expect(report.code).toBe(ExitCode.connection)
-    const ollama = describeProviderError({ ...error, baseUrl: "http://localhost:11434/v1" } as ProviderError)
+    const ollama = describeProviderError(new ProviderError({ ...error, entry: makeEntry({ baseUrl: "http://localhost:11434/v1" }) }))
     expect(ollama.lines.join("\n")).toContain("ollama serve")
     expect(visible(error)).not.toContain(CANARY)
   })

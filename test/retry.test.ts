@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test"
 import { Duration, Effect, Fiber, Layer, Redacted, Stream } from "effect"
 import { TestClock } from "effect/testing"
-import { describeRetry } from "../src/cli/exit.ts"
+import { explainRetry } from "../src/explain/provider.ts"
 import type { RetryInfo } from "../src/providers/conversation.ts"
 import {
   AuthenticationError,
@@ -18,11 +18,7 @@ import { makeEntry, makeRequest } from "./lib/provider.ts"
 
 const error = (reason: ProviderErrorReason, midStream = false) =>
   new ProviderError({
-    provider: "anthropic",
-    model: "m",
-    displayName: "M",
-    configFile: "/c.json",
-    baseUrl: "https://api.anthropic.com",
+    entry: makeEntry({ provider: "anthropic", baseUrl: "https://api.anthropic.com" }),
     midStream,
     reason
   })
@@ -95,7 +91,7 @@ describe("retries in the provider (TestClock)", () => {
     expect(sent).toHaveLength(3)
     expect(retries.map((r) => [r.attempt, r.error.reason._tag])).toEqual([[1, "ProviderInternalError"], [2, "RateLimitError"]])
     expect(Duration.toMillis(retries[1]!.delay)).toBe(2000)
-    expect(describeRetry(retries[0]!)).toMatch(/is overloaded; trying again in \d+ms \(retry 1 of 2\)/)
+    expect(explainRetry(retries[0]!)).toMatch(/is overloaded; trying again in \d+ms \(retry 1 of 2\)/)
   })
 
   test("retries run out: the last error is the result", async () => {

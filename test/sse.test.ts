@@ -1,10 +1,12 @@
 import { describe, expect, test } from "bun:test"
 import { Effect, Stream } from "effect"
 import fc from "fast-check"
-import { decodeSse, runWireParser, type SseMessage, type WireParser } from "../src/providers/sse.ts"
+import { runWireParser, type WireParser } from "../src/providers/parser.ts"
+import { decodeSse, type SseMessage } from "../src/providers/sse.ts"
 import { InvalidResponseError, ProviderError } from "../src/providers/errors.ts"
 import { emptyUsage } from "../src/providers/event.ts"
 import { splitAt } from "./lib/http.ts"
+import { makeEntry } from "./lib/provider.ts"
 
 const decode = (chunks: ReadonlyArray<Uint8Array>) =>
   Effect.runPromise(
@@ -56,7 +58,7 @@ describe("SSE decoding", () => {
 
 describe("runWireParser", () => {
   const error = new ProviderError({
-    provider: "p", model: "m", displayName: "M", configFile: "/c", baseUrl: "http://x", midStream: false,
+    entry: makeEntry(), midStream: false,
     reason: new InvalidResponseError({ detail: "bad" })
   })
   /** A toy parser: "t" is text, "f" a Finish, "x" a failure; onHalt says whether it was asked. */

@@ -101,8 +101,8 @@ export class SessionStore extends Context.Service<SessionStore, Interface>()("by
 
 const TITLE_LENGTH = 60
 
-export const make = (path: string, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS): Interface => {
-  const use = lazyDatabase(path, MIGRATIONS, busyTimeoutMs)
+export const make = (path: string, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS): Interface & { readonly close: Effect.Effect<void> } => {
+  const { use, close } = lazyDatabase(path, MIGRATIONS, busyTimeoutMs)
 
   const read = (db: Database, id: string): StoredSession | undefined => {
     const session = db.query("SELECT id, system, model_name AS modelName FROM sessions WHERE id = ?").get(id) as
@@ -182,9 +182,15 @@ export const make = (path: string, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS): Int
       ).all(limit) as Array<SessionSummary>
     )
 
-  return { path, append, load, latest, list }
+  return { path, append, load, latest, list, close }
 }
 
 export const sessionsPath = Effect.map(dataDirectory, (dir) => `${dir}/sessions.db`)
 
-export const layer = Layer.effect(SessionStore, Effect.map(sessionsPath, (path) => SessionStore.of(make(path))))
+/** The store for the program's lifetime; its file is closed when the program ends. */
+export const layer = Layer.effect(
+  SessionStore,
+  Effect.acquireRelease(Effect.map(sessionsPath, (path) => make(path)), (store) => store.close).pipe(
+    Effect.map((store) => SessionStore.of(store))
+  )
+)

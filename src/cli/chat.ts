@@ -2,36 +2,29 @@
 // lines from a pipe), streams answers, handles slash commands, and saves the conversation after every answer.
 // Ctrl-C stops an answer (the partial text stays, the ledger says "interrupted") and returns to the prompt.
 // Model output goes to the terminal and the session store only; the ledger never holds the chat up.
-import { Cause, Clock, Effect, Exit, Fiber, Option, Queue, Stdio, Stream } from "effect"
+import { Effect, Fiber, Option, Queue, Result, Stdio, Stream } from "effect"
 import { Command, Flag } from "effect/cli"
 import { COMMANDS, completeCommand, helpText, parseInput } from "../chat/commands.ts"
 import { LineEditor, renderFrame } from "../chat/editor.ts"
 import { appendHistory, loadHistory } from "../chat/history.ts"
 import type { Key } from "../chat/keys.ts"
-import { SessionStore, type StoredMessage, storedMessage } from "../chat/sessions.ts"
+import { SessionStore } from "../chat/sessions.ts"
 import { openTty, type Tty } from "../chat/tty.ts"
-import { ConfigService, findEntry, type LoadedConfig, priceOverride } from "../config/config.ts"
+import { ConfigService, type LoadedConfig, usableEntries } from "../config/config.ts"
 import type { ModelEntry } from "../config/schema.ts"
-import * as Ledger from "../ledger/ledger.ts"
-import { CostLedger, type Totals } from "../ledger/ledger.ts"
-import type { LedgerRow } from "../ledger/schema.ts"
-import { dataDirectory, type StoreError } from "../lib/sqlite.ts"
-import { minimumCacheablePrompt } from "../providers/caching.ts"
-import type { Turn } from "../providers/conversation.ts"
+import { open as openConversation } from "../conversation/conversation.ts"
+import { explainRetry } from "../explain/provider.ts"
+import { explainStoreWarning } from "../explain/store.ts"
+import type { Totals } from "../ledger/ledger.ts"
+import { dataDirectory } from "../lib/sqlite.ts"
 import type { LlmEvent } from "../providers/event.ts"
-import { Provider } from "../providers/provider.ts"
+import { minimumCacheablePrompt, PROVIDERS } from "../providers/registry.ts"
 import { VERSION } from "../version.ts"
 import { costCell, formatTokens, formatUsd, hitRateCell } from "./cost.ts"
-import { describeCause, describeRetry, describeStoreError, formatReport } from "./exit.ts"
-import { configFlag, configLayer, maxRetriesFromEnv, modelFlag } from "./flags.ts"
-import { continueFlag, resumeSession, sessionFlag, startingModel } from "./resume.ts"
+import { describeCause, formatReport } from "./exit.ts"
+import { configFlag, configLayer, continueFlag, maxRetriesFromEnv, modelFlag, sessionFlag } from "./flags.ts"
 import { answerText, finishNote } from "./render.ts"
 import { startSpinner, term } from "./term.ts"
-import { runTurn, type TurnResult } from "./turn.ts"
-
-const REQUEST_TIMEOUT = "10 minutes"
-/** The chat waits at most this long for a locked ledger; a row that could not be written is retried later. */
-const CHAT_LEDGER_BUSY_MS = 100
 
 interface Style {
   readonly dim: (s: string) => string
@@ -47,14 +40,6 @@ const styles = (color: boolean): Style =>
       accent: (s) => `\x1b[36m${s}\x1b[39m`
     }
     : { dim: (s) => s, bold: (s) => s, accent: (s) => s }
-
-interface State {
-  entry: ModelEntry
-  conversationId: string
-  system: string | undefined
-  turns: Array<Turn>
-  lastInputTokens: number | undefined
-}
 
 export interface ChatFlags {
   readonly model: Option.Option<string>
@@ -83,23 +68,21 @@ const totalsLines = (label: string, t: Totals, style: Style) =>
     (t.reasoningTokens > 0 ? ` (${formatTokens(t.reasoningTokens)} reasoning)` : "")
   ].join("\n")
 
+/** The models grouped by wire format, each numbered by its place in `byok models` (what `/model N` takes). */
 const modelList = (loaded: LoadedConfig, current: ModelEntry, style: Style) => {
-  const valid = loaded.entries.flatMap((r) => (r.entry !== undefined ? [r.entry] : []))
+  const usable = usableEntries(loaded)
   const lines: Array<string> = []
-  let n = 0
-  const numbered: Array<ModelEntry> = []
-  for (const provider of ["anthropic", "openai", "generic-chat-completion-api"] as const) {
-    const group = valid.filter((e) => e.provider === provider)
+  for (const provider of PROVIDERS) {
+    const group = usable.filter((e) => e.provider === provider)
     if (group.length === 0) continue
     lines.push(style.dim(provider))
     for (const e of group) {
-      n++
-      numbered.push(e)
       const mark = e === current ? style.accent("*") : " "
-      lines.push(`${mark} ${String(n).padStart(2)}. ${e.displayName}  ${style.dim(`${e.model} · ${URL.parse(e.baseUrl)?.host ?? e.baseUrl}`)}`)
+      const n = usable.indexOf(e) + 1
+      lines.push(`${mark} ${String(n).padStart(2)}. ${e.displayName}  ${style.dim(`${e.model} · ${e.endpoint.host}`)}`)
     }
   }
-  return { text: lines.join("\n"), numbered }
+  return lines.join("\n")
 }
 
 export const runChat = (flags: ChatFlags) =>
@@ -111,21 +94,17 @@ export const runChat = (flags: ChatFlags) =>
     const style = styles(color)
     const config = yield* ConfigService
     const sessions = yield* SessionStore
-    const ledger = yield* CostLedger
-    const provider = yield* Provider
 
-    const maxRetries = yield* maxRetriesFromEnv
-    const resumed = yield* resumeSession(flags)
-    const { entry, warnings } = yield* startingModel(flags, resumed)
+    const { conversation, resumed, warnings } = yield* openConversation({
+      model: Option.getOrUndefined(flags.model),
+      session: Option.getOrUndefined(flags.session),
+      continue: flags.continue,
+      system: Option.getOrUndefined(flags.system),
+      maxRetries: yield* maxRetriesFromEnv
+    })
     const loaded = yield* config.load
-
-    const state: State = {
-      entry,
-      conversationId: resumed?.id ?? crypto.randomUUID(),
-      system: Option.getOrUndefined(flags.system) ?? resumed?.system,
-      turns: resumed?.messages.map((m) => ({ role: m.role, content: m.content })) ?? [],
-      lastInputTokens: undefined
-    }
+    /** The last prompt's size in tokens, for /cost's "caching did not engage" line. */
+    let lastInputTokens: number | undefined
 
     // ---- output ----------------------------------------------------------------------------------------------
     const tty: Tty | undefined = interactive ? yield* openTty : undefined
@@ -140,7 +119,7 @@ export const runChat = (flags: ChatFlags) =>
 
     for (const w of warnings) yield* warn(w)
     yield* say(style.dim(
-      `byok ${VERSION} · ${state.entry.displayName} (${state.entry.provider}) · /help for commands · Ctrl-D to leave`
+      `byok ${VERSION} · ${conversation.model.entry.displayName} (${conversation.model.entry.provider}) · /help for commands · Ctrl-D to leave`
     ))
     if (resumed !== undefined) {
       const shown = resumed.messages.slice(-4)
@@ -153,35 +132,6 @@ export const runChat = (flags: ChatFlags) =>
       }
       yield* say("")
     }
-
-    // ---- the ledger, never in the way: a short busy timeout, and rows retried after the next answer ----------
-    const pendingRows: Array<LedgerRow> = []
-    const chatLedger = Ledger.make(ledger.path, CHAT_LEDGER_BUSY_MS)
-    const flushPending = Effect.gen(function*() {
-      while (pendingRows.length > 0) {
-        const row = pendingRows[0]!
-        const ok = yield* chatLedger.record(row).pipe(Effect.as(true), Effect.orElseSucceed(() => false))
-        if (!ok) return
-        pendingRows.shift()
-      }
-    })
-    const onLedgerError = (error: StoreError, row: LedgerRow) =>
-      Effect.gen(function*() {
-        if (error.kind === "locked") {
-          pendingRows.push(row)
-          yield* warn("the cost ledger is busy; this answer is recorded as soon as it is free")
-        } else {
-          yield* warn(describeStoreError(error, "answers are not being recorded in the cost ledger"))
-        }
-      })
-
-    // ---- saving the conversation ------------------------------------------------------------------------------
-    const save = (messages: ReadonlyArray<StoredMessage>) =>
-      sessions.append({ id: state.conversationId, system: state.system }, messages).pipe(
-        Effect.catch((e) => warn(describeStoreError(e, "this conversation is not being saved to")))
-      )
-    const message = (role: Turn["role"], content: string, ts: number, interrupted = false) =>
-      storedMessage(state.entry, role, content, ts, interrupted)
 
     // ---- input ------------------------------------------------------------------------------------------------
     const dir = yield* dataDirectory
@@ -242,59 +192,46 @@ export const runChat = (flags: ChatFlags) =>
 
     const send = (text: string) =>
       Effect.gen(function*() {
-        const sentAt = yield* Clock.currentTimeMillis
-        const turns = [...state.turns, { role: "user" as const, content: text }]
-        let result: TurnResult | undefined
-        const turn = runTurn({
-          request: {
-            model: state.entry,
-            conversation: { id: state.conversationId, system: state.system, turns },
-            maxOutputTokens: state.entry.maxOutputTokens,
-            timeout: REQUEST_TIMEOUT,
-            maxRetries,
-            onRetry: (info) => out(`\r\x1b[K${style.dim(describeRetry(info))}\n`)
-          },
-          priceOverride: priceOverride(loaded, state.entry),
-          render: renderAnswer,
-          onLedgerError,
-          after: (r) => Effect.sync(() => void (result = r))
-        }).pipe(Effect.provideService(CostLedger, chatLedger), Effect.provideService(Provider, provider))
-
-        const fiber = yield* Effect.forkChild(turn)
+        const entry = conversation.model.entry
+        // The turn and what is shown of its end run to completion; Ctrl-C stops only the answer's stream.
+        const fiber = yield* Effect.forkChild(Effect.uninterruptible(Effect.gen(function*() {
+          const turn = yield* conversation.send(text, {
+            render: renderAnswer,
+            onRetry: (info) => out(`\r\x1b[K${style.dim(explainRetry(info))}\n`)
+          })
+          if (turn.recorded === "deferred") {
+            yield* warn("the cost ledger is busy; this answer is recorded as soon as it is free")
+          } else if (turn.recorded !== "written") {
+            yield* warn(explainStoreWarning(turn.recorded, "answers are not being recorded in the cost ledger"))
+          }
+          if (turn.saveError !== undefined) {
+            yield* warn(explainStoreWarning(turn.saveError, "this conversation is not being saved to"))
+          }
+          if (turn.failure === undefined) {
+            const row = turn.row
+            lastInputTokens = row.inputUncached + row.cacheRead + row.cacheWrite5m + row.cacheWrite1h
+            const note = finishNote(turn.finish, entry, entry.maxOutputTokens)
+            if (note !== undefined) yield* say(style.dim(note))
+          } else if (turn.outcome === "interrupted") {
+            if (turn.text !== "") {
+              if (!turn.text.endsWith("\n")) yield* out("\n")
+              yield* say(style.dim("[stopped: the partial answer is kept]"))
+            } else {
+              yield* say(style.dim("[stopped before any answer; press ↑ to edit and resend]"))
+            }
+          } else {
+            yield* out(formatReport(describeCause(turn.failure, t.debug), color))
+            yield* say(style.dim("Your message was not sent into the conversation; press ↑ to edit and resend."))
+          }
+          yield* say("")
+        })))
         // While the answer streams, Ctrl-C stops it; anything else typed is kept for the next prompt.
         const watcher = tty === undefined ? undefined : yield* Effect.forkChild(Effect.forever(
           Effect.flatMap(Queue.take(tty.keys), (key) =>
             key.name === "ctrl-c" ? Fiber.interrupt(fiber) : Effect.sync(() => void typedAhead.push(key)))
         ))
-        const exit = yield* Fiber.await(fiber)
+        yield* Fiber.await(fiber)
         if (watcher !== undefined) yield* Fiber.interrupt(watcher)
-
-        const r = result as TurnResult | undefined
-        const partial = r?.observation.text ?? ""
-        if (Exit.isSuccess(exit)) {
-          state.turns = [...turns, { role: "assistant", content: partial }]
-          state.lastInputTokens = r?.row.inputUncached !== undefined
-            ? r.row.inputUncached + r.row.cacheRead + r.row.cacheWrite5m + r.row.cacheWrite1h
-            : undefined
-          yield* save([message("user", text, sentAt), message("assistant", partial, yield* Clock.currentTimeMillis)])
-          const note = finishNote(r?.observation.finish, state.entry, state.entry.maxOutputTokens)
-          if (note !== undefined) yield* say(style.dim(note))
-        } else if (Cause.hasInterruptsOnly(exit.cause)) {
-          if (partial !== "") {
-            if (!partial.endsWith("\n")) yield* out("\n")
-            state.turns = [...turns, { role: "assistant", content: partial }]
-            yield* save([message("user", text, sentAt), message("assistant", partial, yield* Clock.currentTimeMillis, true)])
-            yield* say(style.dim("[stopped: the partial answer is kept]"))
-          } else {
-            yield* say(style.dim("[stopped before any answer; press ↑ to edit and resend]"))
-          }
-        } else {
-          const report = describeCause(exit.cause, t.debug)
-          yield* out(formatReport(report, color))
-          yield* say(style.dim("Your message was not sent into the conversation; press ↑ to edit and resend."))
-        }
-        yield* flushPending
-        yield* say("")
       })
 
     // ---- commands ---------------------------------------------------------------------------------------------
@@ -307,48 +244,46 @@ export const runChat = (flags: ChatFlags) =>
           case "exit":
             return "exit"
           case "clear":
-            state.conversationId = crypto.randomUUID()
-            state.turns = []
-            state.lastInputTokens = undefined
+            conversation.clear()
+            lastInputTokens = undefined
             yield* say(style.dim("Started a new conversation."))
             break
           case "model": {
-            const list = modelList(loaded, state.entry, style)
             if (arg === "") {
-              yield* say(list.text)
+              yield* say(modelList(loaded, conversation.model.entry, style))
               yield* say(style.dim("Switch with /model N or /model NAME; the conversation continues on the new model."))
               break
             }
-            const byNumber = /^\d+$/.test(arg) ? list.numbered[Number(arg) - 1] : undefined
-            const chosen = byNumber ?? findEntry(loaded.entries, arg)
-            if (chosen === undefined || (!("displayName" in chosen) && chosen.entry === undefined)) {
-              yield* say(`No model "${arg}". ${list.numbered.length > 0 ? "/model lists them." : ""}`)
+            const chosen = yield* config.select(/^\d+$/.test(arg) ? { index: Number(arg) } : { name: arg }).pipe(
+              Effect.option
+            )
+            if (Option.isNone(chosen)) {
+              yield* say(`No model "${arg}". ${usableEntries(loaded).length > 0 ? "/model lists them." : ""}`)
               break
             }
-            const next = "displayName" in chosen ? chosen : chosen.entry!
-            state.entry = next
+            conversation.switchModel(chosen.value)
+            const next = chosen.value.entry
             yield* say(`Switched to ${style.bold(next.displayName)} (${next.provider}); the conversation continues.`)
             break
           }
           case "cost": {
-            yield* flushPending
-            const conversation = yield* chatLedger.report({ conversation: state.conversationId }).pipe(Effect.option)
-            const lifetime = yield* chatLedger.report({}).pipe(Effect.option)
-            if (Option.isNone(conversation) || Option.isNone(lifetime)) {
+            const costs = yield* conversation.costs.pipe(Effect.option)
+            if (Option.isNone(costs)) {
               yield* say("The cost ledger cannot be read now.")
               break
             }
-            yield* say(totalsLines("This conversation", conversation.value.total, style))
-            yield* say(totalsLines("All time", lifetime.value.total, style))
-            const minimum = minimumCacheablePrompt(state.entry)
-            const c = conversation.value.total
+            yield* say(totalsLines("This conversation", costs.value.conversation, style))
+            yield* say(totalsLines("All time", costs.value.allTime, style))
+            const entry = conversation.model.entry
+            const minimum = minimumCacheablePrompt(entry)
+            const c = costs.value.conversation
             if (
-              minimum !== undefined && c.requests >= 2 && c.cacheRead === 0 && state.lastInputTokens !== undefined &&
-              state.lastInputTokens >= minimum
+              minimum !== undefined && c.requests >= 2 && c.cacheRead === 0 && lastInputTokens !== undefined &&
+              lastInputTokens >= minimum
             ) {
               yield* say(
-                `Caching did not engage: the last prompt was ${formatTokens(state.lastInputTokens)} tokens, above the ` +
-                  `${formatTokens(minimum)}-token minimum of ${state.entry.model}, yet nothing was read from the cache.` +
+                `Caching did not engage: the last prompt was ${formatTokens(lastInputTokens)} tokens, above the ` +
+                  `${formatTokens(minimum)}-token minimum of ${entry.model}, yet nothing was read from the cache.` +
                   ` A proxy in between may drop the cache markers, or the prompt changed at its start.`
               )
             }
@@ -361,7 +296,7 @@ export const runChat = (flags: ChatFlags) =>
               break
             }
             for (const s of list.value) {
-              const mark = s.id === state.conversationId ? style.accent("*") : " "
+              const mark = s.id === conversation.id ? style.accent("*") : " "
               yield* say(`${mark} ${s.id.slice(0, 8)}  ${new Date(s.updated).toLocaleString()}  ${style.dim(`${s.messages} msgs · ${s.modelName}`)}  ${s.title}`)
             }
             yield* say(style.dim("Resume one with: byok -s ID"))
@@ -406,12 +341,11 @@ export const runChat = (flags: ChatFlags) =>
     }
     // Leaving: rows the busy ledger refused get the ordinary wait now; any still refused are said, not dropped
     // in silence.
-    const unrecorded: Array<StoreError> = []
-    for (const row of pendingRows.splice(0)) {
-      yield* ledger.record(row).pipe(Effect.catch((e) => Effect.sync(() => void unrecorded.push(e))))
-    }
-    if (unrecorded.length > 0) {
-      yield* warn(describeStoreError(unrecorded[0]!, `${unrecorded.length} answer(s) could not be recorded in the cost ledger`))
+    const left = yield* conversation.flush.pipe(Effect.result)
+    if (Result.isFailure(left)) {
+      yield* warn(explainStoreWarning(left.failure, "answers could not be recorded in the cost ledger"))
+    } else if (left.success > 0) {
+      yield* warn(`the cost ledger stayed locked; ${left.success} answer(s) could not be recorded in it`)
     }
   }))
 

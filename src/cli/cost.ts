@@ -5,7 +5,6 @@ import { Command, Flag } from "effect/cli"
 import { UsageError } from "../config/errors.ts"
 import { hitRate } from "../ledger/cost.ts"
 import { CostLedger, type Report, type Totals } from "../ledger/ledger.ts"
-import { describeStoreError } from "./exit.ts"
 import { printJson } from "./render.ts"
 
 const UNITS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 }
@@ -120,9 +119,7 @@ const command = Command.make("cost", {
         })
       }
     }
-    const report = yield* ledger.report({ since, model: Option.getOrUndefined(flags.model), conversations: flags.limit }).pipe(
-      Effect.mapError((e) => new UsageError({ detail: describeStoreError(e, "cannot read the cost ledger") }))
-    )
+    const report = yield* ledger.report({ since, model: Option.getOrUndefined(flags.model), conversations: flags.limit })
     if (flags.json) return yield* printJson({ ledger: ledger.path, ...report, byDay: report.byDay.slice(0, flags.limit) })
     yield* Console.log(renderReport(report, flags.limit))
   })).pipe(

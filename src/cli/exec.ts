@@ -1,16 +1,15 @@
 // `byok exec`: a prompt in, the answer streamed to stdout, for scripts and CI. Diagnostics go to stderr only.
 // Every run is saved as a conversation, so a script can go on with -s ID or --continue; with
 // `--input-format stream-json` each stdin line is one user message of the same conversation, one result line out.
-import { Cause, Clock, Effect, Exit, Option, Stdio, Stream } from "effect"
+import { Cause, Effect, Exit, Option, Stdio, Stream } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { fstatSync } from "node:fs"
-import { SessionStore, storedMessage } from "../chat/sessions.ts"
-import { ConfigService, type LoadedConfig, priceOverride } from "../config/config.ts"
 import { UsageError } from "../config/errors.ts"
-import type { ModelEntry } from "../config/schema.ts"
-import type { Turn } from "../providers/conversation.ts"
-import { describeCause, describeRetry, describeStoreError, EXIT_CODES_HELP, formatReport, QuietExit } from "./exit.ts"
-import { configFlag, configLayer, maxRetriesFromEnv, modelFlag } from "./flags.ts"
+import { type Conversation, open as openConversation } from "../conversation/conversation.ts"
+import { explainRetry } from "../explain/provider.ts"
+import { explainStoreWarning } from "../explain/store.ts"
+import { describeCause, EXIT_CODES_HELP, formatReport, QuietExit } from "./exit.ts"
+import { configFlag, configLayer, continueFlag, maxRetriesFromEnv, modelFlag, sessionFlag } from "./flags.ts"
 import {
   finishNote,
   initJson,
@@ -20,11 +19,7 @@ import {
   streamAnswer,
   streamJsonLines
 } from "./render.ts"
-import { continueFlag, resumeSession, sessionFlag, startingModel } from "./resume.ts"
 import { note, startSpinner, type Term, term, warn, writeErr } from "./term.ts"
-import { runTurn } from "./turn.ts"
-
-const REQUEST_TIMEOUT = "10 minutes"
 
 /**
  * Whether stdin carries input to read: a pipe or a file, not a terminal. When a prompt argument is given, a socket
@@ -79,78 +74,54 @@ export const userMessageText = (line: string): string | undefined => {
   return undefined
 }
 
-/** One conversation as exec holds it: the session it is saved as, and its turns so far. */
-interface Conversation {
-  readonly id: string
-  readonly system: string | undefined
-  turns: Array<Turn>
-}
-
 interface Context {
   readonly t: Term
-  readonly maxRetries: number
-  readonly entry: ModelEntry
-  readonly loaded: LoadedConfig
   readonly format: OutputFormat
-  readonly maxOutputTokens: number
+  readonly maxOutputTokens: number | undefined
   readonly conversation: Conversation
 }
 
-/** Runs one prompt of the conversation: streams it, records it, saves it. Fails as the request failed. */
+/** Runs one prompt of the conversation and shows it; fails as the turn failed. */
 const execTurn = (ctx: Context, prompt: string) =>
-  Effect.gen(function*() {
-    const { t, entry, format, conversation } = ctx
-    const sessions = yield* SessionStore
+  Effect.uninterruptible(Effect.gen(function*() {
+    const { t, format, conversation } = ctx
+    const entry = conversation.model.entry
     const stdio = yield* Stdio.Stdio
-    const clock = yield* Clock.Clock
-    const sentAt = clock.currentTimeMillisUnsafe()
-    const turns = [...conversation.turns, { role: "user" as const, content: prompt }]
     const stopSpinner = yield* startSpinner(format === "text" && t.stderrIsTty, `${entry.displayName}…`)
-    yield* runTurn({
-      request: {
-        model: entry,
-        conversation: { id: conversation.id, system: conversation.system, turns },
-        maxOutputTokens: ctx.maxOutputTokens,
-        timeout: REQUEST_TIMEOUT,
-        maxRetries: ctx.maxRetries,
-        onRetry: (info) => warn(t, describeRetry(info)).pipe(Effect.provideService(Stdio.Stdio, stdio))
-      },
-      priceOverride: priceOverride(ctx.loaded, entry),
+    const turn = yield* conversation.send(prompt, {
+      maxOutputTokens: ctx.maxOutputTokens,
+      onRetry: (info) => warn(t, explainRetry(info)).pipe(Effect.provideService(Stdio.Stdio, stdio)),
       render: (events) =>
         format === "text"
           ? streamAnswer(events, stopSpinner)
           : format === "json"
           ? Stream.runDrain(events)
-          : streamJsonLines(events, initJson(conversation.id, entry)),
-      onLedgerError: (error) => warn(t, describeStoreError(error, "this request was not recorded in the cost ledger")),
-      after: (turn) =>
-        Effect.gen(function*() {
-          const text = turn.observation.text
-          if (Exit.isSuccess(turn.exit) || (turn.row.outcome === "interrupted" && text !== "")) {
-            conversation.turns = [...turns, { role: "assistant", content: text }]
-            yield* sessions.append(
-              { id: conversation.id, system: conversation.system },
-              [
-                storedMessage(entry, "user", prompt, sentAt),
-                storedMessage(entry, "assistant", text, clock.currentTimeMillisUnsafe(), Exit.isFailure(turn.exit))
-              ]
-            ).pipe(Effect.catch((e) => warn(t, describeStoreError(e, "this conversation was not saved to"))))
-          }
-          if (format !== "text") {
-            const report = Exit.isFailure(turn.exit) && turn.row.outcome !== "interrupted"
-              ? describeCause(turn.exit.cause)
-              : undefined
-            yield* printJson(resultJson(
-              turn,
-              entry,
-              report !== undefined ? { type: turn.row.outcome, message: report.headline, code: report.code } : undefined
-            )).pipe(Effect.ignore)
-          }
-          const cut = finishNote(turn.observation.finish, entry, ctx.maxOutputTokens)
-          if (cut !== undefined) yield* note(t, cut)
-        })
+          : streamJsonLines(events, initJson(conversation.id, entry))
     })
-  })
+    if (typeof turn.recorded !== "string") {
+      yield* warn(t, explainStoreWarning(turn.recorded, "this request was not recorded in the cost ledger"))
+    }
+    if (turn.saveError !== undefined) yield* warn(t, explainStoreWarning(turn.saveError, "this conversation was not saved to"))
+    if (format !== "text") {
+      const report = turn.failure !== undefined && turn.outcome !== "interrupted" ? describeCause(turn.failure) : undefined
+      yield* printJson(resultJson(
+        turn,
+        report !== undefined ? { type: turn.outcome, message: report.headline, code: report.code } : undefined
+      )).pipe(Effect.ignore)
+    }
+    const cut = finishNote(turn.finish, entry, ctx.maxOutputTokens ?? entry.maxOutputTokens)
+    if (cut !== undefined) yield* note(t, cut)
+    if (turn.failure !== undefined) return yield* Effect.failCause(turn.failure)
+  }))
+
+/** Rows a busy ledger made wait get the ordinary wait before exec ends; any still refused are said. */
+const flushLedger = (t: Term, conversation: Conversation) =>
+  conversation.flush.pipe(
+    Effect.flatMap((left) =>
+      left > 0 ? warn(t, `the cost ledger stayed locked; ${left} request(s) were not recorded`) : Effect.void
+    ),
+    Effect.catch((error) => warn(t, explainStoreWarning(error, "this request was not recorded in the cost ledger")))
+  )
 
 const command = Command.make("exec", {
   prompt: Argument.String("prompt").pipe(
@@ -204,24 +175,22 @@ const command = Command.make("exec", {
       })
     }
 
-    const resumed = yield* resumeSession(flags)
-    const { entry, warnings } = yield* startingModel(flags, resumed)
+    const { conversation, warnings } = yield* openConversation({
+      model: Option.getOrUndefined(flags.model),
+      session: Option.getOrUndefined(flags.session),
+      continue: flags.continue,
+      system: Option.getOrUndefined(flags.system),
+      maxRetries: Option.getOrUndefined(flags.maxRetries) ?? (yield* maxRetriesFromEnv)
+    })
     for (const w of warnings) yield* warn(t, w)
     const ctx: Context = {
       t,
-      maxRetries: Option.getOrUndefined(flags.maxRetries) ?? (yield* maxRetriesFromEnv),
-      entry,
-      loaded: yield* (yield* ConfigService).load,
       // Results, one per message, are what a stream of messages gets back.
       format: lines && flags.output === "text" ? "json" : flags.output,
-      maxOutputTokens: maxTokens ?? entry.maxOutputTokens,
-      conversation: {
-        id: resumed?.id ?? crypto.randomUUID(),
-        system: Option.getOrUndefined(flags.system) ?? resumed?.system,
-        turns: resumed?.messages.map((m) => ({ role: m.role, content: m.content })) ?? []
-      }
+      maxOutputTokens: maxTokens,
+      conversation
     }
-    if (prompt !== undefined) return yield* execTurn(ctx, prompt)
+    if (prompt !== undefined) return yield* execTurn(ctx, prompt).pipe(Effect.ensuring(flushLedger(t, conversation)))
 
     // stream-json input: every line a message; a failed one is reported (result line and stderr) and the next
     // one still goes; the exit code is that of the last failure.
@@ -242,7 +211,7 @@ const command = Command.make("exec", {
               type: "result",
               subtype: "error",
               is_error: true,
-              session_id: ctx.conversation.id,
+              session_id: conversation.id,
               exit_code: 2,
               error: { type: "InvalidInput", message: `stdin line ${lineNo} is not a user message: ${line.slice(0, 80)}` }
             })
@@ -257,7 +226,8 @@ const command = Command.make("exec", {
           }
         })
       ),
-      Effect.catchTag("PlatformError", () => Effect.void)
+      Effect.catchTag("PlatformError", () => Effect.void),
+      Effect.ensuring(flushLedger(t, conversation))
     )
     if (failure !== 0) return yield* new QuietExit({ code: failure })
   })).pipe(

@@ -18,6 +18,19 @@ export const modelFlag = Flag.String("model").pipe(
   Flag.optional
 )
 
+export const sessionFlag = Flag.String("session").pipe(
+  Flag.withAlias("s"),
+  Flag.withMetavar("ID"),
+  Flag.withDescription("Continue a saved conversation (an id or its first characters; see byok sessions)"),
+  Flag.optional
+)
+
+export const continueFlag = Flag.Boolean("continue").pipe(
+  Flag.withAlias("c"),
+  Flag.withDescription("Continue the most recent conversation"),
+  Flag.withDefault(false)
+)
+
 /** The Config layer for a command's `--config` flag. */
 export const configLayer = <I extends { readonly config: Option.Option<string> }>(flags: I) =>
   Config.layer({ explicitFile: Option.getOrUndefined(flags.config) })

@@ -1,7 +1,7 @@
 // `byok models`: the configured models (display name, provider, model id, host), never their keys.
 import { Console, Effect } from "effect"
 import { Command, Flag } from "effect/cli"
-import { ConfigService, configWarnings } from "../config/config.ts"
+import { ConfigService, configWarnings, usableEntries } from "../config/config.ts"
 import { configFlag, configLayer } from "./flags.ts"
 import { term, warn } from "./term.ts"
 
@@ -14,13 +14,12 @@ const command = Command.make("models", {
     const config = yield* ConfigService
     const loaded = yield* config.load
     // The default is whatever `byok exec` without -m would use.
-    const chosen = yield* config.resolve(undefined).pipe(Effect.option)
-    const valid = loaded.entries.flatMap((r) => (r.entry !== undefined ? [r.entry] : []))
-    const rows = valid.map((e) => ({
+    const chosen = yield* config.select().pipe(Effect.option)
+    const rows = usableEntries(loaded).map((e) => ({
       displayName: e.displayName,
       provider: e.provider,
       model: e.model,
-      host: URL.parse(e.baseUrl)?.host ?? e.baseUrl,
+      host: e.endpoint.host,
       baseUrl: e.baseUrl,
       maxOutputTokens: e.maxOutputTokens,
       source: e.source.file,

@@ -2,12 +2,12 @@
 // as they arrive (text), one result object (json), or one JSON line per event and a result line (stream-json).
 // The JSON shapes follow droid's and Claude Code's `-o json` where they have the field (type, subtype, is_error,
 // duration_ms, num_turns, result, session_id, total_cost_usd, usage), so scripts written for them keep working.
-import { Effect, Exit, Stdio, Stream } from "effect"
+import { Effect, Stdio, Stream } from "effect"
 import type { ModelEntry } from "../config/schema.ts"
+import type { FinishEvent, TurnResult } from "../conversation/conversation.ts"
 import type { PriceSource } from "../ledger/cost.ts"
 import type { LedgerRow } from "../ledger/schema.ts"
 import type { LlmEvent } from "../providers/event.ts"
-import type { FinishEvent, TurnResult } from "./turn.ts"
 
 export type OutputFormat = "text" | "json" | "stream-json"
 
@@ -103,23 +103,23 @@ const costJson = (row: LedgerRow, price: PriceSource) => ({
 /** The result object of `-o json` and the last line of `-o stream-json`. */
 export const resultJson = (
   turn: TurnResult,
-  entry: ModelEntry,
   error: { readonly type: string; readonly message: string; readonly code: number } | undefined
 ) => {
-  const interrupted = Exit.isFailure(turn.exit) && turn.row.outcome === "interrupted"
+  const entry = turn.entry
+  const interrupted = turn.outcome === "interrupted"
   return {
     type: "result",
-    subtype: Exit.isSuccess(turn.exit) ? "success" : interrupted ? "interrupted" : "error",
-    is_error: Exit.isFailure(turn.exit),
+    subtype: turn.failure === undefined ? "success" : interrupted ? "interrupted" : "error",
+    is_error: turn.failure !== undefined,
     duration_ms: turn.durationMs,
     num_turns: 1,
-    result: turn.observation.text,
+    result: turn.text,
     session_id: turn.row.conversationId,
     model: entry.displayName,
     model_id: entry.model,
     provider: entry.provider,
-    request_id: turn.observation.requestId ?? null,
-    stop_reason: turn.observation.finish?.reason ?? null,
+    request_id: turn.requestId ?? null,
+    stop_reason: turn.finish?.reason ?? null,
     usage: usageJson(turn.row),
     total_cost_usd: turn.row.cost?.total ?? null,
     cost: costJson(turn.row, turn.price),

@@ -2,8 +2,6 @@
 import { Console, Effect } from "effect"
 import { Command, Flag } from "effect/cli"
 import { SessionStore } from "../chat/sessions.ts"
-import { UsageError } from "../config/errors.ts"
-import { describeStoreError } from "./exit.ts"
 import { printJson } from "./render.ts"
 
 const command = Command.make("sessions", {
@@ -12,9 +10,7 @@ const command = Command.make("sessions", {
 }, (flags) =>
   Effect.gen(function*() {
     const sessions = yield* SessionStore
-    const list = yield* sessions.list(flags.limit).pipe(
-      Effect.mapError((e) => new UsageError({ detail: describeStoreError(e, "cannot read saved conversations from") }))
-    )
+    const list = yield* sessions.list(flags.limit)
     if (flags.json) {
       return yield* printJson(list.map((s) => ({
         id: s.id,

@@ -3,6 +3,8 @@
 // ($XDG_CONFIG_HOME/byok/config.json); an entry with the same display name in a later file replaces the earlier one.
 // `--config FILE` / BYOK_CONFIG replaces all three with one explicit file.
 import { ConfigProvider, Context, Effect, FileSystem, Layer } from "effect"
+import { priceFor, type PriceSource } from "../ledger/cost.ts"
+import type { Price } from "../ledger/prices.ts"
 import { envVarIn } from "../lib/env.ts"
 import { closest } from "../lib/text.ts"
 import {
@@ -20,7 +22,6 @@ import {
   expandEnv,
   isRecord,
   type ModelEntry,
-  type PriceOverride,
   SnakeShape,
   validateEntry,
   validatePrice
@@ -47,24 +48,35 @@ export interface LoadedConfig {
   /** Every file looked at, present or not. */
   readonly searched: ReadonlyArray<string>
   /** Price overrides from the files' `prices` maps, by display name or model id (later files win). */
-  readonly prices: Readonly<Record<string, PriceOverride>>
+  readonly prices: Readonly<Record<string, Price>>
   /** Problems in `prices` entries (those entries are ignored). */
   readonly priceIssues: ReadonlyArray<ConfigIssue>
 }
 
-export interface Resolved {
+/** Which model a command asked for. Every way of choosing one goes through `select`. */
+export interface ModelQuery {
+  /** `-m NAME`: a display name, droid's `custom:` id, or a model id. */
+  readonly name?: string | undefined
+  /** `/model N`: the Nth usable model, from 1, in the order `byok models` lists them. */
+  readonly index?: number | undefined
+  /** The display name a saved conversation last used: taken when it is still configured and no name is given. */
+  readonly saved?: string | undefined
+}
+
+/** The model to use, its price, and problems elsewhere in the config that did not stop it (for stderr). */
+export interface Selected {
   readonly entry: ModelEntry
-  /** Problems elsewhere in the config that did not stop this model: printed on stderr. */
+  readonly price: PriceSource
   readonly warnings: ReadonlyArray<string>
 }
+
+export type SelectError = ConfigNotFound | ConfigParseError | ConfigInvalid | NoModelsConfigured | UnknownModel
 
 export interface Interface {
   /** Reads and merges the config files once; later calls return the same result. */
   readonly load: Effect.Effect<LoadedConfig, ConfigNotFound | ConfigParseError>
-  /** The model for `-m QUERY`, or the default model when the query is undefined. */
-  readonly resolve: (
-    query: string | undefined
-  ) => Effect.Effect<Resolved, ConfigNotFound | ConfigParseError | ConfigInvalid | NoModelsConfigured | UnknownModel>
+  /** The model a query names; with an empty query, the default model. */
+  readonly select: (query?: ModelQuery) => Effect.Effect<Selected, SelectError>
 }
 
 export class ConfigService extends Context.Service<ConfigService, Interface>()("byok/Config") {}
@@ -118,7 +130,7 @@ export const make = Effect.fn("Config.make")(function*(options: Options = {}) {
     const broken: Array<ConfigParseError | ConfigNotFound> = []
     let defaultModel: LoadedConfig["defaultModel"]
     let anonymous = 0
-    const prices: Record<string, PriceOverride> = {}
+    const prices: Record<string, Price> = {}
     const priceIssues: Array<ConfigIssue> = []
     for (const { path, required } of files) {
       const read = yield* readOne(path, required)
@@ -195,14 +207,32 @@ export const make = Effect.fn("Config.make")(function*(options: Options = {}) {
 
   const cachedLoad = yield* Effect.cached(load)
 
-  const resolve = Effect.fn("Config.resolve")(function*(query: string | undefined) {
+  const select = Effect.fn("Config.select")(function*(modelQuery: ModelQuery = {}) {
     const config = yield* cachedLoad
     const { entries, broken } = config
 
     const pick = (record: EntryRecord) =>
       record.entry !== undefined
-        ? Effect.succeed<Resolved>({ entry: record.entry, warnings: configWarnings(config, record) })
+        ? Effect.succeed<Selected>({
+          entry: record.entry,
+          price: priceFor(record.entry, priceOverride(config, record.entry)),
+          warnings: configWarnings(config, record)
+        })
         : Effect.fail(new ConfigInvalid({ issues: record.issues }))
+
+    if (modelQuery.index !== undefined) {
+      const record = entries.filter((r) => r.entry !== undefined)[modelQuery.index - 1]
+      if (record !== undefined) return yield* pick(record)
+      return yield* new UnknownModel({
+        query: String(modelQuery.index),
+        available: entries.flatMap((r) => (r.entry !== undefined ? [r.entry.displayName] : []))
+      })
+    }
+    const query = modelQuery.name
+    if (query === undefined && modelQuery.saved !== undefined) {
+      const previous = findEntry(entries, modelQuery.saved)
+      if (previous?.entry !== undefined) return yield* pick(previous)
+    }
 
     const wanted = query ?? config.defaultModel?.name
     if (wanted !== undefined) {
@@ -234,7 +264,7 @@ export const make = Effect.fn("Config.make")(function*(options: Options = {}) {
     return yield* new NoModelsConfigured({ searched: config.searched })
   })
 
-  return ConfigService.of({ load: cachedLoad, resolve })
+  return ConfigService.of({ load: cachedLoad, select })
 })
 
 /** A config file's text → its top-level object, or the parse error that says where it is broken. */
@@ -298,6 +328,10 @@ export const findEntry = (entries: ReadonlyArray<EntryRecord>, query: string): E
 
 export const layer = (options: Options = {}) => Layer.effect(ConfigService, make(options))
 
+/** The usable models, in file order: what `byok models` lists and `/model N` numbers. */
+export const usableEntries = (config: LoadedConfig): ReadonlyArray<ModelEntry> =>
+  config.entries.flatMap((r) => (r.entry !== undefined ? [r.entry] : []))
+
 /** The user's price override for a model: by display name, then by model id. */
-export const priceOverride = (config: LoadedConfig, entry: ModelEntry): PriceOverride | undefined =>
+const priceOverride = (config: LoadedConfig, entry: ModelEntry): Price | undefined =>
   config.prices[entry.displayName] ?? config.prices[entry.model]

@@ -1,6 +1,6 @@
 // Config errors: the family of failures that come from the user's files and flags, never from a server.
 // Every one carries the file path, and the line/column or the field path of what is wrong, so that
-// cli/exit.ts can print a message that points at the exact place to edit (exit code 2).
+// explain/config.ts can print a message that points at the exact place to edit (exit code 2).
 import { Schema } from "effect"
 
 /** One problem with one field of one entry, e.g. `custom_models[2].api_key: must not be empty`. */
@@ -82,4 +82,9 @@ export class UsageError extends Schema.TaggedError<UsageError>()("UsageError", {
   }
 }
 
-export type ConfigError = ConfigNotFound | ConfigParseError | ConfigInvalid | NoModelsConfigured | UnknownModel
+/** The config family, as a schema: the exit recognises its members by it, so a new member cannot be missed. */
+export const ConfigError = Schema.Union([ConfigNotFound, ConfigParseError, ConfigInvalid, NoModelsConfigured, UnknownModel])
+export type ConfigError = typeof ConfigError.Type
+
+export const isConfigError: (u: unknown) => u is ConfigError = Schema.is(ConfigError)
+export const isUsageError: (u: unknown) => u is UsageError = Schema.is(UsageError)

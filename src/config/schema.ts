@@ -4,13 +4,11 @@
 // any file. Validation is written out by hand rather than decoded with Schema because every message must name
 // the file, the entry and the field, suggest the fix, and one bad entry must never hide the good ones.
 import { Redacted } from "effect"
+import type { Price } from "../ledger/prices.ts"
+import { type Endpoint, parseEndpoint } from "../lib/net.ts"
 import { closest } from "../lib/text.ts"
+import { isProviderName, providerForAlias, type ProviderName, PROVIDERS } from "../providers/registry.ts"
 import type { ConfigIssue } from "./errors.ts"
-
-export const PROVIDERS = ["anthropic", "openai", "generic-chat-completion-api"] as const
-export type ProviderKind = (typeof PROVIDERS)[number]
-
-export const isProviderKind = (s: string): s is ProviderKind => (PROVIDERS as ReadonlyArray<string>).includes(s)
 
 /** A validated model entry, the same whichever file and shape it came from. */
 export interface ModelEntry {
@@ -18,8 +16,10 @@ export interface ModelEntry {
   readonly model: string
   /** Without a trailing slash. */
   readonly baseUrl: string
+  /** base_url parsed, once: host, port, path, and whether the host is local. */
+  readonly endpoint: Endpoint
   readonly apiKey: Redacted.Redacted<string>
-  readonly provider: ProviderKind
+  readonly provider: ProviderName
   /** Output tokens (droid's `max_tokens` / `maxOutputTokens`). */
   readonly maxOutputTokens: number
   /** Merged into the request body (settings.json `extraArgs`). */
@@ -74,25 +74,9 @@ export const CamelShape: EntryShape = {
   extras: true
 }
 
-/** Names that users (and other tools' docs) write for a provider, mapped to the droid value. */
-const PROVIDER_ALIASES: Record<string, ProviderKind> = {
-  claude: "anthropic",
-  messages: "anthropic",
-  responses: "openai",
-  "openai-responses": "openai",
-  "chat-completions": "generic-chat-completion-api",
-  "chat-completion": "generic-chat-completion-api",
-  "openai-compatible": "generic-chat-completion-api",
-  "openai-chat": "generic-chat-completion-api",
-  generic: "generic-chat-completion-api",
-  ollama: "generic-chat-completion-api",
-  openrouter: "generic-chat-completion-api"
-}
-
-export const suggestProvider = (value: string): ProviderKind | undefined => {
-  const lower = value.trim().toLowerCase()
-  return PROVIDER_ALIASES[lower] ?? (closest(value, PROVIDERS) as ProviderKind | undefined)
-}
+/** What a user most likely meant by a provider string that is not one: an alias (`claude`), or a near miss. */
+export const suggestProvider = (value: string): ProviderName | undefined =>
+  providerForAlias(value) ?? (closest(value, PROVIDERS) as ProviderName | undefined)
 
 export const invalidProviderMessage = (value: string): string => {
   const suggestion = suggestProvider(value)
@@ -200,18 +184,18 @@ export const validateEntry = (
   const providerRaw = requiredString(f.provider)
 
   let baseUrl: string | undefined
+  let endpoint: Endpoint | undefined
   if (baseUrlRaw !== undefined) {
-    const url = URL.parse(baseUrlRaw.trim())
-    if (url === null || (url.protocol !== "http:" && url.protocol !== "https:")) {
+    baseUrl = baseUrlRaw.trim().replace(/\/+$/, "")
+    endpoint = parseEndpoint(baseUrl)
+    if (endpoint === undefined) {
       issue(f.baseUrl, `must be an http:// or https:// URL, found ${JSON.stringify(baseUrlRaw)}`)
-    } else {
-      baseUrl = baseUrlRaw.trim().replace(/\/+$/, "")
     }
   }
 
-  let provider: ProviderKind | undefined
+  let provider: ProviderName | undefined
   if (providerRaw !== undefined) {
-    if (isProviderKind(providerRaw)) provider = providerRaw
+    if (isProviderName(providerRaw)) provider = providerRaw
     else issue(f.provider, invalidProviderMessage(providerRaw))
   }
 
@@ -261,6 +245,7 @@ export const validateEntry = (
 
   if (
     issues.length > 0 || displayName === undefined || model === undefined || baseUrl === undefined ||
+    endpoint === undefined ||
     apiKey === undefined || provider === undefined || maxOutputTokens === undefined
   ) {
     return { issues }
@@ -271,6 +256,7 @@ export const validateEntry = (
       displayName,
       model,
       baseUrl,
+      endpoint,
       apiKey: Redacted.make(apiKey),
       provider,
       maxOutputTokens,
@@ -282,21 +268,12 @@ export const validateEntry = (
   }
 }
 
-/** A per-model price override (byok's own `prices` map), USD per million tokens. */
-export interface PriceOverride {
-  readonly input: number
-  readonly output: number
-  readonly cacheRead?: number
-  readonly cacheWrite?: number
-  readonly cacheWrite1h?: number
-}
-
 /** Validates one `prices` entry; `issues` name the field and the fix. */
 export const validatePrice = (
   raw: unknown,
   file: string,
   key: string
-): { readonly price?: PriceOverride; readonly issues: ReadonlyArray<ConfigIssue> } => {
+): { readonly price?: Price; readonly issues: ReadonlyArray<ConfigIssue> } => {
   const path = `prices[${JSON.stringify(key)}]`
   if (!isRecord(raw)) {
     return { issues: [{ file, path, message: `must be an object like {"input": 3, "output": 15} (USD per million tokens)` }] }
@@ -315,5 +292,5 @@ export const validatePrice = (
     }
     out[field] = v
   }
-  return issues.length > 0 ? { issues } : { price: out as unknown as PriceOverride, issues }
+  return issues.length > 0 ? { issues } : { price: out as unknown as Price, issues }
 }

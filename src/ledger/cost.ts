@@ -53,17 +53,10 @@ export const savingsOf = (usage: Usage, price: Price): number => {
 export const hitRate = (cacheRead: number, inputTotal: number): number | undefined =>
   inputTotal > 0 ? cacheRead / inputTotal : undefined
 
-const PRIVATE_HOST = /^(localhost|.*\.local|.*\.localhost|127\.\d+\.\d+\.\d+|10\.\d+\.\d+\.\d+|192\.168\.\d+\.\d+|172\.(1[6-9]|2\d|3[01])\.\d+\.\d+|169\.254\.\d+\.\d+|0\.0\.0\.0|\[?::1\]?|\[?f[cd][0-9a-f]{2}:.*)$/i
-
-/** Loopback, private and link-local hosts: a model served there costs nothing per token. */
-export const isLocalHost = (hostname: string): boolean => PRIVATE_HOST.test(hostname)
-
 /** The price for a model: the user's override, local (free), the bundled table, or unpriced. */
 export const priceFor = (entry: ModelEntry, override: Price | undefined): PriceSource => {
   if (override !== undefined) return { kind: "config", price: override }
-  const url = URL.parse(entry.baseUrl)
-  const hostname = url?.hostname ?? ""
-  if (isLocalHost(hostname)) return { kind: "local" }
-  const row = findPrice(entry.model, hostname)
+  if (entry.endpoint.isLocal) return { kind: "local" }
+  const row = findPrice(entry.model, entry.endpoint.hostname)
   return row !== undefined ? { kind: "table", asOf: row.asOf, price: row } : { kind: "unpriced" }
 }

@@ -1,9 +1,18 @@
 // The CostLedger service: every request on record in a SQLite file (bun:sqlite, WAL) in the user's data directory
 // ($BYOK_HOME, else $XDG_DATA_HOME/byok, else ~/.local/share/byok). Opened on first use, so commands that do not
 // touch it pay nothing. Several byok processes may write at once: WAL plus a busy timeout serialise them.
+// The write policy is the ledger's own: a row waits only briefly for a lock, and one that a busy ledger refused is
+// kept and written before the next one, or at the latest when the layer closes, with the ordinary wait.
 import type { SQLQueryBindings } from "bun:sqlite"
 import { Context, Effect, Layer } from "effect"
-import { dataDirectory, DEFAULT_BUSY_TIMEOUT_MS, lazyDatabase, openDatabase, type StoreError } from "../lib/sqlite.ts"
+import {
+  dataDirectory,
+  DEFAULT_BUSY_TIMEOUT_MS,
+  lazyDatabase,
+  openDatabase,
+  SHORT_BUSY_TIMEOUT_MS,
+  type StoreError
+} from "../lib/sqlite.ts"
 import { type LedgerRow, localDay, MIGRATIONS } from "./schema.ts"
 
 /** The ledger's failures are the store's: locked, read-only, corrupt, newer, other. */
@@ -45,10 +54,18 @@ export interface Report {
   readonly byConversation: ReadonlyArray<Totals>
 }
 
+/** What became of a row: written, or kept because another process held the ledger (written later). */
+export type Recorded = "written" | "deferred"
+
 export interface Interface {
   readonly path: string
-  /** Appends one row. */
-  readonly record: (row: LedgerRow) => Effect.Effect<void, LedgerError>
+  /**
+   * Appends one row (after any rows kept earlier), waiting only briefly for a lock: a locked ledger keeps the row
+   * for later ("deferred"). Other failures (read-only, damaged) are errors, and the row is not kept.
+   */
+  readonly record: (row: LedgerRow) => Effect.Effect<Recorded, LedgerError>
+  /** Writes the kept rows with the ordinary wait; succeeds with how many are still unwritten. */
+  readonly flush: Effect.Effect<number, LedgerError>
   readonly report: (query: ReportQuery) => Effect.Effect<Report, LedgerError>
 }
 
@@ -108,10 +125,11 @@ const mergeInto = (into: Map<string, Totals>, rows: ReadonlyArray<Totals>) => {
 
 const sumAll = (rows: Iterable<Totals>): Totals => mergeInto(new Map(), [...rows].map((r) => ({ ...r, key: "total" }))).get("total") ?? emptyTotals("total")
 
-export const make = (path: string, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS): Interface => {
-  const use = lazyDatabase(path, MIGRATIONS, busyTimeoutMs)
+export const make = (path: string, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS): Interface & { readonly close: Effect.Effect<void> } => {
+  const { use, close } = lazyDatabase(path, MIGRATIONS, busyTimeoutMs)
+  const pending: Array<LedgerRow> = []
 
-  const record = (row: LedgerRow) =>
+  const insert = (row: LedgerRow, wait: number) =>
     use((db) => {
       const values: Array<SQLQueryBindings> = [
         row.ts,
@@ -142,7 +160,33 @@ export const make = (path: string, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS): Int
         row.stopReason ?? null
       ]
       db.query(INSERT).run(...values)
+    }, wait)
+
+  /** Writes kept rows in order until one is refused; a lock keeps the rest, any other failure is returned. */
+  const drain = (wait: number): Effect.Effect<number, LedgerError> =>
+    Effect.gen(function*() {
+      while (pending.length > 0) {
+        const written = yield* insert(pending[0]!, wait).pipe(
+          Effect.as(true),
+          Effect.catch((error) => (error.kind === "locked" ? Effect.succeed(false) : Effect.fail(error)))
+        )
+        if (!written) break
+        pending.shift()
+      }
+      return pending.length
     })
+
+  const record = (row: LedgerRow) =>
+    Effect.suspend(() => {
+      pending.push(row)
+      return drain(SHORT_BUSY_TIMEOUT_MS).pipe(
+        Effect.map((left): Recorded => (left === 0 ? "written" : "deferred")),
+        // Not locked but broken: this row cannot be written at all; do not keep it.
+        Effect.tapError(() => Effect.sync(() => void pending.splice(pending.indexOf(row), 1)))
+      )
+    })
+
+  const flush = Effect.suspend(() => drain(busyTimeoutMs))
 
   const report = (query: ReportQuery) =>
     use((db) => {
@@ -195,11 +239,18 @@ export const make = (path: string, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS): Int
       return { total: sumAll(byModel), byModel, byDay, byConversation }
     })
 
-  return { path, record, report }
+  return { path, record, flush, report, close }
 }
 
 /** The ledger file: ledger.db in the data directory. */
 export const ledgerPath = Effect.map(dataDirectory, (dir) => `${dir}/ledger.db`)
 
-export const layer = Layer.effect(CostLedger, Effect.map(ledgerPath, (path) => CostLedger.of(make(path))))
+/** The ledger for the program's lifetime: when it ends, kept rows get the ordinary wait and the file is closed. */
+export const layer = Layer.effect(
+  CostLedger,
+  Effect.acquireRelease(
+    Effect.map(ledgerPath, (path) => make(path)),
+    (ledger) => ledger.flush.pipe(Effect.ignore, Effect.andThen(ledger.close))
+  ).pipe(Effect.map((ledger) => CostLedger.of(ledger)))
+)
 

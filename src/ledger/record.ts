@@ -47,7 +47,7 @@ export const buildRow = (o: Observed): LedgerRow => {
     modelName: o.entry.displayName,
     provider: o.entry.provider,
     modelId: o.entry.model,
-    host: URL.parse(o.entry.baseUrl)?.host ?? o.entry.baseUrl,
+    host: o.entry.endpoint.host,
     inputUncached: usage.input.uncached,
     cacheRead: usage.input.cacheRead,
     cacheWrite5m: usage.input.cacheWrite - usage.input.cacheWrite1h,

@@ -64,23 +64,48 @@ export const openDatabase = (path: string, migrations: ReadonlyArray<string>, bu
   }
 }
 
-/** How long a byok process waits for another one's write; the chat waits less (it keeps rows to retry). */
+/** How long a byok process waits for another one's write before it gives up. */
 export const DEFAULT_BUSY_TIMEOUT_MS = 2000
 
-/**
- * A store's database, opened (and migrated) on first use so that commands that never touch it pay nothing; every
- * use maps SQLite's failures to a StoreError.
- */
-export const lazyDatabase = (path: string, migrations: ReadonlyArray<string>, busyTimeoutMs: number) => {
+/** What a store waits for a lock while it is in the user's way (a write after an answer); it tries again later. */
+export const SHORT_BUSY_TIMEOUT_MS = 100
+
+export interface LazyDatabase {
+  /**
+   * Runs `f` on the database, opened (and migrated) on first use so that commands that never touch it pay nothing;
+   * SQLite's failures become a StoreError. `busyTimeoutMs` changes how long this use waits for a lock.
+   */
+  readonly use: <A>(f: (db: Database) => A, busyTimeoutMs?: number) => Effect.Effect<A, StoreError>
+  /** Closes the handle, if it was opened. */
+  readonly close: Effect.Effect<void>
+}
+
+export const lazyDatabase = (
+  path: string,
+  migrations: ReadonlyArray<string>,
+  busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS
+): LazyDatabase => {
   let db: Database | undefined
-  return <A>(f: (db: Database) => A): Effect.Effect<A, StoreError> =>
-    Effect.try({
-      try: () => {
-        db ??= openDatabase(path, migrations, busyTimeoutMs)
-        return f(db)
-      },
-      catch: (error) => classifyStoreError(path, error)
+  return {
+    use: (f, wait) =>
+      Effect.try({
+        try: () => {
+          db ??= openDatabase(path, migrations, busyTimeoutMs)
+          if (wait === undefined || wait === busyTimeoutMs) return f(db)
+          db.run(`PRAGMA busy_timeout = ${wait}`)
+          try {
+            return f(db)
+          } finally {
+            db.run(`PRAGMA busy_timeout = ${busyTimeoutMs}`)
+          }
+        },
+        catch: (error) => classifyStoreError(path, error)
+      }),
+    close: Effect.sync(() => {
+      db?.close()
+      db = undefined
     })
+  }
 }
 
 /** The directory byok keeps its data in: $BYOK_HOME, else $XDG_DATA_HOME/byok, else ~/.local/share/byok. */

@@ -11,9 +11,8 @@ export const cacheControl = (entry: ModelEntry) =>
 export const breakpointTurn = (turns: ReadonlyArray<Turn>) => turns.findLastIndex((t) => t.role === "user")
 
 /**
- * The shortest prompt a provider caches for a model, in tokens; undefined where byok cannot tell (local servers,
- * hosts without prompt caching). A shorter prompt is silently not cached. Anthropic's figures per model family
- * (PROTOCOLS.md §1.2), most specific first; OpenAI caches from 1,024 tokens.
+ * The shortest prompt Anthropic caches for a model, in tokens, per model family (PROTOCOLS.md §1.2), most specific
+ * first. A shorter prompt is silently not cached.
  */
 const ANTHROPIC_MINIMUM: ReadonlyArray<readonly [RegExp, number]> = [
   [/opus-5/, 512],
@@ -23,12 +22,10 @@ const ANTHROPIC_MINIMUM: ReadonlyArray<readonly [RegExp, number]> = [
   [/claude/, 1024]
 ]
 
-export const minimumCacheablePrompt = (entry: ModelEntry): number | undefined => {
-  const model = entry.model.toLowerCase().replace(/(\d)\.(\d)/g, "$1-$2")
-  const host = URL.parse(entry.baseUrl)?.hostname ?? ""
-  if (entry.provider === "anthropic" || (host === "openrouter.ai" && model.startsWith("anthropic/"))) {
-    return ANTHROPIC_MINIMUM.find(([pattern]) => pattern.test(model))?.[1]
-  }
-  if (entry.provider === "openai" || host === "api.openai.com") return 1024
-  return undefined
+export const anthropicCacheMinimum = (model: string): number | undefined => {
+  const id = model.toLowerCase().replace(/(\d)\.(\d)/g, "$1-$2")
+  return ANTHROPIC_MINIMUM.find(([pattern]) => pattern.test(id))?.[1]
 }
+
+/** OpenAI caches prompts from 1,024 tokens. */
+export const OPENAI_CACHE_MINIMUM = 1024

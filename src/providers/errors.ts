@@ -1,18 +1,9 @@
 // ProviderError and its reasons: everything that can go wrong between byok and a model server, whatever the wire
 // format. Reasons are data (status, request id, a redacted body excerpt live on ProviderError); the sentences a user
-// reads, with the fix, are written in cli/exit.ts. Mapping from HTTP/transport happens only in providers/http.ts.
+// reads, with the fix, are written in explain/provider.ts. Mapping from HTTP/transport happens only in
+// providers/http.ts. Whether a failure is worth another try is decided here, once: each reason's `retryable`.
 import { Schema } from "effect"
-
-export class InvalidProvider extends Schema.TaggedError<InvalidProvider>()("InvalidProvider", {
-  value: Schema.String
-}) {
-  get retryable() {
-    return false
-  }
-  override get message() {
-    return `Invalid provider "${this.value}"`
-  }
-}
+import type { ModelEntry } from "../config/schema.ts"
 
 export class AuthenticationError extends Schema.TaggedError<AuthenticationError>()("AuthenticationError", {
   /** 401: the key was refused; 403: the key is fine but may not do this; 402: billing. */
@@ -50,8 +41,12 @@ export class ConnectionError extends Schema.TaggedError<ConnectionError>()("Conn
   kind: ConnectionKind,
   detail: Schema.String
 }) {
+  /**
+   * A dropped or timed-out connection is worth another try; a refused one (nothing listens: start the server), a
+   * name that does not resolve or a failed TLS handshake are not: trying again cannot fix them.
+   */
   get retryable() {
-    return true
+    return this.kind !== "refused" && this.kind !== "dns" && this.kind !== "tls"
   }
   override get message() {
     return `Connection failed (${this.kind}): ${this.detail}`
@@ -114,7 +109,6 @@ export class InvalidResponseError extends Schema.TaggedError<InvalidResponseErro
 }
 
 export const ProviderErrorReason = Schema.Union([
-  InvalidProvider,
   AuthenticationError,
   RateLimitError,
   ConnectionError,
@@ -126,14 +120,13 @@ export const ProviderErrorReason = Schema.Union([
 ])
 export type ProviderErrorReason = typeof ProviderErrorReason.Type
 
+/** The config entry of the model that failed: its file, its endpoint, its wire format (never printed whole). */
+const Entry = Schema.declare((u: unknown): u is ModelEntry =>
+  typeof u === "object" && u !== null && "displayName" in u && "endpoint" in u
+)
+
 export class ProviderError extends Schema.TaggedError<ProviderError>()("ProviderError", {
-  /** The wire format (`anthropic`, `openai`, `generic-chat-completion-api`). */
-  provider: Schema.String,
-  model: Schema.String,
-  displayName: Schema.String,
-  /** Where the model's entry is defined, so messages can say which key in which file to check. */
-  configFile: Schema.String,
-  baseUrl: Schema.String,
+  entry: Entry,
   status: Schema.optionalKey(Schema.Number),
   requestId: Schema.optionalKey(Schema.String),
   /** The start of the error body, with the API key removed. */
@@ -146,6 +139,6 @@ export class ProviderError extends Schema.TaggedError<ProviderError>()("Provider
     return this.reason.retryable && !this.midStream
   }
   override get message() {
-    return `${this.displayName}: ${this.reason.message}`
+    return `${this.entry.displayName}: ${this.reason.message}`
   }
 }

@@ -146,11 +146,7 @@ export const providerError = (
   extra: { status?: number; requestId?: string | undefined; body?: string; midStream?: boolean } = {}
 ): ProviderError =>
   new ProviderError({
-    provider: ctx.entry.provider,
-    model: ctx.entry.model,
-    displayName: ctx.entry.displayName,
-    configFile: ctx.entry.source.file,
-    baseUrl: ctx.entry.baseUrl,
+    entry: ctx.entry,
     midStream: extra.midStream ?? false,
     reason,
     ...(extra.status !== undefined ? { status: extra.status } : {}),

@@ -1,12 +1,10 @@
-// The Provider service: one streamed model call, whichever wire format the model's entry names.
+// The Provider service: one streamed model call, in the wire format the model's entry names (providers/registry.ts).
 import { Context, Effect, Layer, Stream } from "effect"
-import * as Anthropic from "./anthropic/layer.ts"
-import * as ChatCompletions from "./chat-completions/layer.ts"
 import type { LlmRequest } from "./conversation.ts"
-import { InvalidProvider, type ProviderError } from "./errors.ts"
+import type { ProviderError } from "./errors.ts"
 import type { LlmEvent } from "./event.ts"
-import { providerError } from "./http.ts"
-import * as OpenAIResponses from "./openai-responses/layer.ts"
+import { makeWireFormat, type WireFormat, type WireSpec } from "./format.ts"
+import { type ProviderName, PROVIDERS, WIRE_FORMATS } from "./registry.ts"
 
 export interface Interface {
   /** Streams one answer: Start, deltas, then exactly one Finish; or fails with a ProviderError. */
@@ -16,24 +14,9 @@ export interface Interface {
 export class Provider extends Context.Service<Provider, Interface>()("byok/Provider") {}
 
 export const make = Effect.fn("Provider.make")(function*() {
-  const chat = yield* ChatCompletions.make()
-  const anthropic = yield* Anthropic.make()
-  const responses = yield* OpenAIResponses.make()
-  const stream = (request: LlmRequest): Stream.Stream<LlmEvent, ProviderError> => {
-    switch (request.model.provider) {
-      case "generic-chat-completion-api":
-        return chat.stream(request)
-      case "anthropic":
-        return anthropic.stream(request)
-      case "openai":
-        return responses.stream(request)
-      default:
-        return Stream.fail(
-          providerError({ entry: request.model }, new InvalidProvider({ value: request.model.provider }))
-        )
-    }
-  }
-  return Provider.of({ stream })
+  const formats = {} as Record<ProviderName, WireFormat>
+  for (const name of PROVIDERS) formats[name] = yield* makeWireFormat<unknown>(WIRE_FORMATS[name] as WireSpec<unknown>)
+  return Provider.of({ stream: (request) => formats[request.model.provider].stream(request) })
 })
 
 export const layer = Layer.effect(Provider, make())

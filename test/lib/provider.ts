@@ -2,7 +2,9 @@
 import { Effect, Layer, Redacted, Result, Stream } from "effect"
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
-import type { ModelEntry, ProviderKind } from "../../src/config/schema.ts"
+import type { ModelEntry } from "../../src/config/schema.ts"
+import { parseEndpoint } from "../../src/lib/net.ts"
+import type { ProviderName } from "../../src/providers/registry.ts"
 import type { LlmRequest } from "../../src/providers/conversation.ts"
 import type { ProviderError } from "../../src/providers/errors.ts"
 import type { LlmEvent } from "../../src/providers/event.ts"
@@ -11,10 +13,11 @@ import { fakeHttp, type Scripted, type Sent } from "./http.ts"
 
 export const CANARY = "sk-canary-DO-NOT-PRINT-0123456789abcdef"
 
-export const makeEntry = (over: Partial<ModelEntry> & { provider?: ProviderKind } = {}): ModelEntry => ({
+export const makeEntry = (over: Partial<ModelEntry> & { provider?: ProviderName } = {}): ModelEntry => ({
   displayName: "Test Model",
   model: "test-model",
   baseUrl: "http://127.0.0.1:9/v1",
+  endpoint: parseEndpoint(over.baseUrl ?? "http://127.0.0.1:9/v1")!,
   apiKey: Redacted.make(CANARY),
   provider: "generic-chat-completion-api",
   maxOutputTokens: 1000,

@@ -4,7 +4,7 @@
 import type { FinishReason, LlmEvent } from "../event.ts"
 import { emptyUsage } from "../event.ts"
 import { fromInBand, type RequestContext } from "../http.ts"
-import { cutShort, notThisApi, parseData, type WireInput, type WireOutput, type WireParser } from "../sse.ts"
+import { cutShort, notThisApi, parseData, type WireInput, type WireOutput, type WireParser } from "../parser.ts"
 import { mergeUsage, normaliseUsage } from "./usage.ts"
 import type { AnthropicEvent, AnthropicUsage } from "./wire.ts"
 

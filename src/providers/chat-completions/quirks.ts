@@ -1,5 +1,6 @@
 // Per-vendor deviations from the Chat Completions contract, one line per vendor, matched on the base URL's host.
 // Anything not listed gets the defaults, which are what local servers (Ollama, llama.cpp, vLLM) accept.
+import type { ModelEntry } from "../../config/schema.ts"
 
 export interface ChatQuirks {
   /** The output-cap field. Ollama silently ignores `max_completion_tokens`, so `max_tokens` is the default. */
@@ -35,8 +36,9 @@ const TABLE: ReadonlyArray<{
   { vendor: "OpenRouter", host: /^openrouter\.ai$/, model: /^(anthropic|google)\//, quirks: { cacheControl: true } }
 ]
 
-export const quirksFor = (baseUrl: string, model = ""): ChatQuirks => {
-  const host = URL.parse(baseUrl)?.hostname.toLowerCase() ?? ""
+export const quirksFor = (entry: Pick<ModelEntry, "endpoint" | "model">): ChatQuirks => {
+  const host = entry.endpoint.hostname.toLowerCase()
+  const model = entry.model
   const row = TABLE.find((r) => r.host.test(host) && (r.model === undefined || r.model.test(model)))
   return row ? { ...DEFAULTS, ...row.quirks } : DEFAULTS
 }

@@ -7,7 +7,7 @@ export const chatCompletionsUrl = (baseUrl: string) => `${baseUrl}/chat/completi
 
 export const buildBody = (request: LlmRequest): Record<string, unknown> => {
   const { model, conversation } = request
-  const quirks = quirksFor(model.baseUrl, model.model)
+  const quirks = quirksFor(model)
   // With cache_control, the marked messages take content parts; all others stay plain strings.
   const marker = quirks.cacheControl ? cacheControl(model) : undefined
   const content = (text: string, marked: boolean) =>

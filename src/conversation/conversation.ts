@@ -1,0 +1,286 @@
+// The one turn engine, for the chat, exec and what comes after them. A conversation is opened new or from a saved
+// session; `send(text)` builds the request, runs the provider's stream through the caller's renderer, records the
+// ledger row, saves the turns, and returns what happened as a value: the text, usage, stop reason, outcome,
+// timings, and the failure if there was one. Callers only read input and render.
+import { Cause, Clock, Effect, Exit, Stream } from "effect"
+import { SessionStore, type StoredSession, storedMessage } from "../chat/sessions.ts"
+import { ConfigService, type Selected } from "../config/config.ts"
+import { UsageError } from "../config/errors.ts"
+import type { ModelEntry } from "../config/schema.ts"
+import type { PriceSource } from "../ledger/cost.ts"
+import { CostLedger, type Recorded, type Totals } from "../ledger/ledger.ts"
+import { buildRow } from "../ledger/record.ts"
+import type { LedgerRow } from "../ledger/schema.ts"
+import { endingOf } from "../lib/cause.ts"
+import type { StoreError } from "../lib/sqlite.ts"
+import type { RetryInfo, Turn } from "../providers/conversation.ts"
+import { ProviderError } from "../providers/errors.ts"
+import type { LlmEvent, Usage } from "../providers/event.ts"
+import { Provider } from "../providers/provider.ts"
+
+/** How long byok waits for a server's response headers. */
+const REQUEST_TIMEOUT = "10 minutes"
+
+export type FinishEvent = Extract<LlmEvent, { _tag: "Finish" }>
+
+export interface TurnResult {
+  /** The model that answered (or failed to). */
+  readonly entry: ModelEntry
+  readonly price: PriceSource
+  /** The answer's text as far as it came. */
+  readonly text: string
+  /** The last usage the server reported, if any. */
+  readonly usage: Usage | undefined
+  readonly finish: FinishEvent | undefined
+  readonly requestId: string | undefined
+  /** "ok", "interrupted" (stopped, or the reader of stdout went away), or the failure's tag. */
+  readonly outcome: string
+  readonly startedAt: number
+  readonly durationMs: number
+  readonly ttftMs: number | undefined
+  /** The failure that ended the turn; undefined when it ended normally. Interruptions are failures here too. */
+  readonly failure: Cause.Cause<unknown> | undefined
+  /** The ledger row, as written or as it would have been. */
+  readonly row: LedgerRow
+  /** The row was written, kept for later (the ledger was busy), or could not be written. */
+  readonly recorded: Recorded | StoreError
+  /** The turns could not be saved to the session store. */
+  readonly saveError: StoreError | undefined
+}
+
+export interface SendOptions<E, R> {
+  /** Consumes the answer's events (and shows them); its failure is the turn's failure. */
+  readonly render: (events: Stream.Stream<LlmEvent, ProviderError>) => Effect.Effect<void, E, R>
+  /** The output cap for this answer (default: the entry's max tokens). */
+  readonly maxOutputTokens?: number | undefined
+  /** Told before each retry. */
+  readonly onRetry?: ((info: RetryInfo) => Effect.Effect<void>) | undefined
+}
+
+export interface Conversation {
+  readonly id: string
+  readonly system: string | undefined
+  /** The model the next turn goes to. */
+  readonly model: Selected
+  readonly turns: ReadonlyArray<Turn>
+  /**
+   * One turn. Only the answer's stream can be interrupted: recording and saving always run. A caller that needs
+   * the result even when the turn is interrupted (to print it) runs `send` and what follows in
+   * `Effect.uninterruptible`; the stream still stops at once.
+   */
+  readonly send: <E, R>(text: string, options: SendOptions<E, R>) => Effect.Effect<TurnResult, never, R>
+  /** The conversation continues on another model, whatever its wire format; the history is carried over. */
+  readonly switchModel: (selected: Selected) => void
+  /** Starts a new conversation (a new id, no turns) on the same model. */
+  readonly clear: () => void
+  /** Writes ledger rows a busy ledger made wait, with the ordinary wait: how many are still unwritten. */
+  readonly flush: Effect.Effect<number, StoreError>
+  /** What the ledger says this conversation, and everything on record, cost. */
+  readonly costs: Effect.Effect<{ readonly conversation: Totals; readonly allTime: Totals }, StoreError>
+}
+
+/** The ledger's outcome for a turn that did not succeed. */
+const outcomeOf = (cause: Cause.Cause<unknown>): string => {
+  const ending = endingOf(cause)
+  switch (ending._tag) {
+    case "Interrupted":
+    case "OutputClosed":
+      return "interrupted"
+    case "Failed": {
+      const error = ending.error
+      if (error instanceof ProviderError) return error.reason._tag
+      const tag = (error as { _tag?: unknown } | undefined)?._tag
+      return typeof tag === "string" ? tag : "defect"
+    }
+    case "Defect":
+      return "defect"
+  }
+}
+
+export interface MakeOptions {
+  readonly selected: Selected
+  readonly system?: string | undefined
+  /** The saved conversation to go on with: its id and its turns. */
+  readonly resumed?: StoredSession | undefined
+  readonly maxRetries: number
+}
+
+/** A conversation on the given model, new or resumed. */
+export const make = Effect.fn("Conversation.make")(function*(options: MakeOptions) {
+  const provider = yield* Provider
+  const ledger = yield* CostLedger
+  const sessions = yield* SessionStore
+  const clock = yield* Clock.Clock
+  const now = () => clock.currentTimeMillisUnsafe()
+
+  let id = options.resumed?.id ?? crypto.randomUUID()
+  let selected = options.selected
+  let turns: ReadonlyArray<Turn> = options.resumed?.messages.map((m) => ({ role: m.role, content: m.content })) ?? []
+  const system = options.system ?? options.resumed?.system
+
+  const send = <E, R>(text: string, opts: SendOptions<E, R>): Effect.Effect<TurnResult, never, R> =>
+    Effect.uninterruptible(Effect.gen(function*() {
+      const { entry, price } = selected
+      const asked = [...turns, { role: "user" as const, content: text }]
+      const startedAt = now()
+      // What was seen of the answer, filled in as its events pass, a network chunk at a time.
+      let answer = ""
+      let usage: Usage | undefined
+      let finish: FinishEvent | undefined
+      let requestId: string | undefined
+      let firstTokenAt: number | undefined
+      const events = provider.stream({
+        model: entry,
+        conversation: { id, system, turns: asked },
+        maxOutputTokens: opts.maxOutputTokens ?? entry.maxOutputTokens,
+        timeout: REQUEST_TIMEOUT,
+        maxRetries: options.maxRetries,
+        ...(opts.onRetry !== undefined ? { onRetry: opts.onRetry } : {})
+      }).pipe(Stream.mapArray((batch) => {
+        for (const event of batch) {
+          switch (event._tag) {
+            case "TextDelta":
+              answer += event.text
+              firstTokenAt ??= now()
+              break
+            case "ReasoningDelta":
+              firstTokenAt ??= now()
+              break
+            case "Usage":
+              usage = event.usage
+              break
+            case "Finish":
+              finish = event
+              usage = event.usage
+              break
+            case "Start":
+              requestId = event.requestId
+              break
+          }
+        }
+        return batch
+      }))
+      const exit = yield* Effect.exit(Effect.interruptible(opts.render(events)))
+
+      const endedAt = now()
+      const failure = Exit.isFailure(exit) ? exit.cause : undefined
+      const outcome = failure === undefined ? "ok" : outcomeOf(failure)
+      const row = buildRow({
+        entry,
+        conversationId: id,
+        startedAt,
+        durationMs: endedAt - startedAt,
+        ttftMs: firstTokenAt !== undefined ? firstTokenAt - startedAt : undefined,
+        usage,
+        outcome,
+        stopReason: finish?.rawReason ?? finish?.reason,
+        requestId,
+        price
+      })
+      const recorded = yield* ledger.record(row).pipe(Effect.catch((error) => Effect.succeed<StoreError>(error)))
+
+      // An answer, or the part of one that was stopped, joins the conversation; a failed one does not.
+      let saveError: StoreError | undefined
+      const interrupted = outcome === "interrupted"
+      if (outcome === "ok" || (interrupted && answer !== "")) {
+        turns = [...asked, { role: "assistant", content: answer }]
+        saveError = yield* sessions.append({ id, system }, [
+          storedMessage(entry, "user", text, startedAt),
+          storedMessage(entry, "assistant", answer, endedAt, interrupted)
+        ]).pipe(Effect.as(undefined), Effect.catch((error) => Effect.succeed(error)))
+      }
+      return {
+        entry,
+        price,
+        text: answer,
+        usage,
+        finish,
+        requestId,
+        outcome,
+        startedAt,
+        durationMs: endedAt - startedAt,
+        ttftMs: row.ttftMs,
+        failure,
+        row,
+        recorded,
+        saveError
+      }
+    }))
+
+  const conversation: Conversation = {
+    get id() {
+      return id
+    },
+    system,
+    get model() {
+      return selected
+    },
+    get turns() {
+      return turns
+    },
+    send,
+    switchModel: (next) => {
+      selected = next
+    },
+    clear: () => {
+      id = crypto.randomUUID()
+      turns = []
+    },
+    flush: ledger.flush,
+    costs: Effect.gen(function*() {
+      const conversation = yield* ledger.report({ conversation: id })
+      const allTime = yield* ledger.report({})
+      return { conversation: conversation.total, allTime: allTime.total }
+    })
+  }
+  return conversation
+})
+
+export interface OpenOptions {
+  /** `-m NAME`. */
+  readonly model?: string | undefined
+  /** `-s ID`: a saved conversation by id or id prefix. */
+  readonly session?: string | undefined
+  /** `-c`: the most recent saved conversation. */
+  readonly continue?: boolean | undefined
+  /** `--system`; a resumed conversation keeps its own otherwise. */
+  readonly system?: string | undefined
+  readonly maxRetries: number
+}
+
+/** The saved conversation that `-s ID` or `-c` names, or undefined for a new one. */
+const findSession = (options: OpenOptions) =>
+  Effect.gen(function*() {
+    const sessions = yield* SessionStore
+    if (options.session !== undefined) {
+      const found = yield* sessions.load(options.session)
+      if (found === undefined) {
+        return yield* new UsageError({
+          detail: `No saved conversation "${options.session}"`,
+          hint: "`byok sessions` lists them."
+        })
+      }
+      return found
+    }
+    if (options.continue === true) {
+      const found = yield* sessions.latest
+      if (found === undefined) {
+        return yield* new UsageError({ detail: "No saved conversation to continue", hint: "Start one with `byok`." })
+      }
+      return found
+    }
+    return undefined
+  })
+
+/**
+ * Opens the conversation a command's flags ask for: new, or resumed (its id, turns and system prompt), on the
+ * model `-m` names, else the one the saved conversation last used, else the default.
+ */
+export const open = (options: OpenOptions) =>
+  Effect.gen(function*() {
+    const config = yield* ConfigService
+    const resumed = yield* findSession(options)
+    const selected = yield* config.select({ name: options.model, saved: resumed?.modelName })
+    const conversation = yield* make({ selected, system: options.system, resumed, maxRetries: options.maxRetries })
+    return { conversation, resumed, warnings: selected.warnings }
+  })

@@ -1,0 +1,141 @@
+// A model server's failure in words: what happened, in the user's terms, and the fix (which field of which file,
+// which server to start, which URL to try). Vendor knowledge comes from providers/local.ts.
+import { Duration } from "effect"
+import type { RetryInfo } from "../providers/conversation.ts"
+import type { ProviderError } from "../providers/errors.ts"
+import { isOllama, startHint, versionPathHint } from "../providers/local.ts"
+import type { Explanation } from "./report.ts"
+
+export const explainProviderError = (error: ProviderError): Explanation => {
+  const entry = error.entry
+  const { host, hostname, isLocal } = entry.endpoint
+  const where = entry.source.file
+  const model = `"${entry.displayName}"`
+  const facts: Array<string> = []
+  if (error.status !== undefined) facts.push(`HTTP status: ${error.status}`)
+  if (error.requestId !== undefined) facts.push(`request id: ${error.requestId}`)
+  const reason = error.reason
+  switch (reason._tag) {
+    case "AuthenticationError": {
+      const headline = reason.kind === "invalid-key"
+        ? `${host} rejected the API key of ${model}`
+        : reason.kind === "billing"
+        ? `${host} refused ${model}: the account has no credit or billing is not set up`
+        : `${host} does not allow this key to use ${model} (model "${entry.model}")`
+      const fix = reason.kind === "invalid-key"
+        ? `Check the api_key of ${model} in ${where}; if it is "\${VAR}", check that variable's value.`
+        : reason.kind === "billing"
+        ? `Add credit or set up billing in the provider's console, then try again.`
+        : `Check that the key has access to model "${entry.model}" (project, region or organisation limits).`
+      return { headline, lines: [fix, ...facts] }
+    }
+    case "RateLimitError":
+      return reason.quota
+        ? {
+          headline: `${host}: quota or spend limit exhausted for ${model}`,
+          lines: ["Waiting will not help: add credit or raise the limit in the provider's console.", ...facts]
+        }
+        : {
+          headline: `${host} is rate limiting requests for ${model}`,
+          lines: [
+            reason.retryAfter !== undefined
+              ? `Try again in ${Math.ceil(reason.retryAfter)} s.`
+              : "Wait a little and try again, or use a key with a higher rate limit.",
+            ...facts
+          ]
+        }
+    case "ConnectionError":
+      switch (reason.kind) {
+        case "refused":
+          return {
+            headline: `Cannot connect to ${host}: connection refused`,
+            lines: [
+              isLocal
+                ? `Nothing is listening there. ${startHint(entry)}, or fix base_url of ${model} in ${where}.`
+                : `Check base_url of ${model} in ${where} (host and port), and that the server is up.`
+            ]
+          }
+        case "dns":
+          return {
+            headline: `Cannot resolve host "${hostname}"`,
+            lines: [`Check the spelling of base_url of ${model} in ${where}, and the network or DNS settings.`]
+          }
+        case "tls":
+          return {
+            headline: `TLS handshake with ${host} failed`,
+            lines: [
+              entry.endpoint.url.protocol === "https:" && isLocal
+                ? `Local servers usually speak plain HTTP: try http:// in base_url of ${model} in ${where}.`
+                : `Check that base_url of ${model} in ${where} is right and that the server's certificate is valid.`,
+              reason.detail
+            ]
+          }
+        case "timeout":
+          return {
+            headline: `${host} did not answer in time`,
+            lines: [`${reason.detail}. The server may be overloaded or still loading the model; try again.`, ...facts]
+          }
+        case "stream-cut":
+          return {
+            headline: `The connection to ${host} was cut before the answer was complete`,
+            lines: ["The partial answer above is incomplete. Try again.", reason.detail, ...facts]
+          }
+        default:
+          return {
+            headline: `Connection to ${host} failed`,
+            lines: [reason.detail, `Check base_url of ${model} in ${where}.`]
+          }
+      }
+    case "ModelNotFound": {
+      const lines: Array<string> = []
+      const versioned = versionPathHint(entry)
+      if (versioned !== undefined) lines.push(`base_url has no /v1: try "${versioned}" for ${model} in ${where}.`)
+      if (isOllama(entry)) lines.push(`For Ollama, pull the model first: ollama pull ${entry.model}`)
+      lines.push(`Check that model "${entry.model}" exists on ${host} (the "model" field in ${where}).`)
+      return {
+        headline: `${host} does not know model "${entry.model}" or the endpoint (404)`,
+        lines: [...lines, ...facts]
+      }
+    }
+    case "ContextLengthExceeded":
+      return {
+        headline: `The prompt is longer than the context window of ${model}`,
+        lines: ["Shorten the prompt or the input piped on stdin, or use a model with a larger context window.", ...facts]
+      }
+    case "InvalidRequestError": {
+      const lines = [`The server said: ${reason.detail}`]
+      if (reason.param === "max_tokens" || reason.param === "max_completion_tokens") {
+        lines.push(`The output-cap field was refused; set max_tokens of ${model} in ${where}, or pass it in extraArgs.`)
+      } else if (reason.param !== undefined) {
+        lines.push(`The field "${reason.param}" was refused: check extraArgs of ${model} in ${where}.`)
+      } else {
+        lines.push(`Check the entry of ${model} in ${where} (model, extraArgs) and the options passed to byok.`)
+      }
+      return { headline: `${host} rejected the request for ${model}`, lines: [...lines, ...facts] }
+    }
+    case "ProviderInternalError":
+      return {
+        headline: reason.overloaded ? `${host} is overloaded` : `${host} had an internal error`,
+        lines: ["This is on the provider's side; try again in a moment.", `The server said: ${reason.detail}`, ...facts]
+      }
+    case "InvalidResponseError":
+      return {
+        headline: `${host} sent a response byok cannot read`,
+        lines: [reason.detail, `Check that base_url of ${model} in ${where} points at a "${entry.provider}" API.`, ...facts]
+      }
+  }
+}
+
+/** The line shown before a retry: what failed, and when byok tries again. */
+export const explainRetry = (info: RetryInfo): string => {
+  const host = info.error.entry.endpoint.host
+  const reason = info.error.reason
+  const what = reason._tag === "RateLimitError"
+    ? `${host} is rate limiting`
+    : reason._tag === "ProviderInternalError"
+    ? reason.overloaded ? `${host} is overloaded` : `${host} had an internal error`
+    : reason._tag === "ConnectionError"
+    ? `the connection to ${host} failed (${reason.kind})`
+    : `${host}: ${reason.message}`
+  return `${what}; trying again in ${Duration.format(info.delay)} (retry ${info.attempt} of ${info.maxRetries})`
+}

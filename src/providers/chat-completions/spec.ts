@@ -1,0 +1,44 @@
+// The Chat Completions wire format: POST {base_url}/chat/completions, streamed, Bearer auth.
+import { Redacted, Stream } from "effect"
+import { anthropicCacheMinimum, OPENAI_CACHE_MINIMUM } from "../caching.ts"
+import type { WireSpec } from "../format.ts"
+import type { SseMessage } from "../sse.ts"
+import { quirksFor } from "./quirks.ts"
+import { buildBody, chatCompletionsUrl } from "./request.ts"
+import { makeParser, type State } from "./stream.ts"
+
+export const spec: WireSpec<State> = {
+  label: "Chat Completions",
+  aliases: [
+    "chat-completions",
+    "chat-completion",
+    "openai-compatible",
+    "openai-chat",
+    "generic",
+    "ollama",
+    "openrouter"
+  ],
+  addsVersion: false,
+  // Hosts that cache: OpenAI itself, and OpenRouter's Anthropic models (through cache_control marks).
+  cacheMinimum: (entry) => {
+    const quirks = quirksFor(entry)
+    if (quirks.cacheControl && entry.model.startsWith("anthropic/")) return anthropicCacheMinimum(entry.model)
+    return quirks.promptCacheKey ? OPENAI_CACHE_MINIMUM : undefined
+  },
+  url: (entry) => chatCompletionsUrl(entry.baseUrl),
+  authHeaders: (entry) => ({ authorization: `Bearer ${Redacted.value(entry.apiKey)}` }),
+  body: buildBody,
+  parser: makeParser,
+  // A server that ignores `stream: true` answers with one JSON body: read it as a single chunk.
+  messages: (response) =>
+    (response.headers["content-type"] ?? "").includes("application/json")
+      ? Stream.fromEffect(response.text).pipe(
+        Stream.flatMap((data) =>
+          Stream.make<Array<SseMessage>>(
+            { _tag: "Event", event: "message", data },
+            { _tag: "Event", event: "message", data: "[DONE]" }
+          )
+        )
+      )
+      : undefined
+}

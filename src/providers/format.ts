@@ -1,0 +1,65 @@
+// What a wire format is: the few things that set it apart (its URL, auth headers, request body, stream parser,
+// and what byok knows of it for caching and hints), and the shared machinery that turns those into one streamed
+// call: POST the JSON body, retry before any output, parse the streamed answer.
+import { Effect, Stream } from "effect"
+import { HttpClient, HttpClientRequest, type HttpClientResponse } from "effect/http"
+import type { ModelEntry } from "../config/schema.ts"
+import { VERSION } from "../version.ts"
+import type { LlmRequest } from "./conversation.ts"
+import type { ProviderError } from "./errors.ts"
+import type { LlmEvent } from "./event.ts"
+import { type RequestContext, requestIdOf, send } from "./http.ts"
+import { runWireParser, type WireParser } from "./parser.ts"
+import { DEFAULT_MAX_RETRIES, withRetries } from "./retry.ts"
+import { type SseMessage, sseMessages } from "./sse.ts"
+
+/** One wire format, as the registry lists it. */
+export interface WireSpec<S> {
+  /** What the format is called in lists (`/model`, `byok doctor`). */
+  readonly label: string
+  /** Other words users write for this provider in their config; suggested as the fix. */
+  readonly aliases: ReadonlyArray<string>
+  /** The format adds the API version to base_url itself (Anthropic's `/v1/messages`), so none is expected there. */
+  readonly addsVersion: boolean
+  /** The shortest prompt the model's host caches, in tokens; undefined where byok cannot tell. */
+  readonly cacheMinimum: (entry: ModelEntry) => number | undefined
+  readonly url: (entry: ModelEntry) => string
+  /** The headers that carry the key (and API version); the user's extraHeaders are added after them. */
+  readonly authHeaders: (entry: ModelEntry) => Record<string, string>
+  readonly body: (request: LlmRequest) => Record<string, unknown>
+  readonly parser: (ctx: RequestContext, requestId: string | undefined) => WireParser<S>
+  /** The messages of a response, when a format reads more than SSE (Chat Completions' JSON fallback). */
+  readonly messages?: (
+    response: HttpClientResponse.HttpClientResponse
+  ) => Stream.Stream<SseMessage, unknown> | undefined
+}
+
+/** A wire format ready to call. */
+export interface WireFormat {
+  readonly stream: (request: LlmRequest) => Stream.Stream<LlmEvent, ProviderError>
+}
+
+/** A wire format from its spec: POST the JSON body with the auth headers, then parse the streamed answer. */
+export const makeWireFormat = <S>(spec: WireSpec<S>) =>
+  Effect.map(HttpClient.HttpClient, (client): WireFormat => ({
+    stream: (request) =>
+      Stream.unwrap(Effect.gen(function*() {
+        const ctx = { entry: request.model }
+        const http = HttpClientRequest.post(spec.url(request.model)).pipe(
+          HttpClientRequest.setHeaders({
+            ...spec.authHeaders(request.model),
+            accept: "text/event-stream",
+            "user-agent": `byok/${VERSION}`,
+            ...request.model.extraHeaders
+          }),
+          HttpClientRequest.bodyText(JSON.stringify(spec.body(request)), "application/json")
+        )
+        const response = yield* withRetries(
+          send(ctx, client, http, request.timeout),
+          request.maxRetries ?? DEFAULT_MAX_RETRIES,
+          request.onRetry
+        )
+        const messages = spec.messages?.(response) ?? sseMessages(response)
+        return runWireParser(messages, spec.parser(ctx, requestIdOf(response.headers)))
+      }))
+  }))

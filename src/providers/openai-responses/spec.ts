@@ -1,0 +1,17 @@
+// The OpenAI Responses wire format: POST {base_url}/responses, streamed, Bearer auth.
+import { Redacted } from "effect"
+import { OPENAI_CACHE_MINIMUM } from "../caching.ts"
+import type { WireSpec } from "../format.ts"
+import { buildBody, responsesUrl } from "./request.ts"
+import { makeParser, type State } from "./stream.ts"
+
+export const spec: WireSpec<State> = {
+  label: "OpenAI Responses",
+  aliases: ["responses", "openai-responses"],
+  addsVersion: false,
+  cacheMinimum: () => OPENAI_CACHE_MINIMUM,
+  url: (entry) => responsesUrl(entry.baseUrl),
+  authHeaders: (entry) => ({ authorization: `Bearer ${Redacted.value(entry.apiKey)}` }),
+  body: buildBody,
+  parser: makeParser
+}
