@@ -1,0 +1,226 @@
+// The turn engine in-process: a scripted Provider, a ledger and a session store in a temporary directory, and a
+// Config service that knows two models of different wire formats. No binary, no terminal.
+import { describe, expect, test } from "bun:test"
+import { Deferred, Effect, Fiber, Layer, Stream } from "effect"
+import { mkdtempSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import * as Sessions from "../src/chat/sessions.ts"
+import { ConfigService, type Selected } from "../src/config/config.ts"
+import { UnknownModel } from "../src/config/errors.ts"
+import * as Conversation from "../src/conversation/conversation.ts"
+import * as Ledger from "../src/ledger/ledger.ts"
+import type { LlmRequest } from "../src/providers/conversation.ts"
+import { ProviderError, RateLimitError } from "../src/providers/errors.ts"
+import { type LlmEvent, makeUsage } from "../src/providers/event.ts"
+import { Provider } from "../src/providers/provider.ts"
+import { makeEntry } from "./lib/provider.ts"
+
+const local = makeEntry({ displayName: "Local", model: "qwen", baseUrl: "http://127.0.0.1:8080/v1" })
+const claude = makeEntry({
+  displayName: "Claude",
+  model: "claude-sonnet-4-5",
+  provider: "anthropic",
+  baseUrl: "https://api.anthropic.com"
+})
+const selected = (entry: typeof local): Selected => ({ entry, price: { kind: "local" }, warnings: [] })
+
+/** What one scripted call answers: text deltas then a Finish, a failure, or text and then a wait forever. */
+type Script =
+  | { readonly text: ReadonlyArray<string> }
+  | { readonly fail: ProviderError }
+  | { readonly partial: string; readonly started: Deferred.Deferred<void> }
+
+const usage = makeUsage({ inclusiveTotal: 12, output: 3, native: {} })
+
+const answer = (script: Script): Stream.Stream<LlmEvent, ProviderError> => {
+  const start: LlmEvent = { _tag: "Start", requestId: "req-1", model: undefined }
+  if ("fail" in script) return Stream.concat(Stream.make(start), Stream.fail(script.fail))
+  if ("partial" in script) {
+    return Stream.concat(
+      Stream.make<Array<LlmEvent>>(start, { _tag: "TextDelta", text: script.partial }),
+      Stream.fromEffect(Deferred.succeed(script.started, undefined)).pipe(
+        Stream.flatMap(() => Stream.never),
+        Stream.map((): LlmEvent => ({ _tag: "TextDelta", text: "never" }))
+      )
+    )
+  }
+  return Stream.make<Array<LlmEvent>>(
+    start,
+    ...script.text.map((text): LlmEvent => ({ _tag: "TextDelta", text })),
+    { _tag: "Finish", reason: "stop", rawReason: "stop", usage }
+  )
+}
+
+const setup = (scripts: Array<Script>) => {
+  const dir = mkdtempSync(join(tmpdir(), "byok-conversation-"))
+  const requests: Array<LlmRequest> = []
+  const provider = Layer.succeed(Provider, Provider.of({
+    stream: (request) =>
+      Stream.suspend(() => {
+        requests.push(request)
+        return answer(scripts.shift() ?? { text: ["(no script)"] })
+      })
+  }))
+  const config = Layer.succeed(ConfigService, ConfigService.of({
+    load: Effect.die("not used"),
+    select: (query = {}) => {
+      const name = query.name ?? query.saved ?? "Local"
+      const entry = [local, claude].find((e) => e.displayName === name)
+      return entry !== undefined
+        ? Effect.succeed(selected(entry))
+        : Effect.fail(new UnknownModel({ query: name, available: ["Local", "Claude"] }))
+    }
+  }))
+  const ledger = Ledger.make(join(dir, "ledger.db"))
+  const sessions = Sessions.make(join(dir, "sessions.db"))
+  const layer = Layer.mergeAll(
+    provider,
+    config,
+    Layer.succeed(Ledger.CostLedger, ledger),
+    Layer.succeed(Sessions.SessionStore, sessions)
+  )
+  const run = <A, E>(effect: Effect.Effect<A, E, Provider | ConfigService | Ledger.CostLedger | Sessions.SessionStore>) =>
+    Effect.runPromise(Effect.provide(effect, layer))
+  return { requests, ledger, sessions, run }
+}
+
+const drain = (events: Stream.Stream<LlmEvent, ProviderError>) => Stream.runDrain(events)
+
+const rateLimited = new ProviderError({
+  entry: local,
+  midStream: false,
+  reason: new RateLimitError({ quota: true })
+})
+
+describe("conversation engine", () => {
+  test("two turns: the second request carries the first answer; each is recorded and saved", async () => {
+    const t = setup([{ text: ["Hel", "lo"] }, { text: ["again"] }])
+    const results = await t.run(Effect.gen(function*() {
+      const { conversation } = yield* Conversation.open({ system: "Be brief.", maxRetries: 0 })
+      const first = yield* conversation.send("hi", { render: drain })
+      const second = yield* conversation.send("more", { render: drain })
+      return { first, second, id: conversation.id }
+    }))
+    expect(results.first).toMatchObject({ text: "Hello", outcome: "ok", recorded: "written", requestId: "req-1" })
+    expect(results.first.failure).toBeUndefined()
+    expect(results.first.usage?.output.total).toBe(3)
+    expect(results.second.text).toBe("again")
+    expect(t.requests[1]!.conversation).toEqual({
+      id: results.id,
+      system: "Be brief.",
+      turns: [
+        { role: "user", content: "hi" },
+        { role: "assistant", content: "Hello" },
+        { role: "user", content: "more" }
+      ]
+    })
+    const report = await t.run(t.ledger.report({ conversation: results.id }))
+    expect(report.total.requests).toBe(2)
+    const saved = await t.run(t.sessions.load(results.id))
+    expect(saved?.messages.map((m) => [m.role, m.content])).toEqual([
+      ["user", "hi"],
+      ["assistant", "Hello"],
+      ["user", "more"],
+      ["assistant", "again"]
+    ])
+  })
+
+  test("a failed turn is returned with its failure, recorded as failed, and not saved or added", async () => {
+    const t = setup([{ text: ["ok"] }, { fail: rateLimited }, { text: ["after"] }])
+    const r = await t.run(Effect.gen(function*() {
+      const { conversation } = yield* Conversation.open({ maxRetries: 0 })
+      yield* conversation.send("one", { render: drain })
+      const failed = yield* conversation.send("two", { render: drain })
+      yield* conversation.send("three", { render: drain })
+      return { failed, id: conversation.id, turns: conversation.turns }
+    }))
+    expect(r.failed.outcome).toBe("RateLimitError")
+    expect(r.failed.failure).toBeDefined()
+    expect(r.failed.row.outcome).toBe("RateLimitError")
+    expect(t.requests[2]!.conversation.turns.map((x) => x.content)).toEqual(["one", "ok", "three"])
+    const saved = await t.run(t.sessions.load(r.id))
+    expect(saved?.messages.map((m) => m.content)).toEqual(["one", "ok", "three", "after"])
+    const report = await t.run(t.ledger.report({ conversation: r.id }))
+    expect(report.total).toMatchObject({ requests: 3, failed: 1 })
+  })
+
+  test("an interrupt keeps the partial text, outcome interrupted, saved and marked; the result still comes back", async () => {
+    const started = Effect.runSync(Deferred.make<void>())
+    const t = setup([{ partial: "half an ans", started }, { text: ["next"] }])
+    const r = await t.run(Effect.gen(function*() {
+      const { conversation } = yield* Conversation.open({ maxRetries: 0 })
+      // As the chat does: the turn in a fiber of its own, run to completion; Ctrl-C interrupts that fiber.
+      let result: Conversation.TurnResult | undefined
+      const fiber = yield* Effect.forkChild(Effect.uninterruptible(
+        Effect.map(conversation.send("tell me", { render: drain }), (turn) => void (result = turn))
+      ))
+      yield* Deferred.await(started)
+      yield* Fiber.interrupt(fiber)
+      yield* conversation.send("go on", { render: drain })
+      return { result: result!, id: conversation.id }
+    }))
+    expect(r.result).toMatchObject({ text: "half an ans", outcome: "interrupted" })
+    expect(r.result.row.outcome).toBe("interrupted")
+    expect(t.requests[1]!.conversation.turns.map((x) => x.content)).toEqual(["tell me", "half an ans", "go on"])
+    const saved = await t.run(t.sessions.load(r.id))
+    expect(saved?.messages.map((m) => [m.content, m.interrupted])).toEqual([
+      ["tell me", false],
+      ["half an ans", true],
+      ["go on", false],
+      ["next", false]
+    ])
+  })
+
+  test("resume restores the history, the system prompt and the model the conversation last used", async () => {
+    const t = setup([{ text: ["first"] }, { text: ["resumed"] }])
+    const id = await t.run(Effect.gen(function*() {
+      const { conversation } = yield* Conversation.open({ model: "Claude", system: "Sys.", maxRetries: 0 })
+      yield* conversation.send("q1", { render: drain })
+      return conversation.id
+    }))
+    const r = await t.run(Effect.gen(function*() {
+      const { conversation, resumed } = yield* Conversation.open({ session: id.slice(0, 8), maxRetries: 0 })
+      const turn = yield* conversation.send("q2", { render: drain })
+      return { resumed, turn, id: conversation.id }
+    }))
+    expect(r.resumed?.id).toBe(id)
+    expect(r.id).toBe(id)
+    expect(r.turn.entry.displayName).toBe("Claude")
+    expect(t.requests[1]!.conversation).toMatchObject({
+      id,
+      system: "Sys.",
+      turns: [{ role: "user", content: "q1" }, { role: "assistant", content: "first" }, { role: "user", content: "q2" }]
+    })
+  })
+
+  test("switching model mid-conversation carries the history to the other wire format", async () => {
+    const t = setup([{ text: ["local answer"] }, { text: ["claude answer"] }])
+    const r = await t.run(Effect.gen(function*() {
+      const { conversation } = yield* Conversation.open({ maxRetries: 0 })
+      yield* conversation.send("hello", { render: drain })
+      conversation.switchModel(selected(claude))
+      const turn = yield* conversation.send("and you?", { render: drain })
+      return { turn, id: conversation.id }
+    }))
+    expect(t.requests.map((q) => q.model.provider)).toEqual(["generic-chat-completion-api", "anthropic"])
+    expect(t.requests[1]!.conversation.turns.map((x) => x.content)).toEqual(["hello", "local answer", "and you?"])
+    const saved = await t.run(t.sessions.load(r.id))
+    expect(saved?.messages.map((m) => m.modelName)).toEqual(["Local", "Local", "Claude", "Claude"])
+    const report = await t.run(t.ledger.report({ conversation: r.id }))
+    expect(report.byModel.map((m) => m.key).sort()).toEqual(["Claude", "Local"])
+  })
+
+  test("-s with no such conversation is a usage error; a render that fails is the turn's failure", async () => {
+    const t = setup([{ text: ["x"] }])
+    const missing = await t.run(Effect.flip(Conversation.open({ session: "nope", maxRetries: 0 })))
+    expect(missing._tag).toBe("UsageError")
+    const r = await t.run(Effect.gen(function*() {
+      const { conversation } = yield* Conversation.open({ maxRetries: 0 })
+      return yield* conversation.send("hi", { render: (events) => Stream.runDrain(events).pipe(Effect.andThen(Effect.fail("disk full"))) })
+    }))
+    expect(r.outcome).toBe("defect")
+    expect(r.failure).toBeDefined()
+    expect(r.usage).toEqual(usage)
+  })
+})
