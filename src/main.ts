@@ -3,8 +3,7 @@
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodePath from "@effect/platform-node/NodePath"
-import * as NodeStdio from "@effect/platform-node/NodeStdio"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Stdio } from "effect"
 import { ChildProcessSpawner } from "effect/process"
 import { Command } from "effect/cli"
 import { FetchHttpClient } from "effect/http"
@@ -17,9 +16,11 @@ import { configLayer } from "./cli/flags.ts"
 import { presenterLayer } from "./cli/presenter.ts"
 import { lazyTerminalLayer } from "./cli/terminal.ts"
 import { sessions } from "./cli/sessions.ts"
+import * as RedactingStdio from "./cli/stdio.ts"
 import { term, writeErr } from "./cli/term.ts"
 import * as SessionStore from "./chat/sessions.ts"
 import * as CostLedger from "./ledger/ledger.ts"
+import * as Redactor from "./lib/redact.ts"
 import * as Provider from "./providers/provider.ts"
 import { VERSION } from "./version.ts"
 
@@ -53,15 +54,15 @@ const AppLayer = Layer.mergeAll(
   SessionStore.layer,
   NodeFileSystem.layer,
   NodePath.layer,
-  NodeStdio.layer,
+  RedactingStdio.layer,
   lazyTerminalLayer,
   NoSpawner,
   Provider.layer.pipe(Layer.provide(FetchHttpClient.layer))
-)
+).pipe(Layer.provideMerge(Redactor.layer))
 
 const program = Effect.gen(function*() {
   const t = yield* term
-  return yield* Command.run(root, { version: VERSION }).pipe(Effect.provide(presenterLayer(t.color)))
+  return yield* Command.run(root, { version: VERSION }).pipe(Effect.provide(presenterLayer(t.color, yield* Stdio.Stdio)))
 }).pipe(
   Effect.catchCause((cause) =>
     Effect.gen(function*() {

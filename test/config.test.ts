@@ -2,11 +2,12 @@ import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { describe, expect, test } from "bun:test"
 import { ConfigProvider, Effect, Layer, Redacted, Result } from "effect"
 import fc from "fast-check"
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs"
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describeError } from "../src/cli/exit.ts"
 import * as Config from "../src/config/config.ts"
+import * as Redactor from "../src/lib/redact.ts"
 import type { ConfigError } from "../src/config/errors.ts"
 
 const entry = (over: Record<string, unknown> = {}) => ({
@@ -49,6 +50,7 @@ const withConfig = <A, E>(setup: Setup, f: (c: Config.Interface) => Effect.Effec
   if (setup.own !== undefined) write(join(home, ".config", "byok", "config.json"), setup.own)
   const layer = Config.layer(setup.explicit !== undefined ? { explicitFile: setup.explicit } : {}).pipe(
     Layer.provide(NodeFileSystem.layer),
+    Layer.provide(Redactor.layer),
     Layer.provide(ConfigProvider.layer(ConfigProvider.fromEnvRecord({ HOME: home, ...setup.env })))
   )
   return Effect.runPromise(
@@ -356,6 +358,92 @@ describe("property: any bytes as a config file", () => {
         }
       ),
       { numRuns: 150 }
+    )
+  })
+})
+
+describe("hostile config files", () => {
+  const KEY = "sk-canary-DO-NOT-PRINT-0123456789abcdef"
+  const shown = (error: unknown) => {
+    const report = describeConfigError(error)
+    return [report.headline, ...report.lines].join("\n")
+  }
+
+  test("a minified file with a syntax error: the excerpt masks the key and is cut to about 120 columns", async () => {
+    const models = Array.from({ length: 30 }, (_, i) => JSON.stringify(entry({ model_display_name: `M${i}`, api_key: KEY })))
+    const text = `{"custom_models":[${models.join(",")},]}`
+    const { error } = await fails({ config: text }, resolve())
+    const out = shown(error)
+    expect(out).toContain(`1:${text.length - 1}: invalid JSON: trailing comma`)
+    expect(out).not.toContain(KEY)
+    const [excerptLine, caretLine] = describeConfigError(error).lines
+    expect(excerptLine!.length).toBeLessThan(130)
+    // The caret still points at the offending character within the excerpt.
+    expect(excerptLine![caretLine!.indexOf("^")]).toBe("]")
+  })
+
+  test("an api_key string that is never closed is masked to the end of the line", async () => {
+    const { error } = await fails({ config: `{"custom_models": [{"api_key": "${KEY}\n` }, resolve())
+    expect(shown(error)).not.toContain(KEY)
+    expect(shown(error)).toContain(`"api_key": "****`)
+  })
+
+  test("100,000 unclosed [ are reported where the file ends, with a short excerpt, quickly", async () => {
+    const text = `{"custom_models": ${"[".repeat(100_000)}`
+    const started = Date.now()
+    const { error } = await fails({ config: text }, resolve())
+    expect(Date.now() - started).toBeLessThan(5000)
+    expect(shown(error)).toContain(`1:${text.length + 1}: invalid JSON: expected a value, found end of file`)
+    expect(describeConfigError(error).lines[0]!.length).toBeLessThan(130)
+  })
+
+  test("a valid file nesting 100,000 arrays under a key byok does not read still gives its models", async () => {
+    const text = `{"custom_models": [${JSON.stringify(entry())}], "junk": ${"[".repeat(100_000)}${"]".repeat(100_000)}}`
+    const { entry: e } = await ok({ config: text }, resolve())
+    expect(e.displayName).toBe("Llama [Ollama]")
+  })
+
+  test("an entry nested deeper than any API takes is skipped with an issue, not a crash", async () => {
+    const model = JSON.stringify(camel({ apiKey: "k" })).slice(0, -1)
+    const deep = `${"[".repeat(100_000)}1${"]".repeat(100_000)}`
+    const { error } = await fails({ settings: `{"customModels": [${model}, "extraArgs": {"deep": ${deep}}}]}` }, resolve())
+    expect(shown(error)).toContain("nests more than 64 levels deep")
+  })
+
+  test("a config file that is a dangling link says where it points", async () => {
+    const home = mkdtempSync(join(tmpdir(), "byok-link-"))
+    mkdirSync(join(home, ".factory"))
+    symlinkSync(join(home, "gone.json"), join(home, ".factory", "config.json"))
+    const layer = Config.layer().pipe(
+      Layer.provide(NodeFileSystem.layer),
+      Layer.provide(Redactor.layer),
+      Layer.provide(ConfigProvider.layer(ConfigProvider.fromEnvRecord({ HOME: home })))
+    )
+    const error = await Effect.runPromise(
+      Effect.flip(Effect.gen(function*() { return yield* (yield* Config.ConfigService).select() })).pipe(Effect.provide(layer))
+    )
+    expect(shown(error)).toContain(`${join(home, ".factory", "config.json")}: it is a link to ${join(home, "gone.json")}, which does not exist`)
+  })
+
+  test("property: a key anywhere in a broken or invalid file never reaches the message", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.nat({ max: 500 }),
+        fc.constantFrom("", ",", "}", "\"", "[", "x", "\n"),
+        fc.boolean(),
+        async (at, insert, minified) => {
+          const good = JSON.stringify(
+            { custom_models: [entry({ api_key: KEY }), entry({ model_display_name: "B", api_key: KEY, provider: "bogus" })] },
+            null,
+            minified ? undefined : 2
+          )
+          const cut = at % (good.length + 1)
+          const text = good.slice(0, cut) + insert + good.slice(cut)
+          const { result } = await withConfig({ config: text }, resolve())
+          if (Result.isFailure(result)) expect(shown(result.failure).includes(KEY)).toBe(false)
+        }
+      ),
+      { numRuns: 400 }
     )
   })
 })

@@ -14,7 +14,9 @@ import type { LlmRequest } from "../src/providers/conversation.ts"
 import { ProviderError, RateLimitError } from "../src/providers/errors.ts"
 import { type LlmEvent, makeUsage } from "../src/providers/event.ts"
 import { Provider } from "../src/providers/provider.ts"
-import { makeEntry } from "./lib/provider.ts"
+import * as Redact from "../src/lib/redact.ts"
+import { Redactor } from "../src/lib/redact.ts"
+import { CANARY, makeEntry } from "./lib/provider.ts"
 
 const local = makeEntry({ displayName: "Local", model: "qwen", baseUrl: "http://127.0.0.1:8080/v1" })
 const claude = makeEntry({
@@ -73,14 +75,18 @@ const setup = (scripts: Array<Script>) => {
     }
   }))
   const ledger = Ledger.make(join(dir, "ledger.db"))
+  const redactor = Redact.make([CANARY])
   const sessions = Sessions.make(join(dir, "sessions.db"))
   const layer = Layer.mergeAll(
     provider,
     config,
     Layer.succeed(Ledger.CostLedger, ledger),
-    Layer.succeed(Sessions.SessionStore, sessions)
+    Layer.succeed(Sessions.SessionStore, sessions),
+    Layer.succeed(Redactor, redactor)
   )
-  const run = <A, E>(effect: Effect.Effect<A, E, Provider | ConfigService | Ledger.CostLedger | Sessions.SessionStore>) =>
+  const run = <A, E>(
+    effect: Effect.Effect<A, E, Provider | ConfigService | Ledger.CostLedger | Sessions.SessionStore | Redactor>
+  ) =>
     Effect.runPromise(Effect.provide(effect, layer))
   return { requests, ledger, sessions, run }
 }

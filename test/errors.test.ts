@@ -1,10 +1,12 @@
 import { describe, expect, test } from "bun:test"
 import { Effect, Layer, Stream } from "effect"
 import { FetchHttpClient } from "effect/http"
-import { describeError, ExitCode } from "../src/cli/exit.ts"
+import fc from "fast-check"
+import { describeError, ExitCode, formatReport } from "../src/cli/exit.ts"
 import { ProviderError } from "../src/providers/errors.ts"
 import { connectionReason, parseRetryAfter } from "../src/providers/http.ts"
 import * as Provider from "../src/providers/provider.ts"
+import { sse } from "./lib/http.ts"
 import { CANARY, collect, makeEntry, makeRequest } from "./lib/provider.ts"
 
 const json = (status: number, body: unknown, headers: Record<string, string> = {}) => ({
@@ -215,5 +217,40 @@ describe("transport failures → ConnectionError", () => {
     } finally {
       server.stop(true)
     }
+  })
+})
+
+describe("property: server error text never carries the key out", () => {
+  const shapes = (message: string, status: number) => [
+    json(status, { error: { message, type: "invalid_request_error" } }),
+    json(status, { type: "error", error: { type: "api_error", message } }),
+    json(status, { detail: message }),
+    { status, headers: { "content-type": "text/plain" }, chunks: [message] },
+    { status: 200, headers: { "content-type": "text/event-stream" }, chunks: [sse({ error: { message } })] }
+  ]
+  const formats = ["generic-chat-completion-api", "anthropic", "openai"] as const
+
+  test("bodies and in-band errors with the key (or a header carrying it) anywhere: no byte of it in the report", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.string({ maxLength: 30 }),
+        fc.string({ maxLength: 30 }),
+        fc.constantFrom(CANARY, `Authorization: Bearer ${CANARY}`, `x-api-key: ${CANARY}`, `"${CANARY.slice(0, 20)}…"`),
+        fc.constantFrom(400, 401, 403, 404, 422, 429, 500, 503),
+        fc.nat({ max: 4 }),
+        fc.constantFrom(...formats),
+        async (before, after, secret, status, shape, provider) => {
+          const message = `${before} ${secret} ${after}`
+          const entry = makeEntry({ provider, extraHeaders: { "x-team-token": `team-${CANARY}` } })
+          const { error } = await collect(shapes(message, status)[shape]!, makeRequest(entry))
+          if (error === undefined) return
+          const report = describeError(error)!
+          const out = formatReport(report, false) + JSON.stringify(error) + error.message
+          expect(out.includes(CANARY.slice(0, 12))).toBe(false)
+          expect(out.includes(CANARY.slice(-12))).toBe(false)
+        }
+      ),
+      { numRuns: 300 }
+    )
   })
 })

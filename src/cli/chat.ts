@@ -16,6 +16,7 @@ import { open as openConversation } from "../conversation/conversation.ts"
 import { explainRetry } from "../explain/provider.ts"
 import { explainStoreWarning } from "../explain/store.ts"
 import type { Totals } from "../ledger/ledger.ts"
+import { Redactor } from "../lib/redact.ts"
 import { dataDirectory } from "../lib/sqlite.ts"
 import type { LlmEvent } from "../providers/event.ts"
 import { minimumCacheablePrompt, PROVIDERS } from "../providers/registry.ts"
@@ -94,6 +95,8 @@ export const runChat = (flags: ChatFlags) =>
     const style = styles(color)
     const config = yield* ConfigService
     const sessions = yield* SessionStore
+    // The terminal is written directly, not through Stdio: its text passes the redactor here.
+    const redactor = yield* Redactor
 
     const { conversation, resumed, warnings } = yield* openConversation({
       model: Option.getOrUndefined(flags.model),
@@ -110,7 +113,7 @@ export const runChat = (flags: ChatFlags) =>
     const tty: Tty | undefined = interactive ? yield* openTty : undefined
     const out = (s: string): Effect.Effect<void> =>
       tty !== undefined
-        ? Effect.sync(() => tty.write(s))
+        ? Effect.sync(() => tty.write(redactor.redact(s)))
         : Stream.run(Stream.succeed(s), stdio.stdout({ endOnDone: false })).pipe(Effect.ignore)
     const say = (s: string) => out(`${s}\n`)
     const warnOnce = new Set<string>()

@@ -1,11 +1,11 @@
 // `byok cost`: what the ledger says, by model, by day and by conversation, with cache hit rate and savings.
 // Unpriced requests are counted and shown as such, never folded into $0; local models say "local".
-import { Clock, Console, Effect, Option } from "effect"
+import { Clock, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import { UsageError } from "../config/errors.ts"
 import { hitRate } from "../ledger/cost.ts"
 import { CostLedger, type Report, type Totals } from "../ledger/ledger.ts"
-import { printJson } from "./render.ts"
+import { printJson, printLine } from "./render.ts"
 
 const UNITS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 }
 
@@ -121,7 +121,7 @@ const command = Command.make("cost", {
     }
     const report = yield* ledger.report({ since, model: Option.getOrUndefined(flags.model), conversations: flags.limit })
     if (flags.json) return yield* printJson({ ledger: ledger.path, ...report, byDay: report.byDay.slice(0, flags.limit) })
-    yield* Console.log(renderReport(report, flags.limit))
+    yield* printLine(renderReport(report, flags.limit))
   })).pipe(
     Command.withDescription("Show what the requests in the cost ledger cost: by model, day and conversation"),
     Command.withExamples([

@@ -1,8 +1,9 @@
 // `byok models`: the configured models (display name, provider, model id, host), never their keys.
-import { Console, Effect } from "effect"
+import { Effect } from "effect"
 import { Command, Flag } from "effect/cli"
 import { ConfigService, configWarnings, usableEntries } from "../config/config.ts"
 import { configFlag, configLayer } from "./flags.ts"
+import { printLine } from "./render.ts"
 import { term, warn } from "./term.ts"
 
 const command = Command.make("models", {
@@ -26,15 +27,15 @@ const command = Command.make("models", {
       default: chosen._tag === "Some" && chosen.value.entry === e
     }))
     for (const w of configWarnings(loaded, undefined)) yield* warn(t, w)
-    if (flags.json) return yield* Console.log(JSON.stringify(rows, null, 2))
+    if (flags.json) return yield* printLine(JSON.stringify(rows, null, 2))
     if (rows.length === 0) {
-      return yield* Console.log(`No models configured (looked in ${loaded.searched.join(", ")}).`)
+      return yield* printLine(`No models configured (looked in ${loaded.searched.join(", ")}).`)
     }
     const header = ["", "NAME", "PROVIDER", "MODEL", "HOST"]
     const table = [header, ...rows.map((r) => [r.default ? "*" : "", r.displayName, r.provider, r.model, r.host])]
     const widths = header.map((_, c) => Math.max(...table.map((row) => row[c]!.length)))
     const lines = table.map((row) => row.map((cell, c) => cell.padEnd(widths[c]!)).join("  ").trimEnd())
-    yield* Console.log(lines.join("\n"))
+    yield* printLine(lines.join("\n"))
   })).pipe(
     Command.withDescription("List the configured models (* marks the default)"),
     Command.withExamples([

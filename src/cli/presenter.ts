@@ -1,25 +1,29 @@
 // How effect/cli's help, version and parse errors reach the terminal. Help that was asked for goes to stdout; a
 // wrong invocation prints only its error and a pointer to --help on stderr, so scripts never get help text mixed
-// into their output.
-import { Console } from "effect"
+// into their output. Both leave by the one redacting exit (the `stdio` the commands write through).
+import { Effect, Stdio } from "effect"
 import { CliOutput } from "effect/cli"
+import { printLine } from "./render.ts"
+import { writeErr } from "./term.ts"
 
-export const presenterLayer = (color: boolean) => {
+export const presenterLayer = (color: boolean, stdio: Stdio.Stdio) => {
   const formatter = CliOutput.defaultFormatter({ colors: color, globalFlags: "summary" })
   return CliOutput.layerPresenter({
     present: (event) => {
       switch (event._tag) {
         case "Help":
-          return Console.log(formatter.formatHelpDoc(event.helpDoc))
+          return printLine(formatter.formatHelpDoc(event.helpDoc)).pipe(Effect.ignore, Effect.provideService(Stdio.Stdio, stdio))
         case "Version":
-          return Console.log(formatter.formatVersion(event.name, event.version))
+          return printLine(formatter.formatVersion(event.name, event.version)).pipe(
+            Effect.ignore,
+            Effect.provideService(Stdio.Stdio, stdio)
+          )
         case "InvalidInvocation": {
           const lines = event.errors.map((e) => `${color ? "\x1b[31merror:\x1b[0m" : "error:"} ${e.message}`)
           lines.push(`  Run \`${event.commandPath.join(" ")} --help\` for usage.`)
-          return Console.error(lines.join("\n"))
+          return writeErr(`${lines.join("\n")}\n`).pipe(Effect.provideService(Stdio.Stdio, stdio))
         }
       }
     }
   })
 }
-

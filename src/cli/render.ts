@@ -130,6 +130,9 @@ export const resultJson = (
 
 export const printJson = (value: unknown) => write(Stream.succeed(`${JSON.stringify(value)}\n`))
 
+/** Text for stdout (tables, lists), with a final newline. */
+export const printLine = (text: string) => write(Stream.succeed(`${text}\n`))
+
 /** A line for stderr when the answer did not end normally; undefined when it did. */
 export const finishNote = (finish: FinishEvent | undefined, entry: ModelEntry, maxTokens: number) => {
   if (finish === undefined) return undefined

@@ -1,8 +1,8 @@
 // `byok sessions`: the saved conversations, newest first, to resume with `byok -s ID` or `byok exec -s ID`.
-import { Console, Effect } from "effect"
+import { Effect } from "effect"
 import { Command, Flag } from "effect/cli"
 import { SessionStore } from "../chat/sessions.ts"
-import { printJson } from "./render.ts"
+import { printJson, printLine } from "./render.ts"
 
 const command = Command.make("sessions", {
   limit: Flag.Int("limit").pipe(Flag.withMetavar("N"), Flag.withDescription("How many to list"), Flag.withDefault(20)),
@@ -21,7 +21,7 @@ const command = Command.make("sessions", {
         updated: new Date(s.updated).toISOString()
       })))
     }
-    if (list.length === 0) return yield* Console.log("No saved conversations yet. Start one with `byok`.")
+    if (list.length === 0) return yield* printLine("No saved conversations yet. Start one with `byok`.")
     const rows = list.map((s) => [
       s.id.slice(0, 8),
       new Date(s.updated).toLocaleString(),
@@ -31,7 +31,7 @@ const command = Command.make("sessions", {
     ])
     const header = ["ID", "UPDATED", "MSGS", "MODEL", "FIRST MESSAGE"]
     const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)))
-    yield* Console.log(
+    yield* printLine(
       [header, ...rows].map((r) => r.map((cell, c) => cell.padEnd(widths[c]!)).join("  ").trimEnd()).join("\n")
     )
   })).pipe(

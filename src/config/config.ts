@@ -6,6 +6,7 @@ import { ConfigProvider, Context, Effect, FileSystem, Layer } from "effect"
 import { priceFor, type PriceSource } from "../ledger/cost.ts"
 import type { Price } from "../ledger/prices.ts"
 import { envVarIn } from "../lib/env.ts"
+import { Redactor } from "../lib/redact.ts"
 import { closest } from "../lib/text.ts"
 import {
   type ConfigIssue,
@@ -15,7 +16,7 @@ import {
   NoModelsConfigured,
   UnknownModel
 } from "./errors.ts"
-import { parseJson } from "./json.ts"
+import { excerpt, parseJson } from "./json.ts"
 import {
   CamelShape,
   envRefs,
@@ -89,6 +90,7 @@ export interface Options {
 
 export const make = Effect.fn("Config.make")(function*(options: Options = {}) {
   const fs = yield* FileSystem.FileSystem
+  const redactor = yield* Redactor
   // Captured now: `load` runs later, outside the context this layer was built in.
   const provider = yield* ConfigProvider.ConfigProvider
   const envOption = (name: string) => envVarIn(provider, name)
@@ -104,18 +106,24 @@ export const make = Effect.fn("Config.make")(function*(options: Options = {}) {
       { path: `${xdg}/byok/config.json`, required: false }
     ]
 
+  // A link whose target is gone is not an absent file: the user made it, and must hear where it points.
+  const danglingLink = (path: string) =>
+    fs.readLink(path).pipe(
+      Effect.map((target) => new ConfigNotFound({ path, detail: `it is a link to ${target}, which does not exist` })),
+      Effect.orElseSucceed(() => undefined)
+    )
+
   // One file's text; undefined when it is absent and optional; the failure, as a value, when it cannot be read.
   const readOne = (path: string, required: boolean): Effect.Effect<string | undefined | ConfigNotFound> =>
     fs.readFileString(path).pipe(
       Effect.catch((error) =>
-        error.reason._tag === "NotFound" && !required
-          ? Effect.succeed(undefined)
+        error.reason._tag === "NotFound"
+          ? Effect.map(danglingLink(path), (link) =>
+            link ?? (required ? new ConfigNotFound({ path, detail: "no such file" }) : undefined))
           : Effect.succeed(
             new ConfigNotFound({
               path,
-              detail: error.reason._tag === "NotFound"
-                ? "no such file"
-                : error.reason._tag === "PermissionDenied"
+              detail: error.reason._tag === "PermissionDenied"
                 ? "permission denied"
                 : error.reason._tag === "BadResource"
                 ? "not a regular file"
@@ -164,6 +172,7 @@ export const make = Effect.fn("Config.make")(function*(options: Options = {}) {
         }
         list.forEach((raw, index) => {
           const result = validateEntry(raw, shape, path, index, env)
+          for (const secret of result.secrets) redactor.add(secret)
           const rawName = isRecord(raw) ? raw[shape.fields.displayName] : undefined
           const name = typeof rawName === "string" && rawName.trim() !== "" ? rawName : undefined
           const rawModel = isRecord(raw) ? raw[shape.fields.model] : undefined
@@ -271,14 +280,23 @@ export const make = Effect.fn("Config.make")(function*(options: Options = {}) {
 const parseRoot = (path: string, text: string): Record<string, unknown> | ConfigParseError => {
   const parsed = parseJson(text)
   if (!parsed.ok) {
-    return new ConfigParseError({ path, line: parsed.line, column: parsed.column, lineText: parsed.lineText, detail: parsed.detail })
+    const shown = excerpt(parsed.lineText, parsed.column)
+    return new ConfigParseError({
+      path,
+      line: parsed.line,
+      column: parsed.column,
+      excerpt: shown.text,
+      caret: shown.caret,
+      detail: parsed.detail
+    })
   }
   if (isRecord(parsed.value)) return parsed.value
   return new ConfigParseError({
     path,
     line: 1,
     column: 1,
-    lineText: text.split("\n", 1)[0] ?? "",
+    excerpt: excerpt(text.split("\n", 1)[0] ?? "", 1).text,
+    caret: 0,
     detail: `expected a JSON object with "custom_models" or "customModels", found ${
       Array.isArray(parsed.value) ? "an array" : JSON.stringify(parsed.value)
     }`

@@ -35,7 +35,10 @@ export class ConfigParseError extends Schema.TaggedError<ConfigParseError>()("Co
   path: Schema.String,
   line: Schema.Number,
   column: Schema.Number,
-  lineText: Schema.String,
+  /** The broken line around the error, secrets masked (config/json.ts `excerpt`). */
+  excerpt: Schema.String,
+  /** The error's column within `excerpt`, from 0. */
+  caret: Schema.Number,
   detail: Schema.String
 }) {
   override get message() {

@@ -4,7 +4,14 @@
 
 export type JsonParseResult =
   | { readonly ok: true; readonly value: unknown }
-  | { readonly ok: false; readonly line: number; readonly column: number; readonly lineText: string; readonly detail: string }
+  | {
+    readonly ok: false
+    readonly line: number
+    readonly column: number
+    /** The broken line, whole: show it only through `excerpt`. */
+    readonly lineText: string
+    readonly detail: string
+  }
 
 export const parseJson = (text: string): JsonParseResult => {
   const source = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text
@@ -36,7 +43,10 @@ class Failure {
 const describe = (text: string, i: number): string =>
   i >= text.length ? "end of file" : JSON.stringify(text[i])
 
-/** Finds the first syntax error. Only called when JSON.parse already failed. */
+/**
+ * Finds the first syntax error. Only called when JSON.parse already failed. Iterative, with an explicit stack of
+ * open containers, so that no depth of nesting can overflow the call stack; each character is looked at once.
+ */
 const locate = (text: string): { offset: number; detail: string } => {
   let i = 0
   const fail = (what: string): never => {
@@ -46,6 +56,10 @@ const locate = (text: string): { offset: number; detail: string } => {
   }
   const ws = () => {
     while (i < text.length && " \t\n\r".includes(text[i]!)) i++
+  }
+  const isDigit = (at: number) => {
+    const c = text.charCodeAt(at)
+    return c >= 0x30 && c <= 0x39
   }
   const literal = (word: string) => {
     for (let k = 0; k < word.length; k++) {
@@ -79,73 +93,70 @@ const locate = (text: string): { offset: number; detail: string } => {
   const number = () => {
     if (text[i] === "-") i++
     if (text[i] === "0") i++
-    else if (/[1-9]/.test(text[i] ?? "")) while (/[0-9]/.test(text[i] ?? "")) i++
+    else if (isDigit(i) && text[i] !== "0") while (isDigit(i)) i++
     else fail("a digit")
     if (text[i] === ".") {
       i++
-      if (!/[0-9]/.test(text[i] ?? "")) fail("a digit after the decimal point")
-      while (/[0-9]/.test(text[i] ?? "")) i++
+      if (!isDigit(i)) fail("a digit after the decimal point")
+      while (isDigit(i)) i++
     }
     if (text[i] === "e" || text[i] === "E") {
       i++
       if (text[i] === "+" || text[i] === "-") i++
-      if (!/[0-9]/.test(text[i] ?? "")) fail("a digit in the exponent")
-      while (/[0-9]/.test(text[i] ?? "")) i++
+      if (!isDigit(i)) fail("a digit in the exponent")
+      while (isDigit(i)) i++
     }
   }
-  const value = (): void => {
+  /** A property name and its colon; the value follows. */
+  const key = () => {
     ws()
-    const c = text[i]
-    if (c === "{") {
-      i++
-      ws()
-      if (text[i] === "}") return void i++
-      for (;;) {
-        ws()
-        if (text[i] !== "\"") {
-          if (text[i] === "}") throw new Failure(i, "trailing comma before \"}\" (JSON allows none)")
-          fail("a property name in double quotes")
-        }
-        string()
-        ws()
-        if (text[i] !== ":") fail("\":\"")
-        i++
-        value()
-        ws()
-        if (text[i] === ",") {
-          i++
-          continue
-        }
-        if (text[i] === "}") return void i++
-        fail("\",\" or \"}\"")
-      }
-    }
-    if (c === "[") {
-      i++
-      ws()
-      if (text[i] === "]") return void i++
-      for (;;) {
-        ws()
-        if (text[i] === "]") throw new Failure(i, "trailing comma before \"]\" (JSON allows none)")
-        value()
-        ws()
-        if (text[i] === ",") {
-          i++
-          continue
-        }
-        if (text[i] === "]") return void i++
-        fail("\",\" or \"]\"")
-      }
-    }
-    if (c === "\"") return string()
-    if (c === "t") return literal("true")
-    if (c === "f") return literal("false")
-    if (c === "n") return literal("null")
-    if (c === "-" || (c !== undefined && c >= "0" && c <= "9")) return number()
-    fail("a value")
+    if (text[i] !== "\"") fail("a property name in double quotes")
+    string()
+    ws()
+    if (text[i] !== ":") fail("\":\"")
+    i++
   }
+  const open: Array<"{" | "["> = []
   try {
-    value()
+    value: for (;;) {
+      ws()
+      const c = text[i]
+      if (c === "{" || c === "[") {
+        i++
+        ws()
+        if (text[i] === (c === "{" ? "}" : "]")) i++
+        else {
+          open.push(c)
+          if (c === "{") key()
+          continue value
+        }
+      } else if (c === "\"") string()
+      else if (c === "t") literal("true")
+      else if (c === "f") literal("false")
+      else if (c === "n") literal("null")
+      else if (c === "-" || (c !== undefined && c >= "0" && c <= "9")) number()
+      else fail("a value")
+      // A value is complete: go on in the container it belongs to, closing those that end here.
+      for (;;) {
+        const top = open.at(-1)
+        if (top === undefined) break value
+        ws()
+        const close = top === "{" ? "}" : "]"
+        if (text[i] === ",") {
+          i++
+          ws()
+          if (text[i] === close) throw new Failure(i, `trailing comma before "${close}" (JSON allows none)`)
+          if (top === "{") key()
+          continue value
+        }
+        if (text[i] === close) {
+          i++
+          open.pop()
+          continue
+        }
+        fail(`"," or "${close}"`)
+      }
+    }
     ws()
     if (i < text.length) fail("end of file")
     // The scanner accepted what JSON.parse refused (e.g. a lone surrogate): point at the start.
@@ -154,4 +165,32 @@ const locate = (text: string): { offset: number; detail: string } => {
     if (e instanceof Failure) return { offset: Math.min(e.offset, text.length), detail: e.detail }
     return { offset: 0, detail: "invalid JSON" }
   }
+}
+
+/** Property names whose values are secrets: their values are never shown in an excerpt. */
+const SECRET_FIELD = /("[^"\\]*(?:key|token|secret|password|passwd|authorization|credential)[^"\\]*"\s*:\s*")((?:[^"\\]|\\.)*)/gi
+
+/**
+ * Tokens that look like keys wherever they stand (a broken file may have lost the field name around one): the
+ * prefixes providers give their keys, and long opaque runs of letters and digits.
+ */
+const KEY_LIKE = /\b(?:(?:sk|rk|pk|fk|fw|gsk|hf|xai|nvapi|csk|ghp|github_pat)[-_][A-Za-z0-9_-]{12,}|AIza[A-Za-z0-9_-]{20,}|[A-Za-z0-9_-]{32,})/g
+
+/** How much of a line an excerpt shows around the error: enough to see it, never a whole minified file. */
+export const EXCERPT_WIDTH = 120
+
+/**
+ * The part of the broken line to show: values of key-like fields masked (`"api_key": "****"`, also when the
+ * string is never closed), and cut to about EXCERPT_WIDTH columns around the error. `caret` is the error's
+ * column within the excerpt, from 0.
+ */
+export const excerpt = (lineText: string, column: number): { readonly text: string; readonly caret: number } => {
+  const masked = lineText
+    .replace(SECRET_FIELD, (_, name: string, value: string) => name + "*".repeat(value.length))
+    .replace(KEY_LIKE, (token) => "*".repeat(token.length))
+  if (masked.length <= EXCERPT_WIDTH) return { text: masked, caret: column - 1 }
+  const start = Math.max(0, Math.min(column - 1 - EXCERPT_WIDTH / 2, masked.length - EXCERPT_WIDTH))
+  const end = Math.min(masked.length, start + EXCERPT_WIDTH)
+  const head = start > 0 ? "…" : ""
+  return { text: head + masked.slice(start, end) + (end < masked.length ? "…" : ""), caret: column - 1 - start + head.length }
 }

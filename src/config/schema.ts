@@ -87,12 +87,32 @@ export const invalidProviderMessage = (value: string): string => {
 
 const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g
 
-/** Every `${VAR}` name used anywhere in a JSON value. */
-export const envRefs = (value: unknown, into: Set<string> = new Set()): Set<string> => {
-  if (typeof value === "string") for (const m of value.matchAll(ENV_REF)) into.add(m[1]!)
-  else if (Array.isArray(value)) for (const v of value) envRefs(v, into)
-  else if (isRecord(value)) for (const v of Object.values(value)) envRefs(v, into)
+/** Every `${VAR}` name used anywhere in a JSON value. Iterative: a file may nest deeper than the call stack. */
+export const envRefs = (value: unknown): Set<string> => {
+  const into = new Set<string>()
+  const todo: Array<unknown> = [value]
+  while (todo.length > 0) {
+    const v = todo.pop()
+    if (typeof v === "string") for (const m of v.matchAll(ENV_REF)) into.add(m[1]!)
+    else if (Array.isArray(v)) todo.push(...v)
+    else if (isRecord(v)) todo.push(...Object.values(v))
+  }
   return into
+}
+
+/** How deep an entry may nest (extraArgs objects): far more than any API takes, far less than the call stack. */
+export const MAX_ENTRY_DEPTH = 64
+
+/** Whether a JSON value nests deeper than `limit` levels; iterative, and it stops at the first too-deep branch. */
+export const nestsDeeperThan = (value: unknown, limit: number): boolean => {
+  const todo: Array<readonly [unknown, number]> = [[value, 0]]
+  while (todo.length > 0) {
+    const [v, depth] = todo.pop()!
+    if (typeof v !== "object" || v === null) continue
+    if (depth >= limit) return true
+    for (const child of Array.isArray(v) ? v : Object.values(v)) todo.push([child, depth + 1])
+  }
+  return false
 }
 
 /** Expands `${VAR}` in every string of a JSON value; each unset variable becomes an issue at its path. */
@@ -136,14 +156,33 @@ export const validateEntry = (
   file: string,
   index: number,
   env: ReadonlyMap<string, string>
-): { readonly entry?: ModelEntry; readonly issues: ReadonlyArray<ConfigIssue> } => {
+): {
+  readonly entry?: ModelEntry
+  readonly issues: ReadonlyArray<ConfigIssue>
+  /** The entry's secrets (its key and header values), valid entry or not: the redactor must know them all. */
+  readonly secrets: ReadonlyArray<string>
+} => {
   const path = `${shape.listKey}[${index}]`
   const issues: Array<ConfigIssue> = []
   if (!isRecord(raw)) {
-    return { issues: [{ file, path, message: `must be an object with the model's fields, found ${typeName(raw)}` }] }
+    return {
+      issues: [{ file, path, message: `must be an object with the model's fields, found ${typeName(raw)}` }],
+      secrets: []
+    }
   }
   const rawName = raw[shape.fields.displayName]
   const entryName = typeof rawName === "string" && rawName.trim() !== "" ? rawName : undefined
+  if (nestsDeeperThan(raw, MAX_ENTRY_DEPTH)) {
+    return {
+      issues: [{
+        file,
+        path,
+        ...(entryName ? { entry: entryName } : {}),
+        message: `nests more than ${MAX_ENTRY_DEPTH} levels deep; no API takes that, so the entry is not read`
+      }],
+      secrets: typeof raw[shape.fields.apiKey] === "string" ? [raw[shape.fields.apiKey] as string] : []
+    }
+  }
   const issue = (field: string, message: string) =>
     issues.push({ file, path: `${path}.${field}`, ...(entryName ? { entry: entryName } : {}), message })
 
@@ -154,6 +193,13 @@ export const validateEntry = (
       ...(entryName ? { entry: entryName } : {}),
       message: `environment variable ${name} is not set (export ${name}=… in the shell that runs byok)`
     })) as Record<string, unknown>
+
+  const secrets: Array<string> = []
+  const rawKey = expanded[shape.fields.apiKey]
+  if (typeof rawKey === "string") secrets.push(rawKey)
+  if (isRecord(expanded["extraHeaders"])) {
+    for (const v of Object.values(expanded["extraHeaders"])) if (typeof v === "string") secrets.push(v)
+  }
 
   const known = new Set<string>([...Object.values(shape.fields), "extraArgs", "extraHeaders"])
   const unknownKeys = Object.keys(expanded).filter((k) => !known.has(k))
@@ -248,10 +294,11 @@ export const validateEntry = (
     endpoint === undefined ||
     apiKey === undefined || provider === undefined || maxOutputTokens === undefined
   ) {
-    return { issues }
+    return { issues, secrets }
   }
   return {
     issues,
+    secrets,
     entry: {
       displayName,
       model,

@@ -12,6 +12,7 @@ import { CostLedger, type Recorded, type Totals } from "../ledger/ledger.ts"
 import { buildRow } from "../ledger/record.ts"
 import type { LedgerRow } from "../ledger/schema.ts"
 import { endingOf } from "../lib/cause.ts"
+import { Redactor } from "../lib/redact.ts"
 import type { StoreError } from "../lib/sqlite.ts"
 import type { RetryInfo, Turn } from "../providers/conversation.ts"
 import { ProviderError } from "../providers/errors.ts"
@@ -110,6 +111,7 @@ export const make = Effect.fn("Conversation.make")(function*(options: MakeOption
   const provider = yield* Provider
   const ledger = yield* CostLedger
   const sessions = yield* SessionStore
+  const redactor = yield* Redactor
   const clock = yield* Clock.Clock
   const now = () => clock.currentTimeMillisUnsafe()
 
@@ -129,6 +131,10 @@ export const make = Effect.fn("Conversation.make")(function*(options: MakeOption
       let finish: FinishEvent | undefined
       let requestId: string | undefined
       let firstTokenAt: number | undefined
+      // The answer is server text: a configured secret in it is hidden before anyone sees or saves it, even when
+      // it arrives split across two deltas (the end of one that could start a secret waits for the next).
+      const texts = redactor.stream(false)
+      const reasoning = redactor.stream(false)
       const events = provider.stream({
         model: entry,
         conversation: { id, system, turns: asked },
@@ -136,31 +142,49 @@ export const make = Effect.fn("Conversation.make")(function*(options: MakeOption
         timeout: REQUEST_TIMEOUT,
         maxRetries: options.maxRetries,
         ...(opts.onRetry !== undefined ? { onRetry: opts.onRetry } : {})
-      }).pipe(Stream.mapArray((batch) => {
+      }).pipe(Stream.mapAccumArray(() => undefined, (_, batch) => {
+        const out: Array<LlmEvent> = []
         for (const event of batch) {
           switch (event._tag) {
-            case "TextDelta":
-              answer += event.text
+            case "TextDelta": {
               firstTokenAt ??= now()
+              const text = texts.push(event.text)
+              answer += text
+              if (text !== "") out.push(text === event.text ? event : { _tag: "TextDelta", text })
               break
-            case "ReasoningDelta":
+            }
+            case "ReasoningDelta": {
               firstTokenAt ??= now()
+              const text = reasoning.push(event.text)
+              if (text !== "") out.push(text === event.text ? event : { _tag: "ReasoningDelta", text })
               break
+            }
             case "Usage":
               usage = event.usage
+              out.push(event)
               break
-            case "Finish":
+            case "Finish": {
+              const heldText = texts.end()
+              const heldReasoning = reasoning.end()
+              if (heldReasoning !== "") out.push({ _tag: "ReasoningDelta", text: heldReasoning })
+              if (heldText !== "") out.push({ _tag: "TextDelta", text: heldText })
+              answer += heldText
               finish = event
               usage = event.usage
+              out.push(event)
               break
+            }
             case "Start":
-              requestId = event.requestId
+              requestId = event.requestId === undefined ? undefined : redactor.redact(event.requestId)
+              out.push(event)
               break
           }
         }
-        return batch
+        return [undefined, out] as const
       }))
       const exit = yield* Effect.exit(Effect.interruptible(opts.render(events)))
+      // Cut short: what the redactor still held is part of the answer as far as it came.
+      if (Exit.isFailure(exit)) answer += texts.end()
 
       const endedAt = now()
       const failure = Exit.isFailure(exit) ? exit.cause : undefined
@@ -173,7 +197,7 @@ export const make = Effect.fn("Conversation.make")(function*(options: MakeOption
         ttftMs: firstTokenAt !== undefined ? firstTokenAt - startedAt : undefined,
         usage,
         outcome,
-        stopReason: finish?.rawReason ?? finish?.reason,
+        stopReason: finish?.rawReason !== undefined ? redactor.redact(finish.rawReason) : finish?.reason,
         requestId,
         price
       })
@@ -184,8 +208,8 @@ export const make = Effect.fn("Conversation.make")(function*(options: MakeOption
       const interrupted = outcome === "interrupted"
       if (outcome === "ok" || (interrupted && answer !== "")) {
         turns = [...asked, { role: "assistant", content: answer }]
-        saveError = yield* sessions.append({ id, system }, [
-          storedMessage(entry, "user", text, startedAt),
+        saveError = yield* sessions.append({ id, system: system !== undefined ? redactor.redact(system) : undefined }, [
+          storedMessage(entry, "user", redactor.redact(text), startedAt),
           storedMessage(entry, "assistant", answer, endedAt, interrupted)
         ]).pipe(Effect.as(undefined), Effect.catch((error) => Effect.succeed(error)))
       }

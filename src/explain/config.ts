@@ -24,8 +24,8 @@ export const explainConfigError = (error: ConfigError | UsageError): Explanation
       return {
         headline: `${error.path}:${error.line}:${error.column}: invalid JSON: ${error.detail}`,
         lines: [
-          `${error.line} | ${error.lineText}`,
-          `${" ".repeat(gutter)} | ${" ".repeat(Math.max(0, error.column - 1))}^`
+          `${error.line} | ${error.excerpt}`,
+          `${" ".repeat(gutter)} | ${" ".repeat(Math.max(0, error.caret))}^`
         ]
       }
     }

@@ -141,4 +141,18 @@ export class ProviderError extends Schema.TaggedError<ProviderError>()("Provider
   override get message() {
     return `${this.entry.displayName}: ${this.reason.message}`
   }
+  /** The entry's name and host, never the entry itself: its header values may be secrets. */
+  override toJSON() {
+    return {
+      _tag: this._tag,
+      model: this.entry.displayName,
+      provider: this.entry.provider,
+      host: this.entry.endpoint.host,
+      status: this.status,
+      requestId: this.requestId,
+      body: this.body,
+      midStream: this.midStream,
+      reason: this.reason
+    }
+  }
 }

@@ -4,6 +4,7 @@
 import { Duration, Effect, Redacted, Stream } from "effect"
 import type { HttpClient, HttpClientError, HttpClientRequest, HttpClientResponse } from "effect/http"
 import type { ModelEntry } from "../config/schema.ts"
+import * as Redact from "../lib/redact.ts"
 import {
   AuthenticationError,
   ConnectionError,
@@ -19,17 +20,13 @@ import {
 
 const BODY_LIMIT = 2000
 
-/** Removes every occurrence of the key (and of long fragments servers echo back) from text kept on an error. */
-export const redact = (text: string, entry: ModelEntry): string => {
-  const key = Redacted.value(entry.apiKey)
-  if (key.length < 4) return text
-  let out = text.split(key).join("[REDACTED]")
-  // Some servers echo a masked key ("sk-abc...wxyz"); a long visible prefix or suffix still leaks, so drop those.
-  if (key.length >= 16) {
-    for (const piece of [key.slice(0, 12), key.slice(-12)]) out = out.split(piece).join("[REDACTED]")
-  }
-  return out
-}
+/**
+ * Server text kept on an error, with the entry's secrets (its key, its header values, their long fragments) and
+ * header-shaped secrets removed: servers echo keys in error messages. The exit redacts again, knowing every
+ * entry's secrets; this keeps the error itself clean wherever it goes.
+ */
+export const redact = (text: string, entry: ModelEntry): string =>
+  Redact.make([Redacted.value(entry.apiKey), ...Object.values(entry.extraHeaders)]).redactDiagnostic(text)
 
 export const requestIdOf = (headers: Readonly<Record<string, string | undefined>>): string | undefined =>
   headers["request-id"] ?? headers["x-request-id"] ?? headers["x-generation-id"] ?? headers["x-amzn-requestid"]
@@ -83,6 +80,9 @@ export const errorFacts = (payload: unknown): ErrorFacts => {
     param: str(inner["param"])
   }
 }
+
+const redactFacts = (facts: ErrorFacts, entry: ModelEntry): ErrorFacts =>
+  facts.message === undefined ? facts : { ...facts, message: redact(facts.message, entry) }
 
 const CONTEXT_PATTERN =
   /context[ _-]?length|context window|maximum context|prompt is too long|too many tokens|exceeds? the (model'?s? )?(context|maximum)|input is too long|reduce the length/i
@@ -168,7 +168,7 @@ export const fromResponse = (ctx: RequestContext, response: HttpClientResponse.H
       const facts = errorFacts(payload)
       const reason = classify({
         ...facts,
-        message: facts.message ?? (body.trim().slice(0, 300) || undefined),
+        message: redact(facts.message ?? body.trim().slice(0, 300), ctx.entry) || undefined,
         status: response.status,
         retryAfter: parseRetryAfter(response.headers)
       })
@@ -182,7 +182,7 @@ export const fromResponse = (ctx: RequestContext, response: HttpClientResponse.H
 
 /** An error payload that arrived inside a 200 stream. */
 export const fromInBand = (ctx: RequestContext, payload: unknown, midStream: boolean, requestId?: string) =>
-  providerError(ctx, classify(errorFacts(payload)), {
+  providerError(ctx, classify(redactFacts(errorFacts(payload), ctx.entry)), {
     midStream,
     requestId,
     body: JSON.stringify(payload)

@@ -1,0 +1,124 @@
+// One redactor for everything byok writes: stdout, stderr, the ledger and saved sessions. It knows every secret
+// the config holds (each entry's key, each extraHeaders value, registered as the files are read) and, for
+// diagnostics, the shapes secrets take in headers (`Bearer …`, `x-api-key: …`). Server text is untrusted: it may
+// echo a key, whole or in part.
+import { Context, Layer } from "effect"
+
+export const REDACTED = "[REDACTED]"
+
+/**
+ * Values shorter than this are not treated as secrets: local servers take placeholders such as "ollama" or
+ * "lm-studio", and hiding every "ollama" in byok's own hints would help no one.
+ */
+export const MIN_SECRET_LENGTH = 12
+
+/** Keys this long are also hidden by their first and last 12 characters, which servers echo in masked keys. */
+const FRAGMENT_FROM = 16
+const FRAGMENT = 12
+
+/** Header-shaped secrets in diagnostics: the value after `Bearer`, and after a key-carrying header's name. */
+const HEADER_SECRETS = [
+  /\b(Bearer\s+)[A-Za-z0-9._~+/=-]{8,}/gi,
+  /\b((?:x-api-key|api-key|x-goog-api-key|authorization|proxy-authorization)["']?\s*[:=]\s*["']?)(?!Bearer\s)[^\s"',}]{8,}/gi
+]
+
+export interface Interface {
+  /** Adds a secret (a key or a header value); short values are ignored (see MIN_SECRET_LENGTH). */
+  readonly add: (secret: string) => void
+  /** Text with every known secret replaced. */
+  readonly redact: (text: string) => string
+  /** The same, plus header-shaped secrets: for diagnostics and server error text. */
+  readonly redactDiagnostic: (text: string) => string
+  /**
+   * A redactor for text written in pieces (an answer as it streams): a secret split across two pieces is still
+   * caught, because a piece's end that could be the start of a secret is held back until the next piece.
+   */
+  readonly stream: (diagnostic: boolean) => StreamRedactor
+}
+
+export interface StreamRedactor {
+  readonly push: (piece: string) => string
+  /** What is still held back, redacted. */
+  readonly end: () => string
+}
+
+export class Redactor extends Context.Service<Redactor, Interface>()("byok/Redactor") {}
+
+const WORD = /[A-Za-z0-9]/
+
+const replaceAll = (text: string, secrets: ReadonlyArray<string>): string => {
+  let out = text
+  for (const secret of secrets) if (out.includes(secret)) out = out.split(secret).join(REDACTED)
+  return out
+}
+
+export const make = (initial: Iterable<string> = []): Interface => {
+  /** Longest first, so that a key is replaced before its own fragments. */
+  let secrets: Array<string> = []
+  const add = (secret: string) => {
+    const s = secret.trim()
+    if (s.length < MIN_SECRET_LENGTH) return
+    const pieces = s.length >= FRAGMENT_FROM ? [s, s.slice(0, FRAGMENT), s.slice(-FRAGMENT)] : [s]
+    let changed = false
+    for (const piece of pieces) {
+      if (!secrets.includes(piece)) {
+        secrets.push(piece)
+        changed = true
+      }
+    }
+    if (changed) secrets = secrets.sort((a, b) => b.length - a.length)
+  }
+  for (const s of initial) add(s)
+
+  const redact = (text: string) => (secrets.length === 0 ? text : replaceAll(text, secrets))
+  const redactDiagnostic = (text: string) => {
+    let out = redact(text)
+    for (const pattern of HEADER_SECRETS) out = out.replace(pattern, `$1${REDACTED}`)
+    return out
+  }
+
+  /**
+   * How many characters at the end of `text` could be the start of a known secret. Only a start at a word
+   * boundary counts (keys stand apart from the words around them), so that ordinary text ending in "s" is not
+   * held back waiting for "sk-…". `before` is the character written just before `text`.
+   */
+  const heldBack = (text: string, before: string | undefined): number => {
+    let hold = 0
+    for (const secret of secrets) {
+      for (let n = Math.min(secret.length - 1, text.length); n > hold; n--) {
+        const prev = n < text.length ? text[text.length - n - 1] : before
+        if ((prev === undefined || !WORD.test(prev)) && text.endsWith(secret.slice(0, n))) {
+          hold = n
+          break
+        }
+      }
+    }
+    return hold
+  }
+
+  const stream = (diagnostic: boolean): StreamRedactor => {
+    const clean = diagnostic ? redactDiagnostic : redact
+    let carry = ""
+    let before: string | undefined
+    return {
+      push: (piece) => {
+        if (secrets.length === 0) return piece
+        const text = carry + piece
+        const hold = heldBack(text, before)
+        carry = text.slice(text.length - hold)
+        const out = text.slice(0, text.length - hold)
+        if (out !== "") before = out[out.length - 1]
+        return clean(out)
+      },
+      end: () => {
+        const rest = carry
+        carry = ""
+        return clean(rest)
+      }
+    }
+  }
+
+  return { add, redact, redactDiagnostic, stream }
+}
+
+export const layer = Layer.sync(Redactor, () => Redactor.of(make()))
