@@ -39,6 +39,8 @@ export interface Report extends Explanation {
 }
 
 const PROVIDER_CODES: Record<ProviderErrorReason["_tag"], number> = {
+  // The fix is base_url: a config error.
+  RedirectRefused: ExitCode.usage,
   AuthenticationError: ExitCode.auth,
   RateLimitError: ExitCode.rateLimit,
   ConnectionError: ExitCode.connection,

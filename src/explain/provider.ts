@@ -118,6 +118,17 @@ export const explainProviderError = (error: ProviderError): Explanation => {
         headline: reason.overloaded ? `${host} is overloaded` : `${host} had an internal error`,
         lines: ["This is on the provider's side; try again in a moment.", `The server said: ${reason.detail}`, ...facts]
       }
+    case "RedirectRefused":
+      return {
+        headline: `${host} redirected the request for ${model} (HTTP ${reason.status}) to ${reason.location}`,
+        lines: [
+          "byok follows no redirect that would carry the key to another address or change the request.",
+          reason.suggestedBaseUrl !== undefined
+            ? `If that is the right server, set base_url of ${model} in ${where} to "${reason.suggestedBaseUrl}".`
+            : `If that is the right server, put its address in base_url of ${model} in ${where}.`,
+          ...facts
+        ]
+      }
     case "InvalidResponseError":
       return {
         headline: `${host} sent a response byok cannot read`,

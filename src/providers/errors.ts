@@ -108,7 +108,27 @@ export class InvalidResponseError extends Schema.TaggedError<InvalidResponseErro
   }
 }
 
+/**
+ * The server answered with a redirect byok does not follow: credentials go only to the configured origin (a
+ * cross-origin redirect would hand the key and every extraHeaders value to another host), and a 301/302/303
+ * would turn the POST into a GET.
+ */
+export class RedirectRefused extends Schema.TaggedError<RedirectRefused>()("RedirectRefused", {
+  status: Schema.Number,
+  location: Schema.String,
+  /** base_url that would reach the new location directly, when it can be told. */
+  suggestedBaseUrl: Schema.optionalKey(Schema.String)
+}) {
+  get retryable() {
+    return false
+  }
+  override get message() {
+    return `The server redirected (${this.status}) to ${this.location}`
+  }
+}
+
 export const ProviderErrorReason = Schema.Union([
+  RedirectRefused,
   AuthenticationError,
   RateLimitError,
   ConnectionError,

@@ -2,7 +2,7 @@
 // ProviderError reasons, for all three wire formats. Also: retry-after parsing, request-id capture, and redaction
 // of the API key from anything kept on an error.
 import { Duration, Effect, Redacted, Stream } from "effect"
-import type { HttpClient, HttpClientError, HttpClientRequest, HttpClientResponse } from "effect/http"
+import { FetchHttpClient, type HttpClient, type HttpClientError, HttpClientRequest, type HttpClientResponse } from "effect/http"
 import type { ModelEntry } from "../config/schema.ts"
 import * as Redact from "../lib/redact.ts"
 import {
@@ -15,7 +15,8 @@ import {
   ProviderError,
   type ProviderErrorReason,
   ProviderInternalError,
-  RateLimitError
+  RateLimitError,
+  RedirectRefused
 } from "./errors.ts"
 
 const BODY_LIMIT = 2000
@@ -221,15 +222,69 @@ export const fromTransport = (ctx: RequestContext, error: HttpClientError.HttpCl
     midStream: streamStarted
   })
 
-/** Sends the request; any non-2xx becomes a ProviderError. The response body is left unread for streaming. */
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308])
+const MAX_REDIRECTS = 5
+
+/**
+ * A redirect: followed only when it keeps the method and body (307, 308) and stays on the same origin, so the
+ * credentials never reach another host; anything else is a RedirectRefused that names where it pointed.
+ */
+const redirected = (
+  ctx: RequestContext,
+  request: HttpClientRequest.HttpClientRequest,
+  response: HttpClientResponse.HttpClientResponse,
+  hops: number
+): HttpClientRequest.HttpClientRequest | ProviderError => {
+  const location = response.headers["location"] ?? ""
+  const target = URL.parse(location, request.url)
+  const from = URL.parse(request.url)
+  if (
+    target !== null && from !== null && target.origin === from.origin && hops < MAX_REDIRECTS &&
+    (response.status === 307 || response.status === 308)
+  ) {
+    return HttpClientRequest.setUrl(request, target.href)
+  }
+  // The endpoint's own path after base_url, e.g. /chat/completions: base_url is what comes before it.
+  const suffix = request.url.startsWith(ctx.entry.baseUrl) ? request.url.slice(ctx.entry.baseUrl.length) : ""
+  const href = target?.href ?? location
+  const suggestedBaseUrl = suffix !== "" && href.endsWith(suffix) ? href.slice(0, -suffix.length) : undefined
+  return providerError(
+    ctx,
+    new RedirectRefused({
+      status: response.status,
+      location: redact(href, ctx.entry),
+      ...(suggestedBaseUrl !== undefined ? { suggestedBaseUrl: redact(suggestedBaseUrl, ctx.entry) } : {})
+    }),
+    { status: response.status, requestId: requestIdOf(response.headers) }
+  )
+}
+
+/**
+ * Sends the request; any non-2xx becomes a ProviderError. Redirects are not left to fetch, which would carry
+ * custom headers (x-api-key, extraHeaders) to another origin: see `redirected`. The response body is left unread
+ * for streaming.
+ */
 export const send = (
   ctx: RequestContext,
   client: HttpClient.HttpClient,
   request: HttpClientRequest.HttpClientRequest,
   timeout: Duration.Input
-): Effect.Effect<HttpClientResponse.HttpClientResponse, ProviderError> =>
-  client.execute(request).pipe(
-    Effect.mapError((e) => fromTransport(ctx, e)),
+): Effect.Effect<HttpClientResponse.HttpClientResponse, ProviderError> => {
+  const attempt = (
+    req: HttpClientRequest.HttpClientRequest,
+    hops: number
+  ): Effect.Effect<HttpClientResponse.HttpClientResponse, ProviderError> =>
+    client.execute(req).pipe(
+      Effect.provideService(FetchHttpClient.RequestInit, { redirect: "manual" }),
+      Effect.mapError((e) => fromTransport(ctx, e)),
+      Effect.flatMap((response) => {
+        if (response.status >= 200 && response.status < 300) return Effect.succeed(response)
+        if (!REDIRECT_STATUSES.has(response.status)) return Effect.flatMap(fromResponse(ctx, response), Effect.fail)
+        const next = redirected(ctx, req, response, hops)
+        return next instanceof ProviderError ? Effect.fail(next) : attempt(next, hops + 1)
+      })
+    )
+  return attempt(request, 0).pipe(
     Effect.timeoutOrElse({
       duration: timeout,
       orElse: () =>
@@ -237,13 +292,9 @@ export const send = (
           kind: "timeout",
           detail: `no response within ${Duration.format(Duration.fromInputUnsafe(timeout))}`
         })))
-    }),
-    Effect.flatMap((response) =>
-      response.status >= 200 && response.status < 300
-        ? Effect.succeed(response)
-        : Effect.flatMap(fromResponse(ctx, response), Effect.fail)
-    )
+    })
   )
+}
 
 /**
  * The body as text, decoded across chunk boundaries (a UTF-8 character may be split between two reads).
