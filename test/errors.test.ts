@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test"
-import { Effect, Layer, Stream } from "effect"
+import { Duration, Effect, Layer, Stream } from "effect"
 import { FetchHttpClient } from "effect/http"
 import fc from "fast-check"
 import { describeError, ExitCode, formatReport } from "../src/cli/exit.ts"
@@ -209,7 +209,7 @@ describe("transport failures → ConnectionError", () => {
         Effect.gen(function*() {
           const provider = yield* Provider.Provider
           const entry = makeEntry({ baseUrl: `http://127.0.0.1:${server.port}/v1` })
-          return yield* Effect.flip(Stream.runDrain(provider.stream(makeRequest(entry, { timeout: "200 millis" }))))
+          return yield* Effect.flip(Stream.runDrain(provider.stream(makeRequest(entry, { timeouts: { firstByte: Duration.millis(200), idle: Duration.millis(200) } }))))
         }).pipe(Effect.provide(Provider.layer.pipe(Layer.provide(FetchHttpClient.layer))))
       )
       expect(error.reason._tag === "ConnectionError" && error.reason.kind).toBe("timeout")

@@ -23,9 +23,18 @@ import { minimumCacheablePrompt, PROVIDERS } from "../providers/registry.ts"
 import { VERSION } from "../version.ts"
 import { costCell, formatTokens, formatUsd, hitRateCell } from "./cost.ts"
 import { describeCause, formatReport } from "./exit.ts"
-import { configFlag, configLayer, continueFlag, maxRetriesFromEnv, modelFlag, sessionFlag } from "./flags.ts"
+import {
+  configFlag,
+  configLayer,
+  continueFlag,
+  maxRetriesFromEnv,
+  modelFlag,
+  sessionFlag,
+  timeoutFlag,
+  timeoutSetting
+} from "./flags.ts"
 import { answerText, finishNote } from "./render.ts"
-import { startSpinner, term } from "./term.ts"
+import { startSpinner, term, waitingFor } from "./term.ts"
 
 interface Style {
   readonly dim: (s: string) => string
@@ -47,6 +56,7 @@ export interface ChatFlags {
   readonly session: Option.Option<string>
   readonly continue: boolean
   readonly system: Option.Option<string>
+  readonly timeout: Option.Option<string>
   readonly config: Option.Option<string>
 }
 
@@ -55,6 +65,7 @@ export const chatFlags = {
   session: sessionFlag,
   continue: continueFlag,
   system: Flag.String("system").pipe(Flag.withMetavar("TEXT"), Flag.withDescription("System prompt"), Flag.optional),
+  timeout: timeoutFlag,
   config: configFlag
 }
 
@@ -103,7 +114,8 @@ export const runChat = (flags: ChatFlags) =>
       session: Option.getOrUndefined(flags.session),
       continue: flags.continue,
       system: Option.getOrUndefined(flags.system),
-      maxRetries: yield* maxRetriesFromEnv
+      maxRetries: yield* maxRetriesFromEnv,
+      timeout: yield* timeoutSetting(flags.timeout)
     })
     const loaded = yield* config.load
     /** The last prompt's size in tokens, for /cost's "caching did not engage" line. */
@@ -190,7 +202,7 @@ export const runChat = (flags: ChatFlags) =>
 
     // ---- one answer -------------------------------------------------------------------------------------------
     const renderAnswer = (events: Stream.Stream<LlmEvent, unknown>) =>
-      Effect.flatMap(startSpinner(interactive, style.dim("thinking…"), out), (stopSpinner) =>
+      Effect.flatMap(startSpinner(interactive, style.dim("thinking…"), out, style.dim(waitingFor(conversation.model.entry))), (stopSpinner) =>
         Stream.runForEach(answerText(events, stopSpinner), out).pipe(Effect.ensuring(stopSpinner)))
 
     const send = (text: string) =>

@@ -9,7 +9,16 @@ import { type Conversation, open as openConversation } from "../conversation/con
 import { explainRetry } from "../explain/provider.ts"
 import { explainStoreWarning } from "../explain/store.ts"
 import { describeCause, EXIT_CODES_HELP, formatReport, QuietExit } from "./exit.ts"
-import { configFlag, configLayer, continueFlag, maxRetriesFromEnv, modelFlag, sessionFlag } from "./flags.ts"
+import {
+  configFlag,
+  configLayer,
+  continueFlag,
+  maxRetriesFromEnv,
+  modelFlag,
+  sessionFlag,
+  timeoutFlag,
+  timeoutSetting
+} from "./flags.ts"
 import {
   finishNote,
   initJson,
@@ -19,7 +28,7 @@ import {
   streamAnswer,
   streamJsonLines
 } from "./render.ts"
-import { note, startSpinner, type Term, term, warn, writeErr } from "./term.ts"
+import { note, startSpinner, type Term, term, waitingFor, warn, writeErr } from "./term.ts"
 
 /**
  * Whether stdin carries input to read: a pipe or a file, not a terminal. When a prompt argument is given, a socket
@@ -87,7 +96,12 @@ const execTurn = (ctx: Context, prompt: string) =>
     const { t, format, conversation } = ctx
     const entry = conversation.model.entry
     const stdio = yield* Stdio.Stdio
-    const stopSpinner = yield* startSpinner(format === "text" && t.stderrIsTty, `${entry.displayName}…`)
+    const stopSpinner = yield* startSpinner(
+      format === "text" && t.stderrIsTty,
+      `${entry.displayName}…`,
+      undefined,
+      waitingFor(entry)
+    )
     const turn = yield* conversation.send(prompt, {
       maxOutputTokens: ctx.maxOutputTokens,
       onRetry: (info) => warn(t, explainRetry(info)).pipe(Effect.provideService(Stdio.Stdio, stdio)),
@@ -149,6 +163,7 @@ const command = Command.make("exec", {
     Flag.withDescription("Tries again after a rate limit, an overload or a dropped connection, before any output (default 2; env BYOK_MAX_RETRIES)"),
     Flag.optional
   ),
+  timeout: timeoutFlag,
   session: sessionFlag,
   continue: continueFlag,
   config: configFlag
@@ -180,7 +195,8 @@ const command = Command.make("exec", {
       session: Option.getOrUndefined(flags.session),
       continue: flags.continue,
       system: Option.getOrUndefined(flags.system),
-      maxRetries: Option.getOrUndefined(flags.maxRetries) ?? (yield* maxRetriesFromEnv)
+      maxRetries: Option.getOrUndefined(flags.maxRetries) ?? (yield* maxRetriesFromEnv),
+      timeout: yield* timeoutSetting(flags.timeout)
     })
     for (const w of warnings) yield* warn(t, w)
     const ctx: Context = {

@@ -6,6 +6,7 @@ import { isConfigError, isUsageError } from "../config/errors.ts"
 import { explainConfigError } from "../explain/config.ts"
 import { explainProviderError } from "../explain/provider.ts"
 import type { Explanation } from "../explain/report.ts"
+import { explainOutputError } from "../explain/output.ts"
 import { explainStoreError } from "../explain/store.ts"
 import { endingOf } from "../lib/cause.ts"
 import { StoreError } from "../lib/sqlite.ts"
@@ -71,6 +72,7 @@ export const describeCause = (cause: Cause.Cause<unknown>, debug = false): Repor
   const ending = endingOf(cause)
   if (ending._tag === "Interrupted") return silent(ExitCode.interrupted)
   if (ending._tag === "OutputClosed") return silent(ExitCode.ok)
+  if (ending._tag === "OutputFailed") return loud(ExitCode.other, explainOutputError(ending.code))
   const known = ending._tag === "Failed" ? describeError(ending.error) : undefined
   if (known !== undefined) return known
   // A defect, or an error byok does not know: a bug. No stack trace unless asked for.

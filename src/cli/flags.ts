@@ -2,6 +2,7 @@
 import { Effect, Option } from "effect"
 import { Flag } from "effect/cli"
 import * as Config from "../config/config.ts"
+import { UsageError } from "../config/errors.ts"
 import { envVar } from "../lib/env.ts"
 import { DEFAULT_MAX_RETRIES } from "../providers/retry.ts"
 
@@ -30,6 +31,27 @@ export const continueFlag = Flag.Boolean("continue").pipe(
   Flag.withDescription("Continue the most recent conversation"),
   Flag.withDefault(false)
 )
+
+export const timeoutFlag = Flag.String("timeout").pipe(
+  Flag.withMetavar("SECONDS"),
+  Flag.withDescription(
+    "How long to wait for the answer to start, and between its pieces (default 120; 600 to start on a local server; env BYOK_TIMEOUT)"
+  ),
+  Flag.optional
+)
+
+/** --timeout, else BYOK_TIMEOUT, in seconds; undefined when neither is set. Anything but a positive number is refused. */
+export const timeoutSetting = (flag: Option.Option<string>) =>
+  Effect.gen(function*() {
+    const from = Option.isSome(flag) ? "--timeout" : "BYOK_TIMEOUT"
+    const raw = Option.isSome(flag) ? flag.value : yield* envVar("BYOK_TIMEOUT")
+    if (raw === undefined || raw.trim() === "") return undefined
+    const seconds = Number(raw)
+    if (!Number.isFinite(seconds) || seconds <= 0) {
+      return yield* new UsageError({ detail: `${from} must be a number of seconds above 0, got "${raw}"` })
+    }
+    return seconds
+  })
 
 /** The Config layer for a command's `--config` flag. */
 export const configLayer = <I extends { readonly config: Option.Option<string> }>(flags: I) =>

@@ -1,6 +1,7 @@
 // Terminal facts and stderr output for the CLI: whether to use colour (NO_COLOR, TTY), diagnostics, a spinner.
 // Model output never goes through here: it is written by render.ts.
-import { Duration, Effect, Fiber, Stdio, Stream } from "effect"
+import { Clock, Duration, Effect, Fiber, Stdio, Stream } from "effect"
+import type { ModelEntry } from "../config/schema.ts"
 import { envFlag } from "../lib/env.ts"
 
 export interface Term {
@@ -30,26 +31,38 @@ export const warn = (t: Term, message: string) =>
 
 export const note = (t: Term, message: string) => writeErr(`${t.color ? `\x1b[2m${message}\x1b[0m` : message}\n`)
 
+/** What the spinner says byok waits for once it has waited a while. */
+export const waitingFor = (entry: ModelEntry) =>
+  `${entry.endpoint.host} to answer` + (entry.endpoint.isLocal ? " (a local server may be loading the model)" : "")
+
 const FRAMES = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"]
 
+/** After this long, the spinner also says what it is waiting for. */
+const SAY_WHAT_AFTER_MS = 10_000
+
 /**
- * Shows a spinner (only when `enabled`: a terminal) until the returned effect is run, which clears the line.
- * Runs in a child fiber so it never delays the request. Writes to stderr unless given another writer.
+ * Shows a spinner with the seconds waited (only when `enabled`: a terminal) until the returned effect is run,
+ * which clears the line; after about 10 s it also says what it waits for (`waitingFor`). Runs in a child fiber so
+ * it never delays the request. Writes to stderr unless given another writer.
  */
 export const startSpinner = <R = never>(
   enabled: boolean,
   label: string,
-  write: (text: string) => Effect.Effect<void, never, R> = writeErr as never
+  write: (text: string) => Effect.Effect<void, never, R> = writeErr as never,
+  waitingFor?: string
 ) =>
   Effect.gen(function*() {
     if (!enabled) return Effect.void
     let drawn = false
     const fiber = yield* Effect.forkChild(
       Effect.gen(function*() {
+        const started = yield* Clock.currentTimeMillis
         yield* Effect.sleep(Duration.millis(120))
         for (let i = 0;; i++) {
           drawn = true
-          yield* write(`\r${FRAMES[i % FRAMES.length]} ${label}`)
+          const waited = (yield* Clock.currentTimeMillis) - started
+          const what = waitingFor !== undefined && waited >= SAY_WHAT_AFTER_MS ? ` · waiting for ${waitingFor}` : ""
+          yield* write(`\r\x1b[K${FRAMES[i % FRAMES.length]} ${label} ${Math.floor(waited / 1000)}s${what}`)
           yield* Effect.sleep(Duration.millis(80))
         }
       })

@@ -27,6 +27,8 @@ export interface ModelEntry {
   readonly extraHeaders: Readonly<Record<string, string>>
   /** Anthropic prompt-cache lifetime (byok's own field `cacheTtl` / `cache_ttl`): 5 minutes (default) or 1 hour. */
   readonly cacheTtl: "5m" | "1h"
+  /** byok's own field `timeout`: seconds to wait for the answer to start, and between its pieces. */
+  readonly timeout?: number
   /** Where it was defined, for messages: `~/.factory/config.json`, `custom_models[2]`. */
   readonly source: { readonly file: string; readonly path: string }
 }
@@ -42,6 +44,7 @@ export interface EntryShape {
     readonly provider: string
     readonly maxOutputTokens: string
     readonly cacheTtl: string
+    readonly timeout: string
   }
   readonly extras: boolean
 }
@@ -55,7 +58,8 @@ export const SnakeShape: EntryShape = {
     apiKey: "api_key",
     provider: "provider",
     maxOutputTokens: "max_tokens",
-    cacheTtl: "cache_ttl"
+    cacheTtl: "cache_ttl",
+    timeout: "timeout"
   },
   extras: false
 }
@@ -69,7 +73,8 @@ export const CamelShape: EntryShape = {
     apiKey: "apiKey",
     provider: "provider",
     maxOutputTokens: "maxOutputTokens",
-    cacheTtl: "cacheTtl"
+    cacheTtl: "cacheTtl",
+    timeout: "timeout"
   },
   extras: true
 }
@@ -269,6 +274,13 @@ export const validateEntry = (
     else issue(f.cacheTtl, `must be "5m" or "1h", found ${JSON.stringify(ttl)}`)
   }
 
+  let timeout: number | undefined
+  const to = expanded[f.timeout]
+  if (to !== undefined && to !== null) {
+    if (typeof to === "number" && Number.isFinite(to) && to > 0) timeout = to
+    else issue(f.timeout, `must be a number of seconds above 0, found ${JSON.stringify(to)}`)
+  }
+
   let extraArgs: Record<string, unknown> = {}
   let extraHeaders: Record<string, string> = {}
   if (shape.extras) {
@@ -310,6 +322,7 @@ export const validateEntry = (
       extraArgs,
       extraHeaders,
       cacheTtl,
+      ...(timeout !== undefined ? { timeout } : {}),
       source: { file, path }
     }
   }

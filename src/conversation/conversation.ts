@@ -2,7 +2,7 @@
 // session; `send(text)` builds the request, runs the provider's stream through the caller's renderer, records the
 // ledger row, saves the turns, and returns what happened as a value: the text, usage, stop reason, outcome,
 // timings, and the failure if there was one. Callers only read input and render.
-import { Cause, Clock, Effect, Exit, Stream } from "effect"
+import { Cause, Clock, Duration, Effect, Exit, Stream } from "effect"
 import { SessionStore, type StoredSession, storedMessage } from "../chat/sessions.ts"
 import { ConfigService, type Selected } from "../config/config.ts"
 import { UsageError } from "../config/errors.ts"
@@ -14,13 +14,31 @@ import type { LedgerRow } from "../ledger/schema.ts"
 import { endingOf } from "../lib/cause.ts"
 import { Redactor } from "../lib/redact.ts"
 import type { StoreError } from "../lib/sqlite.ts"
-import type { RetryInfo, Turn } from "../providers/conversation.ts"
+import type { RetryInfo, Timeouts, Turn } from "../providers/conversation.ts"
 import { ProviderError } from "../providers/errors.ts"
 import type { LlmEvent, Usage } from "../providers/event.ts"
 import { Provider } from "../providers/provider.ts"
 
-/** How long byok waits for a server's response headers. */
-const REQUEST_TIMEOUT = "10 minutes"
+/**
+ * How long byok waits, in seconds, unless told otherwise (--timeout, BYOK_TIMEOUT, a model's `timeout`): for the
+ * answer to start, and between its pieces. A local server may first have to load the model, or work through a
+ * long prompt on a CPU; remote APIs answer at once, but reasoning models may think a while between pieces.
+ */
+export const DEFAULT_TIMEOUTS = {
+  local: { firstByte: 600, idle: 120 },
+  remote: { firstByte: 120, idle: 120 }
+} as const
+
+/** The limits for a model: one number given by the user sets both; else the model's own; else the defaults. */
+export const timeoutsFor = (entry: ModelEntry, override: number | undefined): Timeouts => {
+  const both = override ?? entry.timeout
+  const seconds = both !== undefined
+    ? { firstByte: both, idle: both }
+    : entry.endpoint.isLocal
+    ? DEFAULT_TIMEOUTS.local
+    : DEFAULT_TIMEOUTS.remote
+  return { firstByte: Duration.seconds(seconds.firstByte), idle: Duration.seconds(seconds.idle) }
+}
 
 export type FinishEvent = Extract<LlmEvent, { _tag: "Finish" }>
 
@@ -87,6 +105,8 @@ const outcomeOf = (cause: Cause.Cause<unknown>): string => {
     case "Interrupted":
     case "OutputClosed":
       return "interrupted"
+    case "OutputFailed":
+      return "OutputError"
     case "Failed": {
       const error = ending.error
       if (error instanceof ProviderError) return error.reason._tag
@@ -104,6 +124,8 @@ export interface MakeOptions {
   /** The saved conversation to go on with: its id and its turns. */
   readonly resumed?: StoredSession | undefined
   readonly maxRetries: number
+  /** Seconds, from --timeout or BYOK_TIMEOUT: both limits, for every model. */
+  readonly timeout?: number | undefined
 }
 
 /** A conversation on the given model, new or resumed. */
@@ -139,7 +161,7 @@ export const make = Effect.fn("Conversation.make")(function*(options: MakeOption
         model: entry,
         conversation: { id, system, turns: asked },
         maxOutputTokens: opts.maxOutputTokens ?? entry.maxOutputTokens,
-        timeout: REQUEST_TIMEOUT,
+        timeouts: timeoutsFor(entry, options.timeout),
         maxRetries: options.maxRetries,
         ...(opts.onRetry !== undefined ? { onRetry: opts.onRetry } : {})
       }).pipe(Stream.mapAccumArray(() => undefined, (_, batch) => {
@@ -270,6 +292,7 @@ export interface OpenOptions {
   /** `--system`; a resumed conversation keeps its own otherwise. */
   readonly system?: string | undefined
   readonly maxRetries: number
+  readonly timeout?: number | undefined
 }
 
 /** The saved conversation that `-s ID` or `-c` names, or undefined for a new one. */
@@ -305,6 +328,12 @@ export const open = (options: OpenOptions) =>
     const config = yield* ConfigService
     const resumed = yield* findSession(options)
     const selected = yield* config.select({ name: options.model, saved: resumed?.modelName })
-    const conversation = yield* make({ selected, system: options.system, resumed, maxRetries: options.maxRetries })
+    const conversation = yield* make({
+      selected,
+      system: options.system,
+      resumed,
+      maxRetries: options.maxRetries,
+      timeout: options.timeout
+    })
     return { conversation, resumed, warnings: selected.warnings }
   })

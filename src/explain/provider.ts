@@ -6,6 +6,10 @@ import type { ProviderError } from "../providers/errors.ts"
 import { isOllama, startHint, versionPathHint } from "../providers/local.ts"
 import type { Explanation } from "./report.ts"
 
+const RAISE_LIMIT = (where: string, model: string) =>
+  `To wait longer: --timeout SECONDS, BYOK_TIMEOUT=SECONDS, or "timeout": SECONDS in the entry of ${model} ` +
+  `(${where}, or byok's own ~/.config/byok/config.json).`
+
 export const explainProviderError = (error: ProviderError): Explanation => {
   const entry = error.entry
   const { host, hostname, isLocal } = entry.endpoint
@@ -72,12 +76,28 @@ export const explainProviderError = (error: ProviderError): Explanation => {
           }
         case "timeout":
           return {
-            headline: `${host} did not answer in time`,
-            lines: [`${reason.detail}. The server may be overloaded or still loading the model; try again.`, ...facts]
+            headline: reason.waitedSeconds !== undefined
+              ? `No response from ${host} in ${reason.waitedSeconds} s`
+              : `${host} did not answer in time`,
+            lines: [
+              isLocal
+                ? "The server may still be loading the model or reading a long prompt."
+                : "The server may be overloaded; try again.",
+              RAISE_LIMIT(where, model),
+              ...facts
+            ]
+          }
+        case "stalled":
+          return {
+            headline: `The stream from ${host} stalled` +
+              (reason.deltas !== undefined ? ` after about ${reason.deltas} tokens` : "") +
+              `: nothing for ${reason.waitedSeconds ?? "too many"} s; the answer above is incomplete`,
+            lines: [RAISE_LIMIT(where, model), ...facts]
           }
         case "stream-cut":
           return {
-            headline: `The connection to ${host} was cut before the answer was complete`,
+            headline: `The connection to ${host} was cut before the answer was complete` +
+              (reason.deltas !== undefined ? ` (after about ${reason.deltas} tokens)` : ""),
             lines: ["The partial answer above is incomplete. Try again.", reason.detail, ...facts]
           }
         default:

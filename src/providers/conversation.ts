@@ -21,12 +21,20 @@ export interface LlmRequest {
   readonly model: ModelEntry
   readonly conversation: Conversation
   readonly maxOutputTokens: number
-  /** How long to wait for the response headers. */
-  readonly timeout: Duration.Input
+  /** How long to wait for the answer to start, and for each next piece of it. */
+  readonly timeouts: Timeouts
   /** How many times to try again after a retryable failure before any output (default 2, as the SDKs). */
   readonly maxRetries?: number
   /** Told before each retry, e.g. to say so on stderr. */
   readonly onRetry?: (info: RetryInfo) => Effect.Effect<void>
+}
+
+/** byok's own limits on waiting for a server (Bun's fetch has none that fit: its 5-minute socket idle timer). */
+export interface Timeouts {
+  /** From sending the request to the answer's first byte: connecting, the response headers, the first event. */
+  readonly firstByte: Duration.Duration
+  /** Between two pieces of the answer once it streams. */
+  readonly idle: Duration.Duration
 }
 
 export interface RetryInfo {

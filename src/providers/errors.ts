@@ -35,11 +35,19 @@ export class RateLimitError extends Schema.TaggedError<RateLimitError>()("RateLi
   }
 }
 
-export const ConnectionKind = Schema.Literals(["refused", "dns", "tls", "timeout", "reset", "stream-cut", "other"])
+/**
+ * `timeout`: no answer within the first-byte limit; `stalled`: the answer started, then nothing came within the
+ * idle limit; `stream-cut`: the connection closed part-way.
+ */
+export const ConnectionKind = Schema.Literals(["refused", "dns", "tls", "timeout", "stalled", "reset", "stream-cut", "other"])
 
 export class ConnectionError extends Schema.TaggedError<ConnectionError>()("ConnectionError", {
   kind: ConnectionKind,
-  detail: Schema.String
+  detail: Schema.String,
+  /** The limit that ran out, for `timeout` and `stalled`, in seconds. */
+  waitedSeconds: Schema.optionalKey(Schema.Number),
+  /** For a stream that broke or stalled part-way: how many pieces of the answer had come (about one token each). */
+  deltas: Schema.optionalKey(Schema.Number)
 }) {
   /**
    * A dropped or timed-out connection is worth another try; a refused one (nothing listens: start the server), a

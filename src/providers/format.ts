@@ -5,7 +5,7 @@ import { Effect, Stream } from "effect"
 import { HttpClient, HttpClientRequest, type HttpClientResponse } from "effect/http"
 import type { ModelEntry } from "../config/schema.ts"
 import { VERSION } from "../version.ts"
-import type { LlmRequest } from "./conversation.ts"
+import type { LlmRequest, Timeouts } from "./conversation.ts"
 import type { ProviderError } from "./errors.ts"
 import type { LlmEvent } from "./event.ts"
 import { type RequestContext, requestIdOf, send } from "./http.ts"
@@ -30,7 +30,8 @@ export interface WireSpec<S> {
   readonly parser: (ctx: RequestContext, requestId: string | undefined) => WireParser<S>
   /** The messages of a response, when a format reads more than SSE (Chat Completions' JSON fallback). */
   readonly messages?: (
-    response: HttpClientResponse.HttpClientResponse
+    response: HttpClientResponse.HttpClientResponse,
+    timeouts: Timeouts
   ) => Stream.Stream<SseMessage, unknown> | undefined
 }
 
@@ -55,11 +56,11 @@ export const makeWireFormat = <S>(spec: WireSpec<S>) =>
           HttpClientRequest.bodyText(JSON.stringify(spec.body(request)), "application/json")
         )
         const response = yield* withRetries(
-          send(ctx, client, http, request.timeout),
+          send(ctx, client, http, request.timeouts),
           request.maxRetries ?? DEFAULT_MAX_RETRIES,
           request.onRetry
         )
-        const messages = spec.messages?.(response) ?? sseMessages(response)
+        const messages = spec.messages?.(response, request.timeouts) ?? sseMessages(response, request.timeouts)
         return runWireParser(messages, spec.parser(ctx, requestIdOf(response.headers)))
       }))
   }))

@@ -4,6 +4,7 @@
 import { Duration, Effect, Redacted, Stream } from "effect"
 import { FetchHttpClient, type HttpClient, type HttpClientError, HttpClientRequest, type HttpClientResponse } from "effect/http"
 import type { ModelEntry } from "../config/schema.ts"
+import type { Timeouts } from "./conversation.ts"
 import * as Redact from "../lib/redact.ts"
 import {
   AuthenticationError,
@@ -197,8 +198,22 @@ const causeCode = (cause: unknown): string => {
     .join(" ")
 }
 
+/** byok's own wait ran out while reading the body: before its first byte, or between two pieces of it. */
+export class WaitedTooLong {
+  constructor(readonly seconds: number, readonly started: boolean) {}
+}
+
+const seconds = (d: Duration.Duration) => Math.round(Duration.toMillis(d) / 100) / 10
+
 /** A transport failure (nothing or only part of a response arrived) → ConnectionError of the right kind. */
 export const connectionReason = (cause: unknown, streamStarted: boolean): ConnectionError => {
+  if (cause instanceof WaitedTooLong) {
+    return new ConnectionError({
+      kind: cause.started ? "stalled" : "timeout",
+      detail: cause.started ? `nothing arrived for ${cause.seconds} s` : `no answer in ${cause.seconds} s`,
+      waitedSeconds: cause.seconds
+    })
+  }
   const text = causeCode(cause)
   const kind = /ECONNREFUSED|ConnectionRefused/i.test(text)
     ? "refused"
@@ -268,14 +283,15 @@ export const send = (
   ctx: RequestContext,
   client: HttpClient.HttpClient,
   request: HttpClientRequest.HttpClientRequest,
-  timeout: Duration.Input
+  timeouts: Timeouts
 ): Effect.Effect<HttpClientResponse.HttpClientResponse, ProviderError> => {
   const attempt = (
     req: HttpClientRequest.HttpClientRequest,
     hops: number
   ): Effect.Effect<HttpClientResponse.HttpClientResponse, ProviderError> =>
     client.execute(req).pipe(
-      Effect.provideService(FetchHttpClient.RequestInit, { redirect: "manual" }),
+      // Bun's own 5-minute socket idle timer is off: byok's limits below decide, with messages that say which.
+      Effect.provideService(FetchHttpClient.RequestInit, { redirect: "manual", timeout: false } as RequestInit),
       Effect.mapError((e) => fromTransport(ctx, e)),
       Effect.flatMap((response) => {
         if (response.status >= 200 && response.status < 300) return Effect.succeed(response)
@@ -286,21 +302,33 @@ export const send = (
     )
   return attempt(request, 0).pipe(
     Effect.timeoutOrElse({
-      duration: timeout,
-      orElse: () =>
-        Effect.fail(providerError(ctx, new ConnectionError({
-          kind: "timeout",
-          detail: `no response within ${Duration.format(Duration.fromInputUnsafe(timeout))}`
-        })))
+      duration: timeouts.firstByte,
+      orElse: () => Effect.fail(providerError(ctx, connectionReason(new WaitedTooLong(seconds(timeouts.firstByte), false), false)))
     })
   )
 }
 
 /**
- * The body as text, decoded across chunk boundaries (a UTF-8 character may be split between two reads).
- * Transport failures are left in the error channel for the caller, which knows how far the answer got.
+ * The body as text, decoded across chunk boundaries (a UTF-8 character may be split between two reads), each read
+ * bounded: the first by the first-byte limit, every later one by the idle limit; running out fails the stream
+ * with WaitedTooLong. Transport failures are left in the error channel for the caller, which knows how far the
+ * answer got.
  */
-export const bodyText = (response: HttpClientResponse.HttpClientResponse) => response.stream.pipe(Stream.decodeText())
+export const bodyText = (response: HttpClientResponse.HttpClientResponse, timeouts: Timeouts) =>
+  Stream.transformPull(response.stream, (pull) =>
+    Effect.sync(() => {
+      let started = false
+      return Effect.suspend(() => {
+        const limit = started ? timeouts.idle : timeouts.firstByte
+        return pull.pipe(
+          Effect.timeoutOrElse({
+            duration: limit,
+            orElse: () => Effect.fail(new WaitedTooLong(seconds(limit), started))
+          }),
+          Effect.tap(() => Effect.sync(() => void (started = true)))
+        )
+      })
+    })).pipe(Stream.decodeText())
 
 export const invalidResponse = (ctx: RequestContext, detail: string, midStream: boolean) =>
   providerError(ctx, new InvalidResponseError({ detail: redact(detail, ctx.entry).slice(0, 300) }), { midStream })

@@ -2,7 +2,7 @@
 // A transport failure part-way is handed to the parser as a final `Broken` input, because only the parser knows
 // whether the answer had already started.
 import { Stream } from "effect"
-import type { ProviderError } from "./errors.ts"
+import { ConnectionError, ProviderError } from "./errors.ts"
 import type { LlmEvent } from "./event.ts"
 import { connectionReason, invalidResponse, providerError, type RequestContext } from "./http.ts"
 import type { SseMessage } from "./sse.ts"
@@ -33,16 +33,20 @@ export const runWireParser = <S, E>(
   messages.pipe(
     Stream.map((m): WireInput => m),
     Stream.catch((cause) => Stream.succeed<WireInput>({ _tag: "Broken", cause })),
-    Stream.mapAccumArray(parser.initial, (state, inputs) => {
-      let s = state
+    Stream.mapAccumArray(() => ({ state: parser.initial(), deltas: 0 }), (acc, inputs) => {
+      let s = acc.state
+      let deltas = acc.deltas
       const batch: Array<WireOutput> = []
       for (const input of inputs) {
         const [next, out] = parser.step(s, input)
         s = next
-        for (const o of out) batch.push(o)
+        for (const o of out) {
+          if (o._tag === "TextDelta" || o._tag === "ReasoningDelta") deltas++
+          batch.push(o._tag === "Fail" ? withDeltas(o, deltas) : o)
+        }
       }
-      return [s, batch.length > 0 ? [batch] : []]
-    }, { onHalt: (state) => [parser.onHalt(state)] }),
+      return [{ state: s, deltas }, batch.length > 0 ? [batch] : []]
+    }, { onHalt: (acc) => [parser.onHalt(acc.state).map((o) => (o._tag === "Fail" ? withDeltas(o, acc.deltas) : o))] }),
     Stream.flatMap((batch) => {
       const failAt = batch.findIndex((o) => o._tag === "Fail")
       if (failAt < 0) return Stream.fromArray(batch as ReadonlyArray<LlmEvent>)
@@ -51,6 +55,16 @@ export const runWireParser = <S, E>(
     }),
     Stream.takeUntil((event) => event._tag === "Finish")
   )
+
+/** A connection that broke or stalled part-way says how much of the answer had come (for its message). */
+const withDeltas = (fail: Extract<WireOutput, { _tag: "Fail" }>, deltas: number): WireOutput => {
+  const reason = fail.error.reason
+  if (reason._tag !== "ConnectionError" || deltas === 0) return fail
+  return {
+    _tag: "Fail",
+    error: new ProviderError({ ...fail.error, reason: new ConnectionError({ ...reason, deltas }) })
+  }
+}
 
 // ---- helpers for the parsers' failure outputs --------------------------------------------------------------------
 

@@ -3,6 +3,7 @@
 import { Effect, Stream } from "effect"
 import * as Sse from "effect/encoding/Sse"
 import type { HttpClientResponse } from "effect/http"
+import type { Timeouts } from "./conversation.ts"
 import { bodyText } from "./http.ts"
 
 export interface SseMessage {
@@ -35,4 +36,5 @@ export const decodeSse = <E>(text: Stream.Stream<string, E>): Stream.Stream<SseM
   })
 
 /** The SSE messages of a streaming response body. */
-export const sseMessages = (response: HttpClientResponse.HttpClientResponse) => decodeSse(bodyText(response))
+export const sseMessages = (response: HttpClientResponse.HttpClientResponse, timeouts: Timeouts) =>
+  decodeSse(bodyText(response, timeouts))

@@ -1,5 +1,5 @@
 // Runs the Provider service against a fake HttpClient and collects what it streamed.
-import { Effect, Layer, Redacted, Result, Stream } from "effect"
+import { Duration, Effect, Layer, Redacted, Result, Stream } from "effect"
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import type { ModelEntry } from "../../src/config/schema.ts"
@@ -32,7 +32,7 @@ export const makeRequest = (entry: ModelEntry, over: Partial<LlmRequest> = {}): 
   model: entry,
   conversation: { id: "conv-1", system: "Be brief.", turns: [{ role: "user", content: "Hi" }] },
   maxOutputTokens: entry.maxOutputTokens,
-  timeout: "5 seconds",
+  timeouts: { firstByte: Duration.seconds(5), idle: Duration.seconds(5) },
   maxRetries: 0,
   ...over
 })
