@@ -1,6 +1,5 @@
 // byok's entry point: composes the application layer once and runs the root command. Every failure is turned
 // into a message and an exit code by cli/exit.ts; nothing else prints errors.
-import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodePath from "@effect/platform-node/NodePath"
 import { Effect, Layer, Stdio } from "effect"
@@ -16,6 +15,7 @@ import { configLayer } from "./cli/flags.ts"
 import { presenterLayer } from "./cli/presenter.ts"
 import { lazyTerminalLayer } from "./cli/terminal.ts"
 import { sessions } from "./cli/sessions.ts"
+import { runMain } from "./cli/signals.ts"
 import * as RedactingStdio from "./cli/stdio.ts"
 import { term, writeErr } from "./cli/term.ts"
 import * as SessionStore from "./chat/sessions.ts"
@@ -77,4 +77,4 @@ const program = Effect.gen(function*() {
   Effect.provide(AppLayer)
 )
 
-NodeRuntime.runMain(program, { disableErrorReporting: true })
+runMain(program)

@@ -70,7 +70,9 @@ describe("CostLedger", () => {
       out: fc.nat(500),
       cost: fc.option(fc.integer({ min: 0, max: 1000 }).map((c) => c / 1000), { nil: undefined }),
       outcome: fc.constantFrom("ok", "ok", "interrupted", "RateLimitError"),
-      conv: fc.constantFrom("c1", "c2", "c3", "c4")
+      conv: fc.constantFrom("c1", "c2", "c3", "c4"),
+      // Written once; begun as "running" and completed (the update trigger); or begun and never completed (killed).
+      life: fc.constantFrom("direct", "completed", "killed")
     })
     await fc.assert(
       fc.asyncProperty(
@@ -80,7 +82,7 @@ describe("CostLedger", () => {
         async (rows, since, model) => {
           const ledger = make(fresh())
           for (const r of rows) {
-            await run(ledger.record(sampleRow({
+            const row = sampleRow({
               ts: r.ts,
               day: localDay(r.ts),
               modelName: r.model,
@@ -91,8 +93,14 @@ describe("CostLedger", () => {
               outputTokens: r.out,
               cost: r.cost === undefined ? undefined : { input: null, cacheRead: null, cacheWrite: null, output: null, total: r.cost },
               priceSource: r.cost === undefined ? "unpriced" : "table 2026-11-26",
-              outcome: r.outcome
-            })))
+              outcome: r.life === "killed" ? "running" : r.outcome
+            })
+            if (r.life === "direct") await run(ledger.record(row))
+            else {
+              const id = await Effect.runPromise(ledger.begin({ ...row, inputUncached: 0, cacheRead: 0, cost: undefined, outcome: "running" }))
+              if (r.life === "killed") await Effect.runPromise(ledger.progress(id!, row))
+              else await run(ledger.record(row, id))
+            }
           }
           const result = await run(ledger.report({ since, model, conversations: 100 }))
           if (Result.isFailure(result)) throw result.failure
@@ -103,8 +111,9 @@ describe("CostLedger", () => {
             inputUncached: xs.reduce((a, r) => a + r.uncached, 0),
             cacheRead: xs.reduce((a, r) => a + r.read, 0),
             unpriced: xs.filter((r) => r.cost === undefined).length,
-            interrupted: xs.filter((r) => r.outcome === "interrupted").length,
-            failed: xs.filter((r) => r.outcome === "RateLimitError").length
+            interrupted: xs.filter((r) => r.life !== "killed" && r.outcome === "interrupted").length,
+            failed: xs.filter((r) => r.life !== "killed" && r.outcome === "RateLimitError").length,
+            unfinished: xs.filter((r) => r.life === "killed").length
           })
           expect(report.total).toMatchObject(sum(kept))
           expect(report.total.cost).toBeCloseTo(kept.reduce((a, r) => a + (r.cost ?? 0), 0), 9)

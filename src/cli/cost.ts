@@ -72,6 +72,7 @@ export const renderReport = (report: Report, limit: number): string => {
   const lines = [
     `${t.requests} requests` + (t.failed > 0 ? ` (${t.failed} failed)` : "") +
     (t.interrupted > 0 ? ` (${t.interrupted} interrupted)` : "") +
+    (t.unfinished > 0 ? ` (${t.unfinished} unfinished: byok was stopped before they ended)` : "") +
     `: ${costCell(t)}, cache hit rate ${hitRateCell(t)}` +
     (t.requests - t.unpriced - t.local > 0 ? `, caching saved ${formatUsd(t.savings)}` : ""),
     "",

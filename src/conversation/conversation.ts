@@ -157,6 +157,25 @@ export const make = Effect.fn("Conversation.make")(function*(options: MakeOption
       // it arrives split across two deltas (the end of one that could start a secret waits for the next).
       const texts = redactor.stream(false)
       const reasoning = redactor.stream(false)
+      const rowOf = (outcome: string) => {
+        const endedAt = now()
+        return buildRow({
+          entry,
+          conversationId: id,
+          startedAt,
+          durationMs: endedAt - startedAt,
+          ttftMs: firstTokenAt !== undefined ? firstTokenAt - startedAt : undefined,
+          usage,
+          outcome,
+          stopReason: finish?.rawReason !== undefined ? redactor.redact(finish.rawReason) : finish?.reason,
+          requestId,
+          price
+        })
+      }
+      // On record from the start: a byok killed outright (SIGKILL) leaves this row, "running", with the usage
+      // known so far, rather than nothing.
+      const rowId = yield* ledger.begin(rowOf("running"))
+      let usageSeen = false
       const events = provider.stream({
         model: entry,
         conversation: { id, system, turns: asked },
@@ -183,6 +202,7 @@ export const make = Effect.fn("Conversation.make")(function*(options: MakeOption
             }
             case "Usage":
               usage = event.usage
+              usageSeen = true
               out.push(event)
               break
             case "Finish": {
@@ -203,27 +223,22 @@ export const make = Effect.fn("Conversation.make")(function*(options: MakeOption
           }
         }
         return [undefined, out] as const
-      }))
+      }), (stream) =>
+        // Usage known before the end (Anthropic's message_start) goes on the running row at once.
+        rowId === undefined ? stream : Stream.mapArrayEffect(stream, (batch) => {
+          if (!usageSeen) return Effect.succeed(batch)
+          usageSeen = false
+          return Effect.as(ledger.progress(rowId, rowOf("running")), batch)
+        }))
       const exit = yield* Effect.exit(Effect.interruptible(opts.render(events)))
       // Cut short: what the redactor still held is part of the answer as far as it came.
       if (Exit.isFailure(exit)) answer += texts.end()
 
-      const endedAt = now()
       const failure = Exit.isFailure(exit) ? exit.cause : undefined
       const outcome = failure === undefined ? "ok" : outcomeOf(failure)
-      const row = buildRow({
-        entry,
-        conversationId: id,
-        startedAt,
-        durationMs: endedAt - startedAt,
-        ttftMs: firstTokenAt !== undefined ? firstTokenAt - startedAt : undefined,
-        usage,
-        outcome,
-        stopReason: finish?.rawReason !== undefined ? redactor.redact(finish.rawReason) : finish?.reason,
-        requestId,
-        price
-      })
-      const recorded = yield* ledger.record(row).pipe(Effect.catch((error) => Effect.succeed<StoreError>(error)))
+      const row = rowOf(outcome)
+      const endedAt = startedAt + row.durationMs
+      const recorded = yield* ledger.record(row, rowId).pipe(Effect.catch((error) => Effect.succeed<StoreError>(error)))
 
       // An answer, or the part of one that was stopped, joins the conversation; a failed one does not.
       let saveError: StoreError | undefined

@@ -34,6 +34,8 @@ export interface Totals {
   readonly local: number
   readonly failed: number
   readonly interrupted: number
+  /** Requests whose byok process ended before they did (killed): their usage is what was known then. */
+  readonly unfinished: number
 }
 
 export interface ReportQuery {
@@ -57,13 +59,24 @@ export interface Report {
 /** What became of a row: written, or kept because another process held the ledger (written later). */
 export type Recorded = "written" | "deferred"
 
+/** A row written when its request started, to be completed when it ends. */
+export type RowId = number
+
 export interface Interface {
   readonly path: string
   /**
-   * Appends one row (after any rows kept earlier), waiting only briefly for a lock: a locked ledger keeps the row
-   * for later ("deferred"). Other failures (read-only, damaged) are errors, and the row is not kept.
+   * Writes a row for a request that is starting (outcome "running"), so that it is on record even if byok is
+   * killed; undefined when the ledger cannot take it now. Never fails: `record` reports problems.
    */
-  readonly record: (row: LedgerRow) => Effect.Effect<Recorded, LedgerError>
+  readonly begin: (row: LedgerRow) => Effect.Effect<RowId | undefined>
+  /** Brings a running row up to date (usage known part-way); a best effort. */
+  readonly progress: (id: RowId, row: LedgerRow) => Effect.Effect<void>
+  /**
+   * Writes a request's row (completing its running row when given), after any rows kept earlier, waiting only
+   * briefly for a lock: a locked ledger keeps the row for later ("deferred"). Other failures (read-only, damaged)
+   * are errors, and the row is not kept.
+   */
+  readonly record: (row: LedgerRow, id?: RowId) => Effect.Effect<Recorded, LedgerError>
   /** Writes the kept rows with the ordinary wait; succeeds with how many are still unwritten. */
   readonly flush: Effect.Effect<number, LedgerError>
   readonly report: (query: ReportQuery) => Effect.Effect<Report, LedgerError>
@@ -75,12 +88,42 @@ export class CostLedger extends Context.Service<CostLedger, Interface>()("byok/C
 export const openLedger = (path: string, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS) =>
   openDatabase(path, MIGRATIONS, busyTimeoutMs)
 
-const INSERT = `INSERT INTO requests (
-  ts, day, conversation_id, model_name, provider, model_id, host,
+const COLUMNS = `ts, day, conversation_id, model_name, provider, model_id, host,
   input_uncached, cache_read, cache_write_5m, cache_write_1h, output_tokens, reasoning_tokens, usage_reported,
   cost_input, cost_cache_read, cost_cache_write, cost_output, cost_total, savings, price_source,
-  request_id, duration_ms, ttft_ms, outcome, stop_reason
-) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+  request_id, duration_ms, ttft_ms, outcome, stop_reason`
+const VALUES = `(${Array.from({ length: 26 }, () => "?").join(", ")})`
+const INSERT = `INSERT INTO requests (${COLUMNS}) VALUES ${VALUES} RETURNING id`
+const UPDATE = `UPDATE requests SET (${COLUMNS}) = ${VALUES} WHERE id = ?`
+
+const bindings = (row: LedgerRow): Array<SQLQueryBindings> => [
+  row.ts,
+  row.day,
+  row.conversationId,
+  row.modelName,
+  row.provider,
+  row.modelId,
+  row.host,
+  row.inputUncached,
+  row.cacheRead,
+  row.cacheWrite5m,
+  row.cacheWrite1h,
+  row.outputTokens,
+  row.reasoningTokens,
+  row.usageReported ? 1 : 0,
+  row.cost?.input ?? null,
+  row.cost?.cacheRead ?? null,
+  row.cost?.cacheWrite ?? null,
+  row.cost?.output ?? null,
+  row.cost?.total ?? null,
+  row.savings ?? null,
+  row.priceSource,
+  row.requestId ?? null,
+  Math.round(row.durationMs),
+  row.ttftMs === undefined ? null : Math.round(row.ttftMs),
+  row.outcome,
+  row.stopReason ?? null
+]
 
 /** Sums over raw request rows, in the rollup's column names. */
 const ROW_SUMS = `COUNT(*) AS requests,
@@ -93,23 +136,24 @@ const ROW_SUMS = `COUNT(*) AS requests,
   COALESCE(SUM(savings), 0) AS savings,
   COALESCE(SUM(price_source = 'unpriced'), 0) AS unpriced,
   COALESCE(SUM(price_source = 'local'), 0) AS local,
-  COALESCE(SUM(outcome NOT IN ('ok', 'interrupted')), 0) AS failed,
-  COALESCE(SUM(outcome = 'interrupted'), 0) AS interrupted`
+  COALESCE(SUM(outcome NOT IN ('ok', 'interrupted', 'running')), 0) AS failed,
+  COALESCE(SUM(outcome = 'interrupted'), 0) AS interrupted,
+  COALESCE(SUM(outcome = 'running'), 0) AS unfinished`
 
 /** The same sums over rollup rows. */
 const ROLLUP_SUMS = `SUM(requests) AS requests, SUM(input_uncached) AS inputUncached, SUM(cache_read) AS cacheRead,
   SUM(cache_write) AS cacheWrite, SUM(output_tokens) AS outputTokens, SUM(reasoning_tokens) AS reasoningTokens,
   SUM(cost) AS cost, SUM(savings) AS savings, SUM(unpriced) AS unpriced, SUM(local) AS local, SUM(failed) AS failed,
-  SUM(interrupted) AS interrupted`
+  SUM(interrupted) AS interrupted, SUM(unfinished) AS unfinished`
 
 const NUMERIC: ReadonlyArray<keyof Totals> = [
   "requests", "inputUncached", "cacheRead", "cacheWrite", "outputTokens", "reasoningTokens", "cost", "savings",
-  "unpriced", "local", "failed", "interrupted"
+  "unpriced", "local", "failed", "interrupted", "unfinished"
 ]
 
 const emptyTotals = (key: string): Totals => ({
   key, requests: 0, inputUncached: 0, cacheRead: 0, cacheWrite: 0, outputTokens: 0, reasoningTokens: 0, cost: 0,
-  savings: 0, unpriced: 0, local: 0, failed: 0, interrupted: 0
+  savings: 0, unpriced: 0, local: 0, failed: 0, interrupted: 0, unfinished: 0
 })
 
 /** Adds grouped rows into totals by key (the rollup and a partial day's raw rows may share keys). */
@@ -127,46 +171,25 @@ const sumAll = (rows: Iterable<Totals>): Totals => mergeInto(new Map(), [...rows
 
 export const make = (path: string, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS): Interface & { readonly close: Effect.Effect<void> } => {
   const { use, close } = lazyDatabase(path, MIGRATIONS, busyTimeoutMs)
-  const pending: Array<LedgerRow> = []
+  /** Rows to write (or running rows to complete, by id) that a lock refused, oldest first. */
+  const pending: Array<{ readonly row: LedgerRow; readonly id: RowId | undefined }> = []
 
-  const insert = (row: LedgerRow, wait: number) =>
-    use((db) => {
-      const values: Array<SQLQueryBindings> = [
-        row.ts,
-        row.day,
-        row.conversationId,
-        row.modelName,
-        row.provider,
-        row.modelId,
-        row.host,
-        row.inputUncached,
-        row.cacheRead,
-        row.cacheWrite5m,
-        row.cacheWrite1h,
-        row.outputTokens,
-        row.reasoningTokens,
-        row.usageReported ? 1 : 0,
-        row.cost?.input ?? null,
-        row.cost?.cacheRead ?? null,
-        row.cost?.cacheWrite ?? null,
-        row.cost?.output ?? null,
-        row.cost?.total ?? null,
-        row.savings ?? null,
-        row.priceSource,
-        row.requestId ?? null,
-        Math.round(row.durationMs),
-        row.ttftMs === undefined ? null : Math.round(row.ttftMs),
-        row.outcome,
-        row.stopReason ?? null
-      ]
-      db.query(INSERT).run(...values)
+  /** Inserts a row, or completes the running row `id`; the id of the row. */
+  const write = (row: LedgerRow, id: RowId | undefined, wait: number) =>
+    use((db): RowId => {
+      if (id !== undefined) {
+        db.query(UPDATE).run(...bindings(row), id)
+        return id
+      }
+      return (db.query(INSERT).get(...bindings(row)) as { id: RowId }).id
     }, wait)
 
   /** Writes kept rows in order until one is refused; a lock keeps the rest, any other failure is returned. */
   const drain = (wait: number): Effect.Effect<number, LedgerError> =>
     Effect.gen(function*() {
       while (pending.length > 0) {
-        const written = yield* insert(pending[0]!, wait).pipe(
+        const next = pending[0]!
+        const written = yield* write(next.row, next.id, wait).pipe(
           Effect.as(true),
           Effect.catch((error) => (error.kind === "locked" ? Effect.succeed(false) : Effect.fail(error)))
         )
@@ -176,15 +199,22 @@ export const make = (path: string, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS): Int
       return pending.length
     })
 
-  const record = (row: LedgerRow) =>
+  const record = (row: LedgerRow, id?: RowId) =>
     Effect.suspend(() => {
-      pending.push(row)
+      const entry = { row, id }
+      pending.push(entry)
       return drain(SHORT_BUSY_TIMEOUT_MS).pipe(
         Effect.map((left): Recorded => (left === 0 ? "written" : "deferred")),
         // Not locked but broken: this row cannot be written at all; do not keep it.
-        Effect.tapError(() => Effect.sync(() => void pending.splice(pending.indexOf(row), 1)))
+        Effect.tapError(() => Effect.sync(() => void pending.splice(pending.indexOf(entry), 1)))
       )
     })
+
+  // A running row is a best effort: when the ledger cannot take it now, the finished row is written whole later.
+  const begin = (row: LedgerRow) =>
+    write(row, undefined, SHORT_BUSY_TIMEOUT_MS).pipe(Effect.orElseSucceed(() => undefined))
+
+  const progress = (id: RowId, row: LedgerRow) => write(row, id, SHORT_BUSY_TIMEOUT_MS).pipe(Effect.ignore)
 
   const flush = Effect.suspend(() => drain(busyTimeoutMs))
 
@@ -239,7 +269,7 @@ export const make = (path: string, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS): Int
       return { total: sumAll(byModel), byModel, byDay, byConversation }
     })
 
-  return { path, record, flush, report, close }
+  return { path, begin, progress, record, flush, report, close }
 }
 
 /** The ledger file: ledger.db in the data directory. */

@@ -73,6 +73,50 @@ export const MIGRATIONS: ReadonlyArray<string> = [
       local = local + excluded.local,
       failed = failed + excluded.failed,
       interrupted = interrupted + excluded.interrupted;
+  END;`,
+  // 2: a row is written when a request starts (outcome 'running') and completed when it ends, so a process killed
+  // outright still leaves its request on record. The rollup counts unfinished rows apart from failed ones, and
+  // follows a row's completion through an update trigger (a row's day and model never change).
+  `ALTER TABLE daily ADD COLUMN unfinished INTEGER NOT NULL DEFAULT 0;
+  DROP TRIGGER requests_daily;
+  CREATE TRIGGER requests_daily AFTER INSERT ON requests BEGIN
+    INSERT INTO daily VALUES (
+      NEW.day, NEW.model_name, NEW.model_id, 1, NEW.input_uncached, NEW.cache_read,
+      NEW.cache_write_5m + NEW.cache_write_1h, NEW.output_tokens, NEW.reasoning_tokens,
+      COALESCE(NEW.cost_total, 0), COALESCE(NEW.savings, 0), NEW.price_source = 'unpriced',
+      NEW.price_source = 'local', NEW.outcome NOT IN ('ok', 'interrupted', 'running'), NEW.outcome = 'interrupted',
+      NEW.outcome = 'running'
+    ) ON CONFLICT (day, model_name, model_id) DO UPDATE SET
+      requests = requests + 1,
+      input_uncached = input_uncached + excluded.input_uncached,
+      cache_read = cache_read + excluded.cache_read,
+      cache_write = cache_write + excluded.cache_write,
+      output_tokens = output_tokens + excluded.output_tokens,
+      reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens,
+      cost = cost + excluded.cost,
+      savings = savings + excluded.savings,
+      unpriced = unpriced + excluded.unpriced,
+      local = local + excluded.local,
+      failed = failed + excluded.failed,
+      interrupted = interrupted + excluded.interrupted,
+      unfinished = unfinished + excluded.unfinished;
+  END;
+  CREATE TRIGGER requests_daily_update AFTER UPDATE ON requests BEGIN
+    UPDATE daily SET
+      input_uncached = input_uncached - OLD.input_uncached + NEW.input_uncached,
+      cache_read = cache_read - OLD.cache_read + NEW.cache_read,
+      cache_write = cache_write - OLD.cache_write_5m - OLD.cache_write_1h + NEW.cache_write_5m + NEW.cache_write_1h,
+      output_tokens = output_tokens - OLD.output_tokens + NEW.output_tokens,
+      reasoning_tokens = reasoning_tokens - OLD.reasoning_tokens + NEW.reasoning_tokens,
+      cost = cost - COALESCE(OLD.cost_total, 0) + COALESCE(NEW.cost_total, 0),
+      savings = savings - COALESCE(OLD.savings, 0) + COALESCE(NEW.savings, 0),
+      unpriced = unpriced - (OLD.price_source = 'unpriced') + (NEW.price_source = 'unpriced'),
+      local = local - (OLD.price_source = 'local') + (NEW.price_source = 'local'),
+      failed = failed - (OLD.outcome NOT IN ('ok', 'interrupted', 'running'))
+        + (NEW.outcome NOT IN ('ok', 'interrupted', 'running')),
+      interrupted = interrupted - (OLD.outcome = 'interrupted') + (NEW.outcome = 'interrupted'),
+      unfinished = unfinished - (OLD.outcome = 'running') + (NEW.outcome = 'running')
+    WHERE day = OLD.day AND model_name = OLD.model_name AND model_id = OLD.model_id;
   END;`
 ]
 
@@ -111,7 +155,10 @@ export interface LedgerRow {
   readonly requestId: string | undefined
   readonly durationMs: number
   readonly ttftMs: number | undefined
-  /** "ok", "interrupted", or the error's reason tag (RateLimitError, ConnectionError, …). */
+  /**
+   * "running" while the request is under way (and for ever, if byok was killed), then "ok", "interrupted", or
+   * the error's reason tag (RateLimitError, ConnectionError, …).
+   */
   readonly outcome: string
   readonly stopReason: string | undefined
 }
