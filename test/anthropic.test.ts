@@ -196,3 +196,34 @@ describe("Anthropic usage", () => {
     )
   })
 })
+
+describe("a server that ignores stream: true", () => {
+  test("one Message as JSON is read as the stream would have been: text, thinking, stop reason, usage", async () => {
+    const body = JSON.stringify({
+      id: "msg_1",
+      type: "message",
+      model: "claude-sonnet-4-5",
+      content: [{ type: "thinking", thinking: "hmm" }, { type: "text", text: "Whole answer." }],
+      stop_reason: "max_tokens",
+      usage: { input_tokens: 10, cache_read_input_tokens: 90, cache_creation_input_tokens: 5, output_tokens: 7 }
+    })
+    const { text, finish, events, error } = await collect(
+      { chunks: [body], headers: { "content-type": "application/json" } },
+      makeRequest(entry)
+    )
+    expect(error).toBeUndefined()
+    expect(text).toBe("Whole answer.")
+    expect(events.some((e) => e._tag === "ReasoningDelta" && e.text === "hmm")).toBe(true)
+    expect(finish?.reason).toBe("length")
+    expect(finish?.usage.input).toMatchObject({ total: 105, uncached: 10, cacheRead: 90, cacheWrite: 5 })
+    expect(finish?.usage.output.total).toBe(7)
+  })
+
+  test("a JSON body that is not a Message is reported, not mistaken for an answer", async () => {
+    const { error } = await collect(
+      { chunks: [JSON.stringify({ hello: "world" })], headers: { "content-type": "application/json" } },
+      makeRequest(entry)
+    )
+    expect(error?.reason._tag).toBe("InvalidResponseError")
+  })
+})

@@ -129,3 +129,41 @@ describe("Responses usage", () => {
     )
   })
 })
+
+describe("a server that ignores stream: true", () => {
+  test("one Response object as JSON is read as the stream would have been", async () => {
+    const body = JSON.stringify({
+      id: "resp_1",
+      object: "response",
+      status: "completed",
+      model: "gpt-5.1",
+      output: [
+        { type: "reasoning", summary: [{ type: "summary_text", text: "thinking" }] },
+        { type: "message", role: "assistant", content: [{ type: "output_text", text: "Whole " }, { type: "output_text", text: "answer." }] }
+      ],
+      usage: { input_tokens: 100, input_tokens_details: { cached_tokens: 60 }, output_tokens: 9, output_tokens_details: { reasoning_tokens: 4 } }
+    })
+    const { text, finish, events, error } = await collect(
+      { chunks: [body], headers: { "content-type": "application/json" } },
+      makeRequest(entry)
+    )
+    expect(error).toBeUndefined()
+    expect(text).toBe("Whole answer.")
+    expect(events.some((e) => e._tag === "ReasoningDelta" && e.text === "thinking")).toBe(true)
+    expect(finish?.reason).toBe("stop")
+    expect(finish?.usage.input).toMatchObject({ total: 100, uncached: 40, cacheRead: 60 })
+    expect(finish?.usage.output).toEqual({ total: 9, reasoning: 4 })
+  })
+
+  test("an incomplete Response as JSON ends with its reason", async () => {
+    const body = JSON.stringify({
+      object: "response",
+      status: "incomplete",
+      incomplete_details: { reason: "max_output_tokens" },
+      output: [{ type: "message", content: [{ type: "output_text", text: "Cut" }] }]
+    })
+    const { text, finish } = await collect({ chunks: [body], headers: { "content-type": "application/json" } }, makeRequest(entry))
+    expect(text).toBe("Cut")
+    expect(finish?.reason).toBe("length")
+  })
+})

@@ -102,7 +102,8 @@ export class SessionStore extends Context.Service<SessionStore, Interface>()("by
 const TITLE_LENGTH = 60
 
 export const make = (path: string, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS): Interface & { readonly close: Effect.Effect<void> } => {
-  const { use, close } = lazyDatabase(path, MIGRATIONS, busyTimeoutMs)
+  // Reading (list, load, latest) creates no file and needs no write access: see lazyDatabase.
+  const { use, read: reading, close } = lazyDatabase(path, MIGRATIONS, busyTimeoutMs)
 
   const read = (db: Database, id: string): StoredSession | undefined => {
     const session = db.query("SELECT id, system, model_name AS modelName FROM sessions WHERE id = ?").get(id) as
@@ -153,7 +154,7 @@ export const make = (path: string, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS): Int
     })
 
   const load: Interface["load"] = (idOrPrefix) =>
-    use((db) => {
+    reading((db) => {
       const exact = read(db, idOrPrefix)
       if (exact !== undefined) return { session: exact }
       const matches = (db.query("SELECT id FROM sessions WHERE id LIKE ? ESCAPE '\\' ORDER BY updated DESC LIMIT 5")
@@ -162,25 +163,27 @@ export const make = (path: string, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS): Int
       return { session: matches.length === 1 ? read(db, matches[0]!) : undefined }
     }).pipe(
       Effect.flatMap((r) =>
-        "ambiguous" in r
+        r === undefined
+          ? Effect.succeed(undefined)
+          : "ambiguous" in r
           ? Effect.fail(new AmbiguousSession({ prefix: idOrPrefix, matches: r.ambiguous }))
           : Effect.succeed(r.session)
       )
     )
 
-  const latest = use((db) => {
+  const latest = reading((db) => {
     const row = db.query("SELECT id FROM sessions ORDER BY updated DESC LIMIT 1").get() as { id: string } | null
     return row === null ? undefined : read(db, row.id)
   })
 
   const list: Interface["list"] = (limit) =>
-    use((db) =>
+    reading((db) =>
       db.query(
         `SELECT s.id, s.created, s.updated, s.title, s.model_name AS modelName,
            (SELECT COUNT(*) FROM messages m WHERE m.session_id = s.id) AS messages
          FROM sessions s ORDER BY s.updated DESC LIMIT ?`
       ).all(limit) as Array<SessionSummary>
-    )
+    ).pipe(Effect.map((rows) => rows ?? []))
 
   return { path, append, load, latest, list, close }
 }

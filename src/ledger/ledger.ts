@@ -167,10 +167,14 @@ const mergeInto = (into: Map<string, Totals>, rows: ReadonlyArray<Totals>) => {
   return into
 }
 
+/** What a ledger that does not exist yet says: no requests. */
+const EMPTY_REPORT: Report = { total: emptyTotals("total"), byModel: [], byDay: [], byConversation: [] }
+
 const sumAll = (rows: Iterable<Totals>): Totals => mergeInto(new Map(), [...rows].map((r) => ({ ...r, key: "total" }))).get("total") ?? emptyTotals("total")
 
 export const make = (path: string, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS): Interface & { readonly close: Effect.Effect<void> } => {
-  const { use, close } = lazyDatabase(path, MIGRATIONS, busyTimeoutMs)
+  // Reading (report) creates no file and needs no write access: see lazyDatabase.
+  const { use, read, close } = lazyDatabase(path, MIGRATIONS, busyTimeoutMs)
   /** Rows to write (or running rows to complete, by id) that a lock refused, oldest first. */
   const pending: Array<{ readonly row: LedgerRow; readonly id: RowId | undefined }> = []
 
@@ -218,8 +222,8 @@ export const make = (path: string, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS): Int
 
   const flush = Effect.suspend(() => drain(busyTimeoutMs))
 
-  const report = (query: ReportQuery) =>
-    use((db) => {
+  const report = (query: ReportQuery): Effect.Effect<Report, LedgerError> =>
+    read((db): Report => {
       // Whole days come from the rollup; a --since that falls inside a day adds that day's raw rows from then on.
       const modelFilter = query.model !== undefined ? " AND (model_name = ? COLLATE NOCASE OR model_id = ?)" : ""
       const modelParams: Array<SQLQueryBindings> = query.model !== undefined ? [query.model, query.model] : []
@@ -267,7 +271,7 @@ export const make = (path: string, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS): Int
       }
       const byConversation = recent.map((c) => conversationQuery.get(c, query.since ?? 0, ...modelParams) as Totals)
       return { total: sumAll(byModel), byModel, byDay, byConversation }
-    })
+    }).pipe(Effect.map((report) => report ?? EMPTY_REPORT))
 
   return { path, begin, progress, record, flush, report, close }
 }

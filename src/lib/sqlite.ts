@@ -1,10 +1,10 @@
 // Opening byok's SQLite files (the cost ledger, saved sessions): create the directory, WAL mode, a busy timeout so
 // concurrent byok processes wait their turn, and migrations by user_version in one IMMEDIATE transaction.
 // Also the one mapping from SQLite's failures to what a user can do about them.
-import { Database } from "bun:sqlite"
+import { constants, Database } from "bun:sqlite"
 import { Effect, Schema } from "effect"
 import { envVar } from "./env.ts"
-import { mkdirSync } from "node:fs"
+import { existsSync, mkdirSync } from "node:fs"
 
 export class StoreError extends Schema.TaggedError<StoreError>()("StoreError", {
   path: Schema.String,
@@ -70,12 +70,48 @@ export const DEFAULT_BUSY_TIMEOUT_MS = 2000
 /** What a store waits for a lock while it is in the user's way (a write after an answer); it tries again later. */
 export const SHORT_BUSY_TIMEOUT_MS = 100
 
+/**
+ * Opens an existing database for reading only, or gives undefined when it must be opened for writing first (its
+ * schema is older than this byok's). On a read-only directory, where SQLite cannot make the WAL's shared-memory
+ * file, the file is opened as immutable: nothing can change it there anyway.
+ */
+const openForReading = (path: string, migrations: ReadonlyArray<string>, busyTimeoutMs: number): Database | undefined => {
+  let db: Database
+  try {
+    db = new Database(path, { readonly: true, strict: true })
+    db.run(`PRAGMA busy_timeout = ${busyTimeoutMs}`)
+    userVersion(db)
+  } catch (error) {
+    if (!/CANTOPEN|READONLY|unable to open/i.test(String((error as { code?: string }).code ?? error))) throw error
+    db = new Database(`file:${path.replace(/[?#%]/g, encodeURIComponent)}?immutable=1`, constants.SQLITE_OPEN_READONLY | constants.SQLITE_OPEN_URI)
+  }
+  const version = userVersion(db)
+  if (version > migrations.length) {
+    db.close()
+    throw new StoreError({
+      path,
+      kind: "newer",
+      detail: `written by a newer byok (schema ${version}, this one knows ${migrations.length}); update byok`
+    })
+  }
+  if (version < migrations.length) {
+    db.close()
+    return undefined
+  }
+  return db
+}
+
 export interface LazyDatabase {
   /**
    * Runs `f` on the database, opened (and migrated) on first use so that commands that never touch it pay nothing;
    * SQLite's failures become a StoreError. `busyTimeoutMs` changes how long this use waits for a lock.
    */
   readonly use: <A>(f: (db: Database) => A, busyTimeoutMs?: number) => Effect.Effect<A, StoreError>
+  /**
+   * Runs `f` for reading: creates nothing (undefined when there is no file yet) and needs no write access, unless
+   * the file must first be brought to this byok's schema.
+   */
+  readonly read: <A>(f: (db: Database) => A) => Effect.Effect<A | undefined, StoreError>
   /** Closes the handle, if it was opened. */
   readonly close: Effect.Effect<void>
 }
@@ -86,11 +122,29 @@ export const lazyDatabase = (
   busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS
 ): LazyDatabase => {
   let db: Database | undefined
+  let reader: Database | undefined
+  const openForWriting = () => {
+    reader?.close()
+    reader = undefined
+    return openDatabase(path, migrations, busyTimeoutMs)
+  }
   return {
+    read: (f) =>
+      Effect.try({
+        try: () => {
+          if (db === undefined && reader === undefined) {
+            if (!existsSync(path)) return undefined
+            reader = openForReading(path, migrations, busyTimeoutMs)
+            if (reader === undefined) db = openForWriting()
+          }
+          return f((db ?? reader)!)
+        },
+        catch: (error) => classifyStoreError(path, error)
+      }),
     use: (f, wait) =>
       Effect.try({
         try: () => {
-          db ??= openDatabase(path, migrations, busyTimeoutMs)
+          db ??= openForWriting()
           if (wait === undefined || wait === busyTimeoutMs) return f(db)
           db.run(`PRAGMA busy_timeout = ${wait}`)
           try {
@@ -103,7 +157,9 @@ export const lazyDatabase = (
       }),
     close: Effect.sync(() => {
       db?.close()
+      reader?.close()
       db = undefined
+      reader = undefined
     })
   }
 }

@@ -2,13 +2,13 @@
 // and what byok knows of it for caching and hints), and the shared machinery that turns those into one streamed
 // call: POST the JSON body, retry before any output, parse the streamed answer.
 import { Effect, Stream } from "effect"
-import { HttpClient, HttpClientRequest, type HttpClientResponse } from "effect/http"
+import { HttpClient, HttpClientRequest } from "effect/http"
 import type { ModelEntry } from "../config/schema.ts"
 import { VERSION } from "../version.ts"
-import type { LlmRequest, Timeouts } from "./conversation.ts"
+import type { LlmRequest } from "./conversation.ts"
 import type { ProviderError } from "./errors.ts"
 import type { LlmEvent } from "./event.ts"
-import { type RequestContext, requestIdOf, send } from "./http.ts"
+import { type RequestContext, requestIdOf, send, wholeBody } from "./http.ts"
 import { runWireParser, type WireParser } from "./parser.ts"
 import { DEFAULT_MAX_RETRIES, withRetries } from "./retry.ts"
 import { type SseMessage, sseMessages } from "./sse.ts"
@@ -28,11 +28,11 @@ export interface WireSpec<S> {
   readonly authHeaders: (entry: ModelEntry) => Record<string, string>
   readonly body: (request: LlmRequest) => Record<string, unknown>
   readonly parser: (ctx: RequestContext, requestId: string | undefined) => WireParser<S>
-  /** The messages of a response, when a format reads more than SSE (Chat Completions' JSON fallback). */
-  readonly messages?: (
-    response: HttpClientResponse.HttpClientResponse,
-    timeouts: Timeouts
-  ) => Stream.Stream<SseMessage, unknown> | undefined
+  /**
+   * A whole JSON answer (from a server that ignores `stream: true`) as the events the format would have streamed,
+   * so the one parser reads both.
+   */
+  readonly fromJson: (body: string) => ReadonlyArray<SseMessage>
 }
 
 /** A wire format ready to call. */
@@ -60,7 +60,9 @@ export const makeWireFormat = <S>(spec: WireSpec<S>) =>
           request.maxRetries ?? DEFAULT_MAX_RETRIES,
           request.onRetry
         )
-        const messages = spec.messages?.(response, request.timeouts) ?? sseMessages(response, request.timeouts)
+        const messages = (response.headers["content-type"] ?? "").includes("application/json")
+          ? Stream.fromEffect(wholeBody(response, request.timeouts)).pipe(Stream.flatMap((body) => Stream.fromArray(spec.fromJson(body))))
+          : sseMessages(response, request.timeouts)
         return runWireParser(messages, spec.parser(ctx, requestIdOf(response.headers)))
       }))
   }))

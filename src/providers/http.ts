@@ -330,5 +330,14 @@ export const bodyText = (response: HttpClientResponse.HttpClientResponse, timeou
       })
     })).pipe(Stream.decodeText())
 
+/** A whole (non-streamed) body as text, within the first-byte limit. */
+export const wholeBody = (response: HttpClientResponse.HttpClientResponse, timeouts: Timeouts) =>
+  response.text.pipe(
+    Effect.timeoutOrElse({
+      duration: timeouts.firstByte,
+      orElse: () => Effect.fail(new WaitedTooLong(seconds(timeouts.firstByte), false))
+    })
+  )
+
 export const invalidResponse = (ctx: RequestContext, detail: string, midStream: boolean) =>
   providerError(ctx, new InvalidResponseError({ detail: redact(detail, ctx.entry).slice(0, 300) }), { midStream })

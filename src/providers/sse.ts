@@ -35,6 +35,13 @@ export const decodeSse = <E>(text: Stream.Stream<string, E>): Stream.Stream<SseM
     )
   })
 
+/** One SSE message, as a format's JSON-to-events conversion makes them. */
+export const message = (data: unknown, event = "message"): SseMessage => ({
+  _tag: "Event",
+  event,
+  data: typeof data === "string" ? data : JSON.stringify(data)
+})
+
 /** The SSE messages of a streaming response body. */
 export const sseMessages = (response: HttpClientResponse.HttpClientResponse, timeouts: Timeouts) =>
   decodeSse(bodyText(response, timeouts))

@@ -3,7 +3,7 @@ import { Redacted } from "effect"
 import { anthropicCacheMinimum } from "../caching.ts"
 import type { WireSpec } from "../format.ts"
 import { buildBody, messagesUrl } from "./request.ts"
-import { makeParser, type State } from "./stream.ts"
+import { fromJson, makeParser, type State } from "./stream.ts"
 
 export const ANTHROPIC_VERSION = "2023-06-01"
 
@@ -15,5 +15,6 @@ export const spec: WireSpec<State> = {
   url: messagesUrl,
   authHeaders: (entry) => ({ "x-api-key": Redacted.value(entry.apiKey), "anthropic-version": ANTHROPIC_VERSION }),
   body: buildBody,
-  parser: makeParser
+  parser: makeParser,
+  fromJson
 }

@@ -5,6 +5,7 @@ import type { FinishReason, LlmEvent } from "../event.ts"
 import { emptyUsage } from "../event.ts"
 import { fromInBand, type RequestContext } from "../http.ts"
 import { cutShort, notThisApi, parseData, type WireInput, type WireOutput, type WireParser } from "../parser.ts"
+import { message, type SseMessage } from "../sse.ts"
 import { mergeUsage, normaliseUsage } from "./usage.ts"
 import type { AnthropicEvent, AnthropicUsage } from "./wire.ts"
 
@@ -88,3 +89,37 @@ export const makeParser = (ctx: RequestContext, requestId: string | undefined): 
     return [cutShort(ctx, "the stream ended before message_stop", state.emitted, requestId)]
   }
 })
+
+/**
+ * A whole Message (a server that ignored `stream: true`) as the events a stream would have carried: message_start
+ * with the usage, one delta per text or thinking block, message_delta with the stop reason, message_stop. Anything
+ * else (an error object, text that is not JSON) goes to the parser as it is, which says what it is.
+ */
+export const fromJson = (body: string): ReadonlyArray<SseMessage> => {
+  let value: {
+    type?: string
+    id?: string
+    model?: string
+    content?: ReadonlyArray<{ type?: string; text?: string; thinking?: string }>
+    stop_reason?: string | null
+    usage?: AnthropicUsage
+  }
+  try {
+    value = JSON.parse(body)
+  } catch {
+    return [message(body)]
+  }
+  if (value?.type !== "message") return [message(body)]
+  return [
+    message({ type: "message_start", message: { id: value.id, model: value.model, usage: value.usage } }),
+    ...(value.content ?? []).flatMap((block, index) =>
+      block.type === "text" && typeof block.text === "string"
+        ? [message({ type: "content_block_delta", index, delta: { type: "text_delta", text: block.text } })]
+        : block.type === "thinking" && typeof block.thinking === "string"
+        ? [message({ type: "content_block_delta", index, delta: { type: "thinking_delta", thinking: block.thinking } })]
+        : []
+    ),
+    message({ type: "message_delta", delta: { stop_reason: value.stop_reason ?? "end_turn" }, usage: value.usage }),
+    message({ type: "message_stop" })
+  ]
+}

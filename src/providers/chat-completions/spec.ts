@@ -1,8 +1,8 @@
 // The Chat Completions wire format: POST {base_url}/chat/completions, streamed, Bearer auth.
-import { Redacted, Stream } from "effect"
+import { Redacted } from "effect"
 import { anthropicCacheMinimum, OPENAI_CACHE_MINIMUM } from "../caching.ts"
 import type { WireSpec } from "../format.ts"
-import type { SseMessage } from "../sse.ts"
+import { message } from "../sse.ts"
 import { quirksFor } from "./quirks.ts"
 import { buildBody, chatCompletionsUrl } from "./request.ts"
 import { makeParser, type State } from "./stream.ts"
@@ -29,16 +29,6 @@ export const spec: WireSpec<State> = {
   authHeaders: (entry) => ({ authorization: `Bearer ${Redacted.value(entry.apiKey)}` }),
   body: buildBody,
   parser: makeParser,
-  // A server that ignores `stream: true` answers with one JSON body: read it as a single chunk.
-  messages: (response) =>
-    (response.headers["content-type"] ?? "").includes("application/json")
-      ? Stream.fromEffect(response.text).pipe(
-        Stream.flatMap((data) =>
-          Stream.make<Array<SseMessage>>(
-            { _tag: "Event", event: "message", data },
-            { _tag: "Event", event: "message", data: "[DONE]" }
-          )
-        )
-      )
-      : undefined
+  // The parser reads a whole chat.completion (`message` in place of `delta`) as one chunk.
+  fromJson: (body) => [message(body), message("[DONE]")]
 }

@@ -3,7 +3,7 @@ import { Redacted } from "effect"
 import { OPENAI_CACHE_MINIMUM } from "../caching.ts"
 import type { WireSpec } from "../format.ts"
 import { buildBody, responsesUrl } from "./request.ts"
-import { makeParser, type State } from "./stream.ts"
+import { fromJson, makeParser, type State } from "./stream.ts"
 
 export const spec: WireSpec<State> = {
   label: "OpenAI Responses",
@@ -13,5 +13,6 @@ export const spec: WireSpec<State> = {
   url: (entry) => responsesUrl(entry.baseUrl),
   authHeaders: (entry) => ({ authorization: `Bearer ${Redacted.value(entry.apiKey)}` }),
   body: buildBody,
-  parser: makeParser
+  parser: makeParser,
+  fromJson
 }

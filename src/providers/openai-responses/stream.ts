@@ -5,6 +5,7 @@ import type { FinishReason, LlmEvent } from "../event.ts"
 import { emptyUsage } from "../event.ts"
 import { fromInBand, type RequestContext } from "../http.ts"
 import { cutShort, notThisApi, parseData, type WireInput, type WireOutput, type WireParser } from "../parser.ts"
+import { message, type SseMessage } from "../sse.ts"
 import { normaliseUsage } from "./usage.ts"
 import type { ResponsesEvent, ResponsesObject } from "./wire.ts"
 
@@ -82,4 +83,44 @@ export const makeParser = (ctx: RequestContext, requestId: string | undefined): 
         ? [cutShort(ctx, "the stream ended before response.completed", state.emitted, requestId)]
         : [notThisApi(ctx, "Responses API", "an OpenAI")]
   }
+}
+
+/**
+ * A whole Response object (a server that ignored `stream: true`) as the events a stream would have carried:
+ * response.created, one delta per output text and reasoning summary, then the terminal event its status names.
+ * Anything else goes to the parser as it is, which says what it is.
+ */
+export const fromJson = (body: string): ReadonlyArray<SseMessage> => {
+  type Part = { type?: string; text?: string }
+  type Item = { type?: string; content?: ReadonlyArray<Part>; summary?: ReadonlyArray<Part> }
+  let value: Omit<ResponsesObject, "output"> & { object?: string; output?: ReadonlyArray<Item> }
+  try {
+    value = JSON.parse(body)
+  } catch {
+    return [message(body)]
+  }
+  if (value?.object !== "response" && !Array.isArray(value?.output)) return [message(body)]
+  const deltas = (value.output ?? []).flatMap((item) =>
+    item.type === "message"
+      ? (item.content ?? []).flatMap((part) =>
+        (part.type === "output_text" || part.type === "refusal") && typeof part.text === "string"
+          ? [message({ type: "response.output_text.delta", delta: part.text })]
+          : []
+      )
+      : item.type === "reasoning"
+      ? (item.summary ?? []).flatMap((part) =>
+        typeof part.text === "string" ? [message({ type: "response.reasoning_summary_text.delta", delta: part.text })] : []
+      )
+      : []
+  )
+  const terminal = value.status === "incomplete"
+    ? "response.incomplete"
+    : value.status === "failed"
+    ? "response.failed"
+    : "response.completed"
+  return [
+    message({ type: "response.created", response: { id: value.id, model: value.model } }),
+    ...deltas,
+    message({ type: terminal, response: value })
+  ]
 }
