@@ -5,7 +5,10 @@ import { join } from "node:path"
 
 let built: string | undefined
 
+/** BYOK_BIN names a binary to test (CI passes the one it built); else one is built from source, once per run. */
 export const byokBinary = (): string => {
+  const given = process.env["BYOK_BIN"]
+  if (given !== undefined && given !== "") return given
   if (built !== undefined) return built
   const root = join(import.meta.dir, "..", "..")
   const bin = join(mkdtempSync(join(tmpdir(), "byok-bin-")), "byok")
