@@ -21,6 +21,7 @@ import { term, writeErr } from "./cli/term.ts"
 import * as SessionStore from "./chat/sessions.ts"
 import * as CostLedger from "./ledger/ledger.ts"
 import * as Redactor from "./lib/redact.ts"
+import * as LocalServers from "./providers/local.ts"
 import * as Provider from "./providers/provider.ts"
 import { VERSION } from "./version.ts"
 
@@ -57,8 +58,9 @@ const AppLayer = Layer.mergeAll(
   RedactingStdio.layer,
   lazyTerminalLayer,
   NoSpawner,
-  Provider.layer.pipe(Layer.provide(FetchHttpClient.layer))
-).pipe(Layer.provideMerge(Redactor.layer))
+  Provider.layer,
+  LocalServers.layer
+).pipe(Layer.provide(FetchHttpClient.layer), Layer.provideMerge(Redactor.layer))
 
 const program = Effect.gen(function*() {
   const t = yield* term

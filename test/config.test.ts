@@ -8,6 +8,7 @@ import { join } from "node:path"
 import { describeError } from "../src/cli/exit.ts"
 import * as Config from "../src/config/config.ts"
 import * as Redactor from "../src/lib/redact.ts"
+import { noLocalServers } from "./lib/provider.ts"
 import type { ConfigError } from "../src/config/errors.ts"
 
 const entry = (over: Record<string, unknown> = {}) => ({
@@ -51,6 +52,7 @@ const withConfig = <A, E>(setup: Setup, f: (c: Config.Interface) => Effect.Effec
   const layer = Config.layer(setup.explicit !== undefined ? { explicitFile: setup.explicit } : {}).pipe(
     Layer.provide(NodeFileSystem.layer),
     Layer.provide(Redactor.layer),
+    Layer.provide(noLocalServers),
     Layer.provide(ConfigProvider.layer(ConfigProvider.fromEnvRecord({ HOME: home, ...setup.env })))
   )
   return Effect.runPromise(
@@ -417,6 +419,8 @@ describe("hostile config files", () => {
     const layer = Config.layer().pipe(
       Layer.provide(NodeFileSystem.layer),
       Layer.provide(Redactor.layer),
+      Layer.provide(noLocalServers),
+    Layer.provide(noLocalServers),
       Layer.provide(ConfigProvider.layer(ConfigProvider.fromEnvRecord({ HOME: home })))
     )
     const error = await Effect.runPromise(

@@ -13,10 +13,11 @@ import * as Ledger from "../src/ledger/ledger.ts"
 import type { LlmRequest } from "../src/providers/conversation.ts"
 import { ProviderError, RateLimitError } from "../src/providers/errors.ts"
 import { type LlmEvent, makeUsage } from "../src/providers/event.ts"
+import { LocalServers } from "../src/providers/local.ts"
 import { Provider } from "../src/providers/provider.ts"
 import * as Redact from "../src/lib/redact.ts"
 import { Redactor } from "../src/lib/redact.ts"
-import { CANARY, makeEntry } from "./lib/provider.ts"
+import { CANARY, makeEntry, noLocalServers } from "./lib/provider.ts"
 
 const local = makeEntry({ displayName: "Local", model: "qwen", baseUrl: "http://127.0.0.1:8080/v1" })
 const claude = makeEntry({
@@ -82,10 +83,11 @@ const setup = (scripts: Array<Script>) => {
     config,
     Layer.succeed(Ledger.CostLedger, ledger),
     Layer.succeed(Sessions.SessionStore, sessions),
-    Layer.succeed(Redactor, redactor)
+    Layer.succeed(Redactor, redactor),
+    noLocalServers
   )
   const run = <A, E>(
-    effect: Effect.Effect<A, E, Provider | ConfigService | Ledger.CostLedger | Sessions.SessionStore | Redactor>
+    effect: Effect.Effect<A, E, Provider | ConfigService | Ledger.CostLedger | Sessions.SessionStore | Redactor | LocalServers>
   ) =>
     Effect.runPromise(Effect.provide(effect, layer))
   return { requests, ledger, sessions, run }

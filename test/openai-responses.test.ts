@@ -22,7 +22,11 @@ describe("Responses request", () => {
     expect(req.body).toEqual({
       model: "gpt-5.1",
       instructions: "Be brief.",
-      input: [{ role: "user", content: "Hi" }, { role: "assistant", content: "Hello" }, { role: "user", content: "More" }],
+      input: [
+        { type: "message", role: "user", content: [{ type: "input_text", text: "Hi" }] },
+        { type: "message", role: "assistant", content: [{ type: "output_text", text: "Hello" }] },
+        { type: "message", role: "user", content: [{ type: "input_text", text: "More" }] }
+      ],
       max_output_tokens: 1000,
       store: false,
       stream: true,

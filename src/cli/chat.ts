@@ -212,7 +212,8 @@ export const runChat = (flags: ChatFlags) =>
         const fiber = yield* Effect.forkChild(Effect.uninterruptible(Effect.gen(function*() {
           const turn = yield* conversation.send(text, {
             render: renderAnswer,
-            onRetry: (info) => out(`\r\x1b[K${style.dim(explainRetry(info))}\n`)
+            onRetry: (info) => out(`\r\x1b[K${style.dim(explainRetry(info))}\n`),
+            onNotice: (text) => out(`\r\x1b[K${style.dim(`warning: ${text}`)}\n`)
           })
           if (turn.recorded === "deferred") {
             yield* warn("the cost ledger is busy; this answer is recorded as soon as it is free")

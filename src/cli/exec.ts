@@ -105,6 +105,7 @@ const execTurn = (ctx: Context, prompt: string) =>
     const turn = yield* conversation.send(prompt, {
       maxOutputTokens: ctx.maxOutputTokens,
       onRetry: (info) => warn(t, explainRetry(info)).pipe(Effect.provideService(Stdio.Stdio, stdio)),
+      onNotice: (text) => warn(t, text).pipe(Effect.provideService(Stdio.Stdio, stdio)),
       render: (events) =>
         format === "text"
           ? streamAnswer(events, stopSpinner)

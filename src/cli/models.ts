@@ -1,13 +1,31 @@
-// `byok models`: the configured models (display name, provider, model id, host), never their keys.
+// `byok models`: the configured models (display name, provider, model id, host), never their keys; with
+// `--discover`, also the models of the local servers listening now, which `--save` writes to byok's own file.
 import { Effect } from "effect"
 import { Command, Flag } from "effect/cli"
-import { ConfigService, configWarnings, usableEntries } from "../config/config.ts"
+import {
+  ConfigService,
+  configWarnings,
+  DISCOVERED_SOURCE,
+  discoveredEntries,
+  saveModels,
+  usableEntries
+} from "../config/config.ts"
+import type { ModelEntry } from "../config/schema.ts"
+import { LocalServers } from "../providers/local.ts"
 import { configFlag, configLayer } from "./flags.ts"
 import { printLine } from "./render.ts"
-import { term, warn } from "./term.ts"
+import { note, term, warn } from "./term.ts"
 
 const command = Command.make("models", {
   json: Flag.Boolean("json").pipe(Flag.withDescription("Print a JSON array instead of a table"), Flag.withDefault(false)),
+  discover: Flag.Boolean("discover").pipe(
+    Flag.withDescription("Also list the models of local servers listening now (Ollama, llama.cpp, LM Studio, vLLM on their default ports)"),
+    Flag.withDefault(false)
+  ),
+  save: Flag.Boolean("save").pipe(
+    Flag.withDescription("With --discover: add the models found to byok's own config file"),
+    Flag.withDefault(false)
+  ),
   config: configFlag
 }, (flags) =>
   Effect.gen(function*() {
@@ -16,7 +34,14 @@ const command = Command.make("models", {
     const loaded = yield* config.load
     // The default is whatever `byok exec` without -m would use.
     const chosen = yield* config.select().pipe(Effect.option)
-    const rows = usableEntries(loaded).map((e) => ({
+    const configured = usableEntries(loaded)
+    // Without models configured, load already looked; --discover looks whatever is configured.
+    const found = flags.discover && loaded.discovered.length === 0
+      ? discoveredEntries(yield* (yield* LocalServers).discover)
+      : []
+    const known = new Set(configured.map((e) => e.displayName))
+    const all: ReadonlyArray<ModelEntry> = [...configured, ...found.filter((e) => !known.has(e.displayName))]
+    const rows = all.map((e) => ({
       displayName: e.displayName,
       provider: e.provider,
       model: e.model,
@@ -27,20 +52,36 @@ const command = Command.make("models", {
       default: chosen._tag === "Some" && chosen.value.entry === e
     }))
     for (const w of configWarnings(loaded, undefined)) yield* warn(t, w)
+    const discovered = all.filter((e) => e.source.file === DISCOVERED_SOURCE)
+    if (flags.save) {
+      if (!flags.discover) yield* warn(t, "--save keeps the models --discover finds: add --discover")
+      else if (discovered.length === 0) yield* note(t, "No local server found on 11434 (Ollama), 8080 (llama.cpp), 1234 (LM Studio) or 8000 (vLLM); nothing saved.")
+      else {
+        const added = yield* saveModels(loaded.ownFile, discovered)
+        yield* note(t, `Saved ${added} model${added === 1 ? "" : "s"} to ${loaded.ownFile}.`)
+      }
+    } else if (discovered.length > 0) {
+      yield* note(t, `Models marked + were found on local servers now; \`byok models --discover --save\` keeps them in ${loaded.ownFile}.`)
+    }
     if (flags.json) return yield* printLine(JSON.stringify(rows, null, 2))
     if (rows.length === 0) {
-      return yield* printLine(`No models configured (looked in ${loaded.searched.join(", ")}).`)
+      return yield* printLine(
+        `No models configured (looked in ${loaded.searched.join(", ")}), and no local server found listening.`
+      )
     }
+    const mark = (r: (typeof rows)[number], e: ModelEntry) => (r.default ? "*" : discovered.includes(e) ? "+" : "")
     const header = ["", "NAME", "PROVIDER", "MODEL", "HOST"]
-    const table = [header, ...rows.map((r) => [r.default ? "*" : "", r.displayName, r.provider, r.model, r.host])]
+    const table = [header, ...rows.map((r, i) => [mark(r, all[i]!), r.displayName, r.provider, r.model, r.host])]
     const widths = header.map((_, c) => Math.max(...table.map((row) => row[c]!.length)))
     const lines = table.map((row) => row.map((cell, c) => cell.padEnd(widths[c]!)).join("  ").trimEnd())
     yield* printLine(lines.join("\n"))
   })).pipe(
-    Command.withDescription("List the configured models (* marks the default)"),
+    Command.withDescription("List the configured models (* marks the default, + a model found on a local server)"),
     Command.withExamples([
       { command: "byok models", description: "Table of models" },
-      { command: "byok models --json | jq -r '.[].displayName'", description: "Names, for scripts" }
+      { command: "byok models --json | jq -r '.[].displayName'", description: "Names, for scripts" },
+      { command: "byok models --discover", description: "Also the models of Ollama, llama.cpp, LM Studio or vLLM running now" },
+      { command: "byok models --discover --save", description: "… and keep them in byok's own config file" }
     ])
   )
 

@@ -2,11 +2,13 @@
 // Files, lowest priority first: ~/.factory/config.json, ~/.factory/settings.json, byok's own
 // ($XDG_CONFIG_HOME/byok/config.json); an entry with the same display name in a later file replaces the earlier one.
 // `--config FILE` / BYOK_CONFIG replaces all three with one explicit file.
-import { ConfigProvider, Context, Effect, FileSystem, Layer } from "effect"
+import { ConfigProvider, Context, Effect, FileSystem, Layer, Redacted } from "effect"
+import { parseEndpoint } from "../lib/net.ts"
 import { priceFor, type PriceSource } from "../ledger/cost.ts"
 import type { Price } from "../ledger/prices.ts"
 import { envVarIn } from "../lib/env.ts"
 import { Redactor } from "../lib/redact.ts"
+import { type Discovered, LocalServers } from "../providers/local.ts"
 import { closest } from "../lib/text.ts"
 import {
   type ConfigIssue,
@@ -48,10 +50,14 @@ export interface LoadedConfig {
   readonly defaultModel: { readonly name: string; readonly setting: string } | undefined
   /** Every file looked at, present or not. */
   readonly searched: ReadonlyArray<string>
+  /** byok's own file, where `byok models --discover --save` writes. */
+  readonly ownFile: string
   /** Price overrides from the files' `prices` maps, by display name or model id (later files win). */
   readonly prices: Readonly<Record<string, Price>>
   /** Problems in `prices` entries (those entries are ignored). */
   readonly priceIssues: ReadonlyArray<ConfigIssue>
+  /** With no model configured: the local servers found listening, whose models are among `entries`. */
+  readonly discovered: ReadonlyArray<Discovered>
 }
 
 /** Which model a command asked for. Every way of choosing one goes through `select`. */
@@ -91,6 +97,7 @@ export interface Options {
 export const make = Effect.fn("Config.make")(function*(options: Options = {}) {
   const fs = yield* FileSystem.FileSystem
   const redactor = yield* Redactor
+  const servers = yield* LocalServers
   // Captured now: `load` runs later, outside the context this layer was built in.
   const provider = yield* ConfigProvider.ConfigProvider
   const envOption = (name: string) => envVarIn(provider, name)
@@ -204,13 +211,17 @@ export const make = Effect.fn("Config.make")(function*(options: Options = {}) {
         }
       }
     }
+    // No model anywhere and no file that failed: the models of the local servers listening now stand in.
+    const found = merged.size === 0 && broken.length === 0 && explicit === undefined ? yield* servers.discover : []
     return {
-      entries: [...merged.values()],
+      entries: [...merged.values(), ...discoveredRecords(found)],
       broken,
       defaultModel,
       searched: files.map((f) => f.path),
+      ownFile: `${xdg}/byok/config.json`,
       prices,
-      priceIssues
+      priceIssues,
+      discovered: found
     }
   })
 
@@ -225,7 +236,15 @@ export const make = Effect.fn("Config.make")(function*(options: Options = {}) {
         ? Effect.succeed<Selected>({
           entry: record.entry,
           price: priceFor(record.entry, priceOverride(config, record.entry)),
-          warnings: configWarnings(config, record)
+          warnings: [
+            ...configWarnings(config, record),
+            ...(record.file === DISCOVERED_SOURCE
+              ? [
+                `no models are configured: using "${record.entry.displayName}", found at ${record.entry.baseUrl} ` +
+                `(\`byok models --discover --save\` keeps the models found in ${config.ownFile})`
+              ]
+              : [])
+          ]
         })
         : Effect.fail(new ConfigInvalid({ issues: record.issues }))
 
@@ -345,6 +364,75 @@ export const findEntry = (entries: ReadonlyArray<EntryRecord>, query: string): E
 }
 
 export const layer = (options: Options = {}) => Layer.effect(ConfigService, make(options))
+
+/**
+ * Adds models to byok's own file (customModels, camelCase), keeping what is there; models of the same display name
+ * are left as they are. Returns how many were added.
+ */
+export const saveModels = (file: string, entries: ReadonlyArray<ModelEntry>) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const existing = yield* fs.readFileString(file).pipe(Effect.orElseSucceed(() => "{}"))
+    const parsed = parseJson(existing.trim() === "" ? "{}" : existing)
+    if (!parsed.ok || !isRecord(parsed.value)) {
+      return yield* new ConfigParseError({
+        path: file,
+        line: parsed.ok ? 1 : parsed.line,
+        column: parsed.ok ? 1 : parsed.column,
+        excerpt: "",
+        caret: 0,
+        detail: parsed.ok ? "expected a JSON object" : parsed.detail
+      })
+    }
+    const root = parsed.value
+    const list = Array.isArray(root["customModels"]) ? [...root["customModels"]] : []
+    const names = new Set(list.flatMap((m) => (isRecord(m) && typeof m["displayName"] === "string" ? [m["displayName"]] : [])))
+    const added = entries.filter((e) => !names.has(e.displayName)).map((e) => ({
+      displayName: e.displayName,
+      model: e.model,
+      baseUrl: e.baseUrl,
+      apiKey: Redacted.value(e.apiKey),
+      provider: e.provider,
+      maxOutputTokens: e.maxOutputTokens
+    }))
+    yield* fs.makeDirectory(file.slice(0, file.lastIndexOf("/")), { recursive: true })
+    yield* fs.writeFileString(file, `${JSON.stringify({ ...root, customModels: [...list, ...added] }, null, 2)}\n`)
+    return added.length
+  })
+
+/** Where a discovered model says it came from, in place of a config file. */
+export const DISCOVERED_SOURCE = "(found on a local server)"
+
+/** The models of discovered servers as config entries: `qwen3:4b [Ollama]`, Chat Completions at the server's /v1. */
+export const discoveredEntries = (found: ReadonlyArray<Discovered>): ReadonlyArray<ModelEntry> =>
+  found.flatMap((d) =>
+    d.models.map((model, i): ModelEntry => ({
+      displayName: `${model} [${d.server.name}]`,
+      model,
+      baseUrl: d.baseUrl,
+      endpoint: parseEndpoint(d.baseUrl)!,
+      apiKey: Redacted.make(d.server.placeholderKey),
+      provider: "generic-chat-completion-api",
+      maxOutputTokens: DISCOVERED_MAX_TOKENS,
+      extraArgs: {},
+      extraHeaders: {},
+      cacheTtl: "5m",
+      source: { file: DISCOVERED_SOURCE, path: `${d.server.name}[${i}]` }
+    }))
+  )
+
+/** What a discovered model may answer at most; byok's own file can change it once saved. */
+const DISCOVERED_MAX_TOKENS = 8192
+
+const discoveredRecords = (found: ReadonlyArray<Discovered>): ReadonlyArray<EntryRecord> =>
+  discoveredEntries(found).map((entry) => ({
+    file: DISCOVERED_SOURCE,
+    at: entry.source.path,
+    name: entry.displayName,
+    model: entry.model,
+    entry,
+    issues: []
+  }))
 
 /** The usable models, in file order: what `byok models` lists and `/model N` numbers. */
 export const usableEntries = (config: LoadedConfig): ReadonlyArray<ModelEntry> =>

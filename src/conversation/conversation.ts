@@ -17,7 +17,10 @@ import type { StoreError } from "../lib/sqlite.ts"
 import type { RetryInfo, Timeouts, Turn } from "../providers/conversation.ts"
 import { ProviderError } from "../providers/errors.ts"
 import type { LlmEvent, Usage } from "../providers/event.ts"
+import { LocalServers } from "../providers/local.ts"
 import { Provider } from "../providers/provider.ts"
+import { droppedByOllama, wontFit } from "../explain/local.ts"
+import { estimatePrompt } from "../lib/tokens.ts"
 
 /**
  * How long byok waits, in seconds, unless told otherwise (--timeout, BYOK_TIMEOUT, a model's `timeout`): for the
@@ -74,6 +77,11 @@ export interface SendOptions<E, R> {
   readonly maxOutputTokens?: number | undefined
   /** Told before each retry. */
   readonly onRetry?: ((info: RetryInfo) => Effect.Effect<void>) | undefined
+  /**
+   * Told what the user should know about a local server: before sending, that the prompt will not fit the context
+   * it serves; after an Ollama answer, that Ollama dropped the start of the prompt.
+   */
+  readonly onNotice?: ((text: string) => Effect.Effect<void>) | undefined
 }
 
 export interface Conversation {
@@ -134,6 +142,7 @@ export const make = Effect.fn("Conversation.make")(function*(options: MakeOption
   const ledger = yield* CostLedger
   const sessions = yield* SessionStore
   const redactor = yield* Redactor
+  const servers = yield* LocalServers
   const clock = yield* Clock.Clock
   const now = () => clock.currentTimeMillisUnsafe()
 
@@ -146,6 +155,15 @@ export const make = Effect.fn("Conversation.make")(function*(options: MakeOption
     Effect.uninterruptible(Effect.gen(function*() {
       const { entry, price } = selected
       const asked = [...turns, { role: "user" as const, content: text }]
+      const maxOutputTokens = opts.maxOutputTokens ?? entry.maxOutputTokens
+      const notice = (words: string) => opts.onNotice?.(words) ?? Effect.void
+      // A local server is asked (once per process) what context it serves, so that a prompt that will not fit is
+      // said before it is sent: llama.cpp and vLLM refuse it, but Ollama silently drops its start.
+      const estimate = estimatePrompt(system, asked)
+      const served = entry.endpoint.isLocal ? yield* servers.recognise(entry) : undefined
+      if (served?.context !== undefined && estimate + maxOutputTokens > served.context) {
+        yield* notice(wontFit(entry, served.kind, estimate, maxOutputTokens, served.context))
+      }
       const startedAt = now()
       // What was seen of the answer, filled in as its events pass, a network chunk at a time.
       let answer = ""
@@ -179,7 +197,7 @@ export const make = Effect.fn("Conversation.make")(function*(options: MakeOption
       const events = provider.stream({
         model: entry,
         conversation: { id, system, turns: asked },
-        maxOutputTokens: opts.maxOutputTokens ?? entry.maxOutputTokens,
+        maxOutputTokens,
         timeouts: timeoutsFor(entry, options.timeout),
         maxRetries: options.maxRetries,
         ...(opts.onRetry !== undefined ? { onRetry: opts.onRetry } : {})
@@ -234,8 +252,15 @@ export const make = Effect.fn("Conversation.make")(function*(options: MakeOption
       // Cut short: what the redactor still held is part of the answer as far as it came.
       if (Exit.isFailure(exit)) answer += texts.end()
 
-      const failure = Exit.isFailure(exit) ? exit.cause : undefined
+      const failure = Exit.isFailure(exit) ? yield* withServerFacts(exit.cause) : undefined
       const outcome = failure === undefined ? "ok" : outcomeOf(failure)
+      // Ollama says how much of the prompt it read: far less than was sent means it dropped the start.
+      if (
+        served?.kind === "ollama" && usage !== undefined && usage.input.total > 0 &&
+        estimate > usage.input.total * 1.5 && estimate > (served.context ?? 0)
+      ) {
+        yield* notice(droppedByOllama(entry, usage.input.total, estimate, served.context))
+      }
       const row = rowOf(outcome)
       const endedAt = startedAt + row.durationMs
       const recorded = yield* ledger.record(row, rowId).pipe(Effect.catch((error) => Effect.succeed<StoreError>(error)))
@@ -267,6 +292,22 @@ export const make = Effect.fn("Conversation.make")(function*(options: MakeOption
         saveError
       }
     }))
+
+  /**
+   * A context error or a 404 gets the facts of the server that answered (its kind, the context it serves, its
+   * models), asked after the error, so the message can name the fix for that server.
+   */
+  const withServerFacts = (cause: Cause.Cause<unknown>): Effect.Effect<Cause.Cause<unknown>> => {
+    const ending = endingOf(cause)
+    if (ending._tag !== "Failed" || !(ending.error instanceof ProviderError)) return Effect.succeed(cause)
+    const error = ending.error
+    if (error.reason._tag !== "ContextLengthExceeded" && error.reason._tag !== "ModelNotFound") return Effect.succeed(cause)
+    return Effect.map(servers.recognise(error.entry), (facts) =>
+      facts === undefined ? cause : Cause.fail(new ProviderError({
+        ...error,
+        served: { kind: facts.kind, models: facts.models, ...(facts.context !== undefined ? { context: facts.context } : {}) }
+      })))
+  }
 
   const conversation: Conversation = {
     get id() {

@@ -39,6 +39,8 @@ export const explainConfigError = (error: ConfigError | UsageError): Explanation
         headline: "No models configured",
         lines: [
           `byok reads droid's files: ${error.searched.join(", ")}.`,
+          "No local server was found either (Ollama on 11434, llama.cpp on 8080, LM Studio on 1234, vLLM on 8000): " +
+          "start one and byok uses its models, or",
           "Add a model, for example to ~/.factory/config.json:",
           ...EXAMPLE_ENTRY.map((l) => `  ${l}`)
         ]

@@ -3,7 +3,8 @@
 import { Duration } from "effect"
 import type { RetryInfo } from "../providers/conversation.ts"
 import type { ProviderError } from "../providers/errors.ts"
-import { isOllama, startHint, versionPathHint } from "../providers/local.ts"
+import { localServerOf, startHint, versionPathHint } from "../providers/local.ts"
+import { contextFix } from "./local.ts"
 import type { Explanation } from "./report.ts"
 
 const RAISE_LIMIT = (where: string, model: string) =>
@@ -110,18 +111,38 @@ export const explainProviderError = (error: ProviderError): Explanation => {
       const lines: Array<string> = []
       const versioned = versionPathHint(entry)
       if (versioned !== undefined) lines.push(`base_url has no /v1: try "${versioned}" for ${model} in ${where}.`)
-      if (isOllama(entry)) lines.push(`For Ollama, pull the model first: ollama pull ${entry.model}`)
+      const kind = error.served?.kind ?? localServerOf(entry)?.kind
+      if (kind === "ollama") {
+        lines.push(`Ollama has no model "${entry.model}": pull it first with: ollama pull ${entry.model}`)
+        const pulled = error.served?.models ?? []
+        if (pulled.length > 0) lines.push(`Pulled models: ${pulled.join(", ")} (set one as "model" in ${where}).`)
+      } else if (error.served !== undefined && error.served.models.length > 0) {
+        lines.push(`The server has: ${error.served.models.join(", ")}.`)
+      }
       lines.push(`Check that model "${entry.model}" exists on ${host} (the "model" field in ${where}).`)
       return {
         headline: `${host} does not know model "${entry.model}" or the endpoint (404)`,
         lines: [...lines, ...facts]
       }
     }
-    case "ContextLengthExceeded":
+    case "ContextLengthExceeded": {
+      const prompt = reason.promptTokens
+      const context = reason.contextTokens ?? error.served?.context
+      const numbers = prompt !== undefined && context !== undefined
+        ? ` (prompt ${prompt.toLocaleString("en-US")} tokens, context ${context.toLocaleString("en-US")})`
+        : context !== undefined
+        ? ` (context ${context.toLocaleString("en-US")} tokens)`
+        : prompt !== undefined
+        ? ` (prompt ${prompt.toLocaleString("en-US")} tokens)`
+        : ""
       return {
-        headline: `The prompt is longer than the context window of ${model}`,
-        lines: ["Shorten the prompt or the input piped on stdin, or use a model with a larger context window.", ...facts]
+        headline: `The prompt is longer than the context window of ${model}${numbers}`,
+        lines: [
+          contextFix(entry, error.served?.kind, prompt !== undefined ? prompt + entry.maxOutputTokens : undefined),
+          ...facts
+        ]
       }
+    }
     case "InvalidRequestError": {
       const lines = [`The server said: ${reason.detail}`]
       if (reason.param === "max_tokens" || reason.param === "max_completion_tokens") {

@@ -70,7 +70,12 @@ export class ModelNotFound extends Schema.TaggedError<ModelNotFound>()("ModelNot
   }
 }
 
-export class ContextLengthExceeded extends Schema.TaggedError<ContextLengthExceeded>()("ContextLengthExceeded", {}) {
+export class ContextLengthExceeded extends Schema.TaggedError<ContextLengthExceeded>()("ContextLengthExceeded", {
+  /** The prompt's size, in tokens, as the server counted it (when it said). */
+  promptTokens: Schema.optionalKey(Schema.Number),
+  /** The context the server serves, in tokens (when it said). */
+  contextTokens: Schema.optionalKey(Schema.Number)
+}) {
   get retryable() {
     return false
   }
@@ -153,8 +158,16 @@ const Entry = Schema.declare((u: unknown): u is ModelEntry =>
   typeof u === "object" && u !== null && "displayName" in u && "endpoint" in u
 )
 
+/** What the server at the entry's address said of itself after the error (local servers, context and 404 errors). */
+export const ServedFacts = Schema.Struct({
+  kind: Schema.Literals(["ollama", "llama.cpp", "vllm", "lmstudio"]),
+  context: Schema.optionalKey(Schema.Number),
+  models: Schema.Array(Schema.String)
+})
+
 export class ProviderError extends Schema.TaggedError<ProviderError>()("ProviderError", {
   entry: Entry,
+  served: Schema.optionalKey(ServedFacts),
   status: Schema.optionalKey(Schema.Number),
   requestId: Schema.optionalKey(Schema.String),
   /** The start of the error body, with the API key removed. */

@@ -55,6 +55,9 @@ export interface ErrorFacts {
   readonly message?: string | undefined
   readonly param?: string | undefined
   readonly retryAfter?: number | undefined
+  /** llama.cpp's exceed_context_size_error says the numbers as fields. */
+  readonly promptTokens?: number | undefined
+  readonly contextTokens?: number | undefined
 }
 
 const str = (u: unknown): string | undefined =>
@@ -75,11 +78,36 @@ export const errorFacts = (payload: unknown): ErrorFacts => {
   const message = str(inner["message"]) ?? str(p["error"]) ?? str(p["message"]) ??
     (p["detail"] !== undefined ? (str(p["detail"]) ?? JSON.stringify(p["detail"])) : undefined)
   const type = str(inner["type"])
+  const count = (u: unknown) => (typeof u === "number" && Number.isFinite(u) && u > 0 ? u : undefined)
   return {
     type: type === "error" ? undefined : type,
     code: str(details["error_code"]) ?? str(inner["code"]),
     message,
-    param: str(inner["param"])
+    param: str(inner["param"]),
+    promptTokens: count(inner["n_prompt_tokens"]),
+    contextTokens: count(inner["n_ctx"])
+  }
+}
+
+/**
+ * The numbers in a context error's words: llama.cpp "request (N tokens) exceeds the available context size (M
+ * tokens)"; OpenAI and vLLM "maximum context length is M tokens. However, you requested N tokens (P in the
+ * messages, …)"; Anthropic "prompt is too long: N tokens > M maximum" and "N + X > M"; LM Studio "context length of
+ * only M".
+ */
+export const contextNumbers = (message: string): { promptTokens?: number; contextTokens?: number } => {
+  const n = (s: string | undefined) => (s !== undefined ? Number(s) : undefined)
+  let m = /\((\d+) tokens\) exceeds the available context size \((\d+) tokens\)/.exec(message)
+  if (m) return { promptTokens: n(m[1])!, contextTokens: n(m[2])! }
+  m = /prompt is too long: (\d+) tokens > (\d+)/.exec(message)
+  if (m) return { promptTokens: n(m[1])!, contextTokens: n(m[2])! }
+  m = /(\d+) \+ \d+ > (\d+)/.exec(message)
+  if (m) return { promptTokens: n(m[1])!, contextTokens: n(m[2])! }
+  const context = /maximum context length is (\d+)/.exec(message) ?? /context length of only (\d+)/.exec(message)
+  const prompt = /\((\d+) in the messages/.exec(message) ?? /(?:resulted in|requested) (\d+) tokens/.exec(message)
+  return {
+    ...(context ? { contextTokens: Number(context[1]) } : {}),
+    ...(prompt ? { promptTokens: Number(prompt[1]) } : {})
   }
 }
 
@@ -87,7 +115,7 @@ const redactFacts = (facts: ErrorFacts, entry: ModelEntry): ErrorFacts =>
   facts.message === undefined ? facts : { ...facts, message: redact(facts.message, entry) }
 
 const CONTEXT_PATTERN =
-  /context[ _-]?length|context window|maximum context|prompt is too long|too many tokens|exceeds? the (model'?s? )?(context|maximum)|input is too long|reduce the length/i
+  /context[ _-]?length|context window|maximum context|context size|prompt is too long|too many tokens|exceeds? the (model'?s? )?(context|maximum)|input is too long|reduce the length|context overflow/i
 const QUOTA_PATTERN = /insufficient_quota|quota|spend limit|enforced_spend_limit|billing|credits?\b/i
 
 /** Status (when there is one) and the error's own words → a reason. */
@@ -97,8 +125,17 @@ export const classify = (facts: ErrorFacts): ProviderErrorReason => {
   const detail = message || type || code || (status !== undefined ? `HTTP ${status}` : "unknown error")
   const numeric = status ?? (/^\d{3}$/.test(code) ? Number(code) : undefined)
 
-  if (code === "context_length_exceeded" || type === "context_length_exceeded" || CONTEXT_PATTERN.test(message)) {
-    return new ContextLengthExceeded({})
+  if (
+    code === "context_length_exceeded" || type === "context_length_exceeded" || type === "exceed_context_size_error" ||
+    CONTEXT_PATTERN.test(message)
+  ) {
+    const said = contextNumbers(message)
+    const promptTokens = facts.promptTokens ?? said.promptTokens
+    const contextTokens = facts.contextTokens ?? said.contextTokens
+    return new ContextLengthExceeded({
+      ...(promptTokens !== undefined ? { promptTokens } : {}),
+      ...(contextTokens !== undefined ? { contextTokens } : {})
+    })
   }
   if (type === "overloaded_error" || numeric === 529) {
     return new ProviderInternalError({ overloaded: true, detail })

@@ -8,8 +8,15 @@ import type { ProviderName } from "../../src/providers/registry.ts"
 import type { LlmRequest } from "../../src/providers/conversation.ts"
 import type { ProviderError } from "../../src/providers/errors.ts"
 import type { LlmEvent } from "../../src/providers/event.ts"
+import { LocalServers } from "../../src/providers/local.ts"
 import * as Provider from "../../src/providers/provider.ts"
 import { fakeHttp, type Scripted, type Sent } from "./http.ts"
+
+/** A LocalServers service that finds nothing and recognises nothing: for tests with no local server. */
+export const noLocalServers = Layer.succeed(
+  LocalServers,
+  LocalServers.of({ recognise: () => Effect.succeed(undefined), discover: Effect.succeed([]) })
+)
 
 export const CANARY = "sk-canary-DO-NOT-PRINT-0123456789abcdef"
 

@@ -17,6 +17,12 @@ export interface FakeServer {
   stop(): void
 }
 
+/**
+ * The GETs byok sends a local server to learn which one it is and the context it serves (providers/local.ts): a
+ * plain fake is none of them, so it answers 404 and neither records them nor troubles the test's handler.
+ */
+const PROBES = new Set(["/api/version", "/props", "/version", "/api/v0/models", "/api/ps", "/api/tags", "/v1/models"])
+
 export const startServer = (): FakeServer => {
   const requests: Array<Recorded> = []
   let handler: Handler = () => new Response("no handler", { status: 500 })
@@ -24,6 +30,8 @@ export const startServer = (): FakeServer => {
     hostname: "127.0.0.1",
     port: 0,
     async fetch(req) {
+      const path = new URL(req.url).pathname
+      if (PROBES.has(path) || (req.method === "POST" && path === "/api/show")) return new Response("not found", { status: 404 })
       const text = await req.text()
       let body: unknown = text
       try {

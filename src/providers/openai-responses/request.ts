@@ -1,5 +1,5 @@
 // Lowers a byok conversation to an OpenAI Responses request: `instructions` for the system prompt, the turns as
-// input messages, `store: false` (byok keeps the history itself), and a stable prompt_cache_key.
+// typed message items, `store: false` (byok keeps the history itself), and a stable prompt_cache_key.
 import { type LlmRequest, promptCacheKey } from "../conversation.ts"
 
 /** The Responses API refuses max_output_tokens below 16. */
@@ -16,7 +16,13 @@ export const buildBody = (request: LlmRequest): Record<string, unknown> => {
     ...model.extraArgs,
     model: model.model,
     ...(conversation.system !== undefined ? { instructions: conversation.system } : {}),
-    input: conversation.turns.map((t) => ({ role: t.role, content: t.content })),
+    // Every item says its type, with typed content parts: servers that translate Responses to chat (llama.cpp, and
+    // gateways) refuse an untyped {role, content} item ("Cannot determine type of 'item'") from the second turn on.
+    input: conversation.turns.map((t) => ({
+      type: "message",
+      role: t.role,
+      content: [{ type: t.role === "user" ? "input_text" : "output_text", text: t.content }]
+    })),
     stream: true
   }
 }
