@@ -254,3 +254,22 @@ describe("property: server error text never carries the key out", () => {
     )
   })
 })
+
+describe("context errors: every server's wording, with its numbers", () => {
+  const cases: ReadonlyArray<readonly [string, unknown, { promptTokens?: number; contextTokens?: number }]> = [
+    ["OpenAI", { error: { code: "context_length_exceeded", message: "This model's maximum context length is 128000 tokens. However, your messages resulted in 130512 tokens. Please reduce the length of the messages." } }, { promptTokens: 130512, contextTokens: 128000 }],
+    ["Anthropic", { type: "error", error: { type: "invalid_request_error", message: "prompt is too long: 208310 tokens > 200000 maximum" } }, { promptTokens: 208310, contextTokens: 200000 }],
+    ["Anthropic with max_tokens", { type: "error", error: { type: "invalid_request_error", message: "input length and `max_tokens` exceed context limit: 197626 + 21333 > 200000, decrease input length or `max_tokens` and try again" } }, { promptTokens: 197626, contextTokens: 200000 }],
+    ["llama.cpp", { error: { code: 400, message: "request (4476 tokens) exceeds the available context size (4096 tokens), try increasing it", type: "exceed_context_size_error", n_prompt_tokens: 4476, n_ctx: 4096 } }, { promptTokens: 4476, contextTokens: 4096 }],
+    ["vLLM", { object: "error", message: "This model's maximum context length is 2048 tokens. However, you requested 2100 tokens (2000 in the messages, 100 in the completion). Please reduce the length of the messages or completion.", type: "BadRequestError", code: 400 }, { promptTokens: 2000, contextTokens: 2048 }],
+    ["LM Studio", { error: "Trying to keep the first 5000 tokens when context the overflows. However, the model is loaded with context length of only 4096 tokens, which is not enough." }, { promptTokens: 5000, contextTokens: 4096 }]
+  ]
+  for (const [name, body, numbers] of cases) {
+    test(name, async () => {
+      const error = await errorFor(json(400, body))
+      expect(error.reason).toMatchObject({ _tag: "ContextLengthExceeded", ...numbers })
+      const report = describeProviderError(error)
+      expect(report.headline).toContain(`(prompt ${numbers.promptTokens!.toLocaleString("en-US")} tokens, context ${numbers.contextTokens!.toLocaleString("en-US")})`)
+    })
+  }
+})

@@ -92,8 +92,8 @@ export const errorFacts = (payload: unknown): ErrorFacts => {
 /**
  * The numbers in a context error's words: llama.cpp "request (N tokens) exceeds the available context size (M
  * tokens)"; OpenAI and vLLM "maximum context length is M tokens. However, you requested N tokens (P in the
- * messages, …)"; Anthropic "prompt is too long: N tokens > M maximum" and "N + X > M"; LM Studio "context length of
- * only M".
+ * messages, …)"; Anthropic "prompt is too long: N tokens > M maximum" and "N + X > M"; LM Studio "keep the first N tokens … context length
+ * of only M".
  */
 export const contextNumbers = (message: string): { promptTokens?: number; contextTokens?: number } => {
   const n = (s: string | undefined) => (s !== undefined ? Number(s) : undefined)
@@ -104,7 +104,7 @@ export const contextNumbers = (message: string): { promptTokens?: number; contex
   m = /(\d+) \+ \d+ > (\d+)/.exec(message)
   if (m) return { promptTokens: n(m[1])!, contextTokens: n(m[2])! }
   const context = /maximum context length is (\d+)/.exec(message) ?? /context length of only (\d+)/.exec(message)
-  const prompt = /\((\d+) in the messages/.exec(message) ?? /(?:resulted in|requested) (\d+) tokens/.exec(message)
+  const prompt = /\((\d+) in the messages/.exec(message) ?? /(?:resulted in|requested|keep the first) (\d+) tokens/.exec(message)
   return {
     ...(context ? { contextTokens: Number(context[1]) } : {}),
     ...(prompt ? { promptTokens: Number(prompt[1]) } : {})
@@ -115,7 +115,7 @@ const redactFacts = (facts: ErrorFacts, entry: ModelEntry): ErrorFacts =>
   facts.message === undefined ? facts : { ...facts, message: redact(facts.message, entry) }
 
 const CONTEXT_PATTERN =
-  /context[ _-]?length|context window|maximum context|context size|prompt is too long|too many tokens|exceeds? the (model'?s? )?(context|maximum)|input is too long|reduce the length|context overflow/i
+  /context[ _-]?length|context window|maximum context|context size|context limit|prompt is too long|too many tokens|exceeds? the (model'?s? )?(context|maximum)|input is too long|reduce the length|context overflow/i
 const QUOTA_PATTERN = /insufficient_quota|quota|spend limit|enforced_spend_limit|billing|credits?\b/i
 
 /** Status (when there is one) and the error's own words → a reason. */
