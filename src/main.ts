@@ -8,6 +8,7 @@ import { Command } from "effect/cli"
 import { FetchHttpClient } from "effect/http"
 import { chat, chatFlags, runChat } from "./cli/chat.ts"
 import { cost } from "./cli/cost.ts"
+import { doctor } from "./cli/doctor.ts"
 import { exec } from "./cli/exec.ts"
 import { describeCause, EXIT_CODES_HELP, formatReport } from "./cli/exit.ts"
 import { models } from "./cli/models.ts"
@@ -32,12 +33,13 @@ const root = Command.provide(Command.make("byok", chatFlags, runChat), configLay
       "  Reads the models of droid's ~/.factory/config.json and settings.json.\n" +
       EXIT_CODES_HELP
   ),
-  Command.withSubcommands([chat, exec, models, cost, sessions]),
+  Command.withSubcommands([chat, exec, models, cost, sessions, doctor]),
   Command.withExamples([
     { command: "byok", description: "Chat with the default model (/help inside for commands)" },
     { command: "byok -c", description: "Resume the last conversation" },
     { command: "byok exec \"What is SSE?\"", description: "One answer, streamed to stdout" },
     { command: "byok models", description: "The configured models" },
+    { command: "byok doctor", description: "Check every model: network, server, model id, key, stream" },
     { command: "byok cost --since 7d", description: "Tokens, cost, cache hit rate and savings of the last week" }
   ])
 )
@@ -60,7 +62,7 @@ const AppLayer = Layer.mergeAll(
   NoSpawner,
   Provider.layer,
   LocalServers.layer
-).pipe(Layer.provide(FetchHttpClient.layer), Layer.provideMerge(Redactor.layer))
+).pipe(Layer.provideMerge(FetchHttpClient.layer), Layer.provideMerge(Redactor.layer))
 
 const program = Effect.gen(function*() {
   const t = yield* term

@@ -167,3 +167,98 @@ describe("discovery with no config", () => {
     }
   })
 })
+
+describe("byok doctor", () => {
+  const doctorHome = (models: ReadonlyArray<Record<string, unknown>>) => {
+    const dir = mkdtempSync(join(tmpdir(), "byok-doctor-"))
+    mkdirSync(join(dir, ".factory"))
+    writeFileSync(join(dir, ".factory", "settings.json"), JSON.stringify({ customModels: models }), { mode: 0o644 })
+    return dir
+  }
+  const entry = (over: Record<string, unknown>) => ({
+    displayName: "M",
+    model: "tiny",
+    baseUrl: `${servers["llama.cpp"]!.url}/v1`,
+    apiKey: "${LOCAL_KEY}",
+    provider: "generic-chat-completion-api",
+    maxOutputTokens: 64,
+    ...over
+  })
+  const doctor = (models: ReadonlyArray<Record<string, unknown>>, args: ReadonlyArray<string> = []) =>
+    run(["doctor", ...args], { HOME: doctorHome(models), LOCAL_KEY: "local" })
+
+  test("a healthy local model: every check passes, with the server, the context and the first token", async () => {
+    const r = await doctor([entry({ displayName: "Qwen [Ollama]", model: "qwen3:4b", baseUrl: `${servers.ollama!.url}/v1` })])
+    expect(r.stderr).toBe("")
+    expect(r.code).toBe(0)
+    for (const line of [/✓ config/, /✓ connect/, /✓ server +Ollama/, /✓ base_url/, /✓ model/, /✓ key/, /✓ stream/, /✓ price +local \(free\)/, /✓ context +Ollama serves 256 tokens/, /✓ first token/]) {
+      expect(r.stdout).toMatch(line)
+    }
+    expect(r.stdout).not.toContain("✗")
+  })
+
+  test("model not appearing: ✗ model, with the ones served and Ollama's pull", async () => {
+    const r = await doctor([entry({ model: "qwen3", baseUrl: `${servers.ollama!.url}/v1` })])
+    expect(r.code).toBe(1)
+    expect(r.stdout).toMatch(/✗ model +"qwen3" is not among the 1 it serves; did you mean "qwen3:4b"\?/)
+    expect(r.stdout).toContain("fix: ollama pull qwen3")
+  })
+
+  test("invalid provider: ✗ config, naming the field and the fix (exit 2)", async () => {
+    const r = await doctor([entry({ provider: "chat-completions" })])
+    expect(r.code).toBe(2)
+    expect(r.stdout).toContain(`✗ config`)
+    expect(r.stdout).toContain(`Did you mean "generic-chat-completion-api"?`)
+  })
+
+  test("local model won't connect: ✗ connect with the command that starts it, within a few seconds (exit 5)", async () => {
+    const closed = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } })
+    const port = closed.port
+    closed.stop(true)
+    const started = Date.now()
+    const r = await doctor([entry({ baseUrl: `http://127.0.0.1:${port}/v1` })])
+    expect(Date.now() - started).toBeLessThan(5000)
+    expect(r.code).toBe(5)
+    expect(r.stdout).toContain("✗ connect")
+    expect(r.stdout).toContain("connection refused")
+    expect(r.stdout).toContain("- key")
+  })
+
+  test("a base_url without /v1: ✗ base_url, with the one that works (exit 2)", async () => {
+    const r = await doctor([entry({ baseUrl: servers["llama.cpp"]!.url })])
+    expect(r.code).toBe(2)
+    expect(r.stdout).toContain(`fix: set base_url to "${servers["llama.cpp"]!.url}/v1"`)
+  })
+
+  test("authentication errors: ✗ key (exit 3); rate limits and quotas: ✗ quota (exit 4)", async () => {
+    const { startServer } = await import("./lib/server.ts")
+    const server = startServer()
+    try {
+      server.handle(() => new Response(JSON.stringify({ error: { message: "Incorrect API key provided" } }), { status: 401 }))
+      const auth = await doctor([entry({ baseUrl: `${server.url}/v1` })])
+      expect(auth.code).toBe(3)
+      expect(auth.stdout).toContain("✗ key")
+      expect(auth.stdout).toContain("rejected the API key")
+      server.handle((req) =>
+        req.method === "GET"
+          ? new Response(JSON.stringify({ data: [{ id: "tiny" }] }), { headers: { "content-type": "application/json" } })
+          : new Response(JSON.stringify({ error: { message: "You exceeded your current quota", type: "insufficient_quota" } }), { status: 429 })
+      )
+      const quota = await doctor([entry({ baseUrl: `${server.url}/v1` })])
+      expect(quota.code).toBe(4)
+      expect(quota.stdout).toContain("✗ quota")
+      expect(quota.stdout).toContain("Waiting will not help")
+    } finally {
+      server.stop()
+    }
+  })
+
+  test("a key written in a file others can read: ! key file, with the chmod that fixes it; --json", async () => {
+    const r = await doctor([entry({ apiKey: "sk-literal-local-key-000000" })], ["--json"])
+    expect(r.code).toBe(0)
+    const [report] = JSON.parse(r.stdout) as Array<{ checks: Array<{ name: string; status: string; fix?: string }> }>
+    const keyFile = report!.checks.find((c) => c.name === "key file")
+    expect(keyFile?.status).toBe("warn")
+    expect(keyFile?.fix).toContain("chmod 600")
+  })
+})

@@ -29,8 +29,11 @@ export interface ModelEntry {
   readonly cacheTtl: "5m" | "1h"
   /** byok's own field `timeout`: seconds to wait for the answer to start, and between its pieces. */
   readonly timeout?: number
-  /** Where it was defined, for messages: `~/.factory/config.json`, `custom_models[2]`. */
-  readonly source: { readonly file: string; readonly path: string }
+  /**
+   * Where it was defined, for messages: `~/.factory/config.json`, `custom_models[2]`; and whether the key is
+   * written there as it is (not `${VAR}`), which the doctor checks the file's permissions for.
+   */
+  readonly source: { readonly file: string; readonly path: string; readonly literalKey?: boolean }
 }
 
 /** The two spellings of an entry: droid's config.json and settings.json. */
@@ -323,7 +326,7 @@ export const validateEntry = (
       extraHeaders,
       cacheTtl,
       ...(timeout !== undefined ? { timeout } : {}),
-      source: { file, path }
+      source: { file, path, literalKey: typeof rawKey === "string" && !String(raw[f.apiKey]).includes("${") }
     }
   }
 }

@@ -134,6 +134,8 @@ export interface MakeOptions {
   readonly maxRetries: number
   /** Seconds, from --timeout or BYOK_TIMEOUT: both limits, for every model. */
   readonly timeout?: number | undefined
+  /** Turns are not saved as a conversation (the doctor's test requests); the ledger still records them. */
+  readonly ephemeral?: boolean | undefined
 }
 
 /** A conversation on the given model, new or resumed. */
@@ -268,8 +270,8 @@ export const make = Effect.fn("Conversation.make")(function*(options: MakeOption
       // An answer, or the part of one that was stopped, joins the conversation; a failed one does not.
       let saveError: StoreError | undefined
       const interrupted = outcome === "interrupted"
-      if (outcome === "ok" || (interrupted && answer !== "")) {
-        turns = [...asked, { role: "assistant", content: answer }]
+      if (outcome === "ok" || (interrupted && answer !== "")) turns = [...asked, { role: "assistant", content: answer }]
+      if (!options.ephemeral && (outcome === "ok" || (interrupted && answer !== ""))) {
         saveError = yield* sessions.append({ id, system: system !== undefined ? redactor.redact(system) : undefined }, [
           storedMessage(entry, "user", redactor.redact(text), startedAt),
           storedMessage(entry, "assistant", answer, endedAt, interrupted)

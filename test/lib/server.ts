@@ -21,7 +21,7 @@ export interface FakeServer {
  * The GETs byok sends a local server to learn which one it is and the context it serves (providers/local.ts): a
  * plain fake is none of them, so it answers 404 and neither records them nor troubles the test's handler.
  */
-const PROBES = new Set(["/api/version", "/props", "/version", "/api/v0/models", "/api/ps", "/api/tags", "/v1/models"])
+const PROBES = new Set(["/api/version", "/props", "/version", "/api/v0/models", "/api/ps", "/api/tags"])
 
 export const startServer = (): FakeServer => {
   const requests: Array<Recorded> = []

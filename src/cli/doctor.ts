@@ -1,0 +1,76 @@
+// `byok doctor`: runs the troubleshooting checks for every configured model (or the one -m names) and prints one
+// line per check, ✓ ! or ✗, with the fix. Its exit code is that of the first failure: 2 config, 3 key, 4 rate
+// limit, 5 connection, 1 anything else.
+import { Effect, Option } from "effect"
+import { Command, Flag } from "effect/cli"
+import { ConfigService, type EntryRecord, type Selected } from "../config/config.ts"
+import { type Check, diagnose, type ModelReport } from "../doctor/doctor.ts"
+import { EXIT_CODES_HELP, QuietExit } from "./exit.ts"
+import { configFlag, configLayer, modelFlag } from "./flags.ts"
+import { printJson, printLine } from "./render.ts"
+import { term } from "./term.ts"
+
+const MARKS = { ok: "✓", warn: "!", fail: "✗", skip: "-" } as const
+const COLOURS = { ok: "\x1b[32m", warn: "\x1b[33m", fail: "\x1b[31m", skip: "\x1b[2m" } as const
+
+const render = (report: ModelReport, color: boolean): string => {
+  const width = Math.max(...report.checks.map((c) => c.name.length))
+  const paint = (c: Check, s: string) => (color ? `${COLOURS[c.status]}${s}\x1b[0m` : s)
+  return [
+    color ? `\x1b[1m${report.model}\x1b[22m` : report.model,
+    ...report.checks.flatMap((c) => [
+      `  ${paint(c, MARKS[c.status])} ${c.name.padEnd(width)}  ${c.detail}`,
+      ...(c.fix !== undefined && c.status !== "ok" ? [`    ${" ".repeat(width)}  ${color ? "\x1b[2m" : ""}fix: ${c.fix}${color ? "\x1b[22m" : ""}`] : [])
+    ])
+  ].join("\n")
+}
+
+const command = Command.make("doctor", {
+  model: modelFlag,
+  json: Flag.Boolean("json").pipe(Flag.withDescription("Print the checks as JSON"), Flag.withDefault(false)),
+  cache: Flag.Boolean("cache").pipe(
+    Flag.withDescription("Also send a long prompt twice and check that the second reads the cache (costs a little)"),
+    Flag.withDefault(false)
+  ),
+  config: configFlag
+}, (flags) =>
+  Effect.gen(function*() {
+    const t = yield* term
+    const config = yield* ConfigService
+    const loaded = yield* config.load
+    let records: ReadonlyArray<EntryRecord> = loaded.entries
+    if (Option.isSome(flags.model)) {
+      const chosen = yield* config.select({ name: flags.model.value }).pipe(Effect.option)
+      const wanted = flags.model.value.toLowerCase()
+      records = chosen._tag === "Some"
+        ? loaded.entries.filter((r) => r.entry === chosen.value.entry)
+        : loaded.entries.filter((r) => r.name?.toLowerCase() === wanted)
+      // Neither a usable nor a broken entry of that name: select says why (unknown model, did you mean).
+      if (records.length === 0) yield* config.select({ name: flags.model.value })
+    } else if (records.length === 0) {
+      yield* config.select()
+    }
+    const reports: Array<ModelReport> = []
+    for (const record of records) {
+      const selected: Selected | undefined = record.entry !== undefined
+        ? yield* config.select({ name: record.name ?? record.entry.displayName }).pipe(Effect.orElseSucceed(() => undefined))
+        : undefined
+      const report = yield* diagnose(record, selected, { cache: flags.cache })
+      reports.push(report)
+      if (!flags.json) yield* printLine(`${render(report, t.stdoutIsTty && t.color)}\n`)
+    }
+    if (flags.json) yield* printJson(reports)
+    const failed = reports.flatMap((r) => r.checks).find((c) => c.status === "fail")
+    if (failed !== undefined) return yield* new QuietExit({ code: failed.code ?? 1 })
+  })).pipe(
+    Command.withDescription(`Check every model (or one): config, network, server, base_url, model id, key, stream, price, context\n${EXIT_CODES_HELP}`),
+    Command.withShortDescription("Check every model: config, network, server, base_url, model id, key, stream"),
+    Command.withExamples([
+      { command: "byok doctor", description: "Check every configured model" },
+      { command: "byok doctor -m \"Qwen [Ollama]\"", description: "Check one" },
+      { command: "byok doctor --cache -m Claude", description: "Also check that prompt caching engages (two small paid requests)" },
+      { command: "byok doctor --json | jq '.[] | select(any(.checks[]; .status == \"fail\"))'", description: "The failing models, for scripts" }
+    ])
+  )
+
+export const doctor = Command.provide(command, configLayer)

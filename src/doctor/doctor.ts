@@ -1,0 +1,244 @@
+// The doctor: the troubleshooting page run for the user, one model at a time. Each check says ✓, ! or ✗ with the
+// fix, in the order a problem shows itself (a broken entry, then the network, the server, the path, the model id,
+// the key, the stream), and the checks after a failure they depend on are skipped. A dead entry is diagnosed in a
+// few seconds: the network checks wait 3 s at most.
+import { Duration, Effect, FileSystem, Stream } from "effect"
+import { FetchHttpClient, HttpClient, HttpClientRequest } from "effect/http"
+import type { EntryRecord, Selected } from "../config/config.ts"
+import type { ModelEntry } from "../config/schema.ts"
+import { make as makeConversation } from "../conversation/conversation.ts"
+import { explainProviderError } from "../explain/provider.ts"
+import { sourceLabel } from "../ledger/cost.ts"
+import { endingOf } from "../lib/cause.ts"
+import { closest } from "../lib/text.ts"
+import { ProviderError } from "../providers/errors.ts"
+import { connectionReason } from "../providers/http.ts"
+import { LocalServers, serverOfKind } from "../providers/local.ts"
+import { minimumCacheablePrompt, WIRE_FORMATS } from "../providers/registry.ts"
+
+export type Status = "ok" | "warn" | "fail" | "skip"
+
+export interface Check {
+  readonly name: string
+  readonly status: Status
+  readonly detail: string
+  readonly fix?: string | undefined
+  /** For a failure: the exit code of its class (2 config, 3 key, 4 rate limit, 5 connection, 1 other). */
+  readonly code?: number | undefined
+}
+
+export interface ModelReport {
+  readonly model: string
+  readonly checks: ReadonlyArray<Check>
+}
+
+export interface Options {
+  /** Also send a long-enough prompt twice and look for cache reads (costs a little). */
+  readonly cache: boolean
+}
+
+const NETWORK_TIMEOUT = Duration.seconds(3)
+const ok = (name: string, detail: string): Check => ({ name, status: "ok", detail })
+const warn = (name: string, detail: string, fix?: string): Check => ({ name, status: "warn", detail, fix })
+const fail = (name: string, detail: string, fix: string | undefined, code: number): Check => ({ name, status: "fail", detail, fix, code })
+const skip = (name: string, why: string): Check => ({ name, status: "skip", detail: why })
+
+const PROVIDER_CODES: Record<string, number> = {
+  AuthenticationError: 3,
+  RateLimitError: 4,
+  ConnectionError: 5,
+  RedirectRefused: 2
+}
+
+/** Where the format lists its models. */
+const modelsUrl = (entry: ModelEntry, base = entry.baseUrl) =>
+  WIRE_FORMATS[entry.provider].addsVersion && !/\/v\d+$/.test(base) ? `${base}/v1/models` : `${base}/models`
+
+/** The ids a `/models` answer lists: OpenAI's and Anthropic's `data[].id`, Ollama's `models[].name`. */
+const listedIds = (json: unknown): ReadonlyArray<string> | undefined => {
+  if (typeof json !== "object" || json === null) return undefined
+  const j = json as { data?: unknown; models?: unknown }
+  const list = Array.isArray(j.data) ? j.data : Array.isArray(j.models) ? j.models : undefined
+  return list?.flatMap((m) => {
+    const id = (m as { id?: unknown; name?: unknown })?.id ?? (m as { name?: unknown })?.name
+    return typeof id === "string" ? [id] : []
+  })
+}
+
+/** base_url spellings worth trying after a 404: with or without /v1, and Gemini's OpenAI-compatible path. */
+const variants = (entry: ModelEntry): ReadonlyArray<string> => {
+  const base = entry.baseUrl
+  const out = [/\/v1$/.test(base) ? base.replace(/\/v1$/, "") : `${base}/v1`]
+  if (entry.endpoint.hostname === "generativelanguage.googleapis.com") out.push(`${entry.endpoint.url.origin}/v1beta/openai`)
+  return out.filter((v) => v !== base)
+}
+
+export const diagnose = (record: EntryRecord, selected: Selected | undefined, options: Options) =>
+  Effect.gen(function*() {
+    const checks: Array<Check> = []
+    const name = record.name ?? record.at
+    // 1. The entry itself.
+    const entry = record.entry
+    if (entry === undefined || selected === undefined) {
+      checks.push(fail(
+        "config",
+        record.issues.map((i) => `${i.path.slice(record.at.length).replace(/^\./, "") || "entry"}: ${i.message}`).join("; "),
+        `fix ${record.at} in ${record.file}`,
+        2
+      ))
+      return { model: name, checks } satisfies ModelReport
+    }
+    checks.push(ok("config", `${entry.provider}, ${record.at} in ${record.file}`))
+    const client = yield* HttpClient.HttpClient
+    const servers = yield* LocalServers
+    const fs = yield* FileSystem.FileSystem
+
+    // 2. The network: the host resolves, connects, and (https) shakes hands; its /models says more.
+    const headers = { ...WIRE_FORMATS[entry.provider].authHeaders(entry), ...entry.extraHeaders }
+    const get = (url: string) =>
+      client.execute(HttpClientRequest.get(url).pipe(HttpClientRequest.setHeaders(headers))).pipe(
+        // The key is in these headers: no redirect may carry it elsewhere (see providers/http.ts).
+        Effect.provideService(FetchHttpClient.RequestInit, { redirect: "manual" }),
+        Effect.flatMap((response) =>
+          Effect.map(response.json.pipe(Effect.orElseSucceed(() => undefined)), (json) => ({ status: response.status, json }))
+        ),
+        Effect.timeoutOrElse({
+          duration: NETWORK_TIMEOUT,
+          orElse: () => Effect.fail({ _tag: "Timeout" as const })
+        }),
+        Effect.result
+      )
+    const started = Date.now()
+    const first = yield* get(modelsUrl(entry))
+    if (first._tag === "Failure") {
+      const failure = first.failure
+      const reason = "_tag" in failure && failure._tag === "Timeout"
+        ? connectionReason({ name: "TimeoutError", message: `no answer in ${Duration.format(NETWORK_TIMEOUT)}` }, false)
+        : connectionReason((failure as { reason?: { cause?: unknown } }).reason?.cause ?? failure, false)
+      const words = explainProviderError(new ProviderError({ entry, midStream: false, reason }))
+      checks.push(fail("connect", words.headline, words.lines[0], 5))
+      for (const rest of ["server", "base_url", "model", "key", "stream"]) checks.push(skip(rest, "the host cannot be reached"))
+      return { model: name, checks } satisfies ModelReport
+    }
+    checks.push(ok("connect", `${entry.endpoint.host} answered in ${Date.now() - started} ms` + (entry.endpoint.url.protocol === "https:" ? " (TLS ok)" : "")))
+
+    // 3. Which server it is.
+    const served = yield* servers.recognise(entry)
+    checks.push(
+      served !== undefined
+        ? ok("server", serverOfKind(served.kind).name)
+        : ok("server", entry.endpoint.isLocal ? "not Ollama, llama.cpp, vLLM or LM Studio" : `a ${WIRE_FORMATS[entry.provider].label} API`)
+    )
+
+    // 4. The path: a 404 on /models is most often a base_url missing /v1, or with one too many.
+    let listed = listedIds(first.success.json)
+    if (first.success.status === 404) {
+      let found: string | undefined
+      for (const v of variants(entry)) {
+        const r = yield* get(modelsUrl(entry, v))
+        if (r._tag === "Success" && r.success.status < 400) {
+          found = v
+          listed = listedIds(r.success.json)
+          break
+        }
+      }
+      checks.push(
+        found !== undefined
+          ? fail("base_url", `${modelsUrl(entry)} is not found, but ${modelsUrl(entry, found)} is`, `set base_url to "${found}" in ${record.file}`, 2)
+          : warn("base_url", `${modelsUrl(entry)} is not found (HTTP 404); the server may not list models`)
+      )
+    } else if (first.success.status >= 400 && first.success.status !== 401 && first.success.status !== 403) {
+      checks.push(warn("base_url", `${modelsUrl(entry)} answered HTTP ${first.success.status}`))
+    } else {
+      checks.push(ok("base_url", entry.baseUrl))
+    }
+
+    // 5. The model id.
+    if (listed === undefined) {
+      checks.push(skip("model", first.success.status === 401 || first.success.status === 403 ? "the server would not list models without a valid key" : "the server lists no models"))
+    } else if (listed.includes(entry.model)) {
+      checks.push(ok("model", `"${entry.model}" is among the ${listed.length} it serves`))
+    } else {
+      const guess = closest(entry.model, listed)
+      checks.push(fail(
+        "model",
+        `"${entry.model}" is not among the ${listed.length} it serves` + (guess !== undefined ? `; did you mean "${guess}"?` : ""),
+        served?.kind === "ollama"
+          ? `ollama pull ${entry.model}, or set "model" to one of: ${listed.slice(0, 8).join(", ")}`
+          : `set "model" in ${record.file} to one of: ${listed.slice(0, 8).join(", ")}`,
+        1
+      ))
+    }
+
+    // 6, 7, 11. The key, the stream and its usage, the time to the first token: the smallest real request.
+    const conversation = yield* makeConversation({ selected, maxRetries: 0, timeout: 30, ephemeral: true })
+    const turn = yield* conversation.send("Reply with the word OK.", { render: Stream.runDrain, maxOutputTokens: 1 })
+    if (turn.failure !== undefined) {
+      const ending = endingOf(turn.failure)
+      const error = ending._tag === "Failed" && ending.error instanceof ProviderError ? ending.error : undefined
+      const words = error !== undefined ? explainProviderError(error) : { headline: "the request failed", lines: [] }
+      const code = error !== undefined ? PROVIDER_CODES[error.reason._tag] ?? 1 : 1
+      const which = error?.reason._tag === "AuthenticationError"
+        ? "key"
+        : error?.reason._tag === "RateLimitError"
+        ? "quota"
+        : "stream"
+      if (which !== "key") checks.push(ok("key", "not refused"))
+      checks.push(fail(which, words.headline, words.lines[0], code))
+      if (which !== "stream") checks.push(skip("stream", which === "key" ? "the key was refused" : "the request was refused"))
+    } else {
+      checks.push(ok("key", "accepted"))
+      checks.push(
+        turn.usage !== undefined && turn.usage.native !== null
+          ? ok("stream", `streams, and reports usage (${turn.usage.input.total} tokens in)`)
+          : warn("stream", "streams, but reports no usage: tokens and costs cannot be counted", "a proxy in between may drop stream_options.include_usage")
+      )
+    }
+
+    // 8. The price.
+    const price = selected.price
+    checks.push(
+      price.kind === "unpriced"
+        ? warn("price", "unpriced: byok cannot tell what it costs", `add its price to "prices" in byok's own config file (see README)`)
+        : ok("price", price.kind === "local" ? "local (free)" : `${sourceLabel(price)}: $${price.price.input} in / $${price.price.output} out per million tokens`)
+    )
+
+    // 9. The context window.
+    checks.push(
+      served?.context !== undefined
+        ? ok("context", `${serverOfKind(served.kind).name} serves ${served.context.toLocaleString("en-US")} tokens`)
+        : warn("context", served !== undefined ? `${serverOfKind(served.kind).name} does not say yet (the model is not loaded)` : "not known to byok")
+    )
+
+    // 10. A key written in a file others can read.
+    if (entry.source.literalKey === true) {
+      const info = yield* fs.stat(entry.source.file).pipe(Effect.option)
+      const mode = info._tag === "Some" ? Number(info.value.mode) & 0o777 : 0
+      if ((mode & 0o077) !== 0) {
+        checks.push(warn(
+          "key file",
+          `the key is written in ${entry.source.file}, which others can read (mode ${mode.toString(8)})`,
+          `chmod 600 ${entry.source.file}, or put the key in an environment variable: "\${MY_KEY}"`
+        ))
+      }
+    }
+
+    if (turn.ttftMs !== undefined) checks.push(ok("first token", `${turn.ttftMs} ms`))
+
+    // --cache: the same long-enough prompt twice; the second should read the first's cache.
+    if (options.cache && turn.failure === undefined) {
+      const minimum = minimumCacheablePrompt(entry) ?? 1024
+      const long = `${"Reference text for a cache check. ".repeat(Math.ceil((minimum * 1.3 * 4) / 34))}\nReply with OK.`
+      const cached = yield* makeConversation({ selected, maxRetries: 0, timeout: 30, ephemeral: true })
+      yield* cached.send(long, { render: Stream.runDrain, maxOutputTokens: 1 })
+      const again = yield* makeConversation({ selected, maxRetries: 0, timeout: 30, ephemeral: true })
+      const second = yield* again.send(long, { render: Stream.runDrain, maxOutputTokens: 1 })
+      const read = second.usage?.input.cacheRead ?? 0
+      checks.push(
+        read > 0
+          ? ok("cache", `the repeated prompt read ${read} tokens from the cache`)
+          : warn("cache", "the repeated prompt read nothing from the cache", "a proxy in between may drop cache markers, or the server does not cache prompts")
+      )
+    }
+    return { model: name, checks } satisfies ModelReport
+  })
