@@ -21,7 +21,8 @@ const median = (xs: Array<number>) => [...xs].sort((a, b) => a - b)[Math.floor(x
 const server = Bun.serve({
   hostname: "127.0.0.1",
   port: 0,
-  fetch: () => {
+  fetch: (req) => {
+    if (req.method !== "POST") return new Response("not found", { status: 404 })
     let timer: ReturnType<typeof setInterval> | undefined
     return new Response(
       new ReadableStream({

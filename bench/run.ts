@@ -38,8 +38,9 @@ chunks.push(encoder.encode(
 const server = Bun.serve({
   hostname: "127.0.0.1",
   port: 0,
-  fetch: () =>
-    new Response(
+  // A loopback server that is none of the local servers byok recognises: its probes (GETs) get a 404.
+  fetch: (req) =>
+    req.method !== "POST" ? new Response("not found", { status: 404 }) : new Response(
       new ReadableStream({
         start(controller) {
           for (const c of chunks) controller.enqueue(c)
