@@ -1,17 +1,22 @@
-// CI smoke test of the built binary against a loopback fake server: one exec per wire format (Chat Completions,
+// CI smoke test of a built binary (this machine's, or another architecture's through --via) against a loopback fake server: one exec per wire format (Chat Completions,
 // Anthropic Messages, OpenAI Responses) that must print the expected text, one 401 that must exit 3, no key printed.
 import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { runBinary } from "../test/lib/run.ts"
 
-const bin = process.argv[2] ?? "dist/byok"
+// `--via "CMD ARGS"` runs the binary through another program: CI runs the arm64 build under qemu-user.
+const viaAt = process.argv.indexOf("--via")
+const via = viaAt >= 0 ? process.argv[viaAt + 1]!.split(" ") : []
+const bin = process.argv.filter((_, i) => i >= 2 && i !== viaAt && i !== viaAt + 1)[0] ?? "dist/byok"
 const KEY = "sk-smoke-canary-0123456789abcdef"
 
 const server = Bun.serve({
   hostname: "127.0.0.1",
   port: 0,
   async fetch(req) {
+    // byok's local-server probes: this fake is none of them.
+    if (req.method !== "POST") return new Response("not found", { status: 404 })
     const body = await req.json() as { model: string }
     if (body.model === "wrong-key") return new Response(JSON.stringify({ error: { message: "bad key" } }), { status: 401 })
     const path = new URL(req.url).pathname
@@ -61,7 +66,10 @@ writeFileSync(
   })
 )
 
-const run = (...args: Array<string>) => runBinary(bin, args, { HOME: home, BYOK_CONFIG: config })
+const run = (...args: Array<string>) =>
+  via.length > 0
+    ? runBinary(via[0]!, [...via.slice(1), bin, ...args], { HOME: home, BYOK_CONFIG: config })
+    : runBinary(bin, args, { HOME: home, BYOK_CONFIG: config })
 
 let failed = 0
 let checks = 0

@@ -24,7 +24,7 @@ import * as CostLedger from "./ledger/ledger.ts"
 import * as Redactor from "./lib/redact.ts"
 import * as LocalServers from "./providers/local.ts"
 import * as Provider from "./providers/provider.ts"
-import { VERSION } from "./version.ts"
+import { VERSION_LINE } from "./version.ts"
 
 // `byok` alone is the chat; its flags (-m, -c, -s, --system, --config) are the chat's.
 const root = Command.provide(Command.make("byok", chatFlags, runChat), configLayer).pipe(
@@ -66,7 +66,7 @@ const AppLayer = Layer.mergeAll(
 
 const program = Effect.gen(function*() {
   const t = yield* term
-  return yield* Command.run(root, { version: VERSION }).pipe(Effect.provide(presenterLayer(t.color, yield* Stdio.Stdio)))
+  return yield* Command.run(root, { version: VERSION_LINE }).pipe(Effect.provide(presenterLayer(t.color, yield* Stdio.Stdio)))
 }).pipe(
   Effect.catchCause((cause) =>
     Effect.gen(function*() {
