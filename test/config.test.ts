@@ -451,3 +451,25 @@ describe("hostile config files", () => {
     )
   })
 })
+
+describe("secrets the container way: ${file:PATH}", () => {
+  test("a secret file's content, trimmed, in any string field; the file's content never in a message", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "byok-secrets-"))
+    writeFileSync(join(dir, "key"), "  sk-from-a-secret-file-0123456789\n")
+    writeFileSync(join(dir, "url"), "http://localhost:11434/v1\n")
+    const { entry: e } = await ok({
+      settings: { customModels: [camel({ apiKey: `\${file:${dir}/key}`, baseUrl: `\${file:${dir}/url}` })] }
+    }, resolve())
+    expect(Redacted.value(e.apiKey)).toBe("sk-from-a-secret-file-0123456789")
+    expect(e.baseUrl).toBe("http://localhost:11434/v1")
+    expect(e.source.literalKey).toBe(false)
+  })
+
+  test("a missing or unreadable secret file is an issue naming it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "byok-secrets-"))
+    const missing = await fails({ settings: { customModels: [camel({ apiKey: `\${file:${dir}/nope}` })] } }, resolve())
+    expect(describeConfigError(missing.error).lines[0]).toContain(`customModels[0].apiKey ("Qwen [OpenRouter]"): cannot read the secret file ${dir}/nope: no such file`)
+    const notAFile = await fails({ settings: { customModels: [camel({ apiKey: `\${file:${dir}}` })] } }, resolve())
+    expect(describeConfigError(notAFile.error).lines[0]).toContain(`cannot read the secret file ${dir}:`)
+  })
+})

@@ -3,7 +3,7 @@
 // a unique prefix is enough to name one.
 import type { Database, SQLQueryBindings } from "bun:sqlite"
 import { Context, Effect, Layer, Schema } from "effect"
-import { dataDirectory, DEFAULT_BUSY_TIMEOUT_MS, lazyDatabase, type StoreError } from "../lib/sqlite.ts"
+import { dataPlace, DEFAULT_BUSY_TIMEOUT_MS, lazyDatabase, type StoreError } from "../lib/sqlite.ts"
 import type { ModelEntry } from "../config/schema.ts"
 import type { Turn } from "../providers/conversation.ts"
 
@@ -188,12 +188,22 @@ export const make = (path: string, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS): Int
   return { path, append, load, latest, list, close }
 }
 
-export const sessionsPath = Effect.map(dataDirectory, (dir) => `${dir}/sessions.db`)
+/** A store that keeps nothing: recording is off (BYOK_NO_RECORD), or there is nowhere to keep it (no HOME). */
+export const disabled: Interface = {
+  path: "",
+  append: () => Effect.void,
+  load: () => Effect.succeed(undefined),
+  latest: Effect.succeed(undefined),
+  list: () => Effect.succeed([])
+}
 
-/** The store for the program's lifetime; its file is closed when the program ends. */
+/** The store for the program's lifetime (sessions.db in the data directory); its file is closed at the end. */
 export const layer = Layer.effect(
   SessionStore,
-  Effect.acquireRelease(Effect.map(sessionsPath, (path) => make(path)), (store) => store.close).pipe(
-    Effect.map((store) => SessionStore.of(store))
-  )
+  Effect.flatMap(dataPlace, (place) =>
+    place._tag !== "Directory"
+      ? Effect.succeed(SessionStore.of(disabled))
+      : Effect.acquireRelease(Effect.sync(() => make(`${place.path}/sessions.db`)), (store) => store.close).pipe(
+        Effect.map((store) => SessionStore.of(store))
+      ))
 )

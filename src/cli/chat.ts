@@ -14,10 +14,10 @@ import { ConfigService, type LoadedConfig, usableEntries } from "../config/confi
 import type { ModelEntry } from "../config/schema.ts"
 import { open as openConversation } from "../conversation/conversation.ts"
 import { explainRetry } from "../explain/provider.ts"
-import { explainStoreWarning } from "../explain/store.ts"
+import { explainStoreWarning, NOWHERE } from "../explain/store.ts"
 import type { Totals } from "../ledger/ledger.ts"
 import { Redactor } from "../lib/redact.ts"
-import { dataDirectory } from "../lib/sqlite.ts"
+import { dataPlace } from "../lib/sqlite.ts"
 import type { LlmEvent } from "../providers/event.ts"
 import { minimumCacheablePrompt, PROVIDERS } from "../providers/registry.ts"
 import { VERSION } from "../version.ts"
@@ -149,9 +149,10 @@ export const runChat = (flags: ChatFlags) =>
     }
 
     // ---- input ------------------------------------------------------------------------------------------------
-    const dir = yield* dataDirectory
-    const historyPath = `${dir}/history.jsonl`
-    const editor = new LineEditor(yield* loadHistory(historyPath), completeCommand)
+    const place = yield* dataPlace
+    // Input history is kept between runs where byok records; otherwise for this run only.
+    const historyPath = place._tag === "Directory" ? `${place.path}/history.jsonl` : undefined
+    const editor = new LineEditor(historyPath !== undefined ? yield* loadHistory(historyPath) : [], completeCommand)
     const typedAhead: Array<Key> = []
     const prompt = { text: `${style.accent("›")} `, width: 2 }
     const continuation = { text: "  ", width: 2 }
@@ -190,7 +191,7 @@ export const runChat = (flags: ChatFlags) =>
           case "submit":
             draw(editor.buffer.length)
             tty!.write("\r\n")
-            if (action.text.trim() !== "") yield* appendHistory(historyPath, action.text)
+            if (action.text.trim() !== "" && historyPath !== undefined) yield* appendHistory(historyPath, action.text)
             return action.text
           case "exit":
             draw(editor.buffer.length)
@@ -217,7 +218,9 @@ export const runChat = (flags: ChatFlags) =>
           })
           if (turn.recorded === "deferred") {
             yield* warn("the cost ledger is busy; this answer is recorded as soon as it is free")
-          } else if (turn.recorded !== "written") {
+          } else if (turn.recorded === "nowhere") {
+            yield* warn(NOWHERE)
+          } else if (typeof turn.recorded !== "string") {
             yield* warn(explainStoreWarning(turn.recorded, "answers are not being recorded in the cost ledger"))
           }
           if (turn.saveError !== undefined) {

@@ -5,9 +5,9 @@ import { Cause, Effect, Exit, Option, Stdio, Stream } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { fstatSync } from "node:fs"
 import { UsageError } from "../config/errors.ts"
-import { type Conversation, open as openConversation } from "../conversation/conversation.ts"
+import { type Conversation, open as openConversation, type TurnResult } from "../conversation/conversation.ts"
 import { explainRetry } from "../explain/provider.ts"
-import { explainStoreWarning } from "../explain/store.ts"
+import { explainStoreWarning, NOWHERE } from "../explain/store.ts"
 import { describeCause, EXIT_CODES_HELP, formatReport, QuietExit } from "./exit.ts"
 import {
   configFlag,
@@ -113,10 +113,7 @@ const execTurn = (ctx: Context, prompt: string) =>
           ? Stream.runDrain(events)
           : streamJsonLines(events, initJson(conversation.id, entry))
     })
-    if (typeof turn.recorded !== "string") {
-      yield* warn(t, explainStoreWarning(turn.recorded, "this request was not recorded in the cost ledger"))
-    }
-    if (turn.saveError !== undefined) yield* warn(t, explainStoreWarning(turn.saveError, "this conversation was not saved to"))
+    yield* storeWarnings(t, turn)
     if (format !== "text") {
       const report = turn.failure !== undefined && turn.outcome !== "interrupted" ? describeCause(turn.failure) : undefined
       yield* printJson(resultJson(
@@ -128,6 +125,23 @@ const execTurn = (ctx: Context, prompt: string) =>
     if (cut !== undefined) yield* note(t, cut)
     if (turn.failure !== undefined) return yield* Effect.failCause(turn.failure)
   }))
+
+/**
+ * What could not be recorded, said once per cause: when the ledger and the session store fail the same way (a
+ * read-only data directory), one line says so for both.
+ */
+const storeWarnings = (t: Term, turn: TurnResult) => {
+  if (turn.recorded === "nowhere") return warn(t, NOWHERE)
+  const ledger = typeof turn.recorded === "string" ? undefined : turn.recorded
+  const sessions = turn.saveError
+  if (ledger !== undefined && sessions !== undefined && ledger.kind === sessions.kind) {
+    return warn(t, explainStoreWarning(ledger, "nothing was recorded (cost ledger, conversation):"))
+  }
+  return Effect.all([
+    ledger !== undefined ? warn(t, explainStoreWarning(ledger, "this request was not recorded in the cost ledger")) : Effect.void,
+    sessions !== undefined ? warn(t, explainStoreWarning(sessions, "this conversation was not saved to")) : Effect.void
+  ], { discard: true })
+}
 
 /** Rows a busy ledger made wait get the ordinary wait before exec ends; any still refused are said. */
 const flushLedger = (t: Term, conversation: Conversation) =>

@@ -56,7 +56,9 @@ const command = Command.make("models", {
     if (flags.save) {
       if (!flags.discover) yield* warn(t, "--save keeps the models --discover finds: add --discover")
       else if (discovered.length === 0) yield* note(t, "No local server found on 11434 (Ollama), 8080 (llama.cpp), 1234 (LM Studio) or 8000 (vLLM); nothing saved.")
-      else {
+      else if (loaded.ownFile === undefined) {
+        yield* warn(t, "nothing saved: set XDG_CONFIG_HOME or HOME, where byok's own config file lives")
+      } else {
         const added = yield* saveModels(loaded.ownFile, discovered)
         yield* note(t, `Saved ${added} model${added === 1 ? "" : "s"} to ${loaded.ownFile}.`)
       }

@@ -25,6 +25,7 @@ import {
   expandEnv,
   isRecord,
   type ModelEntry,
+  type RefValue,
   SnakeShape,
   validateEntry,
   validatePrice
@@ -50,8 +51,8 @@ export interface LoadedConfig {
   readonly defaultModel: { readonly name: string; readonly setting: string } | undefined
   /** Every file looked at, present or not. */
   readonly searched: ReadonlyArray<string>
-  /** byok's own file, where `byok models --discover --save` writes. */
-  readonly ownFile: string
+  /** byok's own file, where `byok models --discover --save` writes; undefined with neither HOME nor XDG_CONFIG_HOME. */
+  readonly ownFile: string | undefined
   /** Price overrides from the files' `prices` maps, by display name or model id (later files win). */
   readonly prices: Readonly<Record<string, Price>>
   /** Problems in `prices` entries (those entries are ignored). */
@@ -101,16 +102,19 @@ export const make = Effect.fn("Config.make")(function*(options: Options = {}) {
   // Captured now: `load` runs later, outside the context this layer was built in.
   const provider = yield* ConfigProvider.ConfigProvider
   const envOption = (name: string) => envVarIn(provider, name)
-  const home = (yield* envOption("HOME")) ?? "/"
+  // No HOME (a container): droid's files are not looked for, rather than at `//.factory`.
+  const home = (yield* envOption("HOME"))?.replace(/\/+$/, "") || undefined
   const explicit = options.explicitFile ?? (yield* envOption("BYOK_CONFIG"))
-  const xdg = (yield* envOption("XDG_CONFIG_HOME")) ?? `${home}/.config`
+  const xdg = (yield* envOption("XDG_CONFIG_HOME")) ?? (home !== undefined ? `${home}/.config` : undefined)
+  const ownFile = xdg !== undefined ? `${xdg}/byok/config.json` : undefined
 
   const files = explicit !== undefined
     ? [{ path: explicit, required: true }]
     : [
-      { path: `${home}/.factory/config.json`, required: false },
-      { path: `${home}/.factory/settings.json`, required: false },
-      { path: `${xdg}/byok/config.json`, required: false }
+      ...(home !== undefined
+        ? [{ path: `${home}/.factory/config.json`, required: false }, { path: `${home}/.factory/settings.json`, required: false }]
+        : []),
+      ...(ownFile !== undefined ? [{ path: ownFile, required: false }] : [])
     ]
 
   // A link whose target is gone is not an absent file: the user made it, and must hear where it points.
@@ -118,6 +122,23 @@ export const make = Effect.fn("Config.make")(function*(options: Options = {}) {
     fs.readLink(path).pipe(
       Effect.map((target) => new ConfigNotFound({ path, detail: `it is a link to ${target}, which does not exist` })),
       Effect.orElseSucceed(() => undefined)
+    )
+
+  /** A `${file:PATH}` secret: the file's content, trimmed, or why it cannot be read (never what it holds). */
+  const secretFile = (path: string): Effect.Effect<RefValue> =>
+    fs.readFileString(path).pipe(
+      Effect.map((text): RefValue => text.trim()),
+      Effect.catch((error) =>
+        Effect.succeed<RefValue>({
+          unreadable: error.reason._tag === "NotFound"
+            ? "no such file"
+            : error.reason._tag === "PermissionDenied"
+            ? "permission denied"
+            : error.reason._tag === "BadResource"
+            ? "not a regular file"
+            : "it cannot be read"
+        })
+      )
     )
 
   // One file's text; undefined when it is absent and optional; the failure, as a value, when it cannot be read.
@@ -157,8 +178,12 @@ export const make = Effect.fn("Config.make")(function*(options: Options = {}) {
         broken.push(root)
         continue
       }
-      const env = new Map<string, string>()
+      const env = new Map<string, RefValue>()
       for (const name of envRefs(root)) {
+        if (name.startsWith("file:")) {
+          env.set(name, yield* secretFile(name.slice("file:".length)))
+          continue
+        }
         const value = yield* envOption(name)
         if (value !== undefined) env.set(name, value)
       }
@@ -218,7 +243,7 @@ export const make = Effect.fn("Config.make")(function*(options: Options = {}) {
       broken,
       defaultModel,
       searched: files.map((f) => f.path),
-      ownFile: `${xdg}/byok/config.json`,
+      ownFile,
       prices,
       priceIssues,
       discovered: found
@@ -241,7 +266,7 @@ export const make = Effect.fn("Config.make")(function*(options: Options = {}) {
             ...(record.file === DISCOVERED_SOURCE
               ? [
                 `no models are configured: using "${record.entry.displayName}", found at ${record.entry.baseUrl} ` +
-                `(\`byok models --discover --save\` keeps the models found in ${config.ownFile})`
+                `(\`byok models --discover --save\` keeps the models found in ${config.ownFile ?? "byok's own config file"})`
               ]
               : [])
           ]

@@ -93,9 +93,16 @@ export const invalidProviderMessage = (value: string): string => {
     (suggestion ? `. Did you mean "${suggestion}"?` : "")
 }
 
-const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g
+/** `${VAR}`, and `${file:/run/secrets/NAME}` (a secret file's content, trimmed: the container way). */
+const ENV_REF = /\$\{((?:file:[^}]+)|[A-Za-z_][A-Za-z0-9_]*)\}/g
 
-/** Every `${VAR}` name used anywhere in a JSON value. Iterative: a file may nest deeper than the call stack. */
+/** What a reference stands for: the value, or why it has none (never the file's content). */
+export type RefValue = string | { readonly unreadable: string }
+
+/**
+ * Every `${VAR}` name and `${file:PATH}` (as `file:PATH`) used anywhere in a JSON value. Iterative: a file may
+ * nest deeper than the call stack.
+ */
 export const envRefs = (value: unknown): Set<string> => {
   const into = new Set<string>()
   const todo: Array<unknown> = [value]
@@ -123,21 +130,28 @@ export const nestsDeeperThan = (value: unknown, limit: number): boolean => {
   return false
 }
 
-/** Expands `${VAR}` in every string of a JSON value; each unset variable becomes an issue at its path. */
+/**
+ * Expands `${VAR}` and `${file:PATH}` in every string of a JSON value; each unset variable and each unreadable file
+ * becomes an issue at its path (`why` says which, without the file's content).
+ */
 export const expandEnv = (
   value: unknown,
-  env: ReadonlyMap<string, string>,
+  env: ReadonlyMap<string, RefValue>,
   path: string,
-  onMissing: (path: string, name: string) => void
+  onMissing: (path: string, name: string, why: string) => void
 ): unknown => {
   if (typeof value === "string") {
     return value.replace(ENV_REF, (_, name: string) => {
       const v = env.get(name)
-      if (v === undefined) {
-        onMissing(path, name)
-        return ""
-      }
-      return v
+      if (typeof v === "string") return v
+      onMissing(
+        path,
+        name,
+        name.startsWith("file:")
+          ? `cannot read the secret file ${name.slice(5)}: ${v?.unreadable ?? "no such file"}`
+          : `environment variable ${name} is not set (export ${name}=… in the shell that runs byok)`
+      )
+      return ""
     })
   }
   if (Array.isArray(value)) return value.map((v, i) => expandEnv(v, env, `${path}[${i}]`, onMissing))
@@ -163,7 +177,7 @@ export const validateEntry = (
   shape: EntryShape,
   file: string,
   index: number,
-  env: ReadonlyMap<string, string>
+  env: ReadonlyMap<string, RefValue>
 ): {
   readonly entry?: ModelEntry
   readonly issues: ReadonlyArray<ConfigIssue>
@@ -194,13 +208,8 @@ export const validateEntry = (
   const issue = (field: string, message: string) =>
     issues.push({ file, path: `${path}.${field}`, ...(entryName ? { entry: entryName } : {}), message })
 
-  const expanded = expandEnv(raw, env, path, (at, name) =>
-    issues.push({
-      file,
-      path: at,
-      ...(entryName ? { entry: entryName } : {}),
-      message: `environment variable ${name} is not set (export ${name}=… in the shell that runs byok)`
-    })) as Record<string, unknown>
+  const expanded = expandEnv(raw, env, path, (at, _, why) =>
+    issues.push({ file, path: at, ...(entryName ? { entry: entryName } : {}), message: why })) as Record<string, unknown>
 
   const secrets: Array<string> = []
   const rawKey = expanded[shape.fields.apiKey]

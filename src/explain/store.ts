@@ -15,6 +15,11 @@ const fixFor = (error: StoreError): string =>
     ? "it was written by a newer byok; update byok"
     : "check that its directory can be written, or set BYOK_HOME to another directory"
 
+/** Said once when there is nowhere to record: no BYOK_HOME, XDG_DATA_HOME or HOME (a bare container). */
+export const NOWHERE =
+  "nothing is recorded (cost ledger, conversations): neither BYOK_HOME, XDG_DATA_HOME nor HOME is set; " +
+  "set BYOK_HOME to a writable directory to keep them, or BYOK_NO_RECORD=1 to say you mean it"
+
 /**
  * One line for a store that could not be used while the command went on: what it cost the user (`consequence`,
  * e.g. "this request was not recorded in the cost ledger") and how to fix it.

@@ -6,7 +6,7 @@
 import type { SQLQueryBindings } from "bun:sqlite"
 import { Context, Effect, Layer } from "effect"
 import {
-  dataDirectory,
+  dataPlace,
   DEFAULT_BUSY_TIMEOUT_MS,
   lazyDatabase,
   openDatabase,
@@ -56,8 +56,11 @@ export interface Report {
   readonly byConversation: ReadonlyArray<Totals>
 }
 
-/** What became of a row: written, or kept because another process held the ledger (written later). */
-export type Recorded = "written" | "deferred"
+/**
+ * What became of a row: written; kept because another process held the ledger (written later); not recorded
+ * because recording is off (BYOK_NO_RECORD) or there is nowhere to record it (no HOME, no BYOK_HOME).
+ */
+export type Recorded = "written" | "deferred" | "off" | "nowhere"
 
 /** A row written when its request started, to be completed when it ends. */
 export type RowId = number
@@ -276,15 +279,28 @@ export const make = (path: string, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS): Int
   return { path, begin, progress, record, flush, report, close }
 }
 
-/** The ledger file: ledger.db in the data directory. */
-export const ledgerPath = Effect.map(dataDirectory, (dir) => `${dir}/ledger.db`)
+/** A ledger that records nothing: recording is off (BYOK_NO_RECORD), or there is nowhere to record (no HOME). */
+export const disabled = (why: "off" | "nowhere"): Interface => ({
+  path: "",
+  begin: () => Effect.succeed(undefined),
+  progress: () => Effect.void,
+  record: () => Effect.succeed(why),
+  flush: Effect.succeed(0),
+  report: () => Effect.succeed(EMPTY_REPORT)
+})
 
-/** The ledger for the program's lifetime: when it ends, kept rows get the ordinary wait and the file is closed. */
+/**
+ * The ledger for the program's lifetime (ledger.db in the data directory): when it ends, kept rows get the ordinary
+ * wait and the file is closed.
+ */
 export const layer = Layer.effect(
   CostLedger,
-  Effect.acquireRelease(
-    Effect.map(ledgerPath, (path) => make(path)),
-    (ledger) => ledger.flush.pipe(Effect.ignore, Effect.andThen(ledger.close))
-  ).pipe(Effect.map((ledger) => CostLedger.of(ledger)))
+  Effect.flatMap(dataPlace, (place) =>
+    place._tag !== "Directory"
+      ? Effect.succeed(CostLedger.of(disabled(place._tag === "Off" ? "off" : "nowhere")))
+      : Effect.acquireRelease(
+        Effect.sync(() => make(`${place.path}/ledger.db`)),
+        (ledger) => ledger.flush.pipe(Effect.ignore, Effect.andThen(ledger.close))
+      ).pipe(Effect.map((ledger) => CostLedger.of(ledger))))
 )
 

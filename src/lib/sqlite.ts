@@ -3,7 +3,7 @@
 // Also the one mapping from SQLite's failures to what a user can do about them.
 import { constants, Database } from "bun:sqlite"
 import { Effect, Schema } from "effect"
-import { envVar } from "./env.ts"
+import { envFlag, envVar } from "./env.ts"
 import { existsSync, mkdirSync } from "node:fs"
 
 export class StoreError extends Schema.TaggedError<StoreError>()("StoreError", {
@@ -164,11 +164,23 @@ export const lazyDatabase = (
   }
 }
 
-/** The directory byok keeps its data in: $BYOK_HOME, else $XDG_DATA_HOME/byok, else ~/.local/share/byok. */
-export const dataDirectory = Effect.gen(function*() {
+/**
+ * Where byok records (the ledger, saved conversations, input history): $BYOK_HOME, else $XDG_DATA_HOME/byok, else
+ * ~/.local/share/byok. Nowhere when none of the three is set (a container with no HOME: nothing is written to
+ * `/`), and off when BYOK_NO_RECORD asks for an ephemeral run.
+ */
+export type DataPlace =
+  | { readonly _tag: "Directory"; readonly path: string }
+  | { readonly _tag: "Off" }
+  | { readonly _tag: "Nowhere" }
+
+export const dataPlace: Effect.Effect<DataPlace> = Effect.gen(function*() {
+  if (yield* envFlag("BYOK_NO_RECORD")) return { _tag: "Off" } as const
   const byokHome = yield* envVar("BYOK_HOME")
-  if (byokHome) return byokHome
+  if (byokHome) return { _tag: "Directory", path: byokHome } as const
   const xdg = yield* envVar("XDG_DATA_HOME")
-  if (xdg) return `${xdg}/byok`
-  return `${(yield* envVar("HOME")) ?? "/"}/.local/share/byok`
+  if (xdg) return { _tag: "Directory", path: `${xdg}/byok` } as const
+  const home = yield* envVar("HOME")
+  if (home) return { _tag: "Directory", path: `${home.replace(/\/+$/, "")}/.local/share/byok` } as const
+  return { _tag: "Nowhere" } as const
 })
