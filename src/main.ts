@@ -21,6 +21,7 @@ import * as RedactingStdio from "./cli/stdio.ts"
 import { term, writeErr } from "./cli/term.ts"
 import * as SessionStore from "./chat/sessions.ts"
 import * as CostLedger from "./ledger/ledger.ts"
+import * as Network from "./lib/network.ts"
 import * as Redactor from "./lib/redact.ts"
 import * as LocalServers from "./providers/local.ts"
 import * as Provider from "./providers/provider.ts"
@@ -62,7 +63,11 @@ const AppLayer = Layer.mergeAll(
   NoSpawner,
   Provider.layer,
   LocalServers.layer
-).pipe(Layer.provideMerge(FetchHttpClient.layer), Layer.provideMerge(Redactor.layer))
+).pipe(
+  Layer.provideMerge(FetchHttpClient.layer),
+  Layer.provideMerge(Network.layer),
+  Layer.provideMerge(Redactor.layer)
+)
 
 const program = Effect.gen(function*() {
   const t = yield* term

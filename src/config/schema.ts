@@ -29,6 +29,8 @@ export interface ModelEntry {
   readonly cacheTtl: "5m" | "1h"
   /** byok's own field `timeout`: seconds to wait for the answer to start, and between its pieces. */
   readonly timeout?: number
+  /** byok's own field `caFile` / `ca_file`: the CA (PEM) the server's certificate comes from. */
+  readonly caFile?: string
   /**
    * Where it was defined, for messages: `~/.factory/config.json`, `custom_models[2]`; and whether the key is
    * written there as it is (not `${VAR}`), which the doctor checks the file's permissions for.
@@ -48,6 +50,7 @@ export interface EntryShape {
     readonly maxOutputTokens: string
     readonly cacheTtl: string
     readonly timeout: string
+    readonly caFile: string
   }
   readonly extras: boolean
 }
@@ -62,7 +65,8 @@ export const SnakeShape: EntryShape = {
     provider: "provider",
     maxOutputTokens: "max_tokens",
     cacheTtl: "cache_ttl",
-    timeout: "timeout"
+    timeout: "timeout",
+    caFile: "ca_file"
   },
   extras: false
 }
@@ -77,7 +81,8 @@ export const CamelShape: EntryShape = {
     provider: "provider",
     maxOutputTokens: "maxOutputTokens",
     cacheTtl: "cacheTtl",
-    timeout: "timeout"
+    timeout: "timeout",
+    caFile: "caFile"
   },
   extras: true
 }
@@ -293,6 +298,13 @@ export const validateEntry = (
     else issue(f.timeout, `must be a number of seconds above 0, found ${JSON.stringify(to)}`)
   }
 
+  let caFile: string | undefined
+  const ca = expanded[f.caFile]
+  if (ca !== undefined && ca !== null) {
+    if (typeof ca === "string" && ca.trim() !== "") caFile = ca.trim()
+    else issue(f.caFile, `must be the path of a PEM file with the CA's certificate, found ${JSON.stringify(ca)}`)
+  }
+
   let extraArgs: Record<string, unknown> = {}
   let extraHeaders: Record<string, string> = {}
   if (shape.extras) {
@@ -335,6 +347,7 @@ export const validateEntry = (
       extraHeaders,
       cacheTtl,
       ...(timeout !== undefined ? { timeout } : {}),
+      ...(caFile !== undefined ? { caFile } : {}),
       source: { file, path, literalKey: typeof rawKey === "string" && !String(raw[f.apiKey]).includes("${") }
     }
   }

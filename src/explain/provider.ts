@@ -50,6 +50,15 @@ export const explainProviderError = (error: ProviderError): Explanation => {
           ]
         }
     case "ConnectionError":
+      if (reason.proxy !== undefined) {
+        return {
+          headline: `Cannot connect to the proxy ${reason.proxy} (from ${reason.proxyVariable}): ` +
+            (reason.kind === "refused" ? "connection refused" : reason.kind === "dns" ? "its name does not resolve" : reason.detail),
+          lines: [
+            `Check ${reason.proxyVariable}, or add ${hostname} to NO_PROXY to reach ${host} directly.`
+          ]
+        }
+      }
       switch (reason.kind) {
         case "refused":
           return {
@@ -69,9 +78,15 @@ export const explainProviderError = (error: ProviderError): Explanation => {
           return {
             headline: `TLS handshake with ${host} failed`,
             lines: [
-              entry.endpoint.url.protocol === "https:" && isLocal
+              entry.endpoint.url.protocol === "https:" && isLocal && entry.caFile === undefined
                 ? `Local servers usually speak plain HTTP: try http:// in base_url of ${model} in ${where}.`
                 : `Check that base_url of ${model} in ${where} is right and that the server's certificate is valid.`,
+              ...(/certificate|self[- ]signed|issuer|verify|UNABLE_TO/i.test(reason.detail)
+                ? [
+                  "If its certificate comes from a private CA (or a proxy that inspects TLS), point byok at the CA: " +
+                  `NODE_EXTRA_CA_CERTS=/path/ca.pem (or SSL_CERT_FILE), or "caFile": "/path/ca.pem" in the entry of ${model}.`
+                ]
+                : []),
               reason.detail
             ]
           }

@@ -47,7 +47,10 @@ export class ConnectionError extends Schema.TaggedError<ConnectionError>()("Conn
   /** The limit that ran out, for `timeout` and `stalled`, in seconds. */
   waitedSeconds: Schema.optionalKey(Schema.Number),
   /** For a stream that broke or stalled part-way: how many pieces of the answer had come (about one token each). */
-  deltas: Schema.optionalKey(Schema.Number)
+  deltas: Schema.optionalKey(Schema.Number),
+  /** The proxy that could not be reached (user and password hidden), and the variable that named it. */
+  proxy: Schema.optionalKey(Schema.String),
+  proxyVariable: Schema.optionalKey(Schema.String)
 }) {
   /**
    * A dropped or timed-out connection is worth another try; a refused one (nothing listens: start the server), a

@@ -4,6 +4,7 @@
 import { Effect, Stream } from "effect"
 import { HttpClient, HttpClientRequest } from "effect/http"
 import type { ModelEntry } from "../config/schema.ts"
+import { Network, proxyFor, proxyVariable } from "../lib/network.ts"
 import { VERSION } from "../version.ts"
 import type { LlmRequest } from "./conversation.ts"
 import type { ProviderError } from "./errors.ts"
@@ -42,10 +43,16 @@ export interface WireFormat {
 
 /** A wire format from its spec: POST the JSON body with the auth headers, then parse the streamed answer. */
 export const makeWireFormat = <S>(spec: WireSpec<S>) =>
-  Effect.map(HttpClient.HttpClient, (client): WireFormat => ({
-    stream: (request) =>
+  Effect.gen(function*() {
+    const client = yield* HttpClient.HttpClient
+    const network = yield* Network
+    return { stream: (request) =>
       Stream.unwrap(Effect.gen(function*() {
-        const ctx = { entry: request.model }
+        const proxy = proxyFor(network, request.model.endpoint.url)
+        const ctx = {
+          entry: request.model,
+          ...(proxy !== undefined ? { proxy: { url: proxy, variable: proxyVariable(network, request.model.endpoint.url) } } : {})
+        }
         const http = HttpClientRequest.post(spec.url(request.model)).pipe(
           HttpClientRequest.setHeaders({
             ...spec.authHeaders(request.model),
@@ -65,4 +72,5 @@ export const makeWireFormat = <S>(spec: WireSpec<S>) =>
           : sseMessages(response, request.timeouts)
         return runWireParser(messages, spec.parser(ctx, requestIdOf(response.headers)))
       }))
-  }))
+    } satisfies WireFormat
+  })

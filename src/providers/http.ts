@@ -4,6 +4,7 @@
 import { Duration, Effect, Redacted, Stream } from "effect"
 import { FetchHttpClient, type HttpClient, type HttpClientError, HttpClientRequest, type HttpClientResponse } from "effect/http"
 import type { ModelEntry } from "../config/schema.ts"
+import { showProxy } from "../lib/network.ts"
 import type { Timeouts } from "./conversation.ts"
 import * as Redact from "../lib/redact.ts"
 import {
@@ -177,6 +178,8 @@ export const classify = (facts: ErrorFacts): ProviderErrorReason => {
 /** What every ProviderError of one request shares. */
 export interface RequestContext {
   readonly entry: ModelEntry
+  /** The proxy this request goes through (lib/network.ts), and the variable that named it. */
+  readonly proxy?: { readonly url: string; readonly variable: string } | undefined
 }
 
 export const providerError = (
@@ -269,10 +272,45 @@ export const connectionReason = (cause: unknown, streamStarted: boolean): Connec
   return new ConnectionError({ kind, detail: firstLine.slice(0, 300) || "connection failed" })
 }
 
-export const fromTransport = (ctx: RequestContext, error: HttpClientError.HttpClientError, streamStarted = false) =>
-  providerError(ctx, connectionReason(error.reason.cause ?? error.reason.description, streamStarted), {
-    midStream: streamStarted
-  })
+export const fromTransport = (ctx: RequestContext, error: HttpClientError.HttpClientError, streamStarted = false) => {
+  const reason = connectionReason(error.reason.cause ?? error.reason.description, streamStarted)
+  // Through a proxy, a connection that never got anywhere is the proxy's: the message must name it, not the server.
+  const proxied = ctx.proxy !== undefined && !streamStarted && ["refused", "dns", "reset", "other"].includes(reason.kind)
+  return providerError(
+    ctx,
+    proxied ? new ConnectionError({ ...reason, proxy: showProxy(ctx.proxy!.url), proxyVariable: ctx.proxy!.variable }) : reason,
+    { midStream: streamStarted }
+  )
+}
+
+/** A model's `caFile`, read once per process: the CA its server's certificate comes from. */
+const caFiles = new Map<string, Promise<string>>()
+const caOf = (path: string) => {
+  let text = caFiles.get(path)
+  if (text === undefined) caFiles.set(path, text = Bun.file(path).text())
+  return text
+}
+
+/** The fetch options of one request: no redirects followed, no Bun idle timer, byok's proxy, the model's CA. */
+const requestInit = (ctx: RequestContext): Effect.Effect<RequestInit, ProviderError> =>
+  Effect.map(
+    ctx.entry.caFile === undefined
+      ? Effect.succeed(undefined)
+      : Effect.tryPromise({
+        try: () => caOf(ctx.entry.caFile!),
+        catch: () =>
+          providerError(ctx, new ConnectionError({
+            kind: "tls",
+            detail: `cannot read caFile ${ctx.entry.caFile}: check the path in the entry`
+          }))
+      }),
+    (ca) => ({
+      redirect: "manual",
+      timeout: false,
+      ...(ctx.proxy !== undefined ? { proxy: ctx.proxy.url } : {}),
+      ...(ca !== undefined ? { tls: { ca } } : {})
+    }) as RequestInit
+  )
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308])
 const MAX_REDIRECTS = 5
@@ -326,10 +364,12 @@ export const send = (
     req: HttpClientRequest.HttpClientRequest,
     hops: number
   ): Effect.Effect<HttpClientResponse.HttpClientResponse, ProviderError> =>
-    client.execute(req).pipe(
+    Effect.flatMap(requestInit(ctx), (init) =>
       // Bun's own 5-minute socket idle timer is off: byok's limits below decide, with messages that say which.
-      Effect.provideService(FetchHttpClient.RequestInit, { redirect: "manual", timeout: false } as RequestInit),
-      Effect.mapError((e) => fromTransport(ctx, e)),
+      client.execute(req).pipe(
+        Effect.provideService(FetchHttpClient.RequestInit, init),
+        Effect.mapError((e) => fromTransport(ctx, e))
+      )).pipe(
       Effect.flatMap((response) => {
         if (response.status >= 200 && response.status < 300) return Effect.succeed(response)
         if (!REDIRECT_STATUSES.has(response.status)) return Effect.flatMap(fromResponse(ctx, response), Effect.fail)
