@@ -473,3 +473,49 @@ describe("secrets the container way: ${file:PATH}", () => {
     expect(describeConfigError(notAFile.error).lines[0]).toContain(`cannot read the secret file ${dir}:`)
   })
 })
+
+describe("config messages that say exactly what is wrong", () => {
+  test("an unset ${VAR} is one problem, not two", async () => {
+    const { error } = await fails({ settings: { customModels: [camel()] } }, resolve())
+    const report = describeConfigError(error)
+    expect(report.headline).toBe("Invalid model entry")
+    expect(report.lines).toHaveLength(1)
+  })
+
+  test("a variable that is set but empty is said to be empty, not unset", async () => {
+    process.env["BYOK_TEST_EMPTY_KEY"] = ""
+    try {
+      const { error } = await fails({ settings: { customModels: [camel({ apiKey: "${BYOK_TEST_EMPTY_KEY}" })] } }, resolve())
+      expect(describeConfigError(error).lines).toEqual([
+        expect.stringContaining("environment variable BYOK_TEST_EMPTY_KEY is set but empty")
+      ])
+    } finally {
+      delete process.env["BYOK_TEST_EMPTY_KEY"]
+    }
+  })
+
+  test("a missing api_key says that local servers accept any text", async () => {
+    const { api_key: _, ...noKey } = entry()
+    const { error } = await fails({ config: { custom_models: [noKey] } }, resolve())
+    expect(describeConfigError(error).lines[0]).toContain(`accept any text, e.g. "ollama"`)
+  })
+
+  test("snake_case keys in a camelCase entry get a did-you-mean for every field, displayName and maxOutputTokens too", async () => {
+    const { error } = await fails({
+      settings: {
+        customModels: [{
+          model_display_name: "X",
+          model: "m",
+          base_url: "http://localhost:11434/v1",
+          api_key: "k",
+          provider: "generic-chat-completion-api",
+          max_tokens: 100
+        }]
+      }
+    }, resolve())
+    const text = describeConfigError(error).lines.join("\n")
+    for (const [found, wanted] of [["model_display_name", "displayName"], ["base_url", "baseUrl"], ["api_key", "apiKey"], ["max_tokens", "maxOutputTokens"]]) {
+      expect(text).toContain(`found "${found}": did you mean "${wanted}"? customModels entries are spelled camelCase`)
+    }
+  })
+})

@@ -186,6 +186,8 @@ export const make = Effect.fn("Config.make")(function*(options: Options = {}) {
         }
         const value = yield* envOption(name)
         if (value !== undefined) env.set(name, value)
+        // The provider reads an empty variable as unset; the user set it, and should hear that it is empty.
+        else if (process.env[name] === "") env.set(name, { unreadable: "empty" })
       }
       for (const shape of [SnakeShape, CamelShape]) {
         const list = root[shape.listKey]

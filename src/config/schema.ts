@@ -154,6 +154,8 @@ export const expandEnv = (
         name,
         name.startsWith("file:")
           ? `cannot read the secret file ${name.slice(5)}: ${v?.unreadable ?? "no such file"}`
+          : v !== undefined
+          ? `environment variable ${name} is set but empty (give it the value in the shell that runs byok)`
           : `environment variable ${name} is not set (export ${name}=… in the shell that runs byok)`
       )
       return ""
@@ -226,11 +228,31 @@ export const validateEntry = (
   const known = new Set<string>([...Object.values(shape.fields), "extraArgs", "extraHeaders"])
   const unknownKeys = Object.keys(expanded).filter((k) => !known.has(k))
 
+  /** The same field in the other file's spelling (`model_display_name` in a customModels entry), if written so. */
+  const otherSpelling = (field: string): string | undefined => {
+    const other = shape === SnakeShape ? CamelShape : SnakeShape
+    const key = (Object.keys(shape.fields) as Array<keyof EntryShape["fields"]>).find((k) => shape.fields[k] === field)
+    const spelled = key !== undefined ? other.fields[key] : undefined
+    return spelled !== undefined && spelled !== field && unknownKeys.includes(spelled) ? spelled : undefined
+  }
+  const typoOf = (field: string) => {
+    const other = otherSpelling(field)
+    if (other !== undefined) {
+      return ` (found "${other}": did you mean "${field}"? ${shape.listKey} entries are spelled ${shape === CamelShape ? "camelCase" : "snake_case"})`
+    }
+    const typo = closest(field, unknownKeys)
+    return typo ? ` (found "${typo}": did you mean "${field}"?)` : ""
+  }
+  /** Local servers take any text as a key, which a user setting one up cannot guess. */
+  const keyHint = (field: string) =>
+    field === shape.fields.apiKey ? `; local servers (Ollama, llama.cpp, LM Studio, vLLM) accept any text, e.g. "ollama"` : ""
+  /** A field whose ${VAR} or ${file:…} already said what is wrong: no second issue for it. */
+  const saidAlready = (field: string) => issues.some((i) => i.path === `${path}.${field}`)
+
   const requiredString = (field: string): string | undefined => {
     const v = expanded[field]
     if (v === undefined || v === null) {
-      const typo = closest(field, unknownKeys)
-      issue(field, `missing required field` + (typo ? ` (found "${typo}": did you mean "${field}"?)` : ""))
+      issue(field, `missing required field` + typoOf(field) + keyHint(field))
       return undefined
     }
     if (typeof v !== "string") {
@@ -238,7 +260,7 @@ export const validateEntry = (
       return undefined
     }
     if (v.trim() === "") {
-      issue(field, "must not be empty")
+      if (!saidAlready(field)) issue(field, "must not be empty" + keyHint(field))
       return undefined
     }
     return v
@@ -270,12 +292,7 @@ export const validateEntry = (
   let maxOutputTokens: number | undefined
   const mt = expanded[f.maxOutputTokens]
   if (mt === undefined || mt === null) {
-    const typo = closest(f.maxOutputTokens, unknownKeys)
-    issue(
-      f.maxOutputTokens,
-      "missing required field: the most output tokens per answer, e.g. 8192" +
-        (typo ? ` (found "${typo}": did you mean "${f.maxOutputTokens}"?)` : "")
-    )
+    issue(f.maxOutputTokens, "missing required field: the most output tokens per answer, e.g. 8192" + typoOf(f.maxOutputTokens))
   } else if (typeof mt === "string" && /^\s*\d+\s*$/.test(mt)) {
     issue(f.maxOutputTokens, `must be a number, found the string ${JSON.stringify(mt)}: write it without quotes`)
   } else if (typeof mt !== "number" || !Number.isInteger(mt) || mt <= 0) {
