@@ -519,3 +519,21 @@ describe("config messages that say exactly what is wrong", () => {
     }
   })
 })
+
+describe("model names", () => {
+  const three = {
+    settings: {
+      customModels: ["Tiny Anthropic", "Tiny Local", "Tiny Responses"].map((displayName) => camel({ displayName, model: "tiny", apiKey: "k" }))
+    }
+  }
+  test("a near miss suggests the display name, not a model id", async () => {
+    const { error } = await fails(three, resolve("Tiny Anthropc"))
+    expect(describeConfigError(error).headline).toBe(`Unknown model "Tiny Anthropc": did you mean "Tiny Anthropic"?`)
+  })
+  test("a model id that several entries share is an error that lists them", async () => {
+    const { error } = await fails(three, resolve("tiny"))
+    expect(describeConfigError(error).code).toBe(2)
+    expect(describeConfigError(error).headline).toContain(`"tiny" is the model id of 3 entries`)
+    expect(describeConfigError(error).lines).toEqual([`byok -m "Tiny Anthropic"`, `byok -m "Tiny Local"`, `byok -m "Tiny Responses"`])
+  })
+})

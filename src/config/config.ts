@@ -16,7 +16,8 @@ import {
   ConfigNotFound,
   ConfigParseError,
   NoModelsConfigured,
-  UnknownModel
+  UnknownModel,
+  AmbiguousModel
 } from "./errors.ts"
 import { excerpt, parseJson } from "./json.ts"
 import {
@@ -78,7 +79,13 @@ export interface Selected {
   readonly warnings: ReadonlyArray<string>
 }
 
-export type SelectError = ConfigNotFound | ConfigParseError | ConfigInvalid | NoModelsConfigured | UnknownModel
+export type SelectError =
+  | ConfigNotFound
+  | ConfigParseError
+  | ConfigInvalid
+  | NoModelsConfigured
+  | UnknownModel
+  | AmbiguousModel
 
 export interface Interface {
   /** Reads and merges the config files once; later calls return the same result. */
@@ -291,13 +298,19 @@ export const make = Effect.fn("Config.make")(function*(options: Options = {}) {
 
     const wanted = query ?? config.defaultModel?.name
     if (wanted !== undefined) {
+      // A model id several entries share names none of them: say which ones, rather than take the first.
+      const sharing = entries.filter((r) => r.model === wanted.trim() && r.name !== undefined)
+      if (query !== undefined && sharing.length > 1 && !entries.some((r) => r.name?.toLowerCase() === wanted.trim().toLowerCase())) {
+        return yield* new AmbiguousModel({ query, matches: sharing.map((r) => r.name!) })
+      }
       const found = findEntry(entries, wanted)
       if (found !== undefined) return yield* pick(found)
       if (query !== undefined) {
         const firstBroken = broken[0]
         if (firstBroken !== undefined) return yield* firstBroken
         const names = entries.flatMap((r) => (r.name !== undefined ? [r.name] : []))
-        const suggestion = closest(query, [...names, ...entries.flatMap((r) => (r.model ? [r.model] : []))])
+        // Display names first: they are what -m is for; a model id only when no name is close.
+        const suggestion = closest(query, names) ?? closest(query, entries.flatMap((r) => (r.model ? [r.model] : [])))
         return yield* new UnknownModel({ query, available: names, ...(suggestion ? { suggestion } : {}) })
       }
     }

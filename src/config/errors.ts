@@ -75,6 +75,16 @@ export class UnknownModel extends Schema.TaggedError<UnknownModel>()("UnknownMod
   }
 }
 
+/** `-m ID` names a model id that several entries share: which one is meant cannot be guessed. */
+export class AmbiguousModel extends Schema.TaggedError<AmbiguousModel>()("AmbiguousModel", {
+  query: Schema.String,
+  matches: Schema.Array(Schema.String)
+}) {
+  override get message() {
+    return `"${this.query}" is the model id of ${this.matches.length} entries`
+  }
+}
+
 /** A bad flag value or combination that the CLI parser cannot see (e.g. no prompt at all). */
 export class UsageError extends Schema.TaggedError<UsageError>()("UsageError", {
   detail: Schema.String,
@@ -86,7 +96,14 @@ export class UsageError extends Schema.TaggedError<UsageError>()("UsageError", {
 }
 
 /** The config family, as a schema: the exit recognises its members by it, so a new member cannot be missed. */
-export const ConfigError = Schema.Union([ConfigNotFound, ConfigParseError, ConfigInvalid, NoModelsConfigured, UnknownModel])
+export const ConfigError = Schema.Union([
+  ConfigNotFound,
+  ConfigParseError,
+  ConfigInvalid,
+  NoModelsConfigured,
+  UnknownModel,
+  AmbiguousModel
+])
 export type ConfigError = typeof ConfigError.Type
 
 export const isConfigError: (u: unknown) => u is ConfigError = Schema.is(ConfigError)

@@ -52,6 +52,11 @@ export const explainConfigError = (error: ConfigError | UsageError): Explanation
           ? ["Configured models (see `byok models`):", ...error.available.map((n) => `  ${n}`)]
           : ["No models are configured; see `byok models`."]
       }
+    case "AmbiguousModel":
+      return {
+        headline: `"${error.query}" is the model id of ${error.matches.length} entries: pick one by its display name`,
+        lines: error.matches.map((n) => `byok -m "${n}"`)
+      }
     case "UsageError":
       return { headline: error.detail, lines: error.hint ? [error.hint] : [] }
   }
