@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test"
-import { costCell, formatUsd, hitRateCell, parseSince } from "../src/cli/cost.ts"
+import { costCell, formatUsd, hitRateCell, parseSince, requestsLine } from "../src/cli/cost.ts"
 import { costOf, hitRate, priceFor, savingsOf } from "../src/ledger/cost.ts"
 import { isLocalHostname as isLocalHost } from "../src/lib/net.ts"
 import { findPrice, normaliseModelId, PRICE_TABLE } from "../src/ledger/prices.ts"
@@ -197,5 +197,22 @@ describe("byok cost formatting", () => {
     expect(parseSince("2w", now)).toBe(now - 14 * 86_400_000)
     expect(parseSince("2026-11-01", now)).toBe(new Date("2026-11-01T00:00:00").getTime())
     expect(parseSince("soon", now)).toBeUndefined()
+  })
+})
+
+describe("byok cost wording", () => {
+  const totals = (over: Partial<Totals>): Totals => ({
+    key: "k", requests: 12, inputUncached: 0, cacheRead: 0, cacheWrite: 0, outputTokens: 0, reasoningTokens: 0,
+    cost: 0, savings: 0, unpriced: 0, local: 0, failed: 0, interrupted: 0, unfinished: 0, ...over
+  })
+  test("one parenthesis for what went wrong", () => {
+    expect(requestsLine(totals({ failed: 1, interrupted: 8 }))).toBe("12 requests (1 failed, 8 interrupted)")
+    expect(requestsLine(totals({ requests: 1 }))).toBe("1 request")
+  })
+  test("amounts under a cent are <$0.01, not $0.0000", () => {
+    expect(formatUsd(0.0000108)).toBe("<$0.01")
+    expect(formatUsd(-0.004)).toBe("-<$0.01")
+    expect(formatUsd(0)).toBe("$0.0000")
+    expect(formatUsd(0.25)).toBe("$0.2500")
   })
 })

@@ -348,6 +348,24 @@ describe("byok exec (compiled binary)", () => {
     }
   })
 
+  test("byok cost and byok sessions: filters that match nothing say so, JSON rows carry hit rate and savings, short ids, ISO dates, the prompt as label", async () => {
+    const data = mkdtempSync(join(tmpdir(), "byok-data-"))
+    server.handle(() => sseResponse(chatAnswer(["summary"])))
+    expect((await run(["exec", "Summarise this"], "a long piped diff\n", { BYOK_HOME: data })).code).toBe(0)
+    const nope = await run(["cost", "-m", "nope"], undefined, { BYOK_HOME: data })
+    expect(nope.stdout).toContain(`No requests for model "nope" (1 request on record in all, for: Local [llama.cpp])`)
+    const json = JSON.parse((await run(["cost", "--json"], undefined, { BYOK_HOME: data })).stdout)
+    for (const rowOf of [json.total, ...json.byModel, ...json.byDay, ...json.byConversation]) {
+      expect(rowOf).toHaveProperty("hitRate")
+      expect(rowOf).toHaveProperty("savings")
+    }
+    expect(json.byConversation[0].title).toBe("Summarise this")
+    const table = (await run(["cost"], undefined, { BYOK_HOME: data })).stdout
+    expect(table).toMatch(/\n[0-9a-f]{8}  Summarise this +1 /)
+    const sessions = (await run(["sessions"], undefined, { BYOK_HOME: data })).stdout
+    expect(sessions).toMatch(/[0-9a-f]{8} +\d{4}-\d{2}-\d{2} \d{2}:\d{2} +2 +Local \[llama\.cpp\] +Summarise this/)
+  })
+
   test("a script holds a multi-turn conversation: -o json gives the session id, -s and --continue go on", async () => {
     const data = mkdtempSync(join(tmpdir(), "byok-data-"))
     let n = 0

@@ -319,7 +319,7 @@ describe("faults in byok's own files", () => {
     const cost = await readOnly(["cost"])
     expect(cost.stderr).toBe("")
     expect(cost.code).toBe(0)
-    expect(cost.stdout).toContain("1 requests")
+    expect(cost.stdout).toContain("1 request:")
     const sessions = await readOnly(["sessions"])
     expect(sessions.code).toBe(0)
     expect(sessions.stdout).toContain("hi")

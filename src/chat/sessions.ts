@@ -77,7 +77,7 @@ export interface Interface {
   readonly path: string
   /** Appends messages to a session, creating it (titled by its first message) when new. */
   readonly append: (
-    session: { readonly id: string; readonly system: string | undefined },
+    session: { readonly id: string; readonly system: string | undefined; readonly title?: string | undefined },
     messages: ReadonlyArray<StoredMessage>
   ) => Effect.Effect<void, StoreError>
   /** A session by id or unique id prefix; undefined when there is none. */
@@ -85,6 +85,8 @@ export interface Interface {
   /** The most recently updated session. */
   readonly latest: Effect.Effect<StoredSession | undefined, StoreError>
   readonly list: (limit: number) => Effect.Effect<ReadonlyArray<SessionSummary>, StoreError>
+  /** The titles of these sessions (those that exist), for labels in `byok cost`. */
+  readonly titles: (ids: ReadonlyArray<string>) => Effect.Effect<ReadonlyMap<string, string>, StoreError>
 }
 
 /** A session id prefix that matches more than one session. */
@@ -124,7 +126,7 @@ export const make = (path: string, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS): Int
       db.transaction(() => {
         const last = messages.at(-1)!
         const firstUser = messages.find((m) => m.role === "user")?.content ?? messages[0]!.content
-        const title = firstUser.replace(/\s+/g, " ").trim().slice(0, TITLE_LENGTH)
+        const title = (session.title ?? firstUser).replace(/\s+/g, " ").trim().slice(0, TITLE_LENGTH)
         db.query(
           `INSERT INTO sessions (id, created, updated, title, system, model_name) VALUES (?, ?, ?, ?, ?, ?)
            ON CONFLICT (id) DO UPDATE SET updated = excluded.updated, model_name = excluded.model_name`
@@ -185,7 +187,18 @@ export const make = (path: string, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS): Int
       ).all(limit) as Array<SessionSummary>
     ).pipe(Effect.map((rows) => rows ?? []))
 
-  return { path, append, load, latest, list, close }
+  const titles: Interface["titles"] = (ids) =>
+    reading((db) => {
+      const query = db.query("SELECT title FROM sessions WHERE id = ?")
+      const out = new Map<string, string>()
+      for (const id of ids) {
+        const row = query.get(id) as { title: string } | null
+        if (row !== null) out.set(id, row.title)
+      }
+      return out
+    }).pipe(Effect.map((found) => found ?? new Map<string, string>()))
+
+  return { path, append, load, latest, list, titles, close }
 }
 
 /** A store that keeps nothing: recording is off (BYOK_NO_RECORD), or there is nowhere to keep it (no HOME). */
@@ -194,7 +207,8 @@ export const disabled: Interface = {
   append: () => Effect.void,
   load: () => Effect.succeed(undefined),
   latest: Effect.succeed(undefined),
-  list: () => Effect.succeed([])
+  list: () => Effect.succeed([]),
+  titles: () => Effect.succeed(new Map())
 }
 
 /** The store for the program's lifetime (sessions.db in the data directory); its file is closed at the end. */

@@ -33,7 +33,7 @@ import {
   timeoutFlag,
   timeoutSetting
 } from "./flags.ts"
-import { answerText, finishNote } from "./render.ts"
+import { answerText, finishNote, isoMinute } from "./render.ts"
 import { startSpinner, term, waitingFor } from "./term.ts"
 
 interface Style {
@@ -316,7 +316,7 @@ export const runChat = (flags: ChatFlags) =>
             }
             for (const s of list.value) {
               const mark = s.id === conversation.id ? style.accent("*") : " "
-              yield* say(`${mark} ${s.id.slice(0, 8)}  ${new Date(s.updated).toLocaleString()}  ${style.dim(`${s.messages} msgs · ${s.modelName}`)}  ${s.title}`)
+              yield* say(`${mark} ${s.id.slice(0, 8)}  ${isoMinute(s.updated)}  ${style.dim(`${s.messages} msgs · ${s.modelName}`)}  ${s.title}`)
             }
             yield* say(style.dim("Resume one with: byok -s ID"))
             break

@@ -5,7 +5,8 @@ import { Command, Flag } from "effect/cli"
 import { UsageError } from "../config/errors.ts"
 import { hitRate } from "../ledger/cost.ts"
 import { CostLedger, type Report, type Totals } from "../ledger/ledger.ts"
-import { printJson, printLine } from "./render.ts"
+import { SessionStore } from "../chat/sessions.ts"
+import { isoMinute, printJson, printLine } from "./render.ts"
 
 const UNITS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 }
 
@@ -30,7 +31,13 @@ export const parseSince = (text: string, now: number): number | undefined => {
 export const formatTokens = (n: number): string =>
   n < 10_000 ? n.toLocaleString("en-US") : n < 1_000_000 ? `${(n / 1000).toFixed(1)}k` : `${(n / 1e6).toFixed(2)}M`
 
-export const formatUsd = (n: number): string => (Math.abs(n) >= 1 ? `$${n.toFixed(2)}` : `$${n.toFixed(4)}`)
+/** Dollars: cents above a dollar, four places below, and "<$0.01" for what would round to nothing. */
+export const formatUsd = (n: number): string =>
+  Math.abs(n) >= 1
+    ? `$${n.toFixed(2)}`
+    : n !== 0 && Math.abs(n) < 0.01
+    ? `${n < 0 ? "-" : ""}<$0.01`
+    : `$${n.toFixed(4)}`
 
 /** Cost as a person should read it: local, unpriced, or dollars with the unpriced count beside them. */
 export const costCell = (t: Totals): string => {
@@ -47,8 +54,8 @@ export const hitRateCell = (t: Totals): string => {
 
 const HEADER = ["", "REQS", "INPUT", "CACHE READ", "CACHE WRITE", "OUTPUT", "COST", "HIT RATE", "SAVINGS"]
 
-const row = (t: Totals): Array<string> => [
-  t.key,
+const row = (t: Totals, label: string): Array<string> => [
+  label,
   String(t.requests),
   formatTokens(t.inputUncached),
   formatTokens(t.cacheRead),
@@ -59,20 +66,33 @@ const row = (t: Totals): Array<string> => [
   t.requests - t.unpriced - t.local > 0 ? formatUsd(t.savings) : "-"
 ]
 
-const table = (title: string, rows: ReadonlyArray<Totals>): string => {
-  const cells = [[title, ...HEADER.slice(1)], ...rows.map(row)]
+const table = (title: string, rows: ReadonlyArray<Totals>, label: (t: Totals) => string = (t) => t.key): string => {
+  const cells = [[title, ...HEADER.slice(1)], ...rows.map((t) => row(t, label(t)))]
   const widths = cells[0]!.map((_, c) => Math.max(...cells.map((r) => r[c]!.length)))
   return cells.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join("  "))
     .join("\n")
 }
 
-export const renderReport = (report: Report, limit: number): string => {
+/** "12 requests (1 failed, 8 interrupted)": one parenthesis, only what happened. */
+export const requestsLine = (t: Totals): string => {
+  const notes = [
+    t.failed > 0 ? `${t.failed} failed` : undefined,
+    t.interrupted > 0 ? `${t.interrupted} interrupted` : undefined,
+    t.unfinished > 0 ? `${t.unfinished} unfinished: byok was stopped before they ended` : undefined
+  ].filter((n) => n !== undefined)
+  return `${t.requests} request${t.requests === 1 ? "" : "s"}` + (notes.length > 0 ? ` (${notes.join(", ")})` : "")
+}
+
+export const renderReport = (report: Report, limit: number, titles: ReadonlyMap<string, string> = new Map()): string => {
   if (report.total.requests === 0) return "No requests recorded yet."
+  // Conversations by the 8 characters `byok -s` takes, and their first prompt.
+  const conversation = (c: Totals) => {
+    const title = titles.get(c.key)
+    return `${c.key.slice(0, 8)}${title !== undefined ? `  ${title.length > 32 ? `${title.slice(0, 31)}…` : title}` : ""}`
+  }
   const t = report.total
   const lines = [
-    `${t.requests} requests` + (t.failed > 0 ? ` (${t.failed} failed)` : "") +
-    (t.interrupted > 0 ? ` (${t.interrupted} interrupted)` : "") +
-    (t.unfinished > 0 ? ` (${t.unfinished} unfinished: byok was stopped before they ended)` : "") +
+    requestsLine(t) +
     `: ${costCell(t)}, cache hit rate ${hitRateCell(t)}` +
     (t.requests - t.unpriced - t.local > 0 ? `, caching saved ${formatUsd(t.savings)}` : ""),
     "",
@@ -80,7 +100,7 @@ export const renderReport = (report: Report, limit: number): string => {
     "",
     table("DAY", report.byDay.slice(0, limit)),
     "",
-    table("CONVERSATION", report.byConversation.slice(0, limit))
+    table("CONVERSATION", report.byConversation.slice(0, limit), conversation)
   ]
   if (t.unpriced > 0) {
     lines.push("", `${t.unpriced} requests are unpriced: add a "prices" entry for their model to ~/.config/byok/config.json.`)
@@ -120,9 +140,35 @@ const command = Command.make("cost", {
         })
       }
     }
-    const report = yield* ledger.report({ since, model: Option.getOrUndefined(flags.model), conversations: flags.limit })
-    if (flags.json) return yield* printJson({ ledger: ledger.path, ...report, byDay: report.byDay.slice(0, flags.limit) })
-    yield* printLine(renderReport(report, flags.limit))
+    const model = Option.getOrUndefined(flags.model)
+    const report = yield* ledger.report({ since, model, conversations: flags.limit })
+    // A filter that matched nothing says so, rather than that nothing was ever recorded.
+    if (report.total.requests === 0 && (model !== undefined || since !== undefined)) {
+      const all = yield* ledger.report({})
+      if (all.total.requests > 0) {
+        const what = [model !== undefined ? `for model "${model}"` : "", since !== undefined ? `since ${isoMinute(since)}` : ""]
+          .filter((s) => s !== "").join(" ")
+        const models = all.byModel.map((m) => m.key)
+        return yield* printLine(
+          `No requests ${what} (${requestsLine(all.total)} on record in all` +
+            (model !== undefined ? `, for: ${models.join(", ")})` : ")")
+        )
+      }
+    }
+    const titles = yield* (yield* SessionStore).titles(report.byConversation.map((c) => c.key)).pipe(
+      Effect.orElseSucceed(() => new Map<string, string>())
+    )
+    if (flags.json) {
+      const withRates = (t: Totals) => ({ ...t, hitRate: hitRate(t.cacheRead, t.inputUncached + t.cacheRead + t.cacheWrite) ?? null })
+      return yield* printJson({
+        ledger: ledger.path,
+        total: withRates(report.total),
+        byModel: report.byModel.map(withRates),
+        byDay: report.byDay.slice(0, flags.limit).map(withRates),
+        byConversation: report.byConversation.map((c) => ({ ...withRates(c), title: titles.get(c.key) ?? null }))
+      })
+    }
+    yield* printLine(renderReport(report, flags.limit, titles))
   })).pipe(
     Command.withDescription("Show what the requests in the cost ledger cost: by model, day and conversation"),
     Command.withExamples([

@@ -91,7 +91,7 @@ interface Context {
 }
 
 /** Runs one prompt of the conversation and shows it; fails as the turn failed. */
-const execTurn = (ctx: Context, prompt: string) =>
+const execTurn = (ctx: Context, prompt: string, label?: string) =>
   Effect.uninterruptible(Effect.gen(function*() {
     const { t, format, conversation } = ctx
     const entry = conversation.model.entry
@@ -103,6 +103,7 @@ const execTurn = (ctx: Context, prompt: string) =>
       waitingFor(entry)
     )
     const turn = yield* conversation.send(prompt, {
+      label,
       maxOutputTokens: ctx.maxOutputTokens,
       onRetry: (info) => warn(t, explainRetry(info)).pipe(Effect.provideService(Stdio.Stdio, stdio)),
       onNotice: (text) => warn(t, text).pipe(Effect.provideService(Stdio.Stdio, stdio)),
@@ -221,7 +222,9 @@ const command = Command.make("exec", {
       maxOutputTokens: maxTokens,
       conversation
     }
-    if (prompt !== undefined) return yield* execTurn(ctx, prompt).pipe(Effect.ensuring(flushLedger(t, conversation)))
+    if (prompt !== undefined) {
+      return yield* execTurn(ctx, prompt, argument).pipe(Effect.ensuring(flushLedger(t, conversation)))
+    }
 
     // stream-json input: every line a message; a failed one is reported (result line and stderr) and the next
     // one still goes; the exit code is that of the last failure.

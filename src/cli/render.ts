@@ -130,6 +130,13 @@ export const resultJson = (
 
 export const printJson = (value: unknown) => write(Stream.succeed(`${JSON.stringify(value)}\n`))
 
+/** A time as people read it everywhere in byok: local, ISO order, to the minute (`2026-12-01 22:03`). */
+export const isoMinute = (ts: number): string => {
+  const d = new Date(ts)
+  const two = (n: number) => String(n).padStart(2, "0")
+  return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())} ${two(d.getHours())}:${two(d.getMinutes())}`
+}
+
 /** Text for stdout (tables, lists), with a final newline. */
 export const printLine = (text: string) => write(Stream.succeed(`${text}\n`))
 

@@ -2,7 +2,7 @@
 import { Effect } from "effect"
 import { Command, Flag } from "effect/cli"
 import { SessionStore } from "../chat/sessions.ts"
-import { printJson, printLine } from "./render.ts"
+import { isoMinute, printJson, printLine } from "./render.ts"
 
 const command = Command.make("sessions", {
   limit: Flag.Int("limit").pipe(Flag.withMetavar("N"), Flag.withDescription("How many to list"), Flag.withDefault(20)),
@@ -24,7 +24,7 @@ const command = Command.make("sessions", {
     if (list.length === 0) return yield* printLine("No saved conversations yet. Start one with `byok`.")
     const rows = list.map((s) => [
       s.id.slice(0, 8),
-      new Date(s.updated).toLocaleString(),
+      isoMinute(s.updated),
       String(s.messages),
       s.modelName,
       s.title

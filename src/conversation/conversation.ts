@@ -78,6 +78,11 @@ export interface SendOptions<E, R> {
   /** Told before each retry. */
   readonly onRetry?: ((info: RetryInfo) => Effect.Effect<void>) | undefined
   /**
+   * What a new conversation is called in `byok sessions` and `byok cost`, when its first message is not the best
+   * label: exec's prompt argument, where the message also carries piped stdin before it.
+   */
+  readonly label?: string | undefined
+  /**
    * Told what the user should know about a local server: before sending, that the prompt will not fit the context
    * it serves; after an Ollama answer, that Ollama dropped the start of the prompt.
    */
@@ -272,7 +277,11 @@ export const make = Effect.fn("Conversation.make")(function*(options: MakeOption
       const interrupted = outcome === "interrupted"
       if (outcome === "ok" || (interrupted && answer !== "")) turns = [...asked, { role: "assistant", content: answer }]
       if (!options.ephemeral && (outcome === "ok" || (interrupted && answer !== ""))) {
-        saveError = yield* sessions.append({ id, system: system !== undefined ? redactor.redact(system) : undefined }, [
+        saveError = yield* sessions.append({
+          id,
+          system: system !== undefined ? redactor.redact(system) : undefined,
+          title: opts.label !== undefined ? redactor.redact(opts.label) : undefined
+        }, [
           storedMessage(entry, "user", redactor.redact(text), startedAt),
           storedMessage(entry, "assistant", answer, endedAt, interrupted)
         ]).pipe(Effect.as(undefined), Effect.catch((error) => Effect.succeed(error)))
