@@ -119,7 +119,10 @@ describe("byok chat in a terminal", () => {
     pane.line("hello local")
     await pane.waitFor("answer 1")
     pane.line("/model")
-    await pane.waitFor(/anthropic\s*\n.*Claude/)
+    // In `byok models` order, numbered as /model N takes them, the columns aligned.
+    const list = await pane.waitFor(/ 2\. Claude +anthropic/)
+    expect(list).toMatch(/\* +1\. Local +generic-chat-completion-api/)
+    expect(list.indexOf("generic-chat-completion-api")).toBeGreaterThan(0)
     pane.line("/model Claude")
     await pane.waitFor("Switched to Claude (anthropic)")
     pane.line("and now Claude")
@@ -158,6 +161,26 @@ describe("byok chat in a terminal", () => {
       { role: "user", content: "go on" }
     ])
     expect(ledgerRows(dataHome).map((r) => r.outcome)).toEqual(["interrupted", "ok"])
+  })
+
+  test("after each answer a line of tokens, cost and time (/stats off hides it); leaving says how to come back", async () => {
+    server.handle(numberedAnswers())
+    const { pane } = await started()
+    pane.line("hello")
+    await pane.waitFor(/\d+ in · \d+ out · local · first token \d+\.\d s · \d+\.\d s/)
+    pane.line("/stats off")
+    await pane.waitFor("The line after each answer is off.")
+    pane.line("again")
+    const screen = await pane.waitFor("answer 2")
+    expect(screen.match(/ in · /g)).toHaveLength(1)
+    pane.line("/max-tokens 7")
+    await pane.waitFor("Answers may now take 7 tokens, for this chat.")
+    pane.line("and once more")
+    await pane.waitFor("answer 3")
+    expect((server.requests.at(-1)!.body as { max_tokens: number }).max_tokens).toBe(7)
+    pane.keys("C-d")
+    await pane.waitFor(/Resume this conversation with: byok -c \(or byok -s [0-9a-f]{8}\)/)
+    await pane.waitFor("[exited 0]")
   })
 
   test("Ctrl-D on an empty prompt exits 0; Ctrl-C on an empty prompt too", async () => {

@@ -19,7 +19,7 @@ import type { Totals } from "../ledger/ledger.ts"
 import { Redactor } from "../lib/redact.ts"
 import { dataPlace } from "../lib/sqlite.ts"
 import type { LlmEvent } from "../providers/event.ts"
-import { minimumCacheablePrompt, PROVIDERS } from "../providers/registry.ts"
+import { minimumCacheablePrompt } from "../providers/registry.ts"
 import { VERSION } from "../version.ts"
 import { costCell, formatTokens, formatUsd, hitRateCell } from "./cost.ts"
 import { describeCause, formatReport } from "./exit.ts"
@@ -33,7 +33,7 @@ import {
   timeoutFlag,
   timeoutSetting
 } from "./flags.ts"
-import { answerText, finishNote, isoMinute } from "./render.ts"
+import { answerText, finishNote, isoMinute, turnLine } from "./render.ts"
 import { startSpinner, term, waitingFor } from "./term.ts"
 
 interface Style {
@@ -80,21 +80,16 @@ const totalsLines = (label: string, t: Totals, style: Style) =>
     (t.reasoningTokens > 0 ? ` (${formatTokens(t.reasoningTokens)} reasoning)` : "")
   ].join("\n")
 
-/** The models grouped by wire format, each numbered by its place in `byok models` (what `/model N` takes). */
+/** The models in `byok models` order, numbered as `/model N` takes them, in aligned columns. */
 const modelList = (loaded: LoadedConfig, current: ModelEntry, style: Style) => {
   const usable = usableEntries(loaded)
-  const lines: Array<string> = []
-  for (const provider of PROVIDERS) {
-    const group = usable.filter((e) => e.provider === provider)
-    if (group.length === 0) continue
-    lines.push(style.dim(provider))
-    for (const e of group) {
-      const mark = e === current ? style.accent("*") : " "
-      const n = usable.indexOf(e) + 1
-      lines.push(`${mark} ${String(n).padStart(2)}. ${e.displayName}  ${style.dim(`${e.model} · ${e.endpoint.host}`)}`)
-    }
-  }
-  return lines.join("\n")
+  const rows = usable.map((e, i) => [`${String(i + 1).padStart(2)}.`, e.displayName, e.provider, e.model, e.endpoint.host])
+  const widths = [0, 1, 2, 3].map((c) => Math.max(...rows.map((r) => r[c]!.length)))
+  return rows.map((r, i) => {
+    const mark = usable[i] === current ? style.accent("*") : " "
+    const [n, name, provider, model, host] = r as [string, string, string, string, string]
+    return `${mark} ${n.padStart(widths[0]!)} ${name.padEnd(widths[1]!)}  ${style.dim(`${provider.padEnd(widths[2]!)}  ${model.padEnd(widths[3]!)}  ${host}`)}`
+  }).join("\n")
 }
 
 export const runChat = (flags: ChatFlags) =>
@@ -120,6 +115,12 @@ export const runChat = (flags: ChatFlags) =>
     const loaded = yield* config.load
     /** The last prompt's size in tokens, for /cost's "caching did not engage" line. */
     let lastInputTokens: number | undefined
+    /** The line after each answer (/stats): on at a terminal. */
+    let stats = interactive
+    /** /max-tokens: the output cap for this chat, over the entry's. */
+    let maxTokens: number | undefined
+    /** Whether anything was saved, for the hint on leaving. */
+    let saved = false
 
     // ---- output ----------------------------------------------------------------------------------------------
     const tty: Tty | undefined = interactive ? yield* openTty : undefined
@@ -213,6 +214,7 @@ export const runChat = (flags: ChatFlags) =>
         const fiber = yield* Effect.forkChild(Effect.uninterruptible(Effect.gen(function*() {
           const turn = yield* conversation.send(text, {
             render: renderAnswer,
+            maxOutputTokens: maxTokens,
             onRetry: (info) => out(`\r\x1b[K${style.dim(explainRetry(info))}\n`),
             onNotice: (text) => out(`\r\x1b[K${style.dim(`warning: ${text}`)}\n`)
           })
@@ -226,11 +228,13 @@ export const runChat = (flags: ChatFlags) =>
           if (turn.saveError !== undefined) {
             yield* warn(explainStoreWarning(turn.saveError, "this conversation is not being saved to"))
           }
+          if (turn.saveError === undefined && turn.text !== "") saved = true
           if (turn.failure === undefined) {
             const row = turn.row
             lastInputTokens = row.inputUncached + row.cacheRead + row.cacheWrite5m + row.cacheWrite1h
-            const note = finishNote(turn.finish, entry, entry.maxOutputTokens)
+            const note = finishNote(turn.finish, entry, maxTokens ?? entry.maxOutputTokens, "/max-tokens N")
             if (note !== undefined) yield* say(style.dim(note))
+            if (stats) yield* say(style.dim(turnLine(turn)))
           } else if (turn.outcome === "interrupted") {
             if (turn.text !== "") {
               if (!turn.text.endsWith("\n")) yield* out("\n")
@@ -267,6 +271,27 @@ export const runChat = (flags: ChatFlags) =>
             lastInputTokens = undefined
             yield* say(style.dim("Started a new conversation."))
             break
+          case "stats":
+            stats = arg === "" ? !stats : arg === "on"
+            if (arg !== "" && arg !== "on" && arg !== "off") yield* say("Use /stats on or /stats off.")
+            else yield* say(style.dim(`The line after each answer is ${stats ? "on" : "off"}.`))
+            break
+          case "max-tokens": {
+            const entry = conversation.model.entry
+            if (arg === "") {
+              yield* say(`Answers may take ${maxTokens ?? entry.maxOutputTokens} tokens` +
+                (maxTokens === undefined ? ` (the entry's own cap; /max-tokens N changes it for this chat)` : " (set for this chat)"))
+              break
+            }
+            const n = /^\d+$/.test(arg) ? Number(arg) : NaN
+            if (!(n > 0)) {
+              yield* say("Use /max-tokens N, with N a whole number above 0.")
+              break
+            }
+            maxTokens = n
+            yield* say(style.dim(`Answers may now take ${n} tokens, for this chat.`))
+            break
+          }
           case "model": {
             if (arg === "") {
               yield* say(modelList(loaded, conversation.model.entry, style))
@@ -357,6 +382,9 @@ export const runChat = (flags: ChatFlags) =>
         Stream.runForEachWhile((line) => Effect.map(handle(line), (r) => r !== "exit")),
         Effect.ignore
       )
+    }
+    if (saved) {
+      yield* say(style.dim(`Resume this conversation with: byok -c (or byok -s ${conversation.id.slice(0, 8)})`))
     }
     // Leaving: rows the busy ledger refused get the ordinary wait now; any still refused are said, not dropped
     // in silence.

@@ -130,6 +130,31 @@ export const resultJson = (
 
 export const printJson = (value: unknown) => write(Stream.succeed(`${JSON.stringify(value)}\n`))
 
+/**
+ * The line after a chat answer: tokens in (and the cached share) and out, what it cost (or local, or unpriced),
+ * the time to the first token and in all.
+ */
+export const turnLine = (turn: TurnResult): string => {
+  const row = turn.row
+  const input = row.inputUncached + row.cacheRead + row.cacheWrite5m + row.cacheWrite1h
+  const cached = input > 0 && row.cacheRead > 0 ? ` (${Math.round((row.cacheRead / input) * 100)}% cached)` : ""
+  const cost = turn.price.kind === "local"
+    ? "local"
+    : row.cost === undefined
+    ? "unpriced"
+    : row.cost.total > 0 && row.cost.total < 0.01
+    ? "<$0.01"
+    : `$${row.cost.total.toFixed(row.cost.total >= 1 ? 2 : 4)}`
+  const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`
+  return [
+    `${input.toLocaleString("en-US")} in${cached}`,
+    `${row.outputTokens.toLocaleString("en-US")} out`,
+    cost,
+    ...(turn.ttftMs !== undefined ? [`first token ${seconds(turn.ttftMs)}`] : []),
+    seconds(turn.durationMs)
+  ].join(" · ")
+}
+
 /** A time as people read it everywhere in byok: local, ISO order, to the minute (`2026-12-01 22:03`). */
 export const isoMinute = (ts: number): string => {
   const d = new Date(ts)
@@ -140,13 +165,19 @@ export const isoMinute = (ts: number): string => {
 /** Text for stdout (tables, lists), with a final newline. */
 export const printLine = (text: string) => write(Stream.succeed(`${text}\n`))
 
-/** A line for stderr when the answer did not end normally; undefined when it did. */
-export const finishNote = (finish: FinishEvent | undefined, entry: ModelEntry, maxTokens: number) => {
+/** The entry's output-cap field as its file spells it: `max_tokens` (config.json) or `maxOutputTokens`. */
+const maxTokensField = (entry: ModelEntry) => (entry.source.path.startsWith("customModels") ? "maxOutputTokens" : "max_tokens")
+
+/**
+ * A line when the answer did not end normally; undefined when it did. `raise` is how this command raises the cap
+ * for one answer (exec: --max-tokens; the chat: /max-tokens).
+ */
+export const finishNote = (finish: FinishEvent | undefined, entry: ModelEntry, maxTokens: number, raise = "--max-tokens") => {
   if (finish === undefined) return undefined
   switch (finish.reason) {
     case "length":
       return `The answer was cut short at the output limit (${maxTokens} tokens). ` +
-        `Raise it with --max-tokens, or max_tokens of "${entry.displayName}" in ${entry.source.file}.`
+        `Raise it with ${raise}, or ${maxTokensField(entry)} of "${entry.displayName}" in ${entry.source.file}.`
     case "content-filter":
       return `The provider stopped the answer (content filter or refusal${finish.rawReason ? `: ${finish.rawReason}` : ""}).`
     case "error":
