@@ -11,6 +11,7 @@ import { cost } from "./cli/cost.ts"
 import { doctor } from "./cli/doctor.ts"
 import { exec } from "./cli/exec.ts"
 import { describeCause, EXIT_CODES_HELP, formatReport } from "./cli/exit.ts"
+import { normaliseArgs } from "./cli/args.ts"
 import { models } from "./cli/models.ts"
 import { configLayer } from "./cli/flags.ts"
 import { presenterLayer } from "./cli/presenter.ts"
@@ -20,6 +21,7 @@ import { runMain } from "./cli/signals.ts"
 import * as RedactingStdio from "./cli/stdio.ts"
 import { term, writeErr } from "./cli/term.ts"
 import * as SessionStore from "./chat/sessions.ts"
+import { UsageError } from "./config/errors.ts"
 import * as CostLedger from "./ledger/ledger.ts"
 import * as Network from "./lib/network.ts"
 import * as Redactor from "./lib/redact.ts"
@@ -32,6 +34,7 @@ const root = Command.provide(Command.make("byok", chatFlags, runChat), configLay
   Command.withDescription(
     "Bring-your-own-key LLM client: chat with any model you have a key or a server for.\n" +
       "  Reads the models of droid's ~/.factory/config.json and settings.json.\n" +
+      "  byok help [COMMAND] (or COMMAND --help) for a command's flags; byok version (or --version).\n" +
       EXIT_CODES_HELP
   ),
   Command.withSubcommands([chat, exec, models, cost, sessions, doctor]),
@@ -71,7 +74,16 @@ const AppLayer = Layer.mergeAll(
 
 const program = Effect.gen(function*() {
   const t = yield* term
-  return yield* Command.run(root, { version: VERSION_LINE }).pipe(Effect.provide(presenterLayer(t.color, yield* Stdio.Stdio)))
+  const args = normaliseArgs(process.argv.slice(2))
+  if (args._tag === "Misplaced") {
+    return yield* new UsageError({
+      detail: `byok ${args.command} has no ${args.flag}`,
+      hint: `Flags go after the command they belong to: byok ${args.command} --help lists them.`
+    })
+  }
+  return yield* Command.runWith(root, { version: VERSION_LINE })(args.args).pipe(
+    Effect.provide(presenterLayer(t.color, yield* Stdio.Stdio))
+  )
 }).pipe(
   Effect.catchCause((cause) =>
     Effect.gen(function*() {

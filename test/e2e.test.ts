@@ -454,6 +454,26 @@ describe("byok exec (compiled binary)", () => {
     expect(json[0]).toMatchObject({ displayName: "Local [llama.cpp]", provider: "generic-chat-completion-api" })
   })
 
+  test("the command line as people type it: root flags before a command, a question, help and version as words", async () => {
+    server.handle(() => sseResponse(chatAnswer(["four"])))
+    const before = await run(["-m", "Local [llama.cpp]", "exec", "2+2?"])
+    expect(before.code).toBe(0)
+    expect(before.stdout).toBe("four\n")
+    const misplaced = await run(["--system", "terse", "models"])
+    expect(misplaced.code).toBe(2)
+    expect(misplaced.stderr).toContain("byok models has no --system")
+    const question = await run(["what is 2+2"], "")
+    expect(question.code).toBe(0)
+    expect(question.stdout).toContain("› what is 2+2")
+    expect(question.stdout).toContain("four")
+    expect((server.requests.at(-1)!.body as { messages: Array<{ content: string }> }).messages.at(-1)!.content).toBe("what is 2+2")
+    expect((await run(["help", "exec"])).stdout).toContain("--max-tokens")
+    expect((await run(["version"])).stdout).toMatch(/^byok v\d+\.\d+\.\d+ \(/)
+    const help = (await run(["--help"])).stdout
+    expect(help).not.toContain("--wizard")
+    expect(help).not.toContain("--log-level")
+  })
+
   test("--help and --version", async () => {
     const help = await run(["--help"])
     expect(help.code).toBe(0)

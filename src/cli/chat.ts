@@ -3,7 +3,7 @@
 // Ctrl-C stops an answer (the partial text stays, the ledger says "interrupted") and returns to the prompt.
 // Model output goes to the terminal and the session store only; the ledger never holds the chat up.
 import { Effect, Fiber, Option, Queue, Result, Stdio, Stream } from "effect"
-import { Command, Flag } from "effect/cli"
+import { Argument, Command, Flag } from "effect/cli"
 import { COMMANDS, completeCommand, helpText, parseInput } from "../chat/commands.ts"
 import { LineEditor, renderFrame } from "../chat/editor.ts"
 import { appendHistory, loadHistory } from "../chat/history.ts"
@@ -58,6 +58,8 @@ export interface ChatFlags {
   readonly system: Option.Option<string>
   readonly timeout: Option.Option<string>
   readonly config: Option.Option<string>
+  /** `byok "question"`: the first message, sent as soon as the chat starts. */
+  readonly message?: ReadonlyArray<string>
 }
 
 export const chatFlags = {
@@ -369,6 +371,12 @@ export const runChat = (flags: ChatFlags) =>
       }
     }
 
+    const first = flags.message?.join(" ").trim() ?? ""
+    if (first !== "") {
+      if (tty !== undefined) tty.write(`${style.accent("›")} ${first}\r\n`)
+      else yield* say(`› ${first}`)
+      if ((yield* handle(first)) === "exit") return
+    }
     if (tty !== undefined) {
       for (;;) {
         const line = yield* readTerminalLine
@@ -396,13 +404,20 @@ export const runChat = (flags: ChatFlags) =>
     }
   }))
 
-const command = Command.make("chat", chatFlags, runChat).pipe(
+const command = Command.make("chat", {
+  ...chatFlags,
+  message: Argument.String("message").pipe(
+    Argument.withDescription("A first message, sent as the chat starts (byok \"question\" does the same)"),
+    Argument.variadic()
+  )
+}, runChat).pipe(
   Command.withDescription("Talk with a model: streamed answers, /model to switch, /cost for usage, saved conversations"),
   Command.withExamples([
     { command: "byok", description: "Start a conversation with the default model" },
     { command: "byok -m \"Claude Sonnet\"", description: "… with a given model" },
     { command: "byok -c", description: "Resume the last conversation" },
-    { command: "byok -s 3f2a9c", description: "Resume a saved conversation by id" }
+    { command: "byok -s 3f2a9c", description: "Resume a saved conversation by id" },
+    { command: "byok \"what is 2+2?\"", description: "Start with a first message" }
   ])
 )
 

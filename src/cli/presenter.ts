@@ -6,13 +6,22 @@ import { CliOutput } from "effect/cli"
 import { printLine } from "./render.ts"
 import { writeErr } from "./term.ts"
 
+const HIDDEN = new Set(["wizard", "completions", "log-level"])
+
 export const presenterLayer = (color: boolean, stdio: Stdio.Stdio) => {
   const formatter = CliOutput.defaultFormatter({ colors: color, globalFlags: "summary" })
   return CliOutput.layerPresenter({
     present: (event) => {
       switch (event._tag) {
         case "Help":
-          return printLine(formatter.formatHelpDoc(event.helpDoc)).pipe(Effect.ignore, Effect.provideService(Stdio.Stdio, stdio))
+          return printLine(formatter.formatHelpDoc({
+            ...event.helpDoc,
+            // effect/cli's built-in --wizard, --completions and --log-level do nothing byok's users need: out of
+            // help (they still parse). --help and --version stay.
+            ...(event.helpDoc.globalFlags !== undefined
+              ? { globalFlags: event.helpDoc.globalFlags.filter((f) => !HIDDEN.has(f.name)) }
+              : {})
+          })).pipe(Effect.ignore, Effect.provideService(Stdio.Stdio, stdio))
         case "Version":
           return printLine(formatter.formatVersion(event.name, event.version)).pipe(
             Effect.ignore,

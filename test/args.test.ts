@@ -1,0 +1,33 @@
+// The command line as people type it: help and version as words, a question as the chat's first message, and the
+// chat's flags before a command.
+import { describe, expect, test } from "bun:test"
+import { normaliseArgs } from "../src/cli/args.ts"
+
+const args = (...a: Array<string>) => normaliseArgs(a)
+
+describe("normaliseArgs", () => {
+  test("help and version as words", () => {
+    expect(args("help")).toEqual({ _tag: "Args", args: ["--help"] })
+    expect(args("help", "exec")).toEqual({ _tag: "Args", args: ["exec", "--help"] })
+    expect(args("version")).toEqual({ _tag: "Args", args: ["--version"] })
+  })
+  test("the chat's flags before a command go after it, values and = forms kept", () => {
+    expect(args("-m", "X", "exec", "hi")).toEqual({ _tag: "Args", args: ["exec", "-m", "X", "hi"] })
+    expect(args("--config=f.json", "models")).toEqual({ _tag: "Args", args: ["models", "--config=f.json"] })
+    expect(args("-c", "--timeout", "30", "exec", "more")).toEqual({ _tag: "Args", args: ["exec", "-c", "--timeout", "30", "more"] })
+  })
+  test("a flag the command does not take is refused with the command's name", () => {
+    expect(args("--system", "x", "models")).toEqual({ _tag: "Misplaced", flag: "--system", command: "models" })
+    expect(args("-s", "abc", "cost")).toEqual({ _tag: "Misplaced", flag: "--session", command: "cost" })
+  })
+  test("words that are no command are the chat's first message", () => {
+    expect(args("what is 2+2")).toEqual({ _tag: "Args", args: ["chat", "--", "what is 2+2"] })
+    expect(args("-m", "X", "explain", "SSE")).toEqual({ _tag: "Args", args: ["chat", "-m", "X", "--", "explain", "SSE"] })
+  })
+  test("everything else is left as it is", () => {
+    expect(args()).toEqual({ _tag: "Args", args: [] })
+    expect(args("-c")).toEqual({ _tag: "Args", args: ["-c"] })
+    expect(args("exec", "-m", "X", "hi")).toEqual({ _tag: "Args", args: ["exec", "-m", "X", "hi"] })
+    expect(args("--help")).toEqual({ _tag: "Args", args: ["--help"] })
+  })
+})
