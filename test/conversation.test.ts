@@ -232,3 +232,58 @@ describe("conversation engine", () => {
     expect(r.usage).toEqual(usage)
   })
 })
+
+describe("estimated usage when the server's count never came", () => {
+  test("an interrupted answer is booked with byok's count of the prompt and of the text shown, marked estimated", async () => {
+    const started = Effect.runSync(Deferred.make<void>())
+    const t = setup([{ partial: "a partial answer of several words", started }])
+    const r = await t.run(Effect.gen(function*() {
+      const { conversation } = yield* Conversation.open({ system: "Be brief.", maxRetries: 0 })
+      let result: Conversation.TurnResult | undefined
+      const fiber = yield* Effect.forkChild(Effect.uninterruptible(
+        Effect.map(conversation.send("tell me a story", { render: drain }), (turn) => void (result = turn))
+      ))
+      yield* Deferred.await(started)
+      yield* Fiber.interrupt(fiber)
+      return result!
+    }))
+    expect(r.outcome).toBe("interrupted")
+    expect(r.usage?.estimated).toBe(true)
+    expect(r.row.estimated).toBe(true)
+    expect(r.row.usageReported).toBe(false)
+    // About four characters a token for a model byok has no tokenizer for.
+    expect(r.row.outputTokens).toBe(Math.ceil("a partial answer of several words".length / 4))
+    expect(r.row.inputUncached).toBe(Math.ceil("Be brief.".length / 4) + 4 + Math.ceil("tell me a story".length / 4) + 4)
+    const report = await t.run(t.ledger.report({}))
+    expect(report.total.estimated).toBe(1)
+  })
+
+  test("an OpenAI model's output is counted with OpenAI's own tokenizer", async () => {
+    const { countTokens } = await import("gpt-tokenizer/encoding/o200k_base")
+    const started = Effect.runSync(Deferred.make<void>())
+    const t = setup([{ partial: "Tokenizers split text into subword units, like unbelievable.", started }])
+    const r = await t.run(Effect.gen(function*() {
+      const gpt = makeEntry({ displayName: "GPT", model: "gpt-5.1", provider: "openai", baseUrl: "https://api.openai.com/v1" })
+      const conversation = yield* Conversation.make({ selected: { entry: gpt, price: { kind: "unpriced" }, warnings: [] }, maxRetries: 0 })
+      let result: Conversation.TurnResult | undefined
+      const fiber = yield* Effect.forkChild(Effect.uninterruptible(
+        Effect.map(conversation.send("hi", { render: drain }), (turn) => void (result = turn))
+      ))
+      yield* Deferred.await(started)
+      yield* Fiber.interrupt(fiber)
+      return result!
+    }))
+    expect(r.row.outputTokens).toBe(countTokens("Tokenizers split text into subword units, like unbelievable."))
+    expect(r.row.outputTokens).not.toBe(Math.ceil("Tokenizers split text into subword units, like unbelievable.".length / 4))
+  })
+
+  test("a finished answer whose server said its count is not an estimate", async () => {
+    const t = setup([{ text: ["done"] }])
+    const r = await t.run(Effect.gen(function*() {
+      const { conversation } = yield* Conversation.open({ maxRetries: 0 })
+      return yield* conversation.send("hi", { render: drain })
+    }))
+    expect(r.row.estimated).toBe(false)
+    expect(r.usage?.estimated).toBeUndefined()
+  })
+})

@@ -181,7 +181,7 @@ describe("ledger rows", () => {
 describe("byok cost formatting", () => {
   const totals = (over: Partial<Totals>): Totals => ({
     key: "k", requests: 2, inputUncached: 100, cacheRead: 300, cacheWrite: 100, outputTokens: 10, reasoningTokens: 0,
-    cost: 0.5, savings: 0.1, unpriced: 0, local: 0, failed: 0, interrupted: 0, unfinished: 0, ...over
+    cost: 0.5, savings: 0.1, unpriced: 0, local: 0, failed: 0, interrupted: 0, unfinished: 0, estimated: 0, ...over
   })
   test("cells", () => {
     expect(costCell(totals({}))).toBe("$0.5000")
@@ -203,7 +203,7 @@ describe("byok cost formatting", () => {
 describe("byok cost wording", () => {
   const totals = (over: Partial<Totals>): Totals => ({
     key: "k", requests: 12, inputUncached: 0, cacheRead: 0, cacheWrite: 0, outputTokens: 0, reasoningTokens: 0,
-    cost: 0, savings: 0, unpriced: 0, local: 0, failed: 0, interrupted: 0, unfinished: 0, ...over
+    cost: 0, savings: 0, unpriced: 0, local: 0, failed: 0, interrupted: 0, unfinished: 0, estimated: 0, ...over
   })
   test("one parenthesis for what went wrong", () => {
     expect(requestsLine(totals({ failed: 1, interrupted: 8 }))).toBe("12 requests (1 failed, 8 interrupted)")

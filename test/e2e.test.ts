@@ -277,7 +277,9 @@ describe("byok exec (compiled binary)", () => {
 
   test("a reader that goes away early (| head) ends byok quietly with status 0; the ledger says interrupted", async () => {
     const data = mkdtempSync(join(tmpdir(), "byok-data-"))
-    server.handle(() => sseResponse(chatAnswer(Array.from({ length: 3000 }, (_, i) => `word${i} `))))
+    // Many pieces, and then the stream stays open: the server's count (at the end) never comes.
+    const held = heldStream(sse(...Array.from({ length: 3000 }, (_, i) => ({ model: "m", choices: [{ index: 0, delta: { content: `word${i} ` }, finish_reason: null }] }))))
+    server.handle(() => held.response)
     const proc = Bun.spawn([bin, "exec", "-o", "stream-json", "hi"], {
       env: { PATH: process.env["PATH"] ?? "", HOME: home, BYOK_HOME: data, NO_COLOR: "1" },
       stdin: "ignore",
@@ -288,9 +290,18 @@ describe("byok exec (compiled binary)", () => {
     await reader.read()
     await reader.cancel()
     expect(await proc.exited).toBe(0)
+    held.release()
     expect(await new Response(proc.stderr).text()).not.toContain("error")
-    const rows = new Database(join(data, "ledger.db"), { readonly: true }).query("SELECT outcome FROM requests").all()
-    expect(rows).toEqual([{ outcome: "interrupted" }])
+    const rows = new Database(join(data, "ledger.db"), { readonly: true })
+      .query("SELECT outcome, estimated, input_uncached > 0 AS hasInput, output_tokens > 0 AS hasOutput FROM requests").all()
+    // The server's count never came: byok's own is booked, and marked as such.
+    expect(rows).toEqual([{ outcome: "interrupted", estimated: 1, hasInput: 1, hasOutput: 1 }])
+    const cost = await run(["cost"], undefined, { BYOK_HOME: data })
+    expect(cost.stdout).toMatch(/1 request \(1 interrupted\): local/)
+    expect(cost.stdout).toContain("~ 1 request's tokens are byok's estimate")
+    expect(cost.stdout).toMatch(/Local \[llama\.cpp\] +1 +~\d/)
+    const json = JSON.parse((await run(["cost", "--json"], undefined, { BYOK_HOME: data })).stdout)
+    expect(json.total).toMatchObject({ estimated: true, estimatedRequests: 1 })
   })
 
   test("-o stream-json: an init line, one line per event, then the result", async () => {

@@ -72,15 +72,20 @@ export const chatFlags = {
 }
 
 /** Two lines for /cost: requests, cost, hit rate and savings; then the tokens by class. */
-const totalsLines = (label: string, t: Totals, style: Style) =>
-  t.requests === 0 ? `${label}: no requests yet` : [
-    `${label}: ${t.requests} request${t.requests === 1 ? "" : "s"} · ${style.bold(costCell(t))}` +
+const totalsLines = (label: string, t: Totals, style: Style) => {
+  if (t.requests === 0) return `${label}: no requests yet`
+  // Figures that rest on byok's estimates (answers cut off before the server's count) are marked ~.
+  const approx = t.estimated > 0 ? "~" : ""
+  return [
+    `${label}: ${t.requests} request${t.requests === 1 ? "" : "s"} · ${style.bold(`${costCell(t) === "local" ? "" : approx}${costCell(t)}`)}` +
     ` · cache hit rate ${hitRateCell(t)}` +
     (t.requests - t.unpriced - t.local > 0 ? ` · caching saved ${formatUsd(t.savings)}` : ""),
-    `  input ${formatTokens(t.inputUncached)} · cache read ${formatTokens(t.cacheRead)}` +
-    ` · cache write ${formatTokens(t.cacheWrite)} · output ${formatTokens(t.outputTokens)}` +
-    (t.reasoningTokens > 0 ? ` (${formatTokens(t.reasoningTokens)} reasoning)` : "")
+    `  input ${approx}${formatTokens(t.inputUncached)} · cache read ${formatTokens(t.cacheRead)}` +
+    ` · cache write ${formatTokens(t.cacheWrite)} · output ${approx}${formatTokens(t.outputTokens)}` +
+    (t.reasoningTokens > 0 ? ` (${formatTokens(t.reasoningTokens)} reasoning)` : "") +
+    (t.estimated > 0 ? `\n  ~ ${t.estimated} of them byok's estimate: the answer was cut off before the server's count` : "")
   ].join("\n")
+}
 
 /** The models in `byok models` order, numbered as `/model N` takes them, in aligned columns. */
 const modelList = (loaded: LoadedConfig, current: ModelEntry, style: Style) => {

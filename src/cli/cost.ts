@@ -54,14 +54,17 @@ export const hitRateCell = (t: Totals): string => {
 
 const HEADER = ["", "REQS", "INPUT", "CACHE READ", "CACHE WRITE", "OUTPUT", "COST", "HIT RATE", "SAVINGS"]
 
+/** Figures that rest on byok's estimates (lib/tokens.ts) are marked with ~. */
+const approx = (t: Totals, text: string) => (t.estimated > 0 && text !== "-" && text !== "local" ? `~${text}` : text)
+
 const row = (t: Totals, label: string): Array<string> => [
   label,
   String(t.requests),
-  formatTokens(t.inputUncached),
+  approx(t, formatTokens(t.inputUncached)),
   formatTokens(t.cacheRead),
   formatTokens(t.cacheWrite),
-  formatTokens(t.outputTokens) + (t.reasoningTokens > 0 ? ` (${formatTokens(t.reasoningTokens)} reasoning)` : ""),
-  costCell(t),
+  approx(t, formatTokens(t.outputTokens)) + (t.reasoningTokens > 0 ? ` (${formatTokens(t.reasoningTokens)} reasoning)` : ""),
+  approx(t, costCell(t)),
   hitRateCell(t),
   t.requests - t.unpriced - t.local > 0 ? formatUsd(t.savings) : "-"
 ]
@@ -93,7 +96,7 @@ export const renderReport = (report: Report, limit: number, titles: ReadonlyMap<
   const t = report.total
   const lines = [
     requestsLine(t) +
-    `: ${costCell(t)}, cache hit rate ${hitRateCell(t)}` +
+    `: ${approx(t, costCell(t))}, cache hit rate ${hitRateCell(t)}` +
     (t.requests - t.unpriced - t.local > 0 ? `, caching saved ${formatUsd(t.savings)}` : ""),
     "",
     table("MODEL", report.byModel),
@@ -102,6 +105,13 @@ export const renderReport = (report: Report, limit: number, titles: ReadonlyMap<
     "",
     table("CONVERSATION", report.byConversation.slice(0, limit), conversation)
   ]
+  if (t.estimated > 0) {
+    lines.push(
+      "",
+      `~ ${t.estimated} request${t.estimated === 1 ? "'s" : "s'"} tokens are byok's estimate, and priced from it: their answers ` +
+        "were cut off before the server said its count (OpenAI's tokenizer for OpenAI models, else about 4 characters a token)."
+    )
+  }
   if (t.unpriced > 0) {
     lines.push("", `${t.unpriced} requests are unpriced: add a "prices" entry for their model to ~/.config/byok/config.json.`)
   }
@@ -159,7 +169,12 @@ const command = Command.make("cost", {
       Effect.orElseSucceed(() => new Map<string, string>())
     )
     if (flags.json) {
-      const withRates = (t: Totals) => ({ ...t, hitRate: hitRate(t.cacheRead, t.inputUncached + t.cacheRead + t.cacheWrite) ?? null })
+      const withRates = (t: Totals) => ({
+        ...t,
+        hitRate: hitRate(t.cacheRead, t.inputUncached + t.cacheRead + t.cacheWrite) ?? null,
+        estimated: t.estimated > 0,
+        estimatedRequests: t.estimated
+      })
       return yield* printJson({
         ledger: ledger.path,
         total: withRates(report.total),

@@ -56,6 +56,7 @@ export const streamJsonLines = <E, R>(events: Stream.Stream<LlmEvent, E, R>, ini
   })
 
 const usageJson = (row: LedgerRow) => ({
+  ...(row.estimated ? { estimated: true } : {}),
   input_tokens: row.inputUncached,
   cache_read_input_tokens: row.cacheRead,
   cache_creation_input_tokens: row.cacheWrite5m + row.cacheWrite1h,
@@ -91,6 +92,7 @@ export const initJson = (sessionId: string, entry: ModelEntry) => ({
 
 const costJson = (row: LedgerRow, price: PriceSource) => ({
   priced: row.cost !== undefined,
+  ...(row.estimated ? { estimated: true } : {}),
   source: row.priceSource,
   local: price.kind === "local",
   input_usd: row.cost?.input ?? null,
@@ -146,10 +148,11 @@ export const turnLine = (turn: TurnResult): string => {
     ? "<$0.01"
     : `$${row.cost.total.toFixed(row.cost.total >= 1 ? 2 : 4)}`
   const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`
+  const approx = row.estimated ? "~" : ""
   return [
-    `${input.toLocaleString("en-US")} in${cached}`,
-    `${row.outputTokens.toLocaleString("en-US")} out`,
-    cost,
+    `${approx}${input.toLocaleString("en-US")} in${cached}`,
+    `${approx}${row.outputTokens.toLocaleString("en-US")} out`,
+    row.estimated && cost !== "local" ? `~${cost}` : cost,
     ...(turn.ttftMs !== undefined ? [`first token ${seconds(turn.ttftMs)}`] : []),
     seconds(turn.durationMs)
   ].join(" · ")

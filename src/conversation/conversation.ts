@@ -16,11 +16,11 @@ import { Redactor } from "../lib/redact.ts"
 import type { StoreError } from "../lib/sqlite.ts"
 import type { RetryInfo, Timeouts, Turn } from "../providers/conversation.ts"
 import { ProviderError } from "../providers/errors.ts"
-import type { LlmEvent, Usage } from "../providers/event.ts"
+import { type LlmEvent, makeUsage, type Usage } from "../providers/event.ts"
 import { LocalServers } from "../providers/local.ts"
 import { Provider } from "../providers/provider.ts"
 import { droppedByOllama, wontFit } from "../explain/local.ts"
-import { estimatePrompt } from "../lib/tokens.ts"
+import { counterFor, estimatePrompt } from "../lib/tokens.ts"
 
 /**
  * How long byok waits, in seconds, unless told otherwise (--timeout, BYOK_TIMEOUT, a model's `timeout`): for the
@@ -110,6 +110,40 @@ export interface Conversation {
   /** What the ledger says this conversation, and everything on record, cost. */
   readonly costs: Effect.Effect<{ readonly conversation: Totals; readonly allTime: Totals }, StoreError>
 }
+
+/**
+ * Usage counted by byok: the input from the request (unless the server already said it, as Anthropic does when an
+ * answer starts), the output from the text that came; OpenAI's tokenizer for OpenAI models, else about four
+ * characters a token (lib/tokens.ts).
+ */
+const estimateUsage = (
+  known: Usage | undefined,
+  system: string | undefined,
+  asked: ReadonlyArray<Turn>,
+  output: string,
+  model: string
+): Effect.Effect<Usage> =>
+  Effect.map(Effect.promise(() => counterFor(model)), (counter) => {
+    const framing = 4
+    const prompt = known !== undefined && known.input.total > 0
+      ? undefined
+      : (system !== undefined ? counter.count(system) + framing : 0) +
+        asked.reduce((n, t) => n + counter.count(t.content) + framing, 0)
+    const estimate = makeUsage({
+      ...(prompt !== undefined
+        ? { uncached: prompt }
+        : {
+          uncached: known!.input.uncached,
+          cacheRead: known!.input.cacheRead,
+          cacheWrite: known!.input.cacheWrite,
+          cacheWrite1h: known!.input.cacheWrite1h
+        }),
+      output: Math.max(known?.output.total ?? 0, counter.count(output)),
+      reasoning: known?.output.reasoning,
+      native: known?.native ?? null
+    })
+    return { ...estimate, estimated: true }
+  })
 
 /** The ledger's outcome for a turn that did not succeed. */
 const outcomeOf = (cause: Cause.Cause<unknown>): string => {
@@ -201,6 +235,9 @@ export const make = Effect.fn("Conversation.make")(function*(options: MakeOption
       // known so far, rather than nothing.
       const rowId = yield* ledger.begin(rowOf("running"))
       let usageSeen = false
+      /** The server accepted the request (its answer began): it has counted the prompt, whatever comes next. */
+      let started = false
+      let thought = ""
       const events = provider.stream({
         model: entry,
         conversation: { id, system, turns: asked },
@@ -222,6 +259,7 @@ export const make = Effect.fn("Conversation.make")(function*(options: MakeOption
             case "ReasoningDelta": {
               firstTokenAt ??= now()
               const text = reasoning.push(event.text)
+              thought += text
               if (text !== "") out.push(text === event.text ? event : { _tag: "ReasoningDelta", text })
               break
             }
@@ -242,6 +280,7 @@ export const make = Effect.fn("Conversation.make")(function*(options: MakeOption
               break
             }
             case "Start":
+              started = true
               requestId = event.requestId === undefined ? undefined : redactor.redact(event.requestId)
               out.push(event)
               break
@@ -259,6 +298,11 @@ export const make = Effect.fn("Conversation.make")(function*(options: MakeOption
       // Cut short: what the redactor still held is part of the answer as far as it came.
       if (Exit.isFailure(exit)) answer += texts.end()
 
+      // The server's count never came (the answer was cut off, or the server sends none): what it billed is
+      // counted by byok instead, and said to be an estimate everywhere it shows.
+      if ((finish === undefined || usage === undefined || usage.native === null) && (started || answer !== "" || thought !== "")) {
+        usage = yield* estimateUsage(usage, system, asked, answer + thought, entry.model)
+      }
       const failure = Exit.isFailure(exit) ? yield* withServerFacts(exit.cause) : undefined
       const outcome = failure === undefined ? "ok" : outcomeOf(failure)
       // Ollama says how much of the prompt it read: far less than was sent means it dropped the start.

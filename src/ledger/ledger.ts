@@ -36,6 +36,8 @@ export interface Totals {
   readonly interrupted: number
   /** Requests whose byok process ended before they did (killed): their usage is what was known then. */
   readonly unfinished: number
+  /** Requests whose counts byok estimated: the figures are approximate (marked ~). */
+  readonly estimated: number
 }
 
 export interface ReportQuery {
@@ -94,8 +96,8 @@ export const openLedger = (path: string, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS
 const COLUMNS = `ts, day, conversation_id, model_name, provider, model_id, host,
   input_uncached, cache_read, cache_write_5m, cache_write_1h, output_tokens, reasoning_tokens, usage_reported,
   cost_input, cost_cache_read, cost_cache_write, cost_output, cost_total, savings, price_source,
-  request_id, duration_ms, ttft_ms, outcome, stop_reason`
-const VALUES = `(${Array.from({ length: 26 }, () => "?").join(", ")})`
+  request_id, duration_ms, ttft_ms, outcome, stop_reason, estimated`
+const VALUES = `(${Array.from({ length: 27 }, () => "?").join(", ")})`
 const INSERT = `INSERT INTO requests (${COLUMNS}) VALUES ${VALUES} RETURNING id`
 const UPDATE = `UPDATE requests SET (${COLUMNS}) = ${VALUES} WHERE id = ?`
 
@@ -125,7 +127,8 @@ const bindings = (row: LedgerRow): Array<SQLQueryBindings> => [
   Math.round(row.durationMs),
   row.ttftMs === undefined ? null : Math.round(row.ttftMs),
   row.outcome,
-  row.stopReason ?? null
+  row.stopReason ?? null,
+  row.estimated ? 1 : 0
 ]
 
 /** Sums over raw request rows, in the rollup's column names. */
@@ -141,22 +144,23 @@ const ROW_SUMS = `COUNT(*) AS requests,
   COALESCE(SUM(price_source = 'local'), 0) AS local,
   COALESCE(SUM(outcome NOT IN ('ok', 'interrupted', 'running')), 0) AS failed,
   COALESCE(SUM(outcome = 'interrupted'), 0) AS interrupted,
-  COALESCE(SUM(outcome = 'running'), 0) AS unfinished`
+  COALESCE(SUM(outcome = 'running'), 0) AS unfinished,
+  COALESCE(SUM(estimated), 0) AS estimated`
 
 /** The same sums over rollup rows. */
 const ROLLUP_SUMS = `SUM(requests) AS requests, SUM(input_uncached) AS inputUncached, SUM(cache_read) AS cacheRead,
   SUM(cache_write) AS cacheWrite, SUM(output_tokens) AS outputTokens, SUM(reasoning_tokens) AS reasoningTokens,
   SUM(cost) AS cost, SUM(savings) AS savings, SUM(unpriced) AS unpriced, SUM(local) AS local, SUM(failed) AS failed,
-  SUM(interrupted) AS interrupted, SUM(unfinished) AS unfinished`
+  SUM(interrupted) AS interrupted, SUM(unfinished) AS unfinished, SUM(estimated) AS estimated`
 
 const NUMERIC: ReadonlyArray<keyof Totals> = [
   "requests", "inputUncached", "cacheRead", "cacheWrite", "outputTokens", "reasoningTokens", "cost", "savings",
-  "unpriced", "local", "failed", "interrupted", "unfinished"
+  "unpriced", "local", "failed", "interrupted", "unfinished", "estimated"
 ]
 
 const emptyTotals = (key: string): Totals => ({
   key, requests: 0, inputUncached: 0, cacheRead: 0, cacheWrite: 0, outputTokens: 0, reasoningTokens: 0, cost: 0,
-  savings: 0, unpriced: 0, local: 0, failed: 0, interrupted: 0, unfinished: 0
+  savings: 0, unpriced: 0, local: 0, failed: 0, interrupted: 0, unfinished: 0, estimated: 0
 })
 
 /** Adds grouped rows into totals by key (the rollup and a partial day's raw rows may share keys). */

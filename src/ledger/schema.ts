@@ -117,6 +117,56 @@ export const MIGRATIONS: ReadonlyArray<string> = [
       interrupted = interrupted - (OLD.outcome = 'interrupted') + (NEW.outcome = 'interrupted'),
       unfinished = unfinished - (OLD.outcome = 'running') + (NEW.outcome = 'running')
     WHERE day = OLD.day AND model_name = OLD.model_name AND model_id = OLD.model_id;
+  END;`,
+  // 3: rows whose counts byok estimated (the server's never came: an answer cut off, a server that sends none),
+  // counted apart in the rollup so that reports can mark them. Both triggers are made anew with the column.
+  `ALTER TABLE requests ADD COLUMN estimated INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE daily ADD COLUMN estimated INTEGER NOT NULL DEFAULT 0;
+  DROP TRIGGER requests_daily;
+  DROP TRIGGER requests_daily_update;
+  CREATE TRIGGER requests_daily AFTER INSERT ON requests BEGIN
+    INSERT INTO daily (
+      day, model_name, model_id, requests, input_uncached, cache_read, cache_write, output_tokens, reasoning_tokens,
+      cost, savings, unpriced, local, failed, interrupted, unfinished, estimated
+    ) VALUES (
+      NEW.day, NEW.model_name, NEW.model_id, 1, NEW.input_uncached, NEW.cache_read,
+      NEW.cache_write_5m + NEW.cache_write_1h, NEW.output_tokens, NEW.reasoning_tokens,
+      COALESCE(NEW.cost_total, 0), COALESCE(NEW.savings, 0), NEW.price_source = 'unpriced',
+      NEW.price_source = 'local', NEW.outcome NOT IN ('ok', 'interrupted', 'running'), NEW.outcome = 'interrupted',
+      NEW.outcome = 'running', NEW.estimated
+    ) ON CONFLICT (day, model_name, model_id) DO UPDATE SET
+      requests = requests + 1,
+      input_uncached = input_uncached + excluded.input_uncached,
+      cache_read = cache_read + excluded.cache_read,
+      cache_write = cache_write + excluded.cache_write,
+      output_tokens = output_tokens + excluded.output_tokens,
+      reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens,
+      cost = cost + excluded.cost,
+      savings = savings + excluded.savings,
+      unpriced = unpriced + excluded.unpriced,
+      local = local + excluded.local,
+      failed = failed + excluded.failed,
+      interrupted = interrupted + excluded.interrupted,
+      unfinished = unfinished + excluded.unfinished,
+      estimated = estimated + excluded.estimated;
+  END;
+  CREATE TRIGGER requests_daily_update AFTER UPDATE ON requests BEGIN
+    UPDATE daily SET
+      input_uncached = input_uncached - OLD.input_uncached + NEW.input_uncached,
+      cache_read = cache_read - OLD.cache_read + NEW.cache_read,
+      cache_write = cache_write - OLD.cache_write_5m - OLD.cache_write_1h + NEW.cache_write_5m + NEW.cache_write_1h,
+      output_tokens = output_tokens - OLD.output_tokens + NEW.output_tokens,
+      reasoning_tokens = reasoning_tokens - OLD.reasoning_tokens + NEW.reasoning_tokens,
+      cost = cost - COALESCE(OLD.cost_total, 0) + COALESCE(NEW.cost_total, 0),
+      savings = savings - COALESCE(OLD.savings, 0) + COALESCE(NEW.savings, 0),
+      unpriced = unpriced - (OLD.price_source = 'unpriced') + (NEW.price_source = 'unpriced'),
+      local = local - (OLD.price_source = 'local') + (NEW.price_source = 'local'),
+      failed = failed - (OLD.outcome NOT IN ('ok', 'interrupted', 'running'))
+        + (NEW.outcome NOT IN ('ok', 'interrupted', 'running')),
+      interrupted = interrupted - (OLD.outcome = 'interrupted') + (NEW.outcome = 'interrupted'),
+      unfinished = unfinished - (OLD.outcome = 'running') + (NEW.outcome = 'running'),
+      estimated = estimated - OLD.estimated + NEW.estimated
+    WHERE day = OLD.day AND model_name = OLD.model_name AND model_id = OLD.model_id;
   END;`
 ]
 
@@ -139,8 +189,10 @@ export interface LedgerRow {
   readonly cacheWrite1h: number
   readonly outputTokens: number
   readonly reasoningTokens: number
-  /** False when the server sent no usage (the counts are then what was known, often 0). */
+  /** False when the server sent no usage (the counts are then what was known, or estimated). */
   readonly usageReported: boolean
+  /** The counts are byok's estimate (see lib/tokens.ts), not the server's. */
+  readonly estimated: boolean
   /** Undefined when unpriced. */
   readonly cost: {
     readonly input: number | null

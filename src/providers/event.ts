@@ -25,6 +25,8 @@ export interface Usage {
   readonly native: unknown
   /** Dollars reported by the server itself (OpenRouter `usage.cost`). */
   readonly reportedCost?: number
+  /** Counted by byok, not the server: the answer was cut off before the server said, or it never says. */
+  readonly estimated?: boolean
 }
 
 /**

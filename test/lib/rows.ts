@@ -18,6 +18,7 @@ export const sampleRow = (over: Partial<LedgerRow> = {}): LedgerRow => ({
   outputTokens: 40,
   reasoningTokens: 10,
   usageReported: true,
+  estimated: false,
   cost: { input: 0.0003, cacheRead: 0.00027, cacheWrite: 0.0001875, output: 0.0006, total: 0.0013575 },
   savings: 0.0024,
   priceSource: "table 2026-11-26",
