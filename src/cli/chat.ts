@@ -9,6 +9,7 @@ import { LineEditor, renderFrame } from "../chat/editor.ts"
 import { appendHistory, loadHistory } from "../chat/history.ts"
 import type { Key } from "../chat/keys.ts"
 import { SessionStore } from "../chat/sessions.ts"
+import { colours, markdownStream, plain } from "../chat/markdown.ts"
 import { openTty, type Tty } from "../chat/tty.ts"
 import { ConfigService, type LoadedConfig, usableEntries } from "../config/config.ts"
 import type { ModelEntry } from "../config/schema.ts"
@@ -210,9 +211,16 @@ export const runChat = (flags: ChatFlags) =>
     })
 
     // ---- one answer -------------------------------------------------------------------------------------------
+    // On a terminal the answer is rendered as Markdown, a line at a time as it streams; piped, it is left as it came.
     const renderAnswer = (events: Stream.Stream<LlmEvent, unknown>) =>
-      Effect.flatMap(startSpinner(interactive, style.dim("thinking…"), out, style.dim(waitingFor(conversation.model.entry))), (stopSpinner) =>
-        Stream.runForEach(answerText(events, stopSpinner), out).pipe(Effect.ensuring(stopSpinner)))
+      Effect.flatMap(startSpinner(interactive, style.dim("thinking…"), out, style.dim(waitingFor(conversation.model.entry))), (stopSpinner) => {
+        const markdown = interactive ? markdownStream(color ? colours : plain) : undefined
+        return Stream.runForEach(answerText(events, stopSpinner), (text) => out(markdown?.push(text) ?? text)).pipe(
+          // Stopped mid-line: the line being written is shown as far as it came.
+          Effect.ensuring(markdown !== undefined ? Effect.suspend(() => out(markdown.end())) : Effect.void),
+          Effect.ensuring(stopSpinner)
+        )
+      })
 
     const send = (text: string) =>
       Effect.gen(function*() {
