@@ -3,6 +3,7 @@
 import { describe, expect, test } from "bun:test"
 import fc from "fast-check"
 import { colours, markdownStream, plain } from "../src/chat/markdown.ts"
+import { cutAt } from "./lib/chunks.ts"
 
 const ANSWER = [
   "# Setting up",
@@ -84,23 +85,10 @@ describe("markdown in the chat", () => {
     return result
   }
 
-  /** The text cut at the given places (any numbers; taken modulo the length). */
-  const cut = (text: string, at: ReadonlyArray<number>) => {
-    const points = [...new Set(at.map((n) => n % (text.length + 1)))].sort((a, b) => a - b)
-    const pieces: Array<string> = []
-    let last = 0
-    for (const p of points) {
-      pieces.push(text.slice(last, p))
-      last = p
-    }
-    pieces.push(text.slice(last))
-    return pieces
-  }
-
   test("property: any cutting of the answer into chunks gives the same screen", () => {
     fc.assert(
       fc.property(fc.array(fc.nat({ max: ANSWER.length }), { maxLength: 12 }), (at) => {
-        const pieces = cut(ANSWER, at)
+        const pieces = cutAt(ANSWER, at)
         expect(cells(render(pieces, colours))).toEqual(cells(render([ANSWER], colours)))
         expect(render(pieces, plain)).toBe(render([ANSWER], plain))
       }),
@@ -121,7 +109,7 @@ describe("markdown in the chat", () => {
   test("property: any cutting of any Markdown-like text gives the same screen", () => {
     fc.assert(
       fc.property(markdownish, fc.array(fc.nat({ max: 200 }), { maxLength: 6 }), (text, at) => {
-        const pieces = cut(text, at)
+        const pieces = cutAt(text, at)
         expect(render(pieces, plain)).toBe(render([text], plain))
         expect(cells(render(pieces, colours))).toEqual(cells(render([text], colours)))
       }),
@@ -140,8 +128,8 @@ describe("markdown in the chat", () => {
       ["1.  ", 2] // an item's
     ]
     for (const [text, at] of found) {
-      expect(render(cut(text, [at]), plain)).toBe(render([text], plain))
-      expect(cells(render(cut(text, [at]), colours))).toEqual(cells(render([text], colours)))
+      expect(render(cutAt(text, [at]), plain)).toBe(render([text], plain))
+      expect(cells(render(cutAt(text, [at]), colours))).toEqual(cells(render([text], colours)))
     }
   })
 
