@@ -275,6 +275,32 @@ describe("byok exec (compiled binary)", () => {
     expect(warnings[0]).toContain("set BYOK_HOME to a writable directory")
   })
 
+  test("an OpenAI model's answer without counts is counted with OpenAI's tokenizer, which the binary carries as a file", async () => {
+    const { countTokens } = await import("gpt-tokenizer/encoding/o200k_base")
+    const gptHome = mkdtempSync(join(tmpdir(), "byok-home-"))
+    mkdirSync(join(gptHome, ".factory"))
+    writeFileSync(join(gptHome, ".factory", "config.json"), JSON.stringify({
+      custom_models: [{
+        model_display_name: "GPT-4o", model: "gpt-4o", base_url: `${server.url}/v1`, api_key: CANARY,
+        provider: "generic-chat-completion-api", max_tokens: 64
+      }]
+    }))
+    const text = "Tokenizers split text into subword units, like unbelievable."
+    server.handle(() =>
+      sseResponse(sse(
+        { model: "gpt-4o", choices: [{ index: 0, delta: { content: text }, finish_reason: null }] },
+        { model: "gpt-4o", choices: [{ index: 0, delta: {}, finish_reason: "stop" }] },
+        "[DONE]"
+      ))
+    )
+    const r = await run(["exec", "-o", "json", "hi"], undefined, { HOME: gptHome, BYOK_HOME: mkdtempSync(join(tmpdir(), "byok-data-")) })
+    expect(r.code).toBe(0)
+    const usage = JSON.parse(r.stdout).usage
+    expect(usage.estimated).toBe(true)
+    expect(usage.output_tokens).toBe(countTokens(text))
+    expect(usage.output_tokens).not.toBe(Math.ceil(text.length / 4))
+  })
+
   test("a reader that goes away early (| head) ends byok quietly with status 0; the ledger says interrupted", async () => {
     const data = mkdtempSync(join(tmpdir(), "byok-data-"))
     // Many pieces, and then the stream stays open: the server's count (at the end) never comes.
