@@ -29,25 +29,6 @@ import * as LocalServers from "./providers/local.ts"
 import * as Provider from "./providers/provider.ts"
 import { VERSION_LINE } from "./version.ts"
 
-// `byok` alone is the chat; its flags (-m, -c, -s, --system, --config) are the chat's.
-const root = Command.provide(Command.make("byok", chatFlags, runChat), configLayer).pipe(
-  Command.withDescription(
-    "Bring-your-own-key LLM client: chat with any model you have a key or a server for.\n" +
-      "  Reads the models of droid's ~/.factory/config.json and settings.json.\n" +
-      "  byok help [COMMAND] (or COMMAND --help) for a command's flags; byok version (or --version).\n" +
-      EXIT_CODES_HELP
-  ),
-  Command.withSubcommands([chat, exec, models, cost, sessions, doctor]),
-  Command.withExamples([
-    { command: "byok", description: "Chat with the default model (/help inside for commands)" },
-    { command: "byok -c", description: "Resume the last conversation" },
-    { command: "byok exec \"What is SSE?\"", description: "One answer, streamed to stdout" },
-    { command: "byok models", description: "The configured models" },
-    { command: "byok doctor", description: "Check every model: network, server, model id, key, stream" },
-    { command: "byok cost --since 7d", description: "Tokens, cost, cache hit rate and savings of the last week" }
-  ])
-)
-
 // The platform services effect/cli needs. byok never starts a child process (the spawner is only for the CLI's
 // wizard mode), so a stub stands in for the Node spawner, whose imports cost start-up time; the terminal is made
 // only when the wizard reads from it.
@@ -56,20 +37,47 @@ const NoSpawner = Layer.succeed(
   ChildProcessSpawner.make(() => Effect.die("byok does not start child processes"))
 )
 
-const AppLayer = Layer.mergeAll(
-  CostLedger.layer,
-  SessionStore.layer,
-  NodeFileSystem.layer,
-  NodePath.layer,
-  RedactingStdio.layer,
-  lazyTerminalLayer,
-  NoSpawner,
-  Provider.layer,
-  LocalServers.layer
-).pipe(
-  Layer.provideMerge(FetchHttpClient.layer),
-  Layer.provideMerge(Network.layer),
+/** What every run needs, --version and --help included: the CLI's platform and the redacting stdio. */
+const BaseLayer = Layer.mergeAll(NodeFileSystem.layer, NodePath.layer, RedactingStdio.layer, lazyTerminalLayer, NoSpawner).pipe(
   Layer.provideMerge(Redactor.layer)
+)
+
+/**
+ * What a command's handler needs: the stores, the network and the providers. Built when a handler runs, not for
+ * --version, --help or a usage error (building them was about 7 ms of a 30 ms --version: bench/modules.ts).
+ */
+const ServicesLayer = Layer.mergeAll(CostLedger.layer, SessionStore.layer, Provider.layer, LocalServers.layer).pipe(
+  Layer.provideMerge(FetchHttpClient.layer),
+  Layer.provideMerge(Network.layer)
+)
+
+const withServices = <Name extends string, Input, CI, E, R>(command: Command.Command<Name, Input, CI, E, R>) =>
+  Command.provide(command, ServicesLayer)
+
+// `byok` alone is the chat; its flags (-m, -c, -s, --system, --config) are the chat's.
+const root = withServices(Command.provide(Command.make("byok", chatFlags, runChat), configLayer)).pipe(
+  Command.withDescription(
+    "Bring-your-own-key LLM client: chat with any model you have a key or a server for.\n" +
+      "  Reads the models of droid's ~/.factory/config.json and settings.json.\n" +
+      "  byok help [COMMAND] (or COMMAND --help) for a command's flags; byok version (or --version).\n" +
+      EXIT_CODES_HELP
+  ),
+  Command.withSubcommands([
+    withServices(chat),
+    withServices(exec),
+    withServices(models),
+    withServices(cost),
+    withServices(sessions),
+    withServices(doctor)
+  ]),
+  Command.withExamples([
+    { command: "byok", description: "Chat with the default model (/help inside for commands)" },
+    { command: "byok -c", description: "Resume the last conversation" },
+    { command: "byok exec \"What is SSE?\"", description: "One answer, streamed to stdout" },
+    { command: "byok models", description: "The configured models" },
+    { command: "byok doctor", description: "Check every model: network, server, model id, key, stream" },
+    { command: "byok cost --since 7d", description: "Tokens, cost, cache hit rate and savings of the last week" }
+  ])
 )
 
 const program = Effect.gen(function*() {
@@ -95,7 +103,7 @@ const program = Effect.gen(function*() {
       })
     })
   ),
-  Effect.provide(AppLayer)
+  Effect.provide(BaseLayer)
 )
 
 runMain(program)
