@@ -22,6 +22,30 @@ const count = (path: string) => {
 }
 
 describe("CostLedger", () => {
+  test("a row's day is the local day of its start, in any time zone (SQLite works it out, as JavaScript would)", () => {
+    // Times either side of midnight in the zones below, and across a daylight-saving change.
+    const times = ["2026-11-20T23:30:00Z", "2026-11-20T04:45:00Z", "2026-03-08T06:59:59Z", "2026-11-20T12:15:00Z"].map(Date.parse)
+    const zones = ["UTC", "America/New_York", "Asia/Kolkata", "Pacific/Kiritimati", "America/St_Johns", "Pacific/Pago_Pago"]
+    const days = new Set<string>()
+    for (const zone of zones) {
+      const run = Bun.spawnSync([process.execPath, join(import.meta.dir, "lib", "ledger-day.ts"), fresh(), ...times.map(String)], {
+        env: { ...process.env, TZ: zone },
+        stdout: "pipe",
+        stderr: "pipe"
+      })
+      expect(run.stderr.toString()).toBe("")
+      const rows = JSON.parse(run.stdout.toString()) as Array<{ stored: string; local: string }>
+      expect(rows).toHaveLength(times.length)
+      for (const r of rows) {
+        expect(r.stored).toBe(r.local)
+        days.add(`${zone} ${r.stored}`)
+      }
+    }
+    // The zones do put the same instants on different days (else the test would prove nothing).
+    expect(new Set([...days].filter((d) => d.includes("2026-11-19"))).size).toBeGreaterThan(0)
+    expect(new Set([...days].filter((d) => d.includes("2026-11-21"))).size).toBeGreaterThan(0)
+  })
+
   test("creates the directory and the file, in WAL mode, at the current schema version", async () => {
     const path = fresh()
     const ledger = make(path)
@@ -84,7 +108,6 @@ describe("CostLedger", () => {
           for (const r of rows) {
             const row = sampleRow({
               ts: r.ts,
-              day: localDay(r.ts),
               modelName: r.model,
               modelId: r.model.toLowerCase(),
               conversationId: r.conv,

@@ -3,7 +3,7 @@
 import type { ModelEntry } from "../config/schema.ts"
 import { emptyUsage, type Usage } from "../providers/event.ts"
 import { costOf, type PriceSource, savingsOf, sourceLabel } from "./cost.ts"
-import { type LedgerRow, localDay } from "./schema.ts"
+import type { LedgerRow } from "./schema.ts"
 
 export interface Observed {
   readonly entry: ModelEntry
@@ -42,7 +42,6 @@ export const buildRow = (o: Observed): LedgerRow => {
   }
   return {
     ts: o.startedAt,
-    day: localDay(o.startedAt),
     conversationId: o.conversationId,
     modelName: o.entry.displayName,
     provider: o.entry.provider,

@@ -176,8 +176,6 @@ export const SCHEMA_VERSION = MIGRATIONS.length
 export interface LedgerRow {
   /** Start of the request, ms since the epoch. */
   readonly ts: number
-  /** The local calendar day of `ts` (YYYY-MM-DD), fixed when recorded: `byok cost` groups days by it. */
-  readonly day: string
   readonly conversationId: string
   readonly modelName: string
   readonly provider: string

@@ -1,11 +1,10 @@
 // Ledger rows for tests.
-import { type LedgerRow, localDay } from "../../src/ledger/schema.ts"
+import type { LedgerRow } from "../../src/ledger/schema.ts"
 
 const DEFAULT_TS = Date.parse("2026-11-20T10:00:00Z")
 
 export const sampleRow = (over: Partial<LedgerRow> = {}): LedgerRow => ({
   ts: DEFAULT_TS,
-  day: localDay(over.ts ?? DEFAULT_TS),
   conversationId: "conv-a",
   modelName: "Claude Sonnet",
   provider: "anthropic",
