@@ -15,7 +15,7 @@ import { normaliseArgs } from "./cli/args.ts"
 import { models } from "./cli/models.ts"
 import { configLayer } from "./cli/flags.ts"
 import { presenterLayer } from "./cli/presenter.ts"
-import { lazyTerminalLayer } from "./cli/terminal.ts"
+import { terminalLayer } from "./cli/terminal.ts"
 import { sessions } from "./cli/sessions.ts"
 import { runMain } from "./cli/signals.ts"
 import * as RedactingStdio from "./cli/stdio.ts"
@@ -29,16 +29,16 @@ import * as LocalServers from "./providers/local.ts"
 import * as Provider from "./providers/provider.ts"
 import { VERSION_LINE } from "./version.ts"
 
-// The platform services effect/cli needs. byok never starts a child process (the spawner is only for the CLI's
-// wizard mode), so a stub stands in for the Node spawner, whose imports cost start-up time; the terminal is made
-// only when the wizard reads from it.
+// The platform services effect/cli needs. byok never starts a child process nor reads input through effect/cli
+// (both are only for its wizard mode, which byok refuses), so stubs stand in for the Node spawner and terminal,
+// whose imports cost start-up time.
 const NoSpawner = Layer.succeed(
   ChildProcessSpawner.ChildProcessSpawner,
   ChildProcessSpawner.make(() => Effect.die("byok does not start child processes"))
 )
 
 /** What every run needs, --version and --help included: the CLI's platform and the redacting stdio. */
-const BaseLayer = Layer.mergeAll(NodeFileSystem.layer, NodePath.layer, RedactingStdio.layer, lazyTerminalLayer, NoSpawner).pipe(
+const BaseLayer = Layer.mergeAll(NodeFileSystem.layer, NodePath.layer, RedactingStdio.layer, terminalLayer, NoSpawner).pipe(
   Layer.provideMerge(Redactor.layer)
 )
 
@@ -83,6 +83,12 @@ const root = withServices(Command.provide(Command.make("byok", chatFlags, runCha
 const program = Effect.gen(function*() {
   const t = yield* term
   const args = normaliseArgs(process.argv.slice(2))
+  if (args._tag === "Unsupported") {
+    return yield* new UsageError({
+      detail: `byok has no ${args.flag}`,
+      hint: "byok help lists the commands, and byok help COMMAND a command's flags, with examples."
+    })
+  }
   if (args._tag === "Misplaced") {
     return yield* new UsageError({
       detail: `byok ${args.command} has no ${args.flag}`,

@@ -24,6 +24,11 @@ describe("normaliseArgs", () => {
     expect(args("what is 2+2")).toEqual({ _tag: "Args", args: ["chat", "--", "what is 2+2"] })
     expect(args("-m", "X", "explain", "SSE")).toEqual({ _tag: "Args", args: ["chat", "-m", "X", "--", "explain", "SSE"] })
   })
+  test("--wizard is refused, but not as the text of a prompt after --", () => {
+    expect(args("--wizard")).toEqual({ _tag: "Unsupported", flag: "--wizard" })
+    expect(args("exec", "--wizard")).toEqual({ _tag: "Unsupported", flag: "--wizard" })
+    expect(args("exec", "--", "--wizard")).toEqual({ _tag: "Args", args: ["exec", "--", "--wizard"] })
+  })
   test("everything else is left as it is", () => {
     expect(args()).toEqual({ _tag: "Args", args: [] })
     expect(args("-c")).toEqual({ _tag: "Args", args: ["-c"] })

@@ -509,6 +509,10 @@ describe("byok exec (compiled binary)", () => {
     const help = (await run(["--help"])).stdout
     expect(help).not.toContain("--wizard")
     expect(help).not.toContain("--log-level")
+    const wizard = await run(["--wizard"])
+    expect(wizard.code).toBe(2)
+    expect(wizard.stderr).toContain("byok has no --wizard")
+    expect(wizard.stderr).toContain("byok help")
   })
 
   test("--help and --version", async () => {

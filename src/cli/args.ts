@@ -31,11 +31,21 @@ const TAKES: Readonly<Record<(typeof COMMANDS)[number], ReadonlyArray<string>>> 
 export type Normalised =
   | { readonly _tag: "Args"; readonly args: ReadonlyArray<string> }
   | { readonly _tag: "Misplaced"; readonly flag: string; readonly command: string }
+  | { readonly _tag: "Unsupported"; readonly flag: string }
+
+/**
+ * effect/cli's --wizard, which byok does not offer: its prompts showed blank descriptions, and its terminal (a
+ * readline interface) cost every command start-up time even unused.
+ */
+const UNSUPPORTED = ["--wizard"]
 
 const isCommand = (word: string | undefined): word is (typeof COMMANDS)[number] =>
   word !== undefined && (COMMANDS as ReadonlyArray<string>).includes(word)
 
 export const normaliseArgs = (args: ReadonlyArray<string>): Normalised => {
+  const end = args.indexOf("--")
+  const unsupported = (end < 0 ? args : args.slice(0, end)).find((arg) => UNSUPPORTED.includes(arg))
+  if (unsupported !== undefined) return { _tag: "Unsupported", flag: unsupported }
   if (args[0] === "help") return { _tag: "Args", args: [...args.slice(1, 2), "--help"] }
   if (args[0] === "version" && args.length === 1) return { _tag: "Args", args: ["--version"] }
   // The root's flags up to the first word that is not one of them.
