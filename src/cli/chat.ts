@@ -43,14 +43,11 @@ interface Style {
   readonly accent: (s: string) => string
 }
 
-const styles = (color: boolean): Style =>
-  color
-    ? {
-      dim: (s) => `\x1b[2m${s}\x1b[22m`,
-      bold: (s) => `\x1b[1m${s}\x1b[22m`,
-      accent: (s) => `\x1b[36m${s}\x1b[39m`
-    }
-    : { dim: (s) => s, bold: (s) => s, accent: (s) => s }
+/** The chat's own lines, in the answers' colours: the prompt and marks in the colour of inline code. */
+const styles = (color: boolean): Style => {
+  const s = color ? colours : plain
+  return { dim: s.dim, bold: s.bold, accent: s.code }
+}
 
 export interface ChatFlags {
   readonly model: Option.Option<string>
@@ -245,8 +242,7 @@ export const runChat = (flags: ChatFlags) =>
           }
           if (turn.saveError === undefined && turn.text !== "") saved = true
           if (turn.failure === undefined) {
-            const row = turn.row
-            lastInputTokens = row.inputUncached + row.cacheRead + row.cacheWrite5m + row.cacheWrite1h
+            lastInputTokens = turn.usage?.input.total ?? 0
             const note = finishNote(turn.finish, entry, maxTokens ?? entry.maxOutputTokens, "/max-tokens N")
             if (note !== undefined) yield* say(style.dim(note))
             if (stats) yield* say(style.dim(turnLine(turn)))

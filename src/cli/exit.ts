@@ -3,6 +3,7 @@
 import { Cause, Data } from "effect"
 import * as CliError from "effect/cli/CliError"
 import { isConfigError, isUsageError } from "../config/errors.ts"
+import { ExitCode, providerExitCode } from "../explain/codes.ts"
 import { explainConfigError } from "../explain/config.ts"
 import { explainProviderError } from "../explain/provider.ts"
 import type { Explanation } from "../explain/report.ts"
@@ -11,18 +12,9 @@ import { explainStoreError } from "../explain/store.ts"
 import { endingOf } from "../lib/cause.ts"
 import { StoreError } from "../lib/sqlite.ts"
 import { AmbiguousSession } from "../chat/sessions.ts"
-import { ProviderError, type ProviderErrorReason } from "../providers/errors.ts"
+import { ProviderError } from "../providers/errors.ts"
 
-export const ExitCode = {
-  ok: 0,
-  other: 1,
-  usage: 2,
-  auth: 3,
-  rateLimit: 4,
-  connection: 5,
-  store: 6,
-  interrupted: 130
-} as const
+export { ExitCode }
 
 /** The exit codes as `--help` shows them (effect/cli indents only a description's first line). */
 export const EXIT_CODES_HELP = [
@@ -39,19 +31,6 @@ export interface Report extends Explanation {
   readonly silent: boolean
 }
 
-const PROVIDER_CODES: Record<ProviderErrorReason["_tag"], number> = {
-  // The fix is base_url: a config error.
-  RedirectRefused: ExitCode.usage,
-  AuthenticationError: ExitCode.auth,
-  RateLimitError: ExitCode.rateLimit,
-  ConnectionError: ExitCode.connection,
-  ModelNotFound: ExitCode.other,
-  ContextLengthExceeded: ExitCode.other,
-  InvalidRequestError: ExitCode.other,
-  ProviderInternalError: ExitCode.other,
-  InvalidResponseError: ExitCode.other
-}
-
 const silent = (code: number): Report => ({ code, headline: "", lines: [], silent: true })
 const loud = (code: number, explanation: Explanation): Report => ({ code, ...explanation, silent: false })
 
@@ -60,7 +39,7 @@ export const describeError = (error: unknown): Report | undefined => {
   // effect/cli already printed its parse error.
   if (CliError.isCliError(error)) return silent(ExitCode.usage)
   if (error instanceof QuietExit) return silent(error.code)
-  if (error instanceof ProviderError) return loud(PROVIDER_CODES[error.reason._tag], explainProviderError(error))
+  if (error instanceof ProviderError) return loud(providerExitCode(error.reason), explainProviderError(error))
   if (isConfigError(error) || isUsageError(error)) return loud(ExitCode.usage, explainConfigError(error))
   if (error instanceof AmbiguousSession) return loud(ExitCode.usage, explainStoreError(error))
   if (error instanceof StoreError) return loud(ExitCode.store, explainStoreError(error))

@@ -124,11 +124,7 @@ const estimateUsage = (
   model: string
 ): Effect.Effect<Usage> =>
   Effect.map(Effect.promise(() => counterFor(model)), (counter) => {
-    const framing = 4
-    const prompt = known !== undefined && known.input.total > 0
-      ? undefined
-      : (system !== undefined ? counter.count(system) + framing : 0) +
-        asked.reduce((n, t) => n + counter.count(t.content) + framing, 0)
+    const prompt = known !== undefined && known.input.total > 0 ? undefined : estimatePrompt(system, asked, counter.count)
     const estimate = makeUsage({
       ...(prompt !== undefined
         ? { uncached: prompt }
@@ -319,8 +315,9 @@ export const make = Effect.fn("Conversation.make")(function*(options: MakeOption
       // An answer, or the part of one that was stopped, joins the conversation; a failed one does not.
       let saveError: StoreError | undefined
       const interrupted = outcome === "interrupted"
-      if (outcome === "ok" || (interrupted && answer !== "")) turns = [...asked, { role: "assistant", content: answer }]
-      if (!options.ephemeral && (outcome === "ok" || (interrupted && answer !== ""))) {
+      const kept = outcome === "ok" || (interrupted && answer !== "")
+      if (kept) turns = [...asked, { role: "assistant", content: answer }]
+      if (kept && !options.ephemeral) {
         saveError = yield* sessions.append({
           id,
           system: system !== undefined ? redactor.redact(system) : undefined,

@@ -7,6 +7,7 @@ import { FetchHttpClient, HttpClient, HttpClientRequest } from "effect/http"
 import type { EntryRecord, Selected } from "../config/config.ts"
 import type { ModelEntry } from "../config/schema.ts"
 import { make as makeConversation } from "../conversation/conversation.ts"
+import { ExitCode, providerExitCode } from "../explain/codes.ts"
 import { explainProviderError } from "../explain/provider.ts"
 import { sourceLabel } from "../ledger/cost.ts"
 import { endingOf } from "../lib/cause.ts"
@@ -43,13 +44,6 @@ const warn = (name: string, detail: string, fix?: string): Check => ({ name, sta
 const fail = (name: string, detail: string, fix: string | undefined, code: number): Check => ({ name, status: "fail", detail, fix, code })
 const skip = (name: string, why: string): Check => ({ name, status: "skip", detail: why })
 
-const PROVIDER_CODES: Record<string, number> = {
-  AuthenticationError: 3,
-  RateLimitError: 4,
-  ConnectionError: 5,
-  RedirectRefused: 2
-}
-
 /** Where the format lists its models. */
 const modelsUrl = (entry: ModelEntry, base = entry.baseUrl) =>
   WIRE_FORMATS[entry.provider].addsVersion && !/\/v\d+$/.test(base) ? `${base}/v1/models` : `${base}/models`
@@ -84,7 +78,7 @@ export const diagnose = (record: EntryRecord, selected: Selected | undefined, op
         "config",
         record.issues.map((i) => `${i.path.slice(record.at.length).replace(/^\./, "") || "entry"}: ${i.message}`).join("; "),
         `fix ${record.at} in ${record.file}`,
-        2
+        ExitCode.usage
       ))
       return { model: name, checks } satisfies ModelReport
     }
@@ -116,7 +110,7 @@ export const diagnose = (record: EntryRecord, selected: Selected | undefined, op
         ? connectionReason({ name: "TimeoutError", message: `no answer in ${Duration.format(NETWORK_TIMEOUT)}` }, false)
         : connectionReason((failure as { reason?: { cause?: unknown } }).reason?.cause ?? failure, false)
       const words = explainProviderError(new ProviderError({ entry, midStream: false, reason }))
-      checks.push(fail("connect", words.headline, words.lines[0], 5))
+      checks.push(fail("connect", words.headline, words.lines[0], ExitCode.connection))
       for (const rest of ["server", "base_url", "model", "key", "stream"]) checks.push(skip(rest, "the host cannot be reached"))
       return { model: name, checks } satisfies ModelReport
     }
@@ -144,7 +138,7 @@ export const diagnose = (record: EntryRecord, selected: Selected | undefined, op
       }
       checks.push(
         found !== undefined
-          ? fail("base_url", `${modelsUrl(entry)} is not found, but ${modelsUrl(entry, found)} is`, `set base_url to "${found}" in ${record.file}`, 2)
+          ? fail("base_url", `${modelsUrl(entry)} is not found, but ${modelsUrl(entry, found)} is`, `set base_url to "${found}" in ${record.file}`, ExitCode.usage)
           : warn("base_url", `${modelsUrl(entry)} is not found (HTTP 404); the server may not list models`)
       )
     } else if (first.success.status >= 400 && first.success.status !== 401 && first.success.status !== 403) {
@@ -166,7 +160,7 @@ export const diagnose = (record: EntryRecord, selected: Selected | undefined, op
         served?.kind === "ollama"
           ? `ollama pull ${entry.model}, or set "model" to one of: ${listed.slice(0, 8).join(", ")}`
           : `set "model" in ${record.file} to one of: ${listed.slice(0, 8).join(", ")}`,
-        1
+        ExitCode.other
       ))
     }
 
@@ -177,7 +171,7 @@ export const diagnose = (record: EntryRecord, selected: Selected | undefined, op
       const ending = endingOf(turn.failure)
       const error = ending._tag === "Failed" && ending.error instanceof ProviderError ? ending.error : undefined
       const words = error !== undefined ? explainProviderError(error) : { headline: "the request failed", lines: [] }
-      const code = error !== undefined ? PROVIDER_CODES[error.reason._tag] ?? 1 : 1
+      const code = error !== undefined ? providerExitCode(error.reason) : ExitCode.other
       const which = error?.reason._tag === "AuthenticationError"
         ? "key"
         : error?.reason._tag === "RateLimitError"

@@ -18,10 +18,13 @@ const PER_MESSAGE = 4
 
 export const estimateTokens = (text: string): number => Math.ceil(text.length / CHARS_PER_TOKEN)
 
-/** The prompt of a conversation: its system prompt and turns. */
-export const estimatePrompt = (system: string | undefined, turns: ReadonlyArray<{ readonly content: string }>): number =>
-  (system !== undefined ? estimateTokens(system) + PER_MESSAGE : 0) +
-  turns.reduce((sum, t) => sum + estimateTokens(t.content) + PER_MESSAGE, 0)
+/** The prompt of a conversation: its system prompt and turns, each counted with `count` (by default, the rule above). */
+export const estimatePrompt = (
+  system: string | undefined,
+  turns: ReadonlyArray<{ readonly content: string }>,
+  count: (text: string) => number = estimateTokens
+): number =>
+  (system !== undefined ? count(system) + PER_MESSAGE : 0) + turns.reduce((sum, t) => sum + count(t.content) + PER_MESSAGE, 0)
 
 /** How a count was made: OpenAI's own tokenizer, or the approximation above. */
 export type CountMethod = "o200k_base" | "approximate"

@@ -112,9 +112,13 @@ const askJson = (client: HttpClient.HttpClient, url: string, timeout: Duration.I
     Effect.orElseSucceed(() => undefined)
   )
 
+/** The objects of a list field (`data` of an OpenAI-style list, `models` of Ollama's). */
+const listOf = (json: Json | undefined, field: string): Array<Json> =>
+  Array.isArray(json?.[field]) ? json[field].filter(isObject) : []
+
 /** The ids of an OpenAI-style `/v1/models` list. */
 const modelIds = (list: Json | undefined): Array<string> =>
-  Array.isArray(list?.["data"]) ? list["data"].flatMap((m) => (isObject(m) && typeof m["id"] === "string" ? [m["id"]] : [])) : []
+  listOf(list, "data").flatMap((m) => (typeof m["id"] === "string" ? [m["id"]] : []))
 
 /**
  * Which server listens at an origin: each answers one endpoint the others do not. Ollama `/api/version`,
@@ -159,9 +163,7 @@ export const servedBy = (
           model === "" ? none : askJson(client, `${origin}/api/show`, timeout, { model })
         ], { concurrency: "unbounded" })
         const names = (list: Json | undefined) =>
-          Array.isArray(list?.["models"])
-            ? list["models"].filter(isObject).map((m) => ({ name: String(m["name"] ?? m["model"] ?? ""), m }))
-            : []
+          listOf(list, "models").map((m) => ({ name: String(m["name"] ?? m["model"] ?? ""), m }))
         const same = (name: string) => name === model || name === `${model}:latest` || `${name}:latest` === model
         // Loaded: /api/ps says the context it was loaded with. Not loaded: a num_ctx in its Modelfile.
         const loaded = names(ps).find((x) => same(x.name))
@@ -182,13 +184,13 @@ export const servedBy = (
       }
       case "vllm": {
         const models = yield* askJson(client, `${origin}/v1/models`, timeout)
-        const data = Array.isArray(models?.["data"]) ? models["data"].filter(isObject) : []
+        const data = listOf(models, "data")
         const entry = data.find((m) => m["id"] === model) ?? data[0]
         return { kind, context: num(entry?.["max_model_len"]), models: modelIds(models) }
       }
       case "lmstudio": {
         const models = yield* askJson(client, `${origin}/api/v0/models`, timeout)
-        const data = Array.isArray(models?.["data"]) ? models["data"].filter(isObject) : []
+        const data = listOf(models, "data")
         const entry = data.find((m) => m["id"] === model)
         return {
           kind,

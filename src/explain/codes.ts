@@ -1,0 +1,30 @@
+// byok's exit codes, and the one for each kind of provider failure: cli/exit.ts ends the program with them, and
+// the doctor exits with the code of its first failed check.
+import type { ProviderErrorReason } from "../providers/errors.ts"
+
+export const ExitCode = {
+  ok: 0,
+  other: 1,
+  usage: 2,
+  auth: 3,
+  rateLimit: 4,
+  connection: 5,
+  store: 6,
+  interrupted: 130
+} as const
+
+const PROVIDER_CODES: Record<ProviderErrorReason["_tag"], number> = {
+  // The fix is base_url: a config error.
+  RedirectRefused: ExitCode.usage,
+  AuthenticationError: ExitCode.auth,
+  RateLimitError: ExitCode.rateLimit,
+  ConnectionError: ExitCode.connection,
+  ModelNotFound: ExitCode.other,
+  ContextLengthExceeded: ExitCode.other,
+  InvalidRequestError: ExitCode.other,
+  ProviderInternalError: ExitCode.other,
+  InvalidResponseError: ExitCode.other
+}
+
+/** The exit code for a provider failure. */
+export const providerExitCode = (reason: ProviderErrorReason): number => PROVIDER_CODES[reason._tag]
