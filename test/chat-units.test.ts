@@ -3,6 +3,10 @@ import fc from "fast-check"
 import { completeCommand, parseInput } from "../src/chat/commands.ts"
 import { LineEditor, renderFrame, stringWidth } from "../src/chat/editor.ts"
 import { type Key, makeKeyDecoder } from "../src/chat/keys.ts"
+import { finishNote } from "../src/cli/render.ts"
+import type { FinishEvent } from "../src/conversation/conversation.ts"
+import { emptyUsage } from "../src/providers/event.ts"
+import { makeEntry } from "./lib/provider.ts"
 
 const decodeAll = (chunks: ReadonlyArray<string>) => {
   const decoder = makeKeyDecoder()
@@ -166,5 +170,19 @@ describe("slash commands", () => {
     expect(parseInput("/modle")).toEqual({ kind: "unknown", name: "modle", suggestion: "model" })
     expect(parseInput("/xyzzy")).toEqual({ kind: "unknown", name: "xyzzy", suggestion: undefined })
     expect(parseInput("//etc/hosts is a file")).toEqual({ kind: "message", text: "/etc/hosts is a file" })
+  })
+})
+
+describe("the note on an answer cut at the output limit", () => {
+  const cut: FinishEvent = { _tag: "Finish", reason: "length", rawReason: "length", usage: emptyUsage }
+  test("names the entry's own field: max_tokens in droid's config.json, maxOutputTokens in settings.json", () => {
+    const fromConfig = makeEntry({ displayName: "A" })
+    const fromSettings = makeEntry({ displayName: "B", source: { file: "/home/u/.factory/settings.json", path: "customModels[0]" } })
+    expect(finishNote(cut, fromConfig, 512)).toBe(
+      "The answer was cut short at the output limit (512 tokens). Raise it with --max-tokens, or max_tokens of \"A\" in /home/u/.factory/config.json."
+    )
+    expect(finishNote(cut, fromSettings, 512, "/max-tokens N")).toBe(
+      "The answer was cut short at the output limit (512 tokens). Raise it with /max-tokens N, or maxOutputTokens of \"B\" in /home/u/.factory/settings.json."
+    )
   })
 })

@@ -183,6 +183,17 @@ describe("byok chat in a terminal", () => {
     await pane.waitFor("[exited 0]")
   })
 
+  test("/stats with a word other than on or off is refused and leaves the line on", async () => {
+    server.handle(numberedAnswers())
+    const { pane } = await started()
+    pane.line("/stats maybe")
+    await pane.waitFor("Use /stats on or /stats off.")
+    pane.line("hello")
+    await pane.waitFor(/\d+ in · \d+ out · local · first token \d+\.\d s · \d+\.\d s/)
+    pane.keys("C-d")
+    await pane.waitFor("[exited 0]")
+  })
+
   test("Ctrl-D on an empty prompt exits 0; Ctrl-C on an empty prompt too", async () => {
     const a = (await started()).pane
     a.keys("C-d")

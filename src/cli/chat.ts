@@ -283,9 +283,13 @@ export const runChat = (flags: ChatFlags) =>
             yield* say(style.dim("Started a new conversation."))
             break
           case "stats":
+            // A word other than on or off changes nothing.
+            if (arg !== "" && arg !== "on" && arg !== "off") {
+              yield* say("Use /stats on or /stats off.")
+              break
+            }
             stats = arg === "" ? !stats : arg === "on"
-            if (arg !== "" && arg !== "on" && arg !== "off") yield* say("Use /stats on or /stats off.")
-            else yield* say(style.dim(`The line after each answer is ${stats ? "on" : "off"}.`))
+            yield* say(style.dim(`The line after each answer is ${stats ? "on" : "off"}.`))
             break
           case "max-tokens": {
             const entry = conversation.model.entry
