@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test"
-import { costCell, formatUsd, hitRateCell, parseSince, requestsLine } from "../src/cli/cost.ts"
+import { costCell, hitRateCell, parseSince, requestsLine } from "../src/cli/cost.ts"
+import { formatUsd } from "../src/cli/render.ts"
 import { costOf, hitRate, priceFor, savingsOf } from "../src/ledger/cost.ts"
 import { isLocalHostname as isLocalHost } from "../src/lib/net.ts"
 import { findPrice, normaliseModelId, PRICE_TABLE } from "../src/ledger/prices.ts"

@@ -22,7 +22,7 @@ import { dataPlace } from "../lib/sqlite.ts"
 import type { LlmEvent } from "../providers/event.ts"
 import { minimumCacheablePrompt } from "../providers/registry.ts"
 import { VERSION } from "../version.ts"
-import { costCell, formatTokens, formatUsd, hitRateCell } from "./cost.ts"
+import { costCell, formatTokens, hitRateCell, savingsCell } from "./cost.ts"
 import { describeCause, formatReport } from "./exit.ts"
 import {
   configFlag,
@@ -77,7 +77,7 @@ const totalsLines = (label: string, t: Totals, style: Style) => {
   return [
     `${label}: ${t.requests} request${t.requests === 1 ? "" : "s"} · ${style.bold(`${costCell(t) === "local" ? "" : approx}${costCell(t)}`)}` +
     ` · cache hit rate ${hitRateCell(t)}` +
-    (t.requests - t.unpriced - t.local > 0 ? ` · caching saved ${formatUsd(t.savings)}` : ""),
+    (savingsCell(t) !== undefined ? ` · caching saved ${savingsCell(t)}` : ""),
     `  input ${approx}${formatTokens(t.inputUncached)} · cache read ${formatTokens(t.cacheRead)}` +
     ` · cache write ${formatTokens(t.cacheWrite)} · output ${approx}${formatTokens(t.outputTokens)}` +
     (t.reasoningTokens > 0 ? ` (${formatTokens(t.reasoningTokens)} reasoning)` : "") +

@@ -6,7 +6,7 @@ import { UsageError } from "../config/errors.ts"
 import { hitRate } from "../ledger/cost.ts"
 import { CostLedger, type Report, type Totals } from "../ledger/ledger.ts"
 import { SessionStore } from "../chat/sessions.ts"
-import { isoMinute, printJson, printLine } from "./render.ts"
+import { formatUsd, isoMinute, printJson, printLine } from "./render.ts"
 
 const UNITS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 }
 
@@ -31,13 +31,6 @@ export const parseSince = (text: string, now: number): number | undefined => {
 export const formatTokens = (n: number): string =>
   n < 10_000 ? n.toLocaleString("en-US") : n < 1_000_000 ? `${(n / 1000).toFixed(1)}k` : `${(n / 1e6).toFixed(2)}M`
 
-/** Dollars: cents above a dollar, four places below, and "<$0.01" for what would round to nothing. */
-export const formatUsd = (n: number): string =>
-  Math.abs(n) >= 1
-    ? `$${n.toFixed(2)}`
-    : n !== 0 && Math.abs(n) < 0.01
-    ? `${n < 0 ? "-" : ""}<$0.01`
-    : `$${n.toFixed(4)}`
 
 /** Cost as a person should read it: local, unpriced, or dollars with the unpriced count beside them. */
 export const costCell = (t: Totals): string => {
@@ -54,6 +47,10 @@ export const hitRateCell = (t: Totals): string => {
 
 const HEADER = ["", "REQS", "INPUT", "CACHE READ", "CACHE WRITE", "OUTPUT", "COST", "HIT RATE", "SAVINGS"]
 
+/** What caching saved, where any request was priced (local and unpriced ones have no savings to tell). */
+export const savingsCell = (t: Totals): string | undefined =>
+  t.requests - t.unpriced - t.local > 0 ? formatUsd(t.savings) : undefined
+
 /** Figures that rest on byok's estimates (lib/tokens.ts) are marked with ~. */
 const approx = (t: Totals, text: string) => (t.estimated > 0 && text !== "-" && text !== "local" ? `~${text}` : text)
 
@@ -66,7 +63,7 @@ const row = (t: Totals, label: string): Array<string> => [
   approx(t, formatTokens(t.outputTokens)) + (t.reasoningTokens > 0 ? ` (${formatTokens(t.reasoningTokens)} reasoning)` : ""),
   approx(t, costCell(t)),
   hitRateCell(t),
-  t.requests - t.unpriced - t.local > 0 ? formatUsd(t.savings) : "-"
+  savingsCell(t) ?? "-"
 ]
 
 const table = (title: string, rows: ReadonlyArray<Totals>, label: (t: Totals) => string = (t) => t.key): string => {
@@ -97,7 +94,7 @@ export const renderReport = (report: Report, limit: number, titles: ReadonlyMap<
   const lines = [
     requestsLine(t) +
     `: ${approx(t, costCell(t))}, cache hit rate ${hitRateCell(t)}` +
-    (t.requests - t.unpriced - t.local > 0 ? `, caching saved ${formatUsd(t.savings)}` : ""),
+    (savingsCell(t) !== undefined ? `, caching saved ${savingsCell(t)}` : ""),
     "",
     table("MODEL", report.byModel),
     "",

@@ -132,21 +132,27 @@ export const resultJson = (
 
 export const printJson = (value: unknown) => write(Stream.succeed(`${JSON.stringify(value)}\n`))
 
+/** Dollars: cents above a dollar, four places below, and "<$0.01" for what would round to nothing. */
+export const formatUsd = (n: number): string =>
+  Math.abs(n) >= 1
+    ? `$${n.toFixed(2)}`
+    : n !== 0 && Math.abs(n) < 0.01
+    ? `${n < 0 ? "-" : ""}<$0.01`
+    : `$${n.toFixed(4)}`
+
 /**
  * The line after a chat answer: tokens in (and the cached share) and out, what it cost (or local, or unpriced),
  * the time to the first token and in all.
  */
 export const turnLine = (turn: TurnResult): string => {
   const row = turn.row
-  const input = row.inputUncached + row.cacheRead + row.cacheWrite5m + row.cacheWrite1h
+  const input = turn.usage?.input.total ?? 0
   const cached = input > 0 && row.cacheRead > 0 ? ` (${Math.round((row.cacheRead / input) * 100)}% cached)` : ""
   const cost = turn.price.kind === "local"
     ? "local"
     : row.cost === undefined
     ? "unpriced"
-    : row.cost.total > 0 && row.cost.total < 0.01
-    ? "<$0.01"
-    : `$${row.cost.total.toFixed(row.cost.total >= 1 ? 2 : 4)}`
+    : formatUsd(row.cost.total)
   const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`
   const approx = row.estimated ? "~" : ""
   return [
