@@ -124,6 +124,9 @@ export interface MarkdownStream {
   readonly end: () => string
 }
 
+/** A thematic break: three or more of the same `-`, `*` or `_`, spaces allowed between. */
+const RULE = /^\s*([-*_])(\s*\1){2,}\s*$/
+
 /** What the start of a line says it is; undefined while too little of it has come to tell. */
 type Kind =
   | { readonly _tag: "paragraph"; readonly prefix: string }
@@ -225,16 +228,17 @@ export const markdownStream = (style: MarkdownStyle): MarkdownStream => {
       // "- " could still be "- - -" (a rule) or "- [x] " (a task): wait for the next character that says.
       const after = text.slice(item[0].length)
       if (!complete && (after === "" || /^[-*_\s[]/.test(after) || (item[3] === undefined && /^\[[ xX]?\]?$/.test(after)))) return undefined
-      return /^\s*([-*_])(\s*\1){2,}\s*$/.test(text) ? { _tag: "whole" } : { _tag: "item", prefix: item[0] }
+      return RULE.test(text) ? { _tag: "whole" } : { _tag: "item", prefix: item[0] }
     }
     if (/^\s*([-*_+]|\d+[.)]?)$/.test(text) || /^\s*([-*_])(\s*\1)*\s*$/.test(text)) return complete ? { _tag: "whole" } : undefined
     return { _tag: "paragraph", prefix: "" }
   }
 
-  const decorate = (kind: Kind, text: string): string => {
-    const body = renderInline(text, style)
-    return kind._tag === "heading" ? style.bold(body) : kind._tag === "quote" ? style.italic(body) : body
-  }
+  /** Rendered inline text in the style of its line: headings bold, quotes italic. */
+  const styled = (kind: Kind, body: string): string =>
+    kind._tag === "heading" ? style.bold(body) : kind._tag === "quote" ? style.italic(body) : body
+
+  const decorate = (kind: Kind, text: string): string => styled(kind, renderInline(text, style))
 
   const opening = (kind: Kind): string => {
     switch (kind._tag) {
@@ -273,7 +277,7 @@ export const markdownStream = (style: MarkdownStyle): MarkdownStream => {
     if (fence !== undefined) return `${style.dim("│")} ${highlight(text, style)}`
     const kind = kindOf(text, true)!
     if (kind._tag === "whole" || kind._tag === "paragraph") {
-      return /^\s*([-*_])(\s*\1){2,}\s*$/.test(text) ? style.dim("─".repeat(40)) : renderInline(text, style)
+      return RULE.test(text) ? style.dim("─".repeat(40)) : renderInline(text, style)
     }
     return opening(kind) + decorate(kind, text.slice(kind.prefix.length))
   }
@@ -311,8 +315,7 @@ export const markdownStream = (style: MarkdownStyle): MarkdownStream => {
     if (kind._tag === "whole" || at <= kind.prefix.length || before === undefined || /\s/.test(before)) return decorate(kind, piece)
     const body = renderInline(before + piece, style)
     if (!body.startsWith(before)) return decorate(kind, piece)
-    const rest = body.slice(before.length)
-    return kind._tag === "heading" ? style.bold(rest) : kind._tag === "quote" ? style.italic(rest) : rest
+    return styled(kind, body.slice(before.length))
   }
 
   return {
