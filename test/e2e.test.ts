@@ -1,7 +1,7 @@
 // End to end: the compiled binary, a droid-style config in a temporary HOME, and a loopback server.
 import { Database } from "bun:sqlite"
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { CANARY, fixture } from "./lib/provider.ts"
@@ -522,5 +522,41 @@ describe("byok exec (compiled binary)", () => {
     const execHelp = await run(["exec", "--help"])
     expect(execHelp.stdout).toContain("EXAMPLES")
     expect((await run(["--version"])).stdout).toMatch(/\d+\.\d+\.\d+/)
+  })
+
+  test("the version answered before the application loads is the line effect/cli prints", async () => {
+    // `exec --version` is not the entry's short cut: effect/cli answers it.
+    const fromCli = await run(["exec", "--version"])
+    expect(fromCli.code).toBe(0)
+    expect(fromCli.stdout).toMatch(/^byok v\d+\.\d+\.\d+ \(/)
+    for (const args of [["--version"], ["-v"], ["version"]]) {
+      const fast = await run(args)
+      expect({ args, code: fast.code, stdout: fast.stdout, stderr: fast.stderr }).toEqual({ args, code: 0, stdout: fromCli.stdout, stderr: "" })
+    }
+    if (existsSync("/dev/full")) {
+      const full = Bun.spawnSync(["sh", "-c", `"${bin}" --version > /dev/full`], { env: { PATH: process.env["PATH"] ?? "" } })
+      expect(full.exitCode).toBe(1)
+      expect(full.stderr.toString()).toContain("Cannot write to standard output: no space is left on the device (ENOSPC)")
+    }
+  })
+
+  test("a .env and a bunfig.toml in the working directory are not read", async () => {
+    // They belong to the user's project: Bun's compiled binaries load both unless built not to (build.ts).
+    const project = mkdtempSync(join(tmpdir(), "byok-project-"))
+    const marker = join(project, "preloaded")
+    writeFileSync(join(project, ".env"), `BYOK_CONFIG=${join(project, "missing.json")}\nNO_COLOR=\n`)
+    writeFileSync(join(project, "bunfig.toml"), `preload = ["./preload.ts"]\n`)
+    writeFileSync(join(project, "preload.ts"), `require("node:fs").writeFileSync(${JSON.stringify(marker)}, "ran")\n`)
+    const proc = Bun.spawnSync([bin, "models"], {
+      cwd: project,
+      env: { PATH: process.env["PATH"] ?? "", HOME: home, BYOK_HOME: dataHome, NO_COLOR: "1" },
+      stdout: "pipe",
+      stderr: "pipe"
+    })
+    // The config of HOME was read (one of its entries is broken on purpose), not the .env's missing file.
+    expect(proc.stderr.toString()).not.toContain("missing.json")
+    expect(proc.exitCode).toBe(0)
+    expect(proc.stdout.toString()).toContain("Local [llama.cpp]")
+    expect(existsSync(marker)).toBe(false)
   })
 })
