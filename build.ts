@@ -31,11 +31,16 @@ const JIT_POLICY = 16
 const hostName = `${process.platform}-${process.arch}`
 
 /**
- * The Bun.build options of a byok binary: one definition for the release, the host build and bench/modules.ts's
- * instrumented copy, so that what is measured is what ships.
+ * The Bun.build options of a byok binary: one definition for the release, the host build and the benchmarks'
+ * binaries (bench/modules.ts, bench/sse.ts), so that what is measured is built as what ships.
  */
-export const buildOptions = (outfile: string, name: string, target?: string): Bun.BuildConfig => ({
-  entrypoints: [join(import.meta.dir, "src", "main.ts")],
+export const buildOptions = (
+  outfile: string,
+  name: string,
+  target?: string,
+  entrypoint = join(import.meta.dir, "src", "main.ts")
+): Bun.BuildConfig => ({
+  entrypoints: [entrypoint],
   compile: {
     outfile,
     ...(target !== undefined ? { target: target as Bun.Build.CompileTarget } : {}),

@@ -2,7 +2,8 @@ import { describe, expect, test } from "bun:test"
 import { Effect, Stream } from "effect"
 import fc from "fast-check"
 import { runWireParser, type WireParser } from "../src/providers/parser.ts"
-import { decodeSse, type SseMessage } from "../src/providers/sse.ts"
+import * as Sse from "effect/encoding/Sse"
+import { decodeSse, makeSseParser, type SseMessage, SseTooLarge } from "../src/providers/sse.ts"
 import { InvalidResponseError, ProviderError } from "../src/providers/errors.ts"
 import { emptyUsage } from "../src/providers/event.ts"
 import { splitAt } from "./lib/http.ts"
@@ -43,6 +44,56 @@ describe("SSE decoding", () => {
       ),
       { numRuns: 300 }
     )
+  })
+
+  // effect/encoding's parser is the oracle: byok's own (faster) one must read any text as it does, cut anywhere.
+  const oracle = (text: string) => {
+    const out: Array<{ event: string; data: string }> = []
+    const parser = Sse.makeParser((e) => {
+      if (e._tag === "Event") out.push({ event: e.event, data: e.data })
+    })
+    parser.feed(text)
+    return out
+  }
+  const ours = (pieces: ReadonlyArray<string>) => {
+    const out: Array<{ event: string; data: string }> = []
+    const parser = makeSseParser((m) => out.push({ event: m.event, data: m.data }))
+    for (const piece of pieces) expect(parser.feed(piece)).toBeUndefined()
+    return out
+  }
+  const cutText = (text: string, cuts: ReadonlyArray<number>) => {
+    const at = [...new Set(cuts.map((c) => c % (text.length + 1)))].sort((a, b) => a - b)
+    return [...at, text.length].map((end, i) => text.slice(i === 0 ? 0 : at[i - 1], end))
+  }
+  // Lines of every kind the spec knows, in any order, with every line ending; and raw text made of the
+  // characters that matter to framing.
+  const sseLine = fc.oneof(
+    fc.constantFrom("", ":", ": ping", "data", "data:", "data: ", "data:x", "data:  two spaces", "event", "event:", "event: e",
+      "event:message_start", "id: 7", "id", "retry: 100", "retry: x", "unknown: field", "DATA: upper", " data: lead", "data:\uFEFF"),
+    fc.tuple(fc.constantFrom("data: ", "event: ", "data:", ""), dataText).map(([field, value]) => field + value)
+  )
+  const sseDocument = fc.tuple(
+    fc.boolean(),
+    fc.array(fc.tuple(sseLine, fc.constantFrom("\n", "\r\n", "\r")), { maxLength: 30 })
+  ).map(([bom, lines]) => (bom ? "\uFEFF" : "") + lines.map(([l, eol]) => l + eol).join(""))
+  const rawDocument = fc.string({ unit: fc.constantFrom("d", "a", "t", "e", ":", " ", "\n", "\r", "x", "\uFEFF", "é"), maxLength: 200 })
+
+  test("property: byok's parser reads any event stream as effect/encoding's does, however it is cut", () => {
+    fc.assert(
+      fc.property(fc.oneof(sseDocument, rawDocument), fc.array(fc.nat(), { maxLength: 30 }), (text, cuts) => {
+        expect(ours(cutText(text, cuts))).toEqual(oracle(text))
+      }),
+      { numRuns: 2000 }
+    )
+  })
+
+  test("an event that grows past the limit without ending fails, and the parser goes on after it", () => {
+    const out: Array<string> = []
+    const parser = makeSseParser((m) => out.push(m.data), 16)
+    expect(parser.feed("data: 0123456789")).toBeUndefined()
+    expect(parser.feed("abcdefghij")).toBeInstanceOf(SseTooLarge)
+    expect(parser.feed("\n\ndata: ok\n\n")).toBeUndefined()
+    expect(out).toEqual(["ok"])
   })
 
   test("a multi-line data field is joined with newlines", async () => {
