@@ -2,7 +2,7 @@
 // --version). Every failure is turned into a message and an exit code by cli/exit.ts; nothing else prints errors.
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodePath from "@effect/platform-node/NodePath"
-import { Effect, Layer, Stdio } from "effect"
+import { Effect, Layer, References, Stdio, Tracer } from "effect"
 import { ChildProcessSpawner } from "effect/process"
 import { Command } from "effect/cli"
 import { FetchHttpClient } from "effect/http"
@@ -109,7 +109,11 @@ const program = Effect.gen(function*() {
       })
     })
   ),
-  Effect.provide(BaseLayer)
+  Effect.provide(BaseLayer),
+  // byok exports no traces: without this, every Effect.fn call and HTTP request builds a span nobody reads (the
+  // HTTP client also walks the URL and every header into it).
+  Effect.provideService(References.TracerEnabled, false),
+  Effect.provideService(Tracer.DisablePropagation, true)
 )
 
 runMain(program)

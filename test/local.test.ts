@@ -62,10 +62,12 @@ describe("context, per server", () => {
     { name: "Studio [LM Studio]", server: "LM Studio", fix: "lms load studio --context-length 8192" }
   ] as const
   for (const c of cases) {
-    test(`${c.server}: warned before sending; the refusal says prompt and context, and how to serve more`, async () => {
+    test(`${c.server}: warned before the refusal; which says prompt and context, and how to serve more`, async () => {
       const r = await run(["exec", "-m", c.name, LONG])
       expect(r.code).toBe(1)
       expect(r.stderr).toContain(`but ${c.server} serves`)
+      // The server is asked while the request is on its way: its answer still comes first.
+      expect(r.stderr.indexOf(`but ${c.server} serves`)).toBeLessThan(r.stderr.indexOf("longer than the context window"))
       expect(r.stderr).toContain(`with ${CONTEXT} tokens of context`)
       expect(r.stderr).toMatch(new RegExp(`longer than the context window of "${c.name.replace(/[[\]]/g, "\\$&")}" \\(prompt \\d+ tokens, context ${CONTEXT}\\)`))
       expect(r.stderr).toContain(c.fix)

@@ -75,6 +75,11 @@ export interface SessionSummary {
 
 export interface Interface {
   readonly path: string
+  /**
+   * Opens (and creates, and migrates) the file now, so that the append after an answer does not pay for it. A
+   * failure is left for that append to report.
+   */
+  readonly prepare: Effect.Effect<void>
   /** Appends messages to a session, creating it (titled by its first message) when new. */
   readonly append: (
     session: { readonly id: string; readonly system: string | undefined; readonly title?: string | undefined },
@@ -198,12 +203,15 @@ export const make = (path: string, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS): Int
       return out
     }).pipe(Effect.map((found) => found ?? new Map<string, string>()))
 
-  return { path, append, load, latest, list, titles, close }
+  const prepare = use(() => undefined).pipe(Effect.ignore)
+
+  return { path, prepare, append, load, latest, list, titles, close }
 }
 
 /** A store that keeps nothing: recording is off (BYOK_NO_RECORD), or there is nowhere to keep it (no HOME). */
 export const disabled: Interface = {
   path: "",
+  prepare: Effect.void,
   append: () => Effect.void,
   load: () => Effect.succeed(undefined),
   latest: Effect.succeed(undefined),

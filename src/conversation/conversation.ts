@@ -2,7 +2,7 @@
 // session; `send(text)` builds the request, runs the provider's stream through the caller's renderer, records the
 // ledger row, saves the turns, and returns what happened as a value: the text, usage, stop reason, outcome,
 // timings, and the failure if there was one. Callers only read input and render.
-import { Cause, Clock, Duration, Effect, Exit, Stream } from "effect"
+import { Cause, Clock, Duration, Effect, Exit, Fiber, Stream } from "effect"
 import { SessionStore, type StoredSession, storedMessage } from "../chat/sessions.ts"
 import { ConfigService, type Selected } from "../config/config.ts"
 import { UsageError } from "../config/errors.ts"
@@ -17,7 +17,7 @@ import type { StoreError } from "../lib/sqlite.ts"
 import type { RetryInfo, Timeouts, Turn } from "../providers/conversation.ts"
 import { ProviderError } from "../providers/errors.ts"
 import { type LlmEvent, makeUsage, type Usage } from "../providers/event.ts"
-import { LocalServers } from "../providers/local.ts"
+import { LocalServers, type Served } from "../providers/local.ts"
 import { Provider } from "../providers/provider.ts"
 import { droppedByOllama, wontFit } from "../explain/local.ts"
 import { counterFor, estimatePrompt } from "../lib/tokens.ts"
@@ -195,12 +195,22 @@ export const make = Effect.fn("Conversation.make")(function*(options: MakeOption
       const maxOutputTokens = opts.maxOutputTokens ?? entry.maxOutputTokens
       const notice = (words: string) => opts.onNotice?.(words) ?? Effect.void
       // A local server is asked (once per process) what context it serves, so that a prompt that will not fit is
-      // said before it is sent: llama.cpp and vLLM refuse it, but Ollama silently drops its start.
+      // said before any of the answer (or its failure) shows: llama.cpp and vLLM refuse it, but Ollama silently
+      // drops its start. The question runs while the request is on its way rather than before it.
       const estimate = estimatePrompt(system, asked)
-      const served = entry.endpoint.isLocal ? yield* servers.recognise(entry) : undefined
-      if (served?.context !== undefined && estimate + maxOutputTokens > served.context) {
-        yield* notice(wontFit(entry, served.kind, estimate, maxOutputTokens, served.context))
-      }
+      const probe = entry.endpoint.isLocal ? yield* Effect.forkChild(servers.recognise(entry)) : undefined
+      let served: Served | undefined
+      let fitChecked = probe === undefined
+      const checkFit = Effect.suspend(() => {
+        if (fitChecked) return Effect.void
+        fitChecked = true
+        return Effect.flatMap(Fiber.join(probe!), (facts) => {
+          served = facts
+          return facts?.context !== undefined && estimate + maxOutputTokens > facts.context
+            ? notice(wontFit(entry, facts.kind, estimate, maxOutputTokens, facts.context))
+            : Effect.void
+        })
+      })
       const startedAt = now()
       // What was seen of the answer, filled in as its events pass, a network chunk at a time.
       let answer = ""
@@ -228,8 +238,11 @@ export const make = Effect.fn("Conversation.make")(function*(options: MakeOption
         })
       }
       // On record from the start: a byok killed outright (SIGKILL) leaves this row, "running", with the usage
-      // known so far, rather than nothing.
-      const rowId = yield* ledger.begin(rowOf("running"))
+      // known so far, rather than nothing. The row is written, and the session store opened, while the request is
+      // on its way (forked: they run once this fiber waits on the network), not before it: both are synchronous
+      // SQLite work of a millisecond or two.
+      const beginning = yield* Effect.forkChild(ledger.begin(rowOf("running")))
+      if (!options.ephemeral) yield* Effect.forkChild(sessions.prepare)
       let usageSeen = false
       /** The server accepted the request (its answer began): it has counted the prompt, whatever comes next. */
       let started = false
@@ -284,13 +297,18 @@ export const make = Effect.fn("Conversation.make")(function*(options: MakeOption
         }
         return [undefined, out] as const
       }), (stream) =>
-        // Usage known before the end (Anthropic's message_start) goes on the running row at once.
-        rowId === undefined ? stream : Stream.mapArrayEffect(stream, (batch) => {
-          if (!usageSeen) return Effect.succeed(batch)
+        Stream.mapArrayEffect(stream, (batch) => {
+          // Usage known before the end (Anthropic's message_start) goes on the running row at once.
+          const progress = usageSeen
+            ? Effect.flatMap(Fiber.join(beginning), (rowId) => rowId === undefined ? Effect.void : ledger.progress(rowId, rowOf("running")))
+            : Effect.void
           usageSeen = false
-          return Effect.as(ledger.progress(rowId, rowOf("running")), batch)
+          return checkFit.pipe(Effect.andThen(progress), Effect.as(batch))
         }))
       const exit = yield* Effect.exit(Effect.interruptible(opts.render(events)))
+      // A failure before any of the answer came: what the local server said of the prompt's size comes first.
+      yield* checkFit
+      const rowId = yield* Fiber.join(beginning)
       // Cut short: what the redactor still held is part of the answer as far as it came.
       if (Exit.isFailure(exit)) answer += texts.end()
 
