@@ -1,6 +1,5 @@
 // The application: composes the layers and runs the root command (main.ts loads it for everything but
 // --version). Every failure is turned into a message and an exit code by cli/exit.ts; nothing else prints errors.
-import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodePath from "@effect/platform-node/NodePath"
 import { Effect, Layer, References, Stdio, Tracer } from "effect"
 import { ChildProcessSpawner } from "effect/process"
@@ -23,6 +22,7 @@ import { term, writeErr } from "./cli/term.ts"
 import * as SessionStore from "./chat/sessions.ts"
 import { UsageError } from "./config/errors.ts"
 import * as CostLedger from "./ledger/ledger.ts"
+import * as FileSystem from "./lib/fs.ts"
 import * as Network from "./lib/network.ts"
 import * as Redactor from "./lib/redact.ts"
 import * as LocalServers from "./providers/local.ts"
@@ -38,7 +38,7 @@ const NoSpawner = Layer.succeed(
 )
 
 /** What every run needs, --version and --help included: the CLI's platform and the redacting stdio. */
-const BaseLayer = Layer.mergeAll(NodeFileSystem.layer, NodePath.layer, RedactingStdio.layer, terminalLayer, NoSpawner).pipe(
+const BaseLayer = Layer.mergeAll(FileSystem.layer, NodePath.layer, RedactingStdio.layer, terminalLayer, NoSpawner).pipe(
   Layer.provideMerge(Redactor.layer)
 )
 

@@ -1,4 +1,4 @@
-import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as FileSystem from "../src/lib/fs.ts"
 import { describe, expect, test } from "bun:test"
 import { ConfigProvider, Effect, Layer, Redacted, Result } from "effect"
 import fc from "fast-check"
@@ -50,7 +50,7 @@ const withConfig = <A, E>(setup: Setup, f: (c: Config.Interface) => Effect.Effec
   if (setup.settings !== undefined) write(join(home, ".factory", "settings.json"), setup.settings)
   if (setup.own !== undefined) write(join(home, ".config", "byok", "config.json"), setup.own)
   const layer = Config.layer(setup.explicit !== undefined ? { explicitFile: setup.explicit } : {}).pipe(
-    Layer.provide(NodeFileSystem.layer),
+    Layer.provide(FileSystem.layer),
     Layer.provide(Redactor.layer),
     Layer.provide(noLocalServers),
     Layer.provide(ConfigProvider.layer(ConfigProvider.fromEnvRecord({ HOME: home, ...setup.env })))
@@ -417,7 +417,7 @@ describe("hostile config files", () => {
     mkdirSync(join(home, ".factory"))
     symlinkSync(join(home, "gone.json"), join(home, ".factory", "config.json"))
     const layer = Config.layer().pipe(
-      Layer.provide(NodeFileSystem.layer),
+      Layer.provide(FileSystem.layer),
       Layer.provide(Redactor.layer),
       Layer.provide(noLocalServers),
     Layer.provide(noLocalServers),
