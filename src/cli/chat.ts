@@ -3,7 +3,6 @@
 // Ctrl-C stops an answer (the partial text stays, the ledger says "interrupted") and returns to the prompt.
 // Model output goes to the terminal and the session store only; the ledger never holds the chat up.
 import { Effect, Fiber, Option, Queue, Result, Stdio, Stream } from "effect"
-import { Argument, Command, Flag } from "effect/cli"
 import { COMMANDS, completeCommand, helpText, parseInput } from "../chat/commands.ts"
 import { LineEditor, renderFrame } from "../chat/editor.ts"
 import { appendHistory, loadHistory } from "../chat/history.ts"
@@ -22,18 +21,10 @@ import { dataPlace } from "../lib/sqlite.ts"
 import type { LlmEvent } from "../providers/event.ts"
 import { minimumCacheablePrompt } from "../providers/registry.ts"
 import { VERSION } from "../version.ts"
+import type { ChatInput } from "./commands.ts"
 import { costCell, formatTokens, hitRateCell, savingsCell } from "./cost.ts"
 import { describeCause, formatReport } from "./exit.ts"
-import {
-  configFlag,
-  configLayer,
-  continueFlag,
-  maxRetriesFromEnv,
-  modelFlag,
-  sessionFlag,
-  timeoutFlag,
-  timeoutSetting
-} from "./flags.ts"
+import { maxRetriesFromEnv, timeoutSetting, withConfig } from "./services.ts"
 import { answerText, finishNote, isoMinute, turnLine } from "./render.ts"
 import { startSpinner, term, waitingFor } from "./term.ts"
 
@@ -47,26 +38,6 @@ interface Style {
 const styles = (color: boolean): Style => {
   const s = color ? colours : plain
   return { dim: s.dim, bold: s.bold, accent: s.code }
-}
-
-export interface ChatFlags {
-  readonly model: Option.Option<string>
-  readonly session: Option.Option<string>
-  readonly continue: boolean
-  readonly system: Option.Option<string>
-  readonly timeout: Option.Option<string>
-  readonly config: Option.Option<string>
-  /** `byok "question"`: the first message, sent as soon as the chat starts. */
-  readonly message?: ReadonlyArray<string>
-}
-
-export const chatFlags = {
-  model: modelFlag,
-  session: sessionFlag,
-  continue: continueFlag,
-  system: Flag.String("system").pipe(Flag.withMetavar("TEXT"), Flag.withDescription("System prompt"), Flag.optional),
-  timeout: timeoutFlag,
-  config: configFlag
 }
 
 /** Two lines for /cost: requests, cost, hit rate and savings; then the tokens by class. */
@@ -97,7 +68,7 @@ const modelList = (loaded: LoadedConfig, current: ModelEntry, style: Style) => {
   }).join("\n")
 }
 
-export const runChat = (flags: ChatFlags) =>
+export const runChat = (flags: ChatInput) =>
   Effect.scoped(Effect.gen(function*() {
     const t = yield* term
     const stdio = yield* Stdio.Stdio
@@ -415,23 +386,4 @@ export const runChat = (flags: ChatFlags) =>
     } else if (left.success > 0) {
       yield* warn(`the cost ledger stayed locked; ${left.success} answer(s) could not be recorded in it`)
     }
-  }))
-
-const command = Command.make("chat", {
-  ...chatFlags,
-  message: Argument.String("message").pipe(
-    Argument.withDescription("A first message, sent as the chat starts (byok \"question\" does the same)"),
-    Argument.variadic()
-  )
-}, runChat).pipe(
-  Command.withDescription("Talk with a model: streamed answers, /model to switch, /cost for usage, saved conversations"),
-  Command.withExamples([
-    { command: "byok", description: "Start a conversation with the default model" },
-    { command: "byok -m \"Claude Sonnet\"", description: "… with a given model" },
-    { command: "byok -c", description: "Resume the last conversation" },
-    { command: "byok -s 3f2a9c", description: "Resume a saved conversation by id" },
-    { command: "byok \"what is 2+2?\"", description: "Start with a first message" }
-  ])
-)
-
-export const chat = Command.provide(command, configLayer)
+  })).pipe(withConfig(flags.config))

@@ -1,12 +1,13 @@
 // `byok cost`: what the ledger says, by model, by day and by conversation, with cache hit rate and savings.
 // Unpriced requests are counted and shown as such, never folded into $0; local models say "local".
 import { Clock, Effect, Option } from "effect"
-import { Command, Flag } from "effect/cli"
 import { UsageError } from "../config/errors.ts"
 import { hitRate } from "../ledger/cost.ts"
 import { CostLedger, type Report, type Totals } from "../ledger/ledger.ts"
 import { SessionStore } from "../chat/sessions.ts"
+import type { CostInput } from "./commands.ts"
 import { formatUsd, isoMinute, printJson, printLine } from "./render.ts"
+import { withServices } from "./services.ts"
 
 const UNITS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 }
 
@@ -115,25 +116,7 @@ export const renderReport = (report: Report, limit: number, titles: ReadonlyMap<
   return lines.join("\n")
 }
 
-const command = Command.make("cost", {
-  since: Flag.String("since").pipe(
-    Flag.withMetavar("WHEN"),
-    Flag.withDescription("Only requests since then: 24h, 7d, 2w, today, yesterday, or a date like 2026-11-01"),
-    Flag.optional
-  ),
-  model: Flag.String("model").pipe(
-    Flag.withAlias("m"),
-    Flag.withMetavar("NAME"),
-    Flag.withDescription("Only this model (display name or model id)"),
-    Flag.optional
-  ),
-  limit: Flag.Int("limit").pipe(
-    Flag.withMetavar("N"),
-    Flag.withDescription("Most recent days and conversations shown (also with --json)"),
-    Flag.withDefault(10)
-  ),
-  json: Flag.Boolean("json").pipe(Flag.withDescription("Print the totals as JSON"), Flag.withDefault(false))
-}, (flags) =>
+export const runCost = (flags: CostInput) =>
   Effect.gen(function*() {
     const ledger = yield* CostLedger
     const now = yield* Clock.currentTimeMillis
@@ -181,13 +164,4 @@ const command = Command.make("cost", {
       })
     }
     yield* printLine(renderReport(report, flags.limit, titles))
-  })).pipe(
-    Command.withDescription("Show what the requests in the cost ledger cost: by model, day and conversation"),
-    Command.withExamples([
-      { command: "byok cost", description: "Everything on record" },
-      { command: "byok cost --since 7d -m \"Claude Sonnet\"", description: "One model, last week" },
-      { command: "byok cost --json | jq .total.cost", description: "Total dollars, for scripts" }
-    ])
-  )
-
-export { command as cost }
+  }).pipe(withServices)

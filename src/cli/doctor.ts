@@ -2,11 +2,11 @@
 // line per check, ✓ ! or ✗, with the fix. Its exit code is that of the first failure: 2 config, 3 key, 4 rate
 // limit, 5 connection, 1 anything else.
 import { Effect, Option } from "effect"
-import { Command, Flag } from "effect/cli"
 import { ConfigService, type EntryRecord, type Selected } from "../config/config.ts"
 import { type Check, diagnose, type ModelReport } from "../doctor/doctor.ts"
-import { EXIT_CODES_HELP, QuietExit } from "./exit.ts"
-import { configFlag, configLayer, modelFlag } from "./flags.ts"
+import type { DoctorInput } from "./commands.ts"
+import { QuietExit } from "./exit.ts"
+import { withConfig } from "./services.ts"
 import { printJson, printLine } from "./render.ts"
 import { term } from "./term.ts"
 
@@ -25,15 +25,7 @@ const render = (report: ModelReport, color: boolean): string => {
   ].join("\n")
 }
 
-const command = Command.make("doctor", {
-  model: modelFlag,
-  json: Flag.Boolean("json").pipe(Flag.withDescription("Print the checks as JSON"), Flag.withDefault(false)),
-  cache: Flag.Boolean("cache").pipe(
-    Flag.withDescription("Also send a long prompt twice and check that the second reads the cache (costs a little)"),
-    Flag.withDefault(false)
-  ),
-  config: configFlag
-}, (flags) =>
+export const runDoctor = (flags: DoctorInput) =>
   Effect.gen(function*() {
     const t = yield* term
     const config = yield* ConfigService
@@ -62,15 +54,4 @@ const command = Command.make("doctor", {
     if (flags.json) yield* printJson(reports)
     const failed = reports.flatMap((r) => r.checks).find((c) => c.status === "fail")
     if (failed !== undefined) return yield* new QuietExit({ code: failed.code ?? 1 })
-  })).pipe(
-    Command.withDescription(`Check every model (or one): config, network, server, base_url, model id, key, stream, price, context\n${EXIT_CODES_HELP}`),
-    Command.withShortDescription("Check every model: config, network, server, base_url, model id, key, stream"),
-    Command.withExamples([
-      { command: "byok doctor", description: "Check every configured model" },
-      { command: "byok doctor -m \"Qwen [Ollama]\"", description: "Check one" },
-      { command: "byok doctor --cache -m Claude", description: "Also check that prompt caching engages (two small paid requests)" },
-      { command: "byok doctor --json | jq '.[] | select(any(.checks[]; .status == \"fail\"))'", description: "The failing models, for scripts" }
-    ])
-  )
-
-export const doctor = Command.provide(command, configLayer)
+  }).pipe(withConfig(flags.config))

@@ -2,23 +2,14 @@
 // Every run is saved as a conversation, so a script can go on with -s ID or --continue; with
 // `--input-format stream-json` each stdin line is one user message of the same conversation, one result line out.
 import { Cause, Effect, Exit, Option, Stdio, Stream } from "effect"
-import { Argument, Command, Flag } from "effect/cli"
 import { fstatSync } from "node:fs"
 import { UsageError } from "../config/errors.ts"
 import { type Conversation, open as openConversation, type TurnResult } from "../conversation/conversation.ts"
 import { explainRetry } from "../explain/provider.ts"
 import { explainStoreWarning, NOWHERE } from "../explain/store.ts"
-import { describeCause, EXIT_CODES_HELP, formatReport, QuietExit } from "./exit.ts"
-import {
-  configFlag,
-  configLayer,
-  continueFlag,
-  maxRetriesFromEnv,
-  modelFlag,
-  sessionFlag,
-  timeoutFlag,
-  timeoutSetting
-} from "./flags.ts"
+import type { ExecInput } from "./commands.ts"
+import { describeCause, formatReport, QuietExit } from "./exit.ts"
+import { maxRetriesFromEnv, timeoutSetting, withConfig } from "./services.ts"
 import {
   finishNote,
   initJson,
@@ -153,37 +144,8 @@ const flushLedger = (t: Term, conversation: Conversation) =>
     Effect.catch((error) => warn(t, explainStoreWarning(error, "this request was not recorded in the cost ledger")))
   )
 
-const command = Command.make("exec", {
-  prompt: Argument.String("prompt").pipe(
-    Argument.withDescription("The prompt (several words are joined). Stdin, when piped, is read too: alone, or as context before the prompt"),
-    Argument.variadic()
-  ),
-  model: modelFlag,
-  system: Flag.String("system").pipe(Flag.withMetavar("TEXT"), Flag.withDescription("System prompt"), Flag.optional),
-  maxTokens: Flag.Int("max-tokens").pipe(
-    Flag.withMetavar("N"),
-    Flag.withDescription("Most output tokens for this answer (default: the model's max_tokens)"),
-    Flag.optional
-  ),
-  output: Flag.Literals("output-format", ["text", "json", "stream-json"]).pipe(
-    Flag.withAlias("o"),
-    Flag.withDescription("text: the answer as it streams; json: one result object with usage and cost; stream-json: one JSON line per event, then the result"),
-    Flag.withDefault("text" as const)
-  ),
-  input: Flag.Literals("input-format", ["text", "stream-json"]).pipe(
-    Flag.withDescription("stream-json: each stdin line is a user message ({\"type\":\"user\",\"message\":{\"content\":\"…\"}}) of one conversation; one result line per message"),
-    Flag.withDefault("text" as const)
-  ),
-  maxRetries: Flag.Int("max-retries").pipe(
-    Flag.withMetavar("N"),
-    Flag.withDescription("Tries again after a rate limit, an overload or a dropped connection, before any output (default 2; env BYOK_MAX_RETRIES)"),
-    Flag.optional
-  ),
-  timeout: timeoutFlag,
-  session: sessionFlag,
-  continue: continueFlag,
-  config: configFlag
-}, (flags) =>
+/** `byok exec`: one prompt (or one per stdin line), its answer streamed. */
+export const runExec = (flags: ExecInput) =>
   Effect.gen(function*() {
     const t = yield* term
     const maxTokens = Option.getOrUndefined(flags.maxTokens)
@@ -264,21 +226,4 @@ const command = Command.make("exec", {
       Effect.ensuring(flushLedger(t, conversation))
     )
     if (failure !== 0) return yield* new QuietExit({ code: failure })
-  })).pipe(
-    Command.withDescription(`Send one prompt and stream the answer to stdout (for scripts and CI)\n${EXIT_CODES_HELP}`),
-    Command.withShortDescription("Send one prompt and stream the answer to stdout (for scripts and CI)"),
-    Command.withExamples([
-      { command: "byok exec \"Explain SSE in one sentence\"", description: "Ask the default model" },
-      { command: "byok exec -m \"Llama 3.2 [Ollama]\" hello", description: "Pick a model by display name" },
-      { command: "git diff | byok exec \"Write a commit message\"", description: "Stdin is added as context" },
-      { command: "byok exec --system \"Answer in French\" --max-tokens 200 bonjour", description: "System prompt and cap" },
-      { command: "byok exec -o json \"2+2?\" | jq '{result, total_cost_usd, usage}'", description: "Answer, usage and cost as JSON" },
-      { command: "byok exec --continue \"and in Rust?\"", description: "Go on with the last conversation" },
-      {
-        command: "printf '%s\\n' '{\"type\":\"user\",\"message\":{\"content\":\"hi\"}}' | byok exec --input-format stream-json",
-        description: "One JSON message per line in, one result per line out"
-      }
-    ])
-  )
-
-export const exec = Command.provide(command, configLayer)
+  }).pipe(withConfig(flags.config))

@@ -16,12 +16,6 @@ import { ProviderError } from "../providers/errors.ts"
 
 export { ExitCode }
 
-/** The exit codes as `--help` shows them (effect/cli indents only a description's first line). */
-export const EXIT_CODES_HELP = [
-  "  Exit codes: 0 ok, 1 other error, 2 usage or config error, 3 authentication,",
-  "  4 rate limit or quota, 5 connection or timeout, 6 byok's own files (ledger, sessions), 130 interrupted."
-].join("\n")
-
 /** Ends the program with an exit code and nothing more to say (the command already said it). */
 export class QuietExit extends Data.TaggedError("QuietExit")<{ readonly code: number }> {}
 

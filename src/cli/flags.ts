@@ -1,10 +1,6 @@
-// Flags shared by several commands, and the Config layer they select.
-import { Effect, Option } from "effect"
+// Flags shared by several commands: definitions only (what they mean at run time is in services.ts), so that the
+// command tree loads nothing else.
 import { Flag } from "effect/cli"
-import * as Config from "../config/config.ts"
-import { UsageError } from "../config/errors.ts"
-import { envVar } from "../lib/env.ts"
-import { DEFAULT_MAX_RETRIES } from "../providers/retry.ts"
 
 export const configFlag = Flag.String("config").pipe(
   Flag.withMetavar("FILE"),
@@ -39,24 +35,3 @@ export const timeoutFlag = Flag.String("timeout").pipe(
   ),
   Flag.optional
 )
-
-/** --timeout, else BYOK_TIMEOUT, in seconds; undefined when neither is set. Anything but a positive number is refused. */
-export const timeoutSetting = (flag: Option.Option<string>) =>
-  Effect.gen(function*() {
-    const from = Option.isSome(flag) ? "--timeout" : "BYOK_TIMEOUT"
-    const raw = Option.isSome(flag) ? flag.value : yield* envVar("BYOK_TIMEOUT")
-    if (raw === undefined || raw.trim() === "") return undefined
-    const seconds = Number(raw)
-    if (!Number.isFinite(seconds) || seconds <= 0) {
-      return yield* new UsageError({ detail: `${from} must be a number of seconds above 0, got "${raw}"` })
-    }
-    return seconds
-  })
-
-/** The Config layer for a command's `--config` flag. */
-export const configLayer = <I extends { readonly config: Option.Option<string> }>(flags: I) =>
-  Config.layer({ explicitFile: Option.getOrUndefined(flags.config) })
-
-/** BYOK_MAX_RETRIES, when it is a whole number; else the SDKs' default of 2. */
-export const maxRetriesFromEnv = Effect.map(envVar("BYOK_MAX_RETRIES"), (v) =>
-  v !== undefined && /^\d+$/.test(v.trim()) ? Number(v) : DEFAULT_MAX_RETRIES)

@@ -1,7 +1,6 @@
 // `byok models`: the configured models (display name, provider, model id, host), never their keys; with
 // `--discover`, also the models of the local servers listening now, which `--save` writes to byok's own file.
 import { Effect } from "effect"
-import { Command, Flag } from "effect/cli"
 import {
   ConfigService,
   configWarnings,
@@ -12,22 +11,12 @@ import {
 } from "../config/config.ts"
 import type { ModelEntry } from "../config/schema.ts"
 import { LocalServers } from "../providers/local.ts"
-import { configFlag, configLayer } from "./flags.ts"
+import type { ModelsInput } from "./commands.ts"
+import { withConfig } from "./services.ts"
 import { printLine } from "./render.ts"
 import { note, term, warn } from "./term.ts"
 
-const command = Command.make("models", {
-  json: Flag.Boolean("json").pipe(Flag.withDescription("Print a JSON array instead of a table"), Flag.withDefault(false)),
-  discover: Flag.Boolean("discover").pipe(
-    Flag.withDescription("Also list the models of local servers listening now (Ollama, llama.cpp, LM Studio, vLLM on their default ports)"),
-    Flag.withDefault(false)
-  ),
-  save: Flag.Boolean("save").pipe(
-    Flag.withDescription("With --discover: add the models found to byok's own config file"),
-    Flag.withDefault(false)
-  ),
-  config: configFlag
-}, (flags) =>
+export const runModels = (flags: ModelsInput) =>
   Effect.gen(function*() {
     const t = yield* term
     const config = yield* ConfigService
@@ -77,14 +66,4 @@ const command = Command.make("models", {
     const widths = header.map((_, c) => Math.max(...table.map((row) => row[c]!.length)))
     const lines = table.map((row) => row.map((cell, c) => cell.padEnd(widths[c]!)).join("  ").trimEnd())
     yield* printLine(lines.join("\n"))
-  })).pipe(
-    Command.withDescription("List the configured models (* marks the default, + a model found on a local server)"),
-    Command.withExamples([
-      { command: "byok models", description: "Table of models" },
-      { command: "byok models --json | jq -r '.[].displayName'", description: "Names, for scripts" },
-      { command: "byok models --discover", description: "Also the models of Ollama, llama.cpp, LM Studio or vLLM running now" },
-      { command: "byok models --discover --save", description: "… and keep them in byok's own config file" }
-    ])
-  )
-
-export const models = Command.provide(command, configLayer)
+  }).pipe(withConfig(flags.config))

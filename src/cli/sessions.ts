@@ -1,13 +1,11 @@
 // `byok sessions`: the saved conversations, newest first, to resume with `byok -s ID` or `byok exec -s ID`.
 import { Effect } from "effect"
-import { Command, Flag } from "effect/cli"
 import { SessionStore } from "../chat/sessions.ts"
+import type { SessionsInput } from "./commands.ts"
 import { isoMinute, printJson, printLine } from "./render.ts"
+import { withServices } from "./services.ts"
 
-const command = Command.make("sessions", {
-  limit: Flag.Int("limit").pipe(Flag.withMetavar("N"), Flag.withDescription("How many to list"), Flag.withDefault(20)),
-  json: Flag.Boolean("json").pipe(Flag.withDescription("Print a JSON array"), Flag.withDefault(false))
-}, (flags) =>
+export const runSessions = (flags: SessionsInput) =>
   Effect.gen(function*() {
     const sessions = yield* SessionStore
     const list = yield* sessions.list(flags.limit)
@@ -34,12 +32,4 @@ const command = Command.make("sessions", {
     yield* printLine(
       [header, ...rows].map((r) => r.map((cell, c) => cell.padEnd(widths[c]!)).join("  ").trimEnd()).join("\n")
     )
-  })).pipe(
-    Command.withDescription("List saved conversations (resume one with byok -s ID, or byok exec -s ID)"),
-    Command.withExamples([
-      { command: "byok sessions", description: "The 20 most recent" },
-      { command: "byok sessions --json | jq -r '.[0].id'", description: "The id of the latest, for scripts" }
-    ])
-  )
-
-export { command as sessions }
+  }).pipe(withServices)

@@ -28,3 +28,9 @@ const PROVIDER_CODES: Record<ProviderErrorReason["_tag"], number> = {
 
 /** The exit code for a provider failure. */
 export const providerExitCode = (reason: ProviderErrorReason): number => PROVIDER_CODES[reason._tag]
+
+/** The exit codes as `--help` shows them (effect/cli indents only a description's first line). */
+export const EXIT_CODES_HELP = [
+  "  Exit codes: 0 ok, 1 other error, 2 usage or config error, 3 authentication,",
+  "  4 rate limit or quota, 5 connection or timeout, 6 byok's own files (ledger, sessions), 130 interrupted."
+].join("\n")

@@ -1,0 +1,211 @@
+// byok's commands as effect/cli parses them: names, flags, descriptions, examples. Each handler loads its command's
+// implementation (cli/<command>.ts) with a dynamic import when it runs, which the compiled binary keeps as a module
+// of its own (build.ts builds with code splitting): `byok exec` never evaluates the chat's modules, and --help or a
+// usage error evaluates none of them.
+import { Effect } from "effect"
+import { Argument, Command, Flag } from "effect/cli"
+import { EXIT_CODES_HELP } from "../explain/codes.ts"
+import { configFlag, continueFlag, modelFlag, sessionFlag, timeoutFlag } from "./flags.ts"
+
+// ---- flags -------------------------------------------------------------------------------------------------------
+
+const chatFlags = {
+  model: modelFlag,
+  session: sessionFlag,
+  continue: continueFlag,
+  system: Flag.String("system").pipe(Flag.withMetavar("TEXT"), Flag.withDescription("System prompt"), Flag.optional),
+  timeout: timeoutFlag,
+  config: configFlag
+}
+
+const chatConfig = {
+  ...chatFlags,
+  message: Argument.String("message").pipe(
+    Argument.withDescription("A first message, sent as the chat starts (byok \"question\" does the same)"),
+    Argument.variadic()
+  )
+}
+
+const execConfig = {
+  prompt: Argument.String("prompt").pipe(
+    Argument.withDescription("The prompt (several words are joined). Stdin, when piped, is read too: alone, or as context before the prompt"),
+    Argument.variadic()
+  ),
+  model: modelFlag,
+  system: Flag.String("system").pipe(Flag.withMetavar("TEXT"), Flag.withDescription("System prompt"), Flag.optional),
+  maxTokens: Flag.Int("max-tokens").pipe(
+    Flag.withMetavar("N"),
+    Flag.withDescription("Most output tokens for this answer (default: the model's max_tokens)"),
+    Flag.optional
+  ),
+  output: Flag.Literals("output-format", ["text", "json", "stream-json"]).pipe(
+    Flag.withAlias("o"),
+    Flag.withDescription("text: the answer as it streams; json: one result object with usage and cost; stream-json: one JSON line per event, then the result"),
+    Flag.withDefault("text" as const)
+  ),
+  input: Flag.Literals("input-format", ["text", "stream-json"]).pipe(
+    Flag.withDescription("stream-json: each stdin line is a user message ({\"type\":\"user\",\"message\":{\"content\":\"…\"}}) of one conversation; one result line per message"),
+    Flag.withDefault("text" as const)
+  ),
+  maxRetries: Flag.Int("max-retries").pipe(
+    Flag.withMetavar("N"),
+    Flag.withDescription("Tries again after a rate limit, an overload or a dropped connection, before any output (default 2; env BYOK_MAX_RETRIES)"),
+    Flag.optional
+  ),
+  timeout: timeoutFlag,
+  session: sessionFlag,
+  continue: continueFlag,
+  config: configFlag
+}
+
+const modelsConfig = {
+  json: Flag.Boolean("json").pipe(Flag.withDescription("Print a JSON array instead of a table"), Flag.withDefault(false)),
+  discover: Flag.Boolean("discover").pipe(
+    Flag.withDescription("Also list the models of local servers listening now (Ollama, llama.cpp, LM Studio, vLLM on their default ports)"),
+    Flag.withDefault(false)
+  ),
+  save: Flag.Boolean("save").pipe(
+    Flag.withDescription("With --discover: add the models found to byok's own config file"),
+    Flag.withDefault(false)
+  ),
+  config: configFlag
+}
+
+const costConfig = {
+  since: Flag.String("since").pipe(
+    Flag.withMetavar("WHEN"),
+    Flag.withDescription("Only requests since then: 24h, 7d, 2w, today, yesterday, or a date like 2026-11-01"),
+    Flag.optional
+  ),
+  model: Flag.String("model").pipe(
+    Flag.withAlias("m"),
+    Flag.withMetavar("NAME"),
+    Flag.withDescription("Only this model (display name or model id)"),
+    Flag.optional
+  ),
+  limit: Flag.Int("limit").pipe(
+    Flag.withMetavar("N"),
+    Flag.withDescription("Most recent days and conversations shown (also with --json)"),
+    Flag.withDefault(10)
+  ),
+  json: Flag.Boolean("json").pipe(Flag.withDescription("Print the totals as JSON"), Flag.withDefault(false))
+}
+
+const sessionsConfig = {
+  limit: Flag.Int("limit").pipe(Flag.withMetavar("N"), Flag.withDescription("How many to list"), Flag.withDefault(20)),
+  json: Flag.Boolean("json").pipe(Flag.withDescription("Print a JSON array"), Flag.withDefault(false))
+}
+
+const doctorConfig = {
+  model: modelFlag,
+  json: Flag.Boolean("json").pipe(Flag.withDescription("Print the checks as JSON"), Flag.withDefault(false)),
+  cache: Flag.Boolean("cache").pipe(
+    Flag.withDescription("Also send a long prompt twice and check that the second reads the cache (costs a little)"),
+    Flag.withDefault(false)
+  ),
+  config: configFlag
+}
+
+/** What each command's implementation is given. */
+export type ChatInput = Command.Command.Config.Infer<typeof chatFlags> & {
+  /** `byok "question"`: the first message, sent as soon as the chat starts. */
+  readonly message?: ReadonlyArray<string>
+}
+export type ExecInput = Command.Command.Config.Infer<typeof execConfig>
+export type ModelsInput = Command.Command.Config.Infer<typeof modelsConfig>
+export type CostInput = Command.Command.Config.Infer<typeof costConfig>
+export type SessionsInput = Command.Command.Config.Infer<typeof sessionsConfig>
+export type DoctorInput = Command.Command.Config.Infer<typeof doctorConfig>
+
+// ---- commands ----------------------------------------------------------------------------------------------------
+
+/** A handler that loads its implementation when it runs. */
+const lazily = <M, A, E, R>(load: () => Promise<M>, run: (module: M) => Effect.Effect<A, E, R>) =>
+  Effect.flatMap(Effect.promise(load), run)
+
+const runChat = (input: ChatInput) => lazily(() => import("./chat.ts"), (m) => m.runChat(input))
+
+const chat = Command.make("chat", chatConfig, runChat).pipe(
+  Command.withDescription("Talk with a model: streamed answers, /model to switch, /cost for usage, saved conversations"),
+  Command.withExamples([
+    { command: "byok", description: "Start a conversation with the default model" },
+    { command: "byok -m \"Claude Sonnet\"", description: "… with a given model" },
+    { command: "byok -c", description: "Resume the last conversation" },
+    { command: "byok -s 3f2a9c", description: "Resume a saved conversation by id" },
+    { command: "byok \"what is 2+2?\"", description: "Start with a first message" }
+  ])
+)
+
+const exec = Command.make("exec", execConfig, (input) => lazily(() => import("./exec.ts"), (m) => m.runExec(input))).pipe(
+  Command.withDescription(`Send one prompt and stream the answer to stdout (for scripts and CI)\n${EXIT_CODES_HELP}`),
+  Command.withShortDescription("Send one prompt and stream the answer to stdout (for scripts and CI)"),
+  Command.withExamples([
+    { command: "byok exec \"Explain SSE in one sentence\"", description: "Ask the default model" },
+    { command: "byok exec -m \"Llama 3.2 [Ollama]\" hello", description: "Pick a model by display name" },
+    { command: "git diff | byok exec \"Write a commit message\"", description: "Stdin is added as context" },
+    { command: "byok exec --system \"Answer in French\" --max-tokens 200 bonjour", description: "System prompt and cap" },
+    { command: "byok exec -o json \"2+2?\" | jq '{result, total_cost_usd, usage}'", description: "Answer, usage and cost as JSON" },
+    { command: "byok exec --continue \"and in Rust?\"", description: "Go on with the last conversation" },
+    {
+      command: "printf '%s\\n' '{\"type\":\"user\",\"message\":{\"content\":\"hi\"}}' | byok exec --input-format stream-json",
+      description: "One JSON message per line in, one result per line out"
+    }
+  ])
+)
+
+const models = Command.make("models", modelsConfig, (input) => lazily(() => import("./models.ts"), (m) => m.runModels(input))).pipe(
+  Command.withDescription("List the configured models (* marks the default, + a model found on a local server)"),
+  Command.withExamples([
+    { command: "byok models", description: "Table of models" },
+    { command: "byok models --json | jq -r '.[].displayName'", description: "Names, for scripts" },
+    { command: "byok models --discover", description: "Also the models of Ollama, llama.cpp, LM Studio or vLLM running now" },
+    { command: "byok models --discover --save", description: "… and keep them in byok's own config file" }
+  ])
+)
+
+const cost = Command.make("cost", costConfig, (input) => lazily(() => import("./cost.ts"), (m) => m.runCost(input))).pipe(
+  Command.withDescription("Show what the requests in the cost ledger cost: by model, day and conversation"),
+  Command.withExamples([
+    { command: "byok cost", description: "Everything on record" },
+    { command: "byok cost --since 7d -m \"Claude Sonnet\"", description: "One model, last week" },
+    { command: "byok cost --json | jq .total.cost", description: "Total dollars, for scripts" }
+  ])
+)
+
+const sessions = Command.make("sessions", sessionsConfig, (input) => lazily(() => import("./sessions.ts"), (m) => m.runSessions(input))).pipe(
+  Command.withDescription("List saved conversations (resume one with byok -s ID, or byok exec -s ID)"),
+  Command.withExamples([
+    { command: "byok sessions", description: "The 20 most recent" },
+    { command: "byok sessions --json | jq -r '.[0].id'", description: "The id of the latest, for scripts" }
+  ])
+)
+
+const doctor = Command.make("doctor", doctorConfig, (input) => lazily(() => import("./doctor.ts"), (m) => m.runDoctor(input))).pipe(
+  Command.withDescription(`Check every model (or one): config, network, server, base_url, model id, key, stream, price, context\n${EXIT_CODES_HELP}`),
+  Command.withShortDescription("Check every model: config, network, server, base_url, model id, key, stream"),
+  Command.withExamples([
+    { command: "byok doctor", description: "Check every configured model" },
+    { command: "byok doctor -m \"Qwen [Ollama]\"", description: "Check one" },
+    { command: "byok doctor --cache -m Claude", description: "Also check that prompt caching engages (two small paid requests)" },
+    { command: "byok doctor --json | jq '.[] | select(any(.checks[]; .status == \"fail\"))'", description: "The failing models, for scripts" }
+  ])
+)
+
+/** `byok` alone is the chat; its flags (-m, -c, -s, --system, --timeout, --config) are the chat's. */
+export const root = Command.make("byok", chatFlags, runChat).pipe(
+  Command.withDescription(
+    "Bring-your-own-key LLM client: chat with any model you have a key or a server for.\n" +
+      "  Reads the models of droid's ~/.factory/config.json and settings.json.\n" +
+      "  byok help [COMMAND] (or COMMAND --help) for a command's flags; byok version (or --version).\n" +
+      EXIT_CODES_HELP
+  ),
+  Command.withSubcommands([chat, exec, models, cost, sessions, doctor]),
+  Command.withExamples([
+    { command: "byok", description: "Chat with the default model (/help inside for commands)" },
+    { command: "byok -c", description: "Resume the last conversation" },
+    { command: "byok exec \"What is SSE?\"", description: "One answer, streamed to stdout" },
+    { command: "byok models", description: "The configured models" },
+    { command: "byok doctor", description: "Check every model: network, server, model id, key, stream" },
+    { command: "byok cost --since 7d", description: "Tokens, cost, cache hit rate and savings of the last week" }
+  ])
+)
