@@ -5,7 +5,9 @@
 //                               with SHA256SUMS; Bun fetches each target's runtime from the npm registry
 import { mkdirSync, rmSync, writeFileSync } from "node:fs"
 import { basename, join } from "node:path"
+import { Effect } from "effect"
 import pkg from "./package.json" with { type: "json" }
+import { type HelpPage, helpPages } from "./src/cli/help.ts"
 
 const version = pkg.version
 const commit = (() => {
@@ -34,12 +36,12 @@ const hostName = `${process.platform}-${process.arch}`
  * The Bun.build options of a byok binary: one definition for the release, the host build and the benchmarks'
  * binaries (bench/modules.ts, bench/sse.ts), so that what is measured is built as what ships.
  */
-export const buildOptions = (
+export const buildOptions = async (
   outfile: string,
   name: string,
   target?: string,
   entrypoint = join(import.meta.dir, "src", "main.ts")
-): Bun.BuildConfig => ({
+): Promise<Bun.BuildConfig> => ({
   entrypoints: [entrypoint],
   compile: {
     outfile,
@@ -62,12 +64,17 @@ export const buildOptions = (
   define: {
     BYOK_VERSION: JSON.stringify(version),
     BYOK_COMMIT: JSON.stringify(commit),
-    BYOK_TARGET: JSON.stringify(name)
+    BYOK_TARGET: JSON.stringify(name),
+    BYOK_HELP: JSON.stringify(await helpPagesOnce())
   }
 })
 
+let pages: Promise<Record<string, HelpPage>> | undefined
+/** The help pages main.ts prints itself, rendered by effect/cli from the command tree (once per build). */
+const helpPagesOnce = () => (pages ??= Effect.runPromise(helpPages))
+
 const compile = async (outfile: string, name: string, target?: string) => {
-  const result = await Bun.build(buildOptions(outfile, name, target))
+  const result = await Bun.build(await buildOptions(outfile, name, target))
   for (const log of result.logs) console.error(log)
   if (!result.success) {
     console.error(`build: ${name} failed`)

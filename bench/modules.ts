@@ -1,7 +1,8 @@
 // Where start-up goes, module by module (issue 12: "measure before you change"). Builds a copy of the binary whose
 // every module notes the time its body starts, runs it (`--help` unless told otherwise) and prints the median
 // time of each module's own body, by package and by file, and what came before the first module (the runtime)
-// and after the last (running the command).
+// and after the last (running the command). The copy has no help pages built in (BYOK_HELP), so its --help runs
+// through the application and effect/cli: the start-up every command shares.
 // Run: bun run bench/modules.ts [ARGS…]   (BENCH_RUNS=N, default 21)
 import { mkdirSync, readFileSync } from "node:fs"
 import { join, relative } from "node:path"
@@ -25,7 +26,7 @@ const mark = (name: string) => `(globalThis.__byokMarks ??= []).push([${JSON.str
 const dump = `process.on("exit", () => { const m = globalThis.__byokMarks; m.push(["(exit)", performance.now()]);` +
   ` process.stderr.write("\\n__MARKS__" + JSON.stringify(m) + "\\n") });\n`
 
-const options = buildOptions(binary, "host")
+const options = await buildOptions(binary, "host")
 const result = await Bun.build({
   ...options,
   define: { BYOK_VERSION: JSON.stringify("0.0.0-modules"), BYOK_COMMIT: JSON.stringify("modules"), BYOK_TARGET: JSON.stringify("host") },

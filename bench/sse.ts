@@ -37,7 +37,7 @@ if (events !== 2000) throw new Error("parsed " + events + " events")
 process.stdout.write(String(ms))
 `)
 
-const result = await Bun.build(buildOptions(binary, "host", undefined, entry))
+const result = await Bun.build(await buildOptions(binary, "host", undefined, entry))
 if (!result.success) {
   for (const log of result.logs) console.error(log)
   process.exit(1)

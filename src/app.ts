@@ -1,33 +1,15 @@
 // The application: composes the CLI's platform and runs the command tree (main.ts loads it for everything but
 // --version). Every failure is turned into a message and an exit code by cli/exit.ts, loaded only when a command
 // fails; nothing else prints errors.
-import * as NodePath from "@effect/platform-node/NodePath"
-import { Effect, Layer, References, Stdio, Tracer } from "effect"
-import { ChildProcessSpawner } from "effect/process"
+import { Effect, References, Stdio, Tracer } from "effect"
 import { Command } from "effect/cli"
 import { normaliseArgs } from "./cli/args.ts"
 import { root } from "./cli/commands.ts"
 import { presenterLayer } from "./cli/presenter.ts"
-import { terminalLayer } from "./cli/terminal.ts"
 import { runMain } from "./cli/signals.ts"
-import * as RedactingStdio from "./cli/stdio.ts"
+import { platformLayer } from "./cli/platform.ts"
 import { term, writeErr } from "./cli/term.ts"
-import * as FileSystem from "./lib/fs.ts"
-import * as Redactor from "./lib/redact.ts"
 import { VERSION_LINE } from "./version.ts"
-
-// The platform services effect/cli needs. byok never starts a child process nor reads input through effect/cli
-// (both are only for its wizard mode, which byok refuses), so stubs stand in for the Node spawner and terminal,
-// whose imports cost start-up time.
-const NoSpawner = Layer.succeed(
-  ChildProcessSpawner.ChildProcessSpawner,
-  ChildProcessSpawner.make(() => Effect.die("byok does not start child processes"))
-)
-
-/** What every run needs, --version and --help included: the CLI's platform and the redacting stdio. */
-const BaseLayer = Layer.mergeAll(FileSystem.layer, NodePath.layer, RedactingStdio.layer, terminalLayer, NoSpawner).pipe(
-  Layer.provideMerge(Redactor.layer)
-)
 
 const program = Effect.gen(function*() {
   const t = yield* term
@@ -60,7 +42,7 @@ const program = Effect.gen(function*() {
       })
     })
   ),
-  Effect.provide(BaseLayer),
+  Effect.provide(platformLayer),
   // byok exports no traces: without this, every Effect.fn call and HTTP request builds a span nobody reads (the
   // HTTP client also walks the URL and every header into it).
   Effect.provideService(References.TracerEnabled, false),

@@ -314,6 +314,18 @@ describe("byok chat in a terminal", () => {
     expect(plain.pane.screenWithEscapes()).not.toContain("\x1b[")
   })
 
+  test("a help page in a terminal: the one the entry prints has effect/cli's colours", async () => {
+    const screen = async (args: ReadonlyArray<string>) => {
+      const pane = startPane([bin, ...args], { HOME: home })
+      panes.push(pane)
+      await pane.waitFor("[exited 0]")
+      return pane.screenWithEscapes()
+    }
+    const fast = await screen(["exec", "--help"])
+    expect(fast).toContain("\x1b[1mDESCRIPTION")
+    expect(fast).toBe(await screen(["exec", "--config", "x", "--help"]))
+  })
+
   test("unknown commands suggest the closest; /help lists them; /sessions lists the saved one", async () => {
     server.handle(numberedAnswers())
     const { pane } = await started()

@@ -540,6 +540,32 @@ describe("byok exec (compiled binary)", () => {
     }
   })
 
+  test("the help pages answered before the application loads are what effect/cli prints", async () => {
+    // Each command with a flag it takes, which is no form the entry answers: effect/cli renders that help.
+    const forms: ReadonlyArray<readonly [string, ReadonlyArray<string>]> = [
+      ["", ["--config", "x"]],
+      ["chat", ["--config", "x"]],
+      ["exec", ["--config", "x"]],
+      ["models", ["--json"]],
+      ["cost", ["--json"]],
+      ["sessions", ["--json"]],
+      ["doctor", ["--json"]]
+    ]
+    for (const [command, flag] of forms) {
+      const words = command === "" ? [] : [command]
+      const fromCli = await run([...words, ...flag, "--help"])
+      expect(fromCli.code).toBe(0)
+      expect(fromCli.stdout).toContain("USAGE")
+      const asked = command === ""
+        ? [["--help"], ["-h"], ["help"]]
+        : [[command, "--help"], [command, "-h"], ["help", command]]
+      for (const args of asked) {
+        const fast = await run(args)
+        expect({ args, code: fast.code, stdout: fast.stdout, stderr: fast.stderr }).toEqual({ args, code: 0, stdout: fromCli.stdout, stderr: "" })
+      }
+    }
+  })
+
   test("a .env and a bunfig.toml in the working directory are not read", async () => {
     // They belong to the user's project: Bun's compiled binaries load both unless built not to (build.ts).
     const project = mkdtempSync(join(tmpdir(), "byok-project-"))

@@ -72,3 +72,16 @@ export const normaliseArgs = (args: ReadonlyArray<string>): Normalised => {
   if (word !== undefined && !word.startsWith("-")) return { _tag: "Args", args: ["chat", ...leading, "--", ...args.slice(i)] }
   return { _tag: "Args", args }
 }
+
+/**
+ * The help page a command line asks for in one of the forms main.ts answers itself (help.ts): `--help`, `-h` or
+ * `help` alone ("", byok's own page), `help COMMAND`, `COMMAND --help` or `COMMAND -h`. Any other line with
+ * --help in it is left to effect/cli.
+ */
+export const helpAskedFor = (args: ReadonlyArray<string>): string | undefined => {
+  const isFlag = (arg: string | undefined) => arg === "--help" || arg === "-h"
+  if (args.length === 1 && (isFlag(args[0]) || args[0] === "help")) return ""
+  if (args.length === 2 && args[0] === "help") return args[1]
+  if (args.length === 2 && isFlag(args[1])) return args[0]
+  return undefined
+}

@@ -2,26 +2,30 @@
 // wrong invocation prints only its error and a pointer to --help on stderr, so scripts never get help text mixed
 // into their output. Both leave by the one redacting exit (the `stdio` the commands write through).
 import { Effect, Stdio } from "effect"
-import { CliOutput } from "effect/cli"
+import { CliOutput, type HelpDoc } from "effect/cli"
 import { printLine } from "./render.ts"
 import { writeErr } from "./term.ts"
 
 const HIDDEN = new Set(["wizard", "completions", "log-level"])
 
+const formatterFor = (color: boolean) => CliOutput.defaultFormatter({ colors: color, globalFlags: "summary" })
+
+/** A command's help as byok prints it (without the final newline). */
+export const helpText = (helpDoc: HelpDoc.HelpDoc, color: boolean): string =>
+  formatterFor(color).formatHelpDoc({
+    ...helpDoc,
+    // effect/cli's built-in --wizard, --completions and --log-level do nothing byok's users need: out of help
+    // (they still parse). --help and --version stay.
+    ...(helpDoc.globalFlags !== undefined ? { globalFlags: helpDoc.globalFlags.filter((f) => !HIDDEN.has(f.name)) } : {})
+  })
+
 export const presenterLayer = (color: boolean, stdio: Stdio.Stdio) => {
-  const formatter = CliOutput.defaultFormatter({ colors: color, globalFlags: "summary" })
+  const formatter = formatterFor(color)
   return CliOutput.layerPresenter({
     present: (event) => {
       switch (event._tag) {
         case "Help":
-          return printLine(formatter.formatHelpDoc({
-            ...event.helpDoc,
-            // effect/cli's built-in --wizard, --completions and --log-level do nothing byok's users need: out of
-            // help (they still parse). --help and --version stay.
-            ...(event.helpDoc.globalFlags !== undefined
-              ? { globalFlags: event.helpDoc.globalFlags.filter((f) => !HIDDEN.has(f.name)) }
-              : {})
-          })).pipe(Effect.ignore, Effect.provideService(Stdio.Stdio, stdio))
+          return printLine(helpText(event.helpDoc, color)).pipe(Effect.ignore, Effect.provideService(Stdio.Stdio, stdio))
         case "Version":
           return printLine(formatter.formatVersion(event.name, event.version)).pipe(
             Effect.ignore,
