@@ -1,18 +1,24 @@
 import { describe, expect, test } from "bun:test"
 import { Effect, Stream } from "effect"
 import fc from "fast-check"
-import { runWireParser, type WireParser } from "../src/providers/parser.ts"
+import { type Emit, runWireParser, type WireParser } from "../src/providers/parser.ts"
 import * as Sse from "effect/encoding/Sse"
-import { decodeSse, makeSseParser, type SseMessage, SseTooLarge } from "../src/providers/sse.ts"
+import { makeSseParser, message, SseTooLarge } from "../src/providers/sse.ts"
 import { InvalidResponseError, ProviderError } from "../src/providers/errors.ts"
 import { emptyUsage } from "../src/providers/event.ts"
 import { splitAt } from "./lib/http.ts"
 import { makeEntry } from "./lib/provider.ts"
 
+/** The messages a parser is handed for a body cut anywhere, decoded from UTF-8 as http.ts's bodyText does. */
 const decode = (chunks: ReadonlyArray<Uint8Array>) =>
   Effect.runPromise(
-    Stream.fromIterable(chunks).pipe(Stream.decodeText(), decodeSse, Stream.runCollect)
-  ).then((events) => Array.from(events, (e) => ({ event: e.event, data: e.data })))
+    runWireParser(Stream.fromIterable(chunks).pipe(Stream.decodeText()), (emit) => ({
+      // Each message comes back as a Start event: those are never joined.
+      message: (event, data) => emit.event({ _tag: "Start", requestId: event, model: data }),
+      broken: () => {},
+      end: () => {}
+    })).pipe(Stream.runCollect)
+  ).then((events) => Array.from(events, (e) => (e._tag === "Start" ? { event: e.requestId, data: e.model } : e)))
 
 // Data lines may hold any text but line breaks (JSON payloads never contain raw newlines).
 const dataText = fc.string({ unit: fc.oneof(fc.constantFrom("a", "{", "\"", ":", " ", "é", "😀", "中", "\\"), fc.string({ minLength: 1, maxLength: 1 })) })
@@ -57,7 +63,7 @@ describe("SSE decoding", () => {
   }
   const ours = (pieces: ReadonlyArray<string>) => {
     const out: Array<{ event: string; data: string }> = []
-    const parser = makeSseParser((m) => out.push({ event: m.event, data: m.data }))
+    const parser = makeSseParser((event, data) => out.push({ event, data }))
     for (const piece of pieces) expect(parser.feed(piece)).toBeUndefined()
     return out
   }
@@ -89,7 +95,7 @@ describe("SSE decoding", () => {
 
   test("an event that grows past the limit without ending fails, and the parser goes on after it", () => {
     const out: Array<string> = []
-    const parser = makeSseParser((m) => out.push(m.data), 16)
+    const parser = makeSseParser((_, data) => out.push(data), 16)
     expect(parser.feed("data: 0123456789")).toBeUndefined()
     expect(parser.feed("abcdefghij")).toBeInstanceOf(SseTooLarge)
     expect(parser.feed("\n\ndata: ok\n\n")).toBeUndefined()
@@ -112,47 +118,75 @@ describe("runWireParser", () => {
     entry: makeEntry(), midStream: false,
     reason: new InvalidResponseError({ detail: "bad" })
   })
-  /** A toy parser: "t" is text, "f" a Finish, "x" a failure; onHalt says whether it was asked. */
-  let halted = 0
-  const toy: WireParser<null> = {
-    initial: () => null,
-    step: (s, input) => {
-      if (input._tag === "Broken") return [s, []]
-      if (input.data === "f") return [s, [{ _tag: "Finish", reason: "stop", rawReason: undefined, usage: emptyUsage }]]
-      if (input.data === "x") return [s, [{ _tag: "TextDelta", text: "before" }, { _tag: "Fail", error }, { _tag: "TextDelta", text: "after" }]]
-      return [s, [{ _tag: "TextDelta", text: input.data }]]
+  /**
+   * A toy parser: "t…" is text, "r…" reasoning, "s" a Start, "f" a Finish, "x" text, a failure, then text; `end`
+   * says whether it was asked.
+   */
+  let ended = 0
+  const toy = (emit: Emit): WireParser => ({
+    message: (_, data) => {
+      if (data === "f") return emit.event({ _tag: "Finish", reason: "stop", rawReason: undefined, usage: emptyUsage })
+      if (data === "s") return emit.event({ _tag: "Start", requestId: undefined, model: undefined })
+      if (data === "x") {
+        emit.text("before")
+        emit.fail(error)
+        return emit.text("after")
+      }
+      if (data.startsWith("r")) return emit.reasoning(data.slice(1))
+      emit.text(data.slice(1))
     },
-    onHalt: () => {
-      halted++
-      return [{ _tag: "Fail", error }]
+    broken: () => {},
+    end: () => {
+      ended++
+      emit.fail(error)
     }
-  }
+  })
   let seen: Array<string> = []
-  const run = (data: ReadonlyArray<string>) => {
+  /** Runs the toy over messages, in network chunks of `perChunk` messages. */
+  const run = (data: ReadonlyArray<string>, perChunk = data.length, tail: Stream.Stream<string> = Stream.empty) => {
     seen = []
+    ended = 0
+    const chunks: Array<string> = []
+    for (let i = 0; i < data.length; i += perChunk) chunks.push(data.slice(i, i + perChunk).map((d) => `data: ${d}\n\n`).join(""))
     return Effect.runPromise(Effect.result(Stream.runForEach(
-      runWireParser(Stream.fromIterable(data.map((d): SseMessage => ({ _tag: "Event", event: "message", data: d }))), toy),
-      (e) => Effect.sync(() => void seen.push(e._tag === "TextDelta" ? e.text : e._tag))
+      // One network chunk a pull, as a response body arrives.
+      runWireParser(Stream.concat(Stream.fromIterable(chunks).pipe(Stream.rechunk(1)), tail), toy),
+      (e) => Effect.sync(() => void seen.push(e._tag === "TextDelta" ? e.text : e._tag === "ReasoningDelta" ? `(${e.text})` : e._tag))
     )))
   }
 
-  test("the first Finish ends the answer: nothing after it in the same chunk, and no onHalt", async () => {
-    halted = 0
-    expect((await run(["a", "f", "b", "f"]))._tag).toBe("Success")
+  test("the first Finish ends the answer: nothing after it in the same chunk, no end, and no more of the body read", async () => {
+    // The body would never end after the Finish: the runner must not wait for it.
+    expect((await run(["ta", "f", "tb", "f"], 4, Stream.never))._tag).toBe("Success")
     expect(seen).toEqual(["a", "Finish"])
-    expect(halted).toBe(0)
+    expect(ended).toBe(0)
   })
 
   test("a failure ends it: what came before is delivered, what came after is not", async () => {
-    halted = 0
-    expect((await run(["a", "x", "b"]))._tag).toBe("Failure")
-    expect(seen).toEqual(["a", "before"])
-    expect(halted).toBe(0)
+    expect((await run(["ta", "x", "tb"]))._tag).toBe("Failure")
+    expect(seen).toEqual(["abefore"])
+    expect(ended).toBe(0)
   })
 
-  test("a body that ends with no terminal output asks onHalt", async () => {
-    halted = 0
-    expect((await run(["a"]))._tag).toBe("Failure")
-    expect(halted).toBe(1)
+  test("a body that ends with no terminal output asks end", async () => {
+    expect((await run(["ta"]))._tag).toBe("Failure")
+    expect(ended).toBe(1)
+  })
+
+  test("the deltas of a network chunk are joined into one event per run of a kind, in order", async () => {
+    await run(["s", "ta", "tb", "rc", "rd", "te", "s", "tf", "f"])
+    expect(seen).toEqual(["Start", "ab", "(cd)", "e", "Start", "f", "Finish"])
+    // Never across network chunks: each one's events are delivered as soon as it has been read.
+    await run(["ta", "tb", "tc", "td", "f"], 2)
+    expect(seen).toEqual(["ab", "cd", "Finish"])
+  })
+
+  test("messages already framed (a whole JSON answer) go to the parser as they are", async () => {
+    seen = []
+    await Effect.runPromise(Stream.runForEach(
+      runWireParser(Stream.fromIterable([message("tx"), message("ty"), message("f")]), toy),
+      (e) => Effect.sync(() => void seen.push(e._tag === "TextDelta" ? e.text : e._tag))
+    ))
+    expect(seen).toEqual(["xy", "Finish"])
   })
 })

@@ -9,13 +9,13 @@ import { VERSION } from "../version.ts"
 import type { LlmRequest } from "./conversation.ts"
 import type { ProviderError } from "./errors.ts"
 import type { LlmEvent } from "./event.ts"
-import { type RequestContext, requestIdOf, send, wholeBody } from "./http.ts"
-import { runWireParser, type WireParser } from "./parser.ts"
+import { bodyText, type RequestContext, requestIdOf, send, wholeBody } from "./http.ts"
+import { type Emit, runWireParser, type WireParser } from "./parser.ts"
 import { DEFAULT_MAX_RETRIES, withRetries } from "./retry.ts"
-import { type SseMessage, sseMessages } from "./sse.ts"
+import type { SseMessage } from "./sse.ts"
 
 /** One wire format, as the registry lists it. */
-export interface WireSpec<S> {
+export interface WireSpec {
   /** What the format is called in lists (`/model`, `byok doctor`). */
   readonly label: string
   /** Other words users write for this provider in their config; suggested as the fix. */
@@ -28,7 +28,8 @@ export interface WireSpec<S> {
   /** The headers that carry the key (and API version); the user's extraHeaders are added after them. */
   readonly authHeaders: (entry: ModelEntry) => Record<string, string>
   readonly body: (request: LlmRequest) => Record<string, unknown>
-  readonly parser: (ctx: RequestContext, requestId: string | undefined) => WireParser<S>
+  /** The stream parser of one response, reporting through `emit` (parser.ts). */
+  readonly parser: (ctx: RequestContext, requestId: string | undefined, emit: Emit) => WireParser
   /**
    * A whole JSON answer (from a server that ignores `stream: true`) as the events the format would have streamed,
    * so the one parser reads both.
@@ -42,7 +43,7 @@ export interface WireFormat {
 }
 
 /** A wire format from its spec: POST the JSON body with the auth headers, then parse the streamed answer. */
-export const makeWireFormat = <S>(spec: WireSpec<S>) =>
+export const makeWireFormat = (spec: WireSpec) =>
   Effect.gen(function*() {
     const client = yield* HttpClient.HttpClient
     const network = yield* Network
@@ -67,10 +68,11 @@ export const makeWireFormat = <S>(spec: WireSpec<S>) =>
           request.maxRetries ?? DEFAULT_MAX_RETRIES,
           request.onRetry
         )
-        const messages = (response.headers["content-type"] ?? "").includes("application/json")
-          ? Stream.fromEffect(wholeBody(response, request.timeouts)).pipe(Stream.flatMap((body) => Stream.fromArray(spec.fromJson(body))))
-          : sseMessages(response, request.timeouts)
-        return runWireParser(messages, spec.parser(ctx, requestIdOf(response.headers)))
+        const body = (response.headers["content-type"] ?? "").includes("application/json")
+          ? Stream.fromEffect(wholeBody(response, request.timeouts)).pipe(Stream.flatMap((text) => Stream.fromArray(spec.fromJson(text))))
+          : bodyText(response, request.timeouts)
+        const requestId = requestIdOf(response.headers)
+        return runWireParser(body, (emit) => spec.parser(ctx, requestId, emit))
       }))
     } satisfies WireFormat
   })

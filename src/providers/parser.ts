@@ -1,105 +1,164 @@
-// Runs a wire format's pure step/onHalt parser over SSE messages, and the failure outputs the parsers share.
-// A transport failure part-way is handed to the parser as a final `Broken` input, because only the parser knows
-// whether the answer had already started.
-import { Stream } from "effect"
+// Runs a wire format's parser over a response body, a network chunk at a time: SSE framing (sse.ts), the format's
+// parser, and the events that come of it. A parser reports what each message means through `Emit`; the runner
+// turns that into one batch of events per network chunk, with the text of consecutive deltas joined into one
+// event, so that the stream allocates nothing per delta beyond its text (issue 12: per-event effects and objects
+// cost more than the parsing on a fast local stream). A transport failure part-way is handed to the parser
+// (`broken`), because only the parser knows whether the answer had already started.
+import { Cause, Effect, Pull, Stream } from "effect"
 import { ConnectionError, ProviderError } from "./errors.ts"
 import type { LlmEvent } from "./event.ts"
 import { connectionReason, invalidResponse, providerError, type RequestContext } from "./http.ts"
-import type { SseMessage } from "./sse.ts"
+import { makeSseParser, type SseMessage } from "./sse.ts"
 
-/** What a parser consumes: SSE messages, then possibly one `Broken` when the connection failed. */
-export type WireInput = SseMessage | { readonly _tag: "Broken"; readonly cause: unknown }
+/** What a parser reports. The first Finish or failure ends the answer: anything reported after it is dropped. */
+export interface Emit {
+  readonly text: (text: string) => void
+  readonly reasoning: (text: string) => void
+  /** Start, Usage or Finish. */
+  readonly event: (event: LlmEvent) => void
+  readonly fail: (error: ProviderError) => void
+}
 
-/** What a parser produces: events for the user, or the failure that ends the stream. */
-export type WireOutput = LlmEvent | { readonly _tag: "Fail"; readonly error: ProviderError }
-
-export interface WireParser<S> {
-  readonly initial: () => S
-  readonly step: (state: S, input: WireInput) => readonly [S, ReadonlyArray<WireOutput>]
-  /** Called when the body ends: emits the final Finish, or the failure for a stream cut short. */
-  readonly onHalt: (state: S) => ReadonlyArray<WireOutput>
+/** A format's parser for one response: it keeps its own state, and reports through the Emit it was made with. */
+export interface WireParser {
+  /** One SSE message: its `event:` name ("message" when none) and its data. */
+  readonly message: (event: string, data: string) => void
+  /** The connection failed (or the body could not be framed) before the answer's end. */
+  readonly broken: (cause: unknown) => void
+  /** The body ended before the format's terminal event: the final Finish, or the failure for a stream cut short. */
+  readonly end: () => void
 }
 
 /**
- * Runs a wire parser over messages. The answer ends at the parser's first Finish (takeUntil) or Fail (the stream
- * fails there): nothing after either is delivered and `onHalt` is not reached, so parsers keep no "done" state.
- * Works a network chunk at a time (one batch of outputs per chunk of messages) rather than an event at a time:
- * per-event effects cost more than the parsing itself on a fast local stream.
+ * The events of a response body: text to frame as SSE, or messages already framed (a whole JSON answer, as
+ * `fromJson` turns it into the messages a stream would have carried). The answer ends at the first Finish (the rest
+ * of the body is not read) or failure (the stream fails there, after the events before it).
  */
-export const runWireParser = <S, E>(
-  messages: Stream.Stream<SseMessage, E>,
-  parser: WireParser<S>
+export const runWireParser = <E>(
+  body: Stream.Stream<string | SseMessage, E>,
+  makeParser: (emit: Emit) => WireParser
 ): Stream.Stream<LlmEvent, ProviderError> =>
-  messages.pipe(
-    Stream.map((m): WireInput => m),
-    Stream.catch((cause) => Stream.succeed<WireInput>({ _tag: "Broken", cause })),
-    Stream.mapAccumArray(() => ({ state: parser.initial(), deltas: 0 }), (acc, inputs) => {
-      let s = acc.state
-      let deltas = acc.deltas
-      const batch: Array<WireOutput> = []
-      for (const input of inputs) {
-        const [next, out] = parser.step(s, input)
-        s = next
-        for (const o of out) {
-          if (o._tag === "TextDelta" || o._tag === "ReasoningDelta") deltas++
-          batch.push(o._tag === "Fail" ? withDeltas(o, deltas) : o)
+  Stream.transformPull(body, (pull) =>
+    Effect.sync(() => {
+      let batch: Array<LlmEvent> = []
+      /** Delta text not yet in the batch, and its kind: consecutive deltas of one kind make one event. */
+      let pending = ""
+      let pendingTag: "TextDelta" | "ReasoningDelta" = "TextDelta"
+      /** Text and reasoning deltas reported, for a broken stream's message ("stalled after about N tokens"). */
+      let deltas = 0
+      /** A Finish or failure was reported, or the body ended: nothing more is read. */
+      let over = false
+      let failure: ProviderError | undefined
+
+      const flush = () => {
+        if (pending !== "") batch.push({ _tag: pendingTag, text: pending })
+        pending = ""
+      }
+      const delta = (tag: "TextDelta" | "ReasoningDelta", text: string) => {
+        if (over) return
+        deltas++
+        if (tag !== pendingTag) {
+          flush()
+          pendingTag = tag
+        }
+        pending += text
+      }
+      const emit: Emit = {
+        text: (text) => delta("TextDelta", text),
+        reasoning: (text) => delta("ReasoningDelta", text),
+        event: (event) => {
+          if (over) return
+          flush()
+          batch.push(event)
+          if (event._tag === "Finish") over = true
+        },
+        fail: (error) => {
+          if (over) return
+          flush()
+          failure = withDeltas(error, deltas)
+          over = true
         }
       }
-      return [{ state: s, deltas }, batch.length > 0 ? [batch] : []]
-    }, { onHalt: (acc) => [parser.onHalt(acc.state).map((o) => (o._tag === "Fail" ? withDeltas(o, acc.deltas) : o))] }),
-    Stream.flatMap((batch) => {
-      const failAt = batch.findIndex((o) => o._tag === "Fail")
-      if (failAt < 0) return Stream.fromArray(batch as ReadonlyArray<LlmEvent>)
-      const failure = batch[failAt] as Extract<WireOutput, { _tag: "Fail" }>
-      return Stream.concat(Stream.fromArray(batch.slice(0, failAt) as ReadonlyArray<LlmEvent>), Stream.fail(failure.error))
-    }),
-    Stream.takeUntil((event) => event._tag === "Finish")
-  )
+      const parser = makeParser(emit)
+      const sse = makeSseParser((event, data) => {
+        if (!over) parser.message(event, data)
+      })
+      const read = (input: string | SseMessage) => {
+        if (typeof input !== "string") return void (over || parser.message(input.event, input.data))
+        const tooLarge = sse.feed(input)
+        if (tooLarge !== undefined && !over) parser.broken(tooLarge)
+      }
+
+      /** What was reported so far: the batch, else the failure, else the end; or undefined to read on. */
+      const deliver = (): Effect.Effect<ReadonlyArray<LlmEvent>, ProviderError | Cause.Done> | undefined => {
+        flush()
+        if (batch.length > 0) {
+          const out = batch
+          batch = []
+          return Effect.succeed(out)
+        }
+        if (failure !== undefined) return Effect.fail(failure)
+        return over ? Cause.done() : undefined
+      }
+
+      const next: Pull.Pull<readonly [LlmEvent, ...Array<LlmEvent>], ProviderError> = Effect.suspend(() => {
+        const ready = deliver()
+        if (ready !== undefined) return ready as Pull.Pull<readonly [LlmEvent, ...Array<LlmEvent>], ProviderError>
+        return pull.pipe(
+          Pull.matchEffect({
+            onSuccess: (inputs) => {
+              for (const input of inputs) read(input)
+              return next
+            },
+            onFailure: (cause) => {
+              const found = Cause.findError(cause)
+              // An interruption or a defect is not the server's doing: it goes on as it is.
+              if (found._tag === "Failure") return Effect.failCause(found.failure)
+              if (!over) parser.broken(found.success)
+              over = true
+              return next
+            },
+            onDone: () => {
+              if (!over) parser.end()
+              over = true
+              return next
+            }
+          })
+        )
+      })
+      return next
+    }))
 
 /** A connection that broke or stalled part-way says how much of the answer had come (for its message). */
-const withDeltas = (fail: Extract<WireOutput, { _tag: "Fail" }>, deltas: number): WireOutput => {
-  const reason = fail.error.reason
-  if (reason._tag !== "ConnectionError" || deltas === 0) return fail
-  return {
-    _tag: "Fail",
-    error: new ProviderError({ ...fail.error, reason: new ConnectionError({ ...reason, deltas }) })
-  }
+const withDeltas = (error: ProviderError, deltas: number): ProviderError => {
+  const reason = error.reason
+  if (reason._tag !== "ConnectionError" || deltas === 0) return error
+  return new ProviderError({ ...error, reason: new ConnectionError({ ...reason, deltas }) })
 }
 
-// ---- helpers for the parsers' failure outputs --------------------------------------------------------------------
+// ---- helpers for the parsers' failures ---------------------------------------------------------------------------
 
 /** The connection broke (or the body ended) before the format's terminal event. */
-export const cutShort = (
-  ctx: RequestContext,
-  cause: unknown,
-  emitted: boolean,
-  requestId: string | undefined
-): WireOutput => ({
-  _tag: "Fail",
-  error: providerError(ctx, connectionReason(cause, true), { midStream: emitted, requestId })
-})
+export const cutShort = (ctx: RequestContext, cause: unknown, emitted: boolean, requestId: string | undefined) =>
+  providerError(ctx, connectionReason(cause, true), { midStream: emitted, requestId })
 
 /** The body held none of the API's events: most likely base_url points at something else. */
-export const notThisApi = (ctx: RequestContext, events: string, endpoint: string): WireOutput => ({
-  _tag: "Fail",
-  error: invalidResponse(ctx, `the response had no ${events} events: is base_url ${endpoint} endpoint?`, false)
-})
+export const notThisApi = (ctx: RequestContext, events: string, endpoint: string) =>
+  invalidResponse(ctx, `the response had no ${events} events: is base_url ${endpoint} endpoint?`, false)
 
-/** Parses an event's data as a JSON object, or gives the failure to emit for it. */
+/** An event's data as a JSON object; undefined (after reporting the failure) when it is not one. */
 export const parseData = (
   ctx: RequestContext,
+  emit: Emit,
   data: string,
   emitted: boolean
-): { readonly value: Record<string, unknown> } | { readonly fail: WireOutput } => {
+): Record<string, unknown> | undefined => {
   try {
     const value: unknown = JSON.parse(data)
-    if (typeof value === "object" && value !== null && !Array.isArray(value)) {
-      return { value: value as Record<string, unknown> }
-    }
+    if (typeof value === "object" && value !== null && !Array.isArray(value)) return value as Record<string, unknown>
   } catch {
     // reported below
   }
-  return {
-    fail: { _tag: "Fail", error: invalidResponse(ctx, `an event is not a JSON object: ${data.slice(0, 120)}`, emitted) }
-  }
+  emit.fail(invalidResponse(ctx, `an event is not a JSON object: ${data.slice(0, 120)}`, emitted))
+  return undefined
 }

@@ -3,7 +3,7 @@ import { Context, Effect, Layer, Stream } from "effect"
 import type { LlmRequest } from "./conversation.ts"
 import type { ProviderError } from "./errors.ts"
 import type { LlmEvent } from "./event.ts"
-import { makeWireFormat, type WireFormat, type WireSpec } from "./format.ts"
+import { makeWireFormat, type WireFormat } from "./format.ts"
 import { type ProviderName, PROVIDERS, WIRE_FORMATS } from "./registry.ts"
 
 export interface Interface {
@@ -15,7 +15,7 @@ export class Provider extends Context.Service<Provider, Interface>()("byok/Provi
 
 export const make = Effect.fn("Provider.make")(function*() {
   const formats = {} as Record<ProviderName, WireFormat>
-  for (const name of PROVIDERS) formats[name] = yield* makeWireFormat<unknown>(WIRE_FORMATS[name] as WireSpec<unknown>)
+  for (const name of PROVIDERS) formats[name] = yield* makeWireFormat(WIRE_FORMATS[name])
   return Provider.of({ stream: (request) => formats[request.model.provider].stream(request) })
 })
 

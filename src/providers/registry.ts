@@ -12,7 +12,7 @@ export const WIRE_FORMATS = {
   anthropic,
   openai: responses,
   "generic-chat-completion-api": chatCompletions
-} satisfies Record<string, WireSpec<any>>
+} satisfies Record<string, WireSpec>
 
 /** The provider strings of droid's config: exactly these, lower case. */
 export type ProviderName = keyof typeof WIRE_FORMATS

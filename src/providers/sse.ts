@@ -1,15 +1,11 @@
-// SSE framing for the three wire formats: response bytes → text → SSE messages. What the messages mean is each
-// format's parser's business (parser.ts runs them).
+// SSE framing for the three wire formats: response text → SSE messages. What the messages mean is each format's
+// parser's business (parser.ts runs them).
 //
 // The parser is byok's own, not effect/encoding's: that one looks at a character at a time, which cost 5–8 ms of a
 // 2,000-event answer in the compiled binary, against about 1 ms for this one, which finds line ends with indexOf
 // (bench/sse.ts). Both follow the WHATWG "event stream interpretation", and test/sse.test.ts holds this one to
 // effect/encoding's for any text cut anywhere.
-import { Effect, Stream } from "effect"
-import type { HttpClientResponse } from "effect/http"
-import type { Timeouts } from "./conversation.ts"
-import { bodyText } from "./http.ts"
-
+/** One SSE message as a format's JSON-to-events conversion makes them (`fromJson`). */
 export interface SseMessage {
   readonly _tag: "Event"
   /** The `event:` name, "message" when the server sent none. */
@@ -41,7 +37,10 @@ const SPACE = 32
  * are joined with newlines) and `event` matter; `id` and `retry` mean nothing to a one-shot POST and are ignored.
  * An event is dispatched at a blank line, and only when it had data.
  */
-export const makeSseParser = (onEvent: (message: SseMessage) => void, maxEventSize = MAX_EVENT_SIZE): SseParser => {
+export const makeSseParser = (
+  onEvent: (event: string, data: string) => void,
+  maxEventSize = MAX_EVENT_SIZE
+): SseParser => {
   let started = false
   /** The start of a line the last piece did not finish. */
   let carry = ""
@@ -53,7 +52,7 @@ export const makeSseParser = (onEvent: (message: SseMessage) => void, maxEventSi
 
   const line = (text: string) => {
     if (text.length === 0) {
-      if (hasData) onEvent({ _tag: "Event", event: event === "" ? "message" : event, data })
+      if (hasData) onEvent(event === "" ? "message" : event, data)
       event = ""
       data = ""
       hasData = false
@@ -118,30 +117,9 @@ export const makeSseParser = (onEvent: (message: SseMessage) => void, maxEventSi
   return { feed }
 }
 
-/** Text chunks → SSE messages, a network chunk's messages at a time. */
-export const decodeSse = <E>(text: Stream.Stream<string, E>): Stream.Stream<SseMessage, E | SseTooLarge> =>
-  Stream.suspend(() => {
-    let batch: Array<SseMessage> = []
-    const parser = makeSseParser((message) => batch.push(message))
-    return text.pipe(
-      Stream.mapEffect((chunk) => {
-        const error = parser.feed(chunk)
-        if (error !== undefined) return Effect.fail(error)
-        const out = batch
-        batch = []
-        return Effect.succeed(out)
-      }),
-      Stream.flattenIterable
-    )
-  })
-
 /** One SSE message, as a format's JSON-to-events conversion makes them. */
 export const message = (data: unknown, event = "message"): SseMessage => ({
   _tag: "Event",
   event,
   data: typeof data === "string" ? data : JSON.stringify(data)
 })
-
-/** The SSE messages of a streaming response body. */
-export const sseMessages = (response: HttpClientResponse.HttpClientResponse, timeouts: Timeouts) =>
-  decodeSse(bodyText(response, timeouts))

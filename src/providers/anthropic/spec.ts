@@ -3,11 +3,11 @@ import { Redacted } from "effect"
 import { anthropicCacheMinimum } from "../caching.ts"
 import type { WireSpec } from "../format.ts"
 import { buildBody, messagesUrl } from "./request.ts"
-import { fromJson, makeParser, type State } from "./stream.ts"
+import { fromJson, makeParser } from "./stream.ts"
 
 export const ANTHROPIC_VERSION = "2023-06-01"
 
-export const spec: WireSpec<State> = {
+export const spec: WireSpec = {
   label: "Anthropic Messages",
   aliases: ["claude", "messages", "anthropic-messages"],
   addsVersion: true,

@@ -1,20 +1,13 @@
 // The Anthropic Messages stream parser: message_start → content blocks (text_delta, thinking_delta) →
 // message_delta (stop reason, cumulative usage) → message_stop. `ping` and unknown events are ignored; an in-band
 // `error` event (overloaded_error after HTTP 200) becomes a typed error.
-import type { FinishReason, LlmEvent } from "../event.ts"
+import type { FinishReason } from "../event.ts"
 import { emptyUsage } from "../event.ts"
 import { fromInBand, type RequestContext } from "../http.ts"
-import { cutShort, notThisApi, parseData, type WireInput, type WireOutput, type WireParser } from "../parser.ts"
+import { cutShort, type Emit, notThisApi, parseData, type WireParser } from "../parser.ts"
 import { message, type SseMessage } from "../sse.ts"
 import { mergeUsage, normaliseUsage } from "./usage.ts"
 import type { AnthropicEvent, AnthropicUsage } from "./wire.ts"
-
-export interface State {
-  readonly started: boolean
-  readonly emitted: boolean
-  readonly stopReason: string | undefined
-  readonly usage: AnthropicUsage | undefined
-}
 
 export const mapStopReason = (raw: string | undefined): FinishReason => {
   switch (raw) {
@@ -34,61 +27,67 @@ export const mapStopReason = (raw: string | undefined): FinishReason => {
   }
 }
 
-const finish = (state: State): LlmEvent => ({
-  _tag: "Finish",
-  reason: mapStopReason(state.stopReason),
-  rawReason: state.stopReason,
-  usage: state.usage !== undefined ? normaliseUsage(state.usage) : emptyUsage
-})
+/** The parser of one response. Usage is merged as it comes: message_delta's is cumulative and overwrites. */
+export const makeParser = (ctx: RequestContext, requestId: string | undefined, emit: Emit): WireParser => {
+  let started = false
+  /** Some text or reasoning reached the user: an error now is mid-stream. */
+  let emitted = false
+  let stopReason: string | undefined
+  let usage: AnthropicUsage | undefined
 
-export const makeParser = (ctx: RequestContext, requestId: string | undefined): WireParser<State> => ({
-  initial: () => ({ started: false, emitted: false, stopReason: undefined, usage: undefined }),
-  step: (state, input: WireInput) => {
-    if (input._tag === "Broken") {
-      return [state, [state.stopReason !== undefined ? finish(state) : cutShort(ctx, input.cause, state.emitted, requestId)]]
-    }
-    const parsed = parseData(ctx, input.data, state.emitted)
-    if ("fail" in parsed) return [state, [parsed.fail]]
-    const event = parsed.value as AnthropicEvent
-    const type = event.type ?? input.event
-    switch (type) {
-      case "message_start": {
-        const out: Array<WireOutput> = []
-        if (!state.started) out.push({ _tag: "Start", requestId, model: event.message?.model })
-        const usage = event.message?.usage ? mergeUsage(state.usage, event.message.usage) : state.usage
-        if (usage !== undefined) out.push({ _tag: "Usage", usage: normaliseUsage(usage) })
-        return [{ ...state, started: true, usage }, out]
-      }
-      case "content_block_delta": {
-        const d = event.delta
-        if (d?.type === "text_delta" && typeof d.text === "string" && d.text !== "") {
-          return [{ ...state, emitted: true }, [{ _tag: "TextDelta", text: d.text }]]
+  const finish = () =>
+    emit.event({
+      _tag: "Finish",
+      reason: mapStopReason(stopReason),
+      rawReason: stopReason,
+      usage: usage !== undefined ? normaliseUsage(usage) : emptyUsage
+    })
+
+  return {
+    message: (name, data) => {
+      const value = parseData(ctx, emit, data, emitted)
+      if (value === undefined) return
+      const event = value as AnthropicEvent
+      switch (event.type ?? name) {
+        case "message_start": {
+          if (!started) emit.event({ _tag: "Start", requestId, model: event.message?.model })
+          started = true
+          if (event.message?.usage) usage = mergeUsage(usage, event.message.usage)
+          if (usage !== undefined) emit.event({ _tag: "Usage", usage: normaliseUsage(usage) })
+          return
         }
-        if (d?.type === "thinking_delta" && typeof d.thinking === "string" && d.thinking !== "") {
-          return [{ ...state, emitted: true }, [{ _tag: "ReasoningDelta", text: d.thinking }]]
+        case "content_block_delta": {
+          const d = event.delta
+          if (d?.type === "text_delta" && typeof d.text === "string" && d.text !== "") {
+            emit.text(d.text)
+            emitted = true
+          } else if (d?.type === "thinking_delta" && typeof d.thinking === "string" && d.thinking !== "") {
+            emit.reasoning(d.thinking)
+            emitted = true
+          }
+          return
         }
-        return [state, []]
+        case "message_delta":
+          stopReason = event.delta?.stop_reason ?? stopReason ?? undefined
+          if (event.usage) usage = mergeUsage(usage, event.usage)
+          return
+        case "message_stop":
+          return finish()
+        case "error":
+          return emit.fail(fromInBand(ctx, event, emitted, requestId))
+        default:
+          // ping, content_block_start/stop, signature and citation deltas, and event types added later.
+          return
       }
-      case "message_delta": {
-        const stopReason = event.delta?.stop_reason ?? state.stopReason
-        const usage = event.usage ? mergeUsage(state.usage, event.usage) : state.usage
-        return [{ ...state, stopReason: stopReason ?? undefined, usage }, []]
-      }
-      case "message_stop":
-        return [state, [finish(state)]]
-      case "error":
-        return [state, [{ _tag: "Fail", error: fromInBand(ctx, event, state.emitted, requestId) }]]
-      default:
-        // ping, content_block_start/stop, signature and citation deltas, and event types added later.
-        return [state, []]
+    },
+    broken: (cause) => (stopReason !== undefined ? finish() : emit.fail(cutShort(ctx, cause, emitted, requestId))),
+    end: () => {
+      if (stopReason !== undefined) return finish()
+      if (!started) return emit.fail(notThisApi(ctx, "Messages API", "an Anthropic"))
+      emit.fail(cutShort(ctx, "the stream ended before message_stop", emitted, requestId))
     }
-  },
-  onHalt: (state) => {
-    if (state.stopReason !== undefined) return [finish(state)]
-    if (!state.started) return [notThisApi(ctx, "Messages API", "an Anthropic")]
-    return [cutShort(ctx, "the stream ended before message_stop", state.emitted, requestId)]
   }
-})
+}
 
 /**
  * A whole Message (a server that ignored `stream: true`) as the events a stream would have carried: message_start

@@ -5,9 +5,9 @@ import type { WireSpec } from "../format.ts"
 import { message } from "../sse.ts"
 import { quirksFor } from "./quirks.ts"
 import { buildBody, chatCompletionsUrl } from "./request.ts"
-import { makeParser, type State } from "./stream.ts"
+import { makeParser } from "./stream.ts"
 
-export const spec: WireSpec<State> = {
+export const spec: WireSpec = {
   label: "Chat Completions",
   aliases: [
     "chat-completions",

@@ -3,9 +3,9 @@ import { Redacted } from "effect"
 import { OPENAI_CACHE_MINIMUM } from "../caching.ts"
 import type { WireSpec } from "../format.ts"
 import { buildBody, responsesUrl } from "./request.ts"
-import { fromJson, makeParser, type State } from "./stream.ts"
+import { fromJson, makeParser } from "./stream.ts"
 
-export const spec: WireSpec<State> = {
+export const spec: WireSpec = {
   label: "OpenAI Responses",
   aliases: ["responses", "openai-responses"],
   addsVersion: false,

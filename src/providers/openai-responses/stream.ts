@@ -1,18 +1,13 @@
 // The OpenAI Responses stream parser: text from response.output_text.delta, reasoning from the summary and
 // reasoning text deltas, and one terminal event: response.completed / .incomplete (with its reason) / .failed.
 // The `error` event comes flat (the spec) or nested under `error` (real streams); both are read.
-import type { FinishReason, LlmEvent } from "../event.ts"
+import type { FinishReason } from "../event.ts"
 import { emptyUsage } from "../event.ts"
 import { fromInBand, type RequestContext } from "../http.ts"
-import { cutShort, notThisApi, parseData, type WireInput, type WireOutput, type WireParser } from "../parser.ts"
+import { cutShort, type Emit, notThisApi, parseData, type WireParser } from "../parser.ts"
 import { message, type SseMessage } from "../sse.ts"
 import { normaliseUsage } from "./usage.ts"
 import type { ResponsesEvent, ResponsesObject } from "./wire.ts"
-
-export interface State {
-  readonly started: boolean
-  readonly emitted: boolean
-}
 
 export const mapIncompleteReason = (raw: string | undefined): FinishReason => {
   switch (raw) {
@@ -32,56 +27,58 @@ const finish = (response: ResponsesObject | undefined, reason: FinishReason, raw
   usage: response?.usage ? normaliseUsage(response.usage) : emptyUsage
 })
 
-export const makeParser = (ctx: RequestContext, requestId: string | undefined): WireParser<State> => {
-  const failWith = (state: State, payload: unknown): readonly [State, Array<WireOutput>] => [
-    state,
-    [{ _tag: "Fail", error: fromInBand(ctx, payload, state.emitted, requestId) }]
-  ]
-  const text = (state: State, tag: "TextDelta" | "ReasoningDelta", delta: unknown) =>
-    typeof delta === "string" && delta !== ""
-      ? [{ ...state, emitted: true }, [{ _tag: tag, text: delta } as LlmEvent]] as const
-      : [state, []] as const
+export const makeParser = (ctx: RequestContext, requestId: string | undefined, emit: Emit): WireParser => {
+  let started = false
+  /** Some text or reasoning reached the user: an error now is mid-stream. */
+  let emitted = false
+  const failWith = (payload: unknown) => emit.fail(fromInBand(ctx, payload, emitted, requestId))
+  const delta = (kind: "text" | "reasoning", text: unknown) => {
+    if (typeof text !== "string" || text === "") return
+    emit[kind](text)
+    emitted = true
+  }
 
   return {
-    initial: () => ({ started: false, emitted: false }),
-    step: (state, input: WireInput) => {
-      if (input._tag === "Broken") return [state, [cutShort(ctx, input.cause, state.emitted, requestId)]]
-      const parsed = parseData(ctx, input.data, state.emitted)
-      if ("fail" in parsed) return [state, [parsed.fail]]
-      const event = parsed.value as ResponsesEvent
-      switch (event.type ?? input.event) {
+    message: (name, data) => {
+      const value = parseData(ctx, emit, data, emitted)
+      if (value === undefined) return
+      const event = value as ResponsesEvent
+      switch (event.type ?? name) {
         case "response.created":
         case "response.in_progress":
-          return state.started
-            ? [state, []]
-            : [{ ...state, started: true }, [{ _tag: "Start", requestId, model: event.response?.model }]]
+          if (!started) emit.event({ _tag: "Start", requestId, model: event.response?.model })
+          started = true
+          return
         case "response.output_text.delta":
         case "response.refusal.delta":
-          return text(state, "TextDelta", event.delta)
+          return delta("text", event.delta)
         case "response.reasoning_summary_text.delta":
         case "response.reasoning_text.delta":
-          return text(state, "ReasoningDelta", event.delta)
+          return delta("reasoning", event.delta)
         case "response.completed": {
           const toolCall = event.response?.output?.some((o) => o.type === "function_call") ?? false
-          return [state, [finish(event.response, toolCall ? "tool-calls" : "stop", "completed")]]
+          return emit.event(finish(event.response, toolCall ? "tool-calls" : "stop", "completed"))
         }
         case "response.incomplete": {
           const raw = event.response?.incomplete_details?.reason
-          return [state, [finish(event.response, mapIncompleteReason(raw), raw)]]
+          return emit.event(finish(event.response, mapIncompleteReason(raw), raw))
         }
         case "response.failed":
-          return failWith(state, { error: event.response?.error ?? { message: "the response failed" } })
+          return failWith({ error: event.response?.error ?? { message: "the response failed" } })
         case "error":
           // Flat: {type, code, message}; nested: {type, error: {type, code, message}}.
-          return failWith(state, event.error !== undefined ? event : { error: { code: event.code, message: event.message } })
+          return failWith(event.error !== undefined ? event : { error: { code: event.code, message: event.message } })
         default:
-          return [state, []]
+          return
       }
     },
-    onHalt: (state) =>
-      state.started
-        ? [cutShort(ctx, "the stream ended before response.completed", state.emitted, requestId)]
-        : [notThisApi(ctx, "Responses API", "an OpenAI")]
+    broken: (cause) => emit.fail(cutShort(ctx, cause, emitted, requestId)),
+    end: () =>
+      emit.fail(
+        started
+          ? cutShort(ctx, "the stream ended before response.completed", emitted, requestId)
+          : notThisApi(ctx, "Responses API", "an OpenAI")
+      )
   }
 }
 
