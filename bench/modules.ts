@@ -1,7 +1,7 @@
 // Where start-up goes, module by module (issue 12: "measure before you change"). Builds a copy of the binary whose
 // every module notes the time its body starts, runs it (`--help` unless told otherwise) and prints the median
-// time of each module's own body, by package and by file, and what came before the first module (the runtime)
-// and after the last (running the command). The copy has no help pages built in (BYOK_HELP), so its --help runs
+// time of each module's own body, by package and by file, what came before the first module (the runtime), and
+// the rest (loading the modules' code, and the command's own work). The copy has no help pages built in (BYOK_HELP), so its --help runs
 // through the application and effect/cli: the start-up every command shares.
 // Run: bun run bench/modules.ts [ARGS…]   (BENCH_RUNS=N, default 21)
 import { mkdirSync, readFileSync } from "node:fs"
@@ -22,8 +22,11 @@ const nameOf = (path: string) => {
   return pkg !== null ? `${pkg[1]}:${pkg[2]!.replace(/^(dist\/)?(esm\/)?/, "")}` : rel
 }
 
-const mark = (name: string) => `(globalThis.__byokMarks ??= []).push([${JSON.stringify(name)}, performance.now()]);\n`
-const dump = `process.on("exit", () => { const m = globalThis.__byokMarks; m.push(["(exit)", performance.now()]);` +
+// Each module notes when its body starts and ends (its imports are evaluated before it starts, so the two bound
+// its own work); modules loaded later by dynamic import (a command's implementation) are counted the same way.
+const mark = (name: string, edge: "start" | "end") =>
+  `;(globalThis.__byokMarks ??= []).push([${JSON.stringify(name)}, "${edge}", performance.now()]);\n`
+const dump = `process.on("exit", () => { const m = globalThis.__byokMarks; m.push(["(exit)", "start", performance.now()]);` +
   ` process.stderr.write("\\n__MARKS__" + JSON.stringify(m) + "\\n") });\n`
 
 const options = await buildOptions(binary, "host")
@@ -37,7 +40,11 @@ const result = await Bun.build({
       build.onLoad({ filter: /^(?!.*bpeRanks).*\.(ts|js|mjs)$/ }, (file) => {
         const source = readFileSync(file.path, "utf8")
         const entry = file.path.endsWith(join("src", "main.ts"))
-        return { contents: mark(nameOf(file.path)) + (entry ? dump : "") + source, loader: file.path.endsWith(".ts") ? "ts" : "js" }
+        const name = nameOf(file.path)
+        return {
+          contents: mark(name, "start") + (entry ? dump : "") + source + "\n" + mark(name, "end"),
+          loader: file.path.endsWith(".ts") ? "ts" : "js"
+        }
       })
     }
   }]
@@ -49,22 +56,21 @@ if (!result.success) {
 
 const perModule = new Map<string, Array<number>>()
 const before: Array<number> = []
-const after: Array<number> = []
-const loading: Array<number> = []
+const total: Array<number> = []
 for (let i = 0; i < runs + 1; i++) {
   const run = Bun.spawnSync([binary, ...args], { stdout: "ignore", stderr: "pipe", env: { ...process.env, NO_COLOR: "1" } })
   const line = run.stderr.toString().split("\n").find((l) => l.startsWith("__MARKS__"))
   if (line === undefined) throw new Error(`bench: no marks from ${args.join(" ")}: ${run.stderr.toString()}`)
   if (i === 0) continue // warms the page cache
-  const marks = JSON.parse(line.slice("__MARKS__".length)) as Array<[string, number]>
-  before.push(marks[0]![1])
-  for (let m = 0; m < marks.length - 1; m++) {
-    const [name, at] = marks[m]!
-    // main.ts's body is loading the application's module (its evaluation is counted module by module), and
-    // app.ts's body is the command itself: both counted apart.
-    if (name === "src/app.ts") after.push(marks.at(-1)![1] - at)
-    else if (name === "src/main.ts") loading.push(marks[m + 1]![1] - at)
-    else perModule.set(name, [...(perModule.get(name) ?? []), marks[m + 1]![1] - at])
+  const marks = JSON.parse(line.slice("__MARKS__".length)) as Array<[string, "start" | "end", number]>
+  before.push(marks[0]![2])
+  total.push(marks.at(-1)![2])
+  const started = new Map<string, number>()
+  for (const [name, edge, at] of marks) {
+    // main.ts waits for the whole application (a top-level await), and app.ts runs the command: the rest.
+    if (name === "src/main.ts" || name === "src/app.ts" || name === "(exit)") continue
+    if (edge === "start") started.set(name, at)
+    else perModule.set(name, [...(perModule.get(name) ?? []), at - started.get(name)!])
   }
 }
 
@@ -76,12 +82,12 @@ for (const r of rows) {
   groups.set(group, (groups.get(group) ?? 0) + r.ms)
 }
 const f = (n: number) => n.toFixed(2).padStart(7)
-const total = rows.reduce((s, r) => s + r.ms, 0)
+const evaluating = rows.reduce((s, r) => s + r.ms, 0)
 console.log(`byok ${args.join(" ")}: medians of ${runs} runs, ms`)
+console.log(`${f(median(total))}  in all, to exit`)
 console.log(`${f(median(before))}  before the first module (the runtime, reading the binary)`)
-console.log(`${f(median(loading))}  loading the application's module (main.ts's body, before app.ts's first module)`)
-console.log(`${f(total)}  evaluating ${rows.length} modules`)
-console.log(`${f(median(after))}  running the command (src/app.ts's body to exit)`)
+console.log(`${f(evaluating)}  evaluating ${rows.length} modules (their bodies; at start-up, or when a command loads its own)`)
+console.log(`${f(median(total) - median(before) - evaluating)}  the rest: loading modules, and the command's own work`)
 console.log("\nby package or source folder:")
 for (const [group, ms] of [...groups].sort((a, b) => b[1] - a[1]).slice(0, 15)) console.log(`${f(ms)}  ${group}`)
 console.log("\nslowest modules:")

@@ -1,6 +1,6 @@
 // The application: composes the CLI's platform and runs the command tree (main.ts loads it for everything but
-// --version). Every failure is turned into a message and an exit code by cli/exit.ts, loaded only when a command
-// fails; nothing else prints errors.
+// --version and the help pages). Every failure is turned into a message and an exit code by cli/exit.ts, loaded
+// only when a command fails; nothing else prints errors.
 import { Effect, References, Stdio, Tracer } from "effect"
 import { Command } from "effect/cli"
 import { normaliseArgs } from "./cli/args.ts"
@@ -9,7 +9,11 @@ import { presenterLayer } from "./cli/presenter.ts"
 import { runMain } from "./cli/signals.ts"
 import { platformLayer } from "./cli/platform.ts"
 import { term, writeErr } from "./cli/term.ts"
+import { restoreSegmenter } from "./lib/segmenter.ts"
 import { VERSION_LINE } from "./version.ts"
+
+// The modules have loaded (effect/cli with its deferred segmenter, lib/segmenter.ts): the real one is back.
+restoreSegmenter()
 
 const program = Effect.gen(function*() {
   const t = yield* term

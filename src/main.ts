@@ -6,6 +6,7 @@
 import { writeSync } from "node:fs"
 import { helpAskedFor } from "./cli/args.ts"
 import { explainOutputError } from "./explain/output.ts"
+import { deferSegmenter } from "./lib/segmenter.ts"
 import { VERSION_LINE } from "./version.ts"
 
 declare const BYOK_HELP: Readonly<Record<string, { readonly plain: string; readonly color: string }>> | undefined
@@ -39,5 +40,6 @@ if (args.length === 1 && (args[0] === "--version" || args[0] === "-v" || args[0]
 } else if (help !== undefined) {
   answer(color ? help.color : help.plain)
 } else {
+  deferSegmenter()
   await import("./app.ts")
 }
