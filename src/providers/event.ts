@@ -56,6 +56,14 @@ export const emptyUsage: Usage = {
   native: null
 }
 
+/** The one Finish of an answer: why it ended, in byok's words and the server's, and the usage (none: zero). */
+export const finishEvent = (reason: FinishReason, rawReason: string | undefined, usage: Usage | undefined): LlmEvent => ({
+  _tag: "Finish",
+  reason,
+  rawReason,
+  usage: usage ?? emptyUsage
+})
+
 /** No real count comes near this; capping keeps every sum of counts an exact (safe) integer. */
 const MAX_COUNT = 1e15
 

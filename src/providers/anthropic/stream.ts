@@ -2,7 +2,7 @@
 // message_delta (stop reason, cumulative usage) → message_stop. `ping` and unknown events are ignored; an in-band
 // `error` event (overloaded_error after HTTP 200) becomes a typed error.
 import type { FinishReason } from "../event.ts"
-import { emptyUsage } from "../event.ts"
+import { finishEvent } from "../event.ts"
 import { fromInBand, type RequestContext } from "../http.ts"
 import { cutShort, type Emit, notThisApi, parseData, type WireParser } from "../parser.ts"
 import { message, type SseMessage } from "../sse.ts"
@@ -36,12 +36,7 @@ export const makeParser = (ctx: RequestContext, requestId: string | undefined, e
   let usage: AnthropicUsage | undefined
 
   const finish = () =>
-    emit.event({
-      _tag: "Finish",
-      reason: mapStopReason(stopReason),
-      rawReason: stopReason,
-      usage: usage !== undefined ? normaliseUsage(usage) : emptyUsage
-    })
+    emit.event(finishEvent(mapStopReason(stopReason), stopReason, usage !== undefined ? normaliseUsage(usage) : undefined))
 
   return {
     message: (name, data) => {

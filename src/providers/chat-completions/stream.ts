@@ -3,7 +3,7 @@
 // that carries one (a separate `choices: []` chunk on OpenAI, the finish chunk on DeepSeek); the stream ends at
 // `data: [DONE]`. In-band `{"error": …}` chunks after HTTP 200 become typed errors.
 import type { FinishReason } from "../event.ts"
-import { emptyUsage } from "../event.ts"
+import { finishEvent } from "../event.ts"
 import { fromInBand, type RequestContext } from "../http.ts"
 import { cutShort, type Emit, notThisApi, parseData, type WireParser } from "../parser.ts"
 import { normaliseUsage } from "./usage.ts"
@@ -42,12 +42,9 @@ export const makeParser = (ctx: RequestContext, requestId: string | undefined, e
   let timings: LlamaCppTimings | undefined
 
   const finish = () =>
-    emit.event({
-      _tag: "Finish",
-      reason: mapFinishReason(finishReason),
-      rawReason: finishReason,
-      usage: usage !== undefined ? normaliseUsage(usage, timings) : emptyUsage
-    })
+    emit.event(
+      finishEvent(mapFinishReason(finishReason), finishReason, usage !== undefined ? normaliseUsage(usage, timings) : undefined)
+    )
 
   const chunk = (c: ChatChunk) => {
     if (c.error !== undefined && c.error !== null || c.object === "error") {

@@ -2,7 +2,7 @@
 // reasoning text deltas, and one terminal event: response.completed / .incomplete (with its reason) / .failed.
 // The `error` event comes flat (the spec) or nested under `error` (real streams); both are read.
 import type { FinishReason } from "../event.ts"
-import { emptyUsage } from "../event.ts"
+import { finishEvent } from "../event.ts"
 import { fromInBand, type RequestContext } from "../http.ts"
 import { cutShort, type Emit, notThisApi, parseData, type WireParser } from "../parser.ts"
 import { message, type SseMessage } from "../sse.ts"
@@ -20,12 +20,8 @@ export const mapIncompleteReason = (raw: string | undefined): FinishReason => {
   }
 }
 
-const finish = (response: ResponsesObject | undefined, reason: FinishReason, rawReason: string | undefined) => ({
-  _tag: "Finish" as const,
-  reason,
-  rawReason,
-  usage: response?.usage ? normaliseUsage(response.usage) : emptyUsage
-})
+const finish = (response: ResponsesObject | undefined, reason: FinishReason, rawReason: string | undefined) =>
+  finishEvent(reason, rawReason, response?.usage ? normaliseUsage(response.usage) : undefined)
 
 export const makeParser = (ctx: RequestContext, requestId: string | undefined, emit: Emit): WireParser => {
   let started = false
