@@ -12,7 +12,7 @@ import { CostLedger, type Recorded, type Totals } from "../ledger/ledger.ts"
 import { buildRow } from "../ledger/record.ts"
 import type { LedgerRow } from "../ledger/schema.ts"
 import { endingOf } from "../lib/cause.ts"
-import { Redactor } from "../lib/redact.ts"
+import { Redactor, type StreamRedactor } from "../lib/redact.ts"
 import type { StoreError } from "../lib/sqlite.ts"
 import type { RetryInfo, Timeouts, Turn } from "../providers/conversation.ts"
 import { ProviderError } from "../providers/errors.ts"
@@ -83,8 +83,8 @@ export interface SendOptions<E, R> {
    */
   readonly label?: string | undefined
   /**
-   * Told what the user should know about a local server: before sending, that the prompt will not fit the context
-   * it serves; after an Ollama answer, that Ollama dropped the start of the prompt.
+   * Told what the user should know about a local server: before any of the answer (or its failure) shows, that
+   * the prompt will not fit the context it serves; after an Ollama answer, that Ollama dropped the start of it.
    */
   readonly onNotice?: ((text: string) => Effect.Effect<void>) | undefined
 }
@@ -140,6 +140,20 @@ const estimateUsage = (
     })
     return { ...estimate, estimated: true }
   })
+
+/**
+ * A delta's text through its redactor: what may be shown now goes out as an event (the same one when nothing was
+ * held back or hidden), and is returned to be kept.
+ */
+const passRedacted = (
+  redactor: StreamRedactor,
+  event: Extract<LlmEvent, { _tag: "TextDelta" | "ReasoningDelta" }>,
+  out: Array<LlmEvent>
+): string => {
+  const text = redactor.push(event.text)
+  if (text !== "") out.push(text === event.text ? event : { _tag: event._tag, text })
+  return text
+}
 
 /** The ledger's outcome for a turn that did not succeed. */
 const outcomeOf = (cause: Cause.Cause<unknown>): string => {
@@ -258,20 +272,14 @@ export const make = Effect.fn("Conversation.make")(function*(options: MakeOption
         const out: Array<LlmEvent> = []
         for (const event of batch) {
           switch (event._tag) {
-            case "TextDelta": {
+            case "TextDelta":
               firstTokenAt ??= now()
-              const text = texts.push(event.text)
-              answer += text
-              if (text !== "") out.push(text === event.text ? event : { _tag: "TextDelta", text })
+              answer += passRedacted(texts, event, out)
               break
-            }
-            case "ReasoningDelta": {
+            case "ReasoningDelta":
               firstTokenAt ??= now()
-              const text = reasoning.push(event.text)
-              thought += text
-              if (text !== "") out.push(text === event.text ? event : { _tag: "ReasoningDelta", text })
+              thought += passRedacted(reasoning, event, out)
               break
-            }
             case "Usage":
               usage = event.usage
               usageSeen = true
