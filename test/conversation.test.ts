@@ -12,10 +12,11 @@ import * as Conversation from "../src/conversation/conversation.ts"
 import * as Ledger from "../src/ledger/ledger.ts"
 import type { LlmRequest } from "../src/providers/conversation.ts"
 import { ProviderError, RateLimitError } from "../src/providers/errors.ts"
-import { type LlmEvent, makeUsage } from "../src/providers/event.ts"
+import { emptyUsage, type LlmEvent, makeUsage } from "../src/providers/event.ts"
 import { LocalServers } from "../src/providers/local.ts"
 import { Provider } from "../src/providers/provider.ts"
 import * as Redact from "../src/lib/redact.ts"
+import { counterFor } from "../src/lib/tokens.ts"
 import { Redactor } from "../src/lib/redact.ts"
 import { CANARY, makeEntry, noLocalServers } from "./lib/provider.ts"
 
@@ -28,9 +29,13 @@ const claude = makeEntry({
 })
 const selected = (entry: typeof local): Selected => ({ entry, price: { kind: "local" }, warnings: [] })
 
-/** What one scripted call answers: text deltas then a Finish, a failure, or text and then a wait forever. */
+/**
+ * What one scripted call answers: text deltas then a Finish, a failure, text and then a wait forever, or the
+ * given events after the Start.
+ */
 type Script =
   | { readonly text: ReadonlyArray<string> }
+  | { readonly events: ReadonlyArray<LlmEvent> }
   | { readonly fail: ProviderError }
   | { readonly partial: string; readonly started: Deferred.Deferred<void> }
 
@@ -39,6 +44,7 @@ const usage = makeUsage({ inclusiveTotal: 12, output: 3, native: {} })
 const answer = (script: Script): Stream.Stream<LlmEvent, ProviderError> => {
   const start: LlmEvent = { _tag: "Start", requestId: "req-1", model: undefined }
   if ("fail" in script) return Stream.concat(Stream.make(start), Stream.fail(script.fail))
+  if ("events" in script) return Stream.make<Array<LlmEvent>>(start, ...script.events)
   if ("partial" in script) {
     return Stream.concat(
       Stream.make<Array<LlmEvent>>(start, { _tag: "TextDelta", text: script.partial }),
@@ -102,6 +108,30 @@ const rateLimited = new ProviderError({
 })
 
 describe("conversation engine", () => {
+  test("an estimate counts all of the reasoning, the end a redactor held back until the Finish included", async () => {
+    // The reasoning ends in what could be the start of the key, so the redactor holds it until the Finish; the
+    // server sends no usage, so byok counts the output itself.
+    const held = CANARY.slice(0, -1)
+    const t = setup([{
+      events: [
+        { _tag: "ReasoningDelta", text: `I think ${held}` },
+        { _tag: "TextDelta", text: "four" },
+        { _tag: "Finish", reason: "stop", rawReason: "stop", usage: emptyUsage }
+      ]
+    }])
+    const turn = await t.run(Effect.gen(function*() {
+      const { conversation } = yield* Conversation.open({ maxRetries: 0 })
+      return yield* conversation.send("2+2?", { render: drain })
+    }))
+    const { count } = await counterFor(local.model)
+    expect(turn.usage?.estimated).toBe(true)
+    // The estimate counts the answer and the reasoning together (conversation.ts: estimateUsage), as redacted: the
+    // key's first characters are themselves a secret.
+    const reasoning = Redact.make([CANARY]).redact(`I think ${held}`)
+    expect(reasoning).not.toBe(`I think ${held}`)
+    expect(turn.usage?.output.total).toBe(count(`four${reasoning}`))
+  })
+
   test("two turns: the second request carries the first answer; each is recorded and saved", async () => {
     const t = setup([{ text: ["Hel", "lo"] }, { text: ["again"] }])
     const results = await t.run(Effect.gen(function*() {

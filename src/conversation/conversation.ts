@@ -291,6 +291,7 @@ export const make = Effect.fn("Conversation.make")(function*(options: MakeOption
               if (heldReasoning !== "") out.push({ _tag: "ReasoningDelta", text: heldReasoning })
               if (heldText !== "") out.push({ _tag: "TextDelta", text: heldText })
               answer += heldText
+              thought += heldReasoning
               finish = event
               usage = event.usage
               out.push(event)
@@ -317,8 +318,11 @@ export const make = Effect.fn("Conversation.make")(function*(options: MakeOption
       // A failure before any of the answer came: what the local server said of the prompt's size comes first.
       yield* checkFit
       const rowId = yield* Fiber.join(beginning)
-      // Cut short: what the redactor still held is part of the answer as far as it came.
-      if (Exit.isFailure(exit)) answer += texts.end()
+      // Cut short: what the redactors still held is part of the answer as far as it came.
+      if (Exit.isFailure(exit)) {
+        answer += texts.end()
+        thought += reasoning.end()
+      }
 
       // The server's count never came (the answer was cut off, or the server sends none): what it billed is
       // counted by byok instead, and said to be an estimate everywhere it shows.
