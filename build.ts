@@ -82,14 +82,20 @@ const compile = async (outfile: string, name: string, target?: string) => {
   }
 }
 
-/** Runs a binary's --version; it must name the version. */
-const answers = (binary: string, prefix: ReadonlyArray<string> = []) => {
-  const run = Bun.spawnSync([...prefix, binary, "--version"], { stdout: "pipe", stderr: "pipe" })
-  const printed = run.stdout.toString().trim()
-  if (run.exitCode !== 0 || !printed.includes(version)) {
-    console.error(`build: ${binary} --version printed ${JSON.stringify(printed)} (exit ${run.exitCode}), expected ${version}`)
-    console.error(run.stderr.toString())
-    process.exit(1)
+/**
+ * Runs a binary's --version two ways; both must name the version. main.ts answers `--version` itself, so
+ * `exec --version`, which effect/cli answers, is what shows that the application's modules load.
+ */
+const answers = (binary: string) => {
+  let printed = ""
+  for (const args of [["--version"], ["exec", "--version"]]) {
+    const run = Bun.spawnSync([binary, ...args], { stdout: "pipe", stderr: "pipe" })
+    printed = run.stdout.toString().trim()
+    if (run.exitCode !== 0 || !printed.includes(version)) {
+      console.error(`build: ${binary} ${args.join(" ")} printed ${JSON.stringify(printed)} (exit ${run.exitCode}), expected ${version}`)
+      console.error(run.stderr.toString())
+      process.exit(1)
+    }
   }
   return printed
 }

@@ -6,6 +6,7 @@
 import { writeSync } from "node:fs"
 import { helpAskedFor } from "./cli/args.ts"
 import { explainOutputError } from "./explain/output.ts"
+import { isSet } from "./lib/flag.ts"
 import { deferSegmenter } from "./lib/segmenter.ts"
 import { VERSION_LINE } from "./version.ts"
 
@@ -29,9 +30,8 @@ const answer = (text: string) => {
 }
 
 const args = process.argv.slice(2)
-// As effect/cli's output is coloured (cli/term.ts): when stderr is a terminal and NO_COLOR is unset, "" or "0".
-const noColor = process.env["NO_COLOR"]
-const color = process.stderr.isTTY === true && (noColor === undefined || noColor === "" || noColor === "0")
+// As effect/cli's output is coloured (cli/term.ts): when stderr is a terminal and NO_COLOR is not set.
+const color = process.stderr.isTTY === true && !isSet(process.env["NO_COLOR"])
 const help = typeof BYOK_HELP === "object" ? BYOK_HELP[helpAskedFor(args) ?? "\0"] : undefined
 
 if (args.length === 1 && (args[0] === "--version" || args[0] === "-v" || args[0] === "version")) {

@@ -1,7 +1,7 @@
 // The command line as people type it: help and version as words, a question as the chat's first message, and the
 // chat's flags before a command.
 import { describe, expect, test } from "bun:test"
-import { normaliseArgs } from "../src/cli/args.ts"
+import { helpAskedFor, normaliseArgs } from "../src/cli/args.ts"
 
 const args = (...a: Array<string>) => normaliseArgs(a)
 
@@ -34,5 +34,15 @@ describe("normaliseArgs", () => {
     expect(args("-c")).toEqual({ _tag: "Args", args: ["-c"] })
     expect(args("exec", "-m", "X", "hi")).toEqual({ _tag: "Args", args: ["exec", "-m", "X", "hi"] })
     expect(args("--help")).toEqual({ _tag: "Args", args: ["--help"] })
+  })
+})
+
+describe("helpAskedFor: the help pages the entry prints itself", () => {
+  test("byok's own page and a command's, in each form; anything else is left to effect/cli", () => {
+    for (const args of [["--help"], ["-h"], ["help"]]) expect(helpAskedFor(args)).toBe("")
+    for (const args of [["help", "exec"], ["exec", "--help"], ["exec", "-h"]]) expect(helpAskedFor(args)).toBe("exec")
+    for (const args of [["help", "nope"], ["exec", "hi", "--help"], ["-m", "x", "--help"], ["--version"], ["exec"], []]) {
+      expect(helpAskedFor(args)).toBeUndefined()
+    }
   })
 })

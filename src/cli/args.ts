@@ -74,14 +74,16 @@ export const normaliseArgs = (args: ReadonlyArray<string>): Normalised => {
 }
 
 /**
- * The help page a command line asks for in one of the forms main.ts answers itself (help.ts): `--help`, `-h` or
- * `help` alone ("", byok's own page), `help COMMAND`, `COMMAND --help` or `COMMAND -h`. Any other line with
- * --help in it is left to effect/cli.
+ * The help page a command line asks for, in one of the forms main.ts answers itself (help.ts): byok's own ("")
+ * for `--help`, `-h` or `help`; a command's for `help COMMAND`, `COMMAND --help` or `COMMAND -h`. Any other line
+ * with --help in it is left to effect/cli.
  */
 export const helpAskedFor = (args: ReadonlyArray<string>): string | undefined => {
-  const isFlag = (arg: string | undefined) => arg === "--help" || arg === "-h"
-  if (args.length === 1 && (isFlag(args[0]) || args[0] === "help")) return ""
-  if (args.length === 2 && args[0] === "help") return args[1]
-  if (args.length === 2 && isFlag(args[1])) return args[0]
-  return undefined
+  const normalised = normaliseArgs(args)
+  if (normalised._tag !== "Args") return undefined
+  const words = normalised.args
+  const last = words.at(-1)
+  if (last !== "--help" && last !== "-h") return undefined
+  if (words.length === 1) return ""
+  return words.length === 2 && isCommand(words[0]) ? words[0] : undefined
 }
