@@ -1,7 +1,8 @@
 // The command line as people type it: help and version as words, a question as the chat's first message, and the
 // chat's flags before a command.
 import { describe, expect, test } from "bun:test"
-import { helpAskedFor, normaliseArgs } from "../src/cli/args.ts"
+import { COMMANDS, helpAskedFor, normaliseArgs } from "../src/cli/args.ts"
+import { root } from "../src/cli/commands.ts"
 
 const args = (...a: Array<string>) => normaliseArgs(a)
 
@@ -45,4 +46,9 @@ describe("helpAskedFor: the help pages the entry prints itself", () => {
       expect(helpAskedFor(args)).toBeUndefined()
     }
   })
+})
+
+test("the commands args.ts knows (for flags before a command, help pages) are the command tree's", () => {
+  const names = root.subcommands.flatMap((group) => group.commands.map((command) => command.name))
+  expect([...names].sort()).toEqual([...COMMANDS].sort())
 })

@@ -5,7 +5,7 @@
 import { Effect } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { EXIT_CODES_HELP } from "../explain/codes.ts"
-import { configFlag, continueFlag, modelFlag, sessionFlag, timeoutFlag } from "./flags.ts"
+import { configFlag, continueFlag, modelFlag, sessionFlag, systemFlag, timeoutFlag } from "./flags.ts"
 
 // ---- flags -------------------------------------------------------------------------------------------------------
 
@@ -13,7 +13,7 @@ const chatFlags = {
   model: modelFlag,
   session: sessionFlag,
   continue: continueFlag,
-  system: Flag.String("system").pipe(Flag.withMetavar("TEXT"), Flag.withDescription("System prompt"), Flag.optional),
+  system: systemFlag,
   timeout: timeoutFlag,
   config: configFlag
 }
@@ -32,7 +32,7 @@ const execConfig = {
     Argument.variadic()
   ),
   model: modelFlag,
-  system: Flag.String("system").pipe(Flag.withMetavar("TEXT"), Flag.withDescription("System prompt"), Flag.optional),
+  system: systemFlag,
   maxTokens: Flag.Int("max-tokens").pipe(
     Flag.withMetavar("N"),
     Flag.withDescription("Most output tokens for this answer (default: the model's max_tokens)"),

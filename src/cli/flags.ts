@@ -28,6 +28,12 @@ export const continueFlag = Flag.Boolean("continue").pipe(
   Flag.withDefault(false)
 )
 
+export const systemFlag = Flag.String("system").pipe(
+  Flag.withMetavar("TEXT"),
+  Flag.withDescription("System prompt"),
+  Flag.optional
+)
+
 export const timeoutFlag = Flag.String("timeout").pipe(
   Flag.withMetavar("SECONDS"),
   Flag.withDescription(
