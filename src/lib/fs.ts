@@ -1,9 +1,10 @@
-// The FileSystem service byok runs with: the calls it makes (read a file or a link, stat, make a directory, write
-// or append a file), over node:fs, synchronous (config files and the input history are small). @effect/platform-
-// node's NodeFileSystem implements every call, and its module imports node:crypto (for temporary names), whose
-// set-up cost every command about a millisecond of start-up (bench/modules.ts). Anything else fails as NotFound.
+// The FileSystem service byok runs with: the calls it and effect/cli make (read a file or a link, stat, exists, make
+// a directory, write or append a file), over node:fs and synchronous (config files and the input history are
+// small). @effect/platform-node's NodeFileSystem implements every call, and its module imports node:crypto (for
+// temporary names), whose set-up cost every command about a millisecond of start-up (bench/modules.ts). Any other
+// call fails as NotFound.
 import { ByteSize, Effect, FileSystem, Layer, Option, PlatformError } from "effect"
-import { lstatSync, mkdirSync, readFileSync, readlinkSync, type Stats, statSync, writeFileSync } from "node:fs"
+import { accessSync, mkdirSync, readFileSync, readlinkSync, type Stats, statSync, writeFileSync } from "node:fs"
 
 /** A node:fs failure as a PlatformError, with the reasons NodeFileSystem gives the same codes. */
 const failure = (method: string, path: string, error: unknown): PlatformError.PlatformError => {
@@ -62,13 +63,13 @@ const info = (s: Stats): FileSystem.File.Info => ({
 export const fileSystem: FileSystem.FileSystem = FileSystem.makeNoop({
   readFileString: (path, encoding) =>
     attempt("readFileString", path, () => new TextDecoder(encoding).decode(readFileSync(path))),
-  readFile: (path) => attempt("readFile", path, () => new Uint8Array(readFileSync(path))),
   readLink: (path) => attempt("readLink", path, () => readlinkSync(path)),
   stat: (path) => attempt("stat", path, () => info(statSync(path))),
+  // As NodeFileSystem's: a link to nothing does not exist; a path that cannot be checked fails.
   exists: (path) =>
     attempt("exists", path, () => {
       try {
-        lstatSync(path)
+        accessSync(path)
         return true
       } catch (error) {
         if ((error as { code?: string }).code === "ENOENT") return false
