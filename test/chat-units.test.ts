@@ -1,11 +1,12 @@
 import { describe, expect, test } from "bun:test"
+import { Effect, Stream } from "effect"
 import fc from "fast-check"
 import { completeCommand, parseInput } from "../src/chat/commands.ts"
 import { LineEditor, renderFrame, stringWidth } from "../src/chat/editor.ts"
 import { type Key, makeKeyDecoder } from "../src/chat/keys.ts"
-import { finishNote } from "../src/cli/render.ts"
+import { answerText, finishNote } from "../src/cli/render.ts"
 import type { FinishEvent } from "../src/conversation/conversation.ts"
-import { emptyUsage } from "../src/providers/event.ts"
+import { emptyUsage, type LlmEvent } from "../src/providers/event.ts"
 import { makeEntry } from "./lib/provider.ts"
 
 const decodeAll = (chunks: ReadonlyArray<string>) => {
@@ -184,5 +185,19 @@ describe("the note on an answer cut at the output limit", () => {
     expect(finishNote(cut, fromSettings, 512, "/max-tokens N")).toBe(
       "The answer was cut short at the output limit (512 tokens). Raise it with /max-tokens N, or maxOutputTokens of \"B\" in /home/u/.factory/settings.json."
     )
+  })
+})
+
+describe("answerText", () => {
+  test("one write per network chunk: a chunk's text in one string, reasoning left out, a final newline", async () => {
+    const start: LlmEvent = { _tag: "Start", requestId: undefined, model: undefined }
+    const network: Array<[LlmEvent, ...Array<LlmEvent>]> = [
+      [start, { _tag: "TextDelta", text: "a" }, { _tag: "ReasoningDelta", text: "r" }, { _tag: "TextDelta", text: "b" }],
+      [{ _tag: "ReasoningDelta", text: "only thinking" }],
+      [{ _tag: "TextDelta", text: "c" }, { _tag: "Finish", reason: "stop", rawReason: undefined, usage: emptyUsage }]
+    ]
+    const events = Stream.flattenArray(Stream.fromIterable(network))
+    const writes = await Effect.runPromise(Stream.runCollect(Stream.chunks(answerText(events, Effect.void))))
+    expect(writes).toEqual([["ab"], ["c"], ["\n"]])
   })
 })

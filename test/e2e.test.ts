@@ -533,6 +533,12 @@ describe("byok exec (compiled binary)", () => {
       const fast = await run(args)
       expect({ args, code: fast.code, stdout: fast.stdout, stderr: fast.stderr }).toEqual({ args, code: 0, stdout: fromCli.stdout, stderr: "" })
     }
+    // Neither the version nor help opens a store: the data directory is not even made.
+    const untouched = join(mkdtempSync(join(tmpdir(), "byok-untouched-")), "data")
+    for (const args of [["--version"], ["--help"], ["exec", "--help"], ["exec", "--config", "x", "--help"], ["exec", "--version"]]) {
+      expect((await run(args, undefined, { BYOK_HOME: untouched })).code).toBe(0)
+    }
+    expect(existsSync(untouched)).toBe(false)
     if (existsSync("/dev/full")) {
       const full = Bun.spawnSync(["sh", "-c", `"${bin}" --version > /dev/full`], { env: { PATH: process.env["PATH"] ?? "" } })
       expect(full.exitCode).toBe(1)

@@ -84,7 +84,10 @@ export const runWireParser = <E>(
         if (!over) parser.message(event, data)
       })
       const read = (input: string | SseMessage) => {
-        if (typeof input !== "string") return void (over || parser.message(input.event, input.data))
+        if (typeof input !== "string") {
+          if (!over) parser.message(input.event, input.data)
+          return
+        }
         const tooLarge = sse.feed(input)
         if (tooLarge !== undefined && !over) parser.broken(tooLarge)
       }
