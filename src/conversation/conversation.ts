@@ -211,8 +211,9 @@ export const make = Effect.fn("Conversation.make")(function*(options: MakeOption
       // A local server is asked (once per process) what context it serves, so that a prompt that will not fit is
       // said before any of the answer (or its failure) shows: llama.cpp and vLLM refuse it, but Ollama silently
       // drops its start. The question runs while the request is on its way rather than before it.
-      const estimate = estimatePrompt(system, asked)
       const probe = entry.endpoint.isLocal ? yield* Effect.forkChild(servers.recognise(entry)) : undefined
+      /** The prompt's size by byok's count, for what a local server's answers mean (unused for other hosts). */
+      const estimate = probe !== undefined ? estimatePrompt(system, asked) : 0
       let served: Served | undefined
       let fitChecked = probe === undefined
       const checkFit = Effect.suspend(() => {
@@ -307,6 +308,7 @@ export const make = Effect.fn("Conversation.make")(function*(options: MakeOption
         return [undefined, out] as const
       }), (stream) =>
         Stream.mapArrayEffect(stream, (batch) => {
+          if (fitChecked && !usageSeen) return Effect.succeed(batch)
           // Usage known before the end (Anthropic's message_start) goes on the running row at once.
           const progress = usageSeen
             ? Effect.flatMap(Fiber.join(beginning), (rowId) => rowId === undefined ? Effect.void : ledger.progress(rowId, rowOf("running")))
