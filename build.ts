@@ -7,7 +7,8 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs"
 import { basename, join } from "node:path"
 import { Effect } from "effect"
 import pkg from "./package.json" with { type: "json" }
-import { type HelpPage, helpPages } from "./src/cli/help.ts"
+import { type HelpPage, helpPages, versionPage } from "./src/cli/help.ts"
+import { versionLine } from "./src/version.ts"
 
 const version = pkg.version
 const commit = (() => {
@@ -65,7 +66,8 @@ export const buildOptions = async (
     BYOK_VERSION: JSON.stringify(version),
     BYOK_COMMIT: JSON.stringify(commit),
     BYOK_TARGET: JSON.stringify(name),
-    BYOK_HELP: JSON.stringify(await helpPagesOnce())
+    BYOK_HELP: JSON.stringify(await helpPagesOnce()),
+    BYOK_VERSION_PAGE: JSON.stringify(versionPage(versionLine(version, commit, name)))
   }
 })
 

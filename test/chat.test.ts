@@ -314,7 +314,7 @@ describe("byok chat in a terminal", () => {
     expect(plain.pane.screenWithEscapes()).not.toContain("\x1b[")
   })
 
-  test("a help page in a terminal: the one the entry prints has effect/cli's colours", async () => {
+  test("a help page and the version in a terminal: what the entry prints has effect/cli's colours", async () => {
     const screen = async (args: ReadonlyArray<string>) => {
       const pane = startPane([bin, ...args], { HOME: home })
       panes.push(pane)
@@ -324,6 +324,10 @@ describe("byok chat in a terminal", () => {
     const fast = await screen(["exec", "--help"])
     expect(fast).toContain("\x1b[1mDESCRIPTION")
     expect(fast).toBe(await screen(["exec", "--config", "x", "--help"]))
+    // The version line too: from the entry, and from effect/cli (`exec --version`).
+    const version = await screen(["--version"])
+    expect(version).toContain("\x1b[1mbyok")
+    expect(version).toBe(await screen(["exec", "--version"]))
   })
 
   test("unknown commands suggest the closest; /help lists them; /sessions lists the saved one", async () => {

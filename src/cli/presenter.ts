@@ -8,7 +8,8 @@ import { writeErr } from "./term.ts"
 
 const HIDDEN = new Set(["wizard", "completions", "log-level"])
 
-const formatterFor = (color: boolean) => CliOutput.defaultFormatter({ colors: color, globalFlags: "summary" })
+/** effect/cli's formatter as byok uses it, with colour or without. */
+export const formatterFor = (color: boolean) => CliOutput.defaultFormatter({ colors: color, globalFlags: "summary" })
 
 /** A command's help as byok prints it (without the final newline). */
 export const helpText = (helpDoc: HelpDoc.HelpDoc, color: boolean): string =>
