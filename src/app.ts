@@ -20,6 +20,17 @@ const program = Effect.gen(function*() {
   const args = normaliseArgs(process.argv.slice(2))
   if (args._tag !== "Args") {
     const { UsageError } = yield* Effect.promise(() => import("./config/errors.ts"))
+    if (args._tag === "Unknown") {
+      const did = args.suggestion === undefined
+        ? "byok help lists the commands."
+        : args.suggestion.startsWith("-")
+        ? `Did you mean byok ${args.suggestion}${args.suggestion === "--completions" ? " bash|zsh|fish" : ""}?`
+        : `Did you mean byok ${args.help ? "help " : ""}${args.suggestion}?`
+      return yield* new UsageError({
+        detail: `"${args.word}" is not a byok command${args.help ? "" : "; nothing was sent to a model"}`,
+        hint: args.help ? did : `${did} To send it to the model as a message: byok chat ${args.word} … (or byok -- ${args.word} …)`
+      })
+    }
     if (args._tag === "Unsupported") {
       return yield* new UsageError({
         detail: `byok has no ${args.flag}`,

@@ -52,3 +52,41 @@ test("the commands args.ts knows (for flags before a command, help pages) are th
   const names = root.subcommands.flatMap((group) => group.commands.map((command) => command.name))
   expect([...names].sort()).toEqual([...COMMANDS].sort())
 })
+
+describe("a mistyped command is refused, never sent as a paid prompt", () => {
+  test("a word one edit from a command, or the start of one, is Unknown with the command it was meant to be", () => {
+    const cases: Array<[Array<string>, string]> = [
+      [["model"], "models"],
+      [["doctr"], "doctor"],
+      [["exce", "hi"], "exec"],
+      [["sesions"], "sessions"],
+      [["cots"], "cost"],
+      [["doc"], "doctor"],
+      [["-m", "X", "chta"], "chat"],
+      [["completion", "bash"], "--completions"],
+      [["completions", "zsh"], "--completions"]
+    ]
+    for (const [line, meant] of cases) {
+      expect(args(...line)).toEqual({ _tag: "Unknown", word: line.find((w) => !w.startsWith("-") && w !== "X")!, suggestion: meant, help: false })
+    }
+  })
+  test("real questions still start the chat", () => {
+    for (const line of [["why is the sky blue"], ["what", "is", "2+2"], ["explain", "SSE"], ["hello"], ["docker", "compose?"], ["Model"]]) {
+      const out = args(...line)
+      if (line[0] === "Model") {
+        expect(out._tag).toBe("Unknown")
+        continue
+      }
+      expect(out).toEqual({ _tag: "Args", args: ["chat", "--", ...line] })
+    }
+  })
+  test("`byok -- WORD` and `byok chat WORD` always send", () => {
+    expect(args("--", "model")).toEqual({ _tag: "Args", args: ["chat", "--", "model"] })
+    expect(args("chat", "model")).toEqual({ _tag: "Args", args: ["chat", "model"] })
+  })
+  test("help of a command that does not exist is an error, with the closest one", () => {
+    expect(args("help", "foo")).toEqual({ _tag: "Unknown", word: "foo", suggestion: undefined, help: true })
+    expect(args("help", "exce")).toEqual({ _tag: "Unknown", word: "exce", suggestion: "exec", help: true })
+    expect(args("help", "exec")).toEqual({ _tag: "Args", args: ["exec", "--help"] })
+  })
+})

@@ -501,7 +501,7 @@ describe("byok exec (compiled binary)", () => {
     expect(misplaced.stderr).toContain("byok models has no --system")
     const question = await run(["what is 2+2"], "")
     expect(question.code).toBe(0)
-    expect(question.stdout).toContain("› what is 2+2")
+    expect(question.stderr).toContain("› what is 2+2")
     expect(question.stdout).toContain("four")
     expect((server.requests.at(-1)!.body as { messages: Array<{ content: string }> }).messages.at(-1)!.content).toBe("what is 2+2")
     expect((await run(["help", "exec"])).stdout).toContain("--max-tokens")
@@ -509,6 +509,7 @@ describe("byok exec (compiled binary)", () => {
     const help = (await run(["--help"])).stdout
     expect(help).not.toContain("--wizard")
     expect(help).not.toContain("--log-level")
+    expect(help).toContain("--completions")
     const wizard = await run(["--wizard"])
     expect(wizard.code).toBe(2)
     expect(wizard.stderr).toContain("byok has no --wizard")

@@ -107,9 +107,10 @@ describe("SSE decoding", () => {
     expect(got).toEqual([{ event: "message", data: "a\nb" }])
   })
 
-  test("an event without its closing blank line at end of body is dropped (per the SSE spec)", async () => {
-    const got = await decode(splitAt("data: one\n\ndata: tw", []))
-    expect(got).toEqual([{ event: "message", data: "one" }])
+  test("an event without its closing blank line at the end of the body is still delivered (`data: [DONE]` with no newline)", async () => {
+    expect(await decode(splitAt("data: one\n\ndata: tw", []))).toEqual([{ event: "message", data: "one" }, { event: "message", data: "tw" }])
+    expect(await decode(splitAt("data: one\n\ndata: [DONE]\n", []))).toEqual([{ event: "message", data: "one" }, { event: "message", data: "[DONE]" }])
+    expect(await decode(splitAt("data: one\n\n", []))).toEqual([{ event: "message", data: "one" }])
   })
 })
 

@@ -30,6 +30,8 @@ const TAKES: Readonly<Record<(typeof COMMANDS)[number], ReadonlyArray<string>>> 
 
 export type Normalised =
   | { readonly _tag: "Args"; readonly args: ReadonlyArray<string> }
+  /** A first word that is a mistyped command (or `help` of one that does not exist): refused, never sent as a prompt. */
+  | { readonly _tag: "Unknown"; readonly word: string; readonly suggestion: string | undefined; readonly help: boolean }
   | { readonly _tag: "Misplaced"; readonly flag: string; readonly command: string }
   | { readonly _tag: "Unsupported"; readonly flag: string }
 
@@ -39,6 +41,50 @@ export type Normalised =
  */
 const UNSUPPORTED = ["--wizard"]
 
+/**
+ * Optimal string alignment distance (Levenshtein with the swap of two neighbours as one edit: `exce` → `exec`), up
+ * to `max`; anything further is max + 1.
+ */
+const editDistance = (a: string, b: string, max: number): number => {
+  if (Math.abs(a.length - b.length) > max) return max + 1
+  const d: Array<Array<number>> = Array.from({ length: a.length + 1 }, (_, i) => [i])
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1
+      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost)
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1)
+      d[i]![j] = v
+    }
+  }
+  return d[a.length]![b.length]!
+}
+
+/** Words that ask for something byok has under another name. */
+const ALIASES: Readonly<Record<string, string>> = {
+  completion: "--completions",
+  completions: "--completions",
+  help: "help",
+  version: "version"
+}
+
+/**
+ * The command a first word was probably meant to be: one edit away with the same first letter (`model`, `doctr`,
+ * `exce`), or the start of a command (`doc`, `sess`). A word that begins a real question (`what`, `explain`,
+ * `why`) is none of these; the test is deliberately narrow, and `byok chat WORD` or `byok -- WORD` always sends.
+ */
+export const mistypedCommand = (word: string): string | undefined => {
+  const lower = word.toLowerCase()
+  if (!/^[a-z][a-z-]*$/.test(lower)) return undefined
+  if (ALIASES[lower] !== undefined) return ALIASES[lower]
+  for (const command of COMMANDS) {
+    if (lower === command) return command
+    if (lower.length >= 3 && command.startsWith(lower)) return command
+    if (lower[0] === command[0] && editDistance(lower, command, 1) <= 1) return command
+  }
+  return undefined
+}
+
 const isCommand = (word: string | undefined): word is (typeof COMMANDS)[number] =>
   word !== undefined && (COMMANDS as ReadonlyArray<string>).includes(word)
 
@@ -46,7 +92,14 @@ export const normaliseArgs = (args: ReadonlyArray<string>): Normalised => {
   const end = args.indexOf("--")
   const unsupported = (end < 0 ? args : args.slice(0, end)).find((arg) => UNSUPPORTED.includes(arg))
   if (unsupported !== undefined) return { _tag: "Unsupported", flag: unsupported }
-  if (args[0] === "help") return { _tag: "Args", args: [...args.slice(1, 2), "--help"] }
+  if (args[0] === "help") {
+    const named = args[1]
+    if (named !== undefined && !isCommand(named)) {
+      const guess = mistypedCommand(named)
+      return { _tag: "Unknown", word: named, suggestion: guess !== undefined && isCommand(guess) ? guess : undefined, help: true }
+    }
+    return { _tag: "Args", args: [...args.slice(1, 2), "--help"] }
+  }
   if (args[0] === "version" && args.length === 1) return { _tag: "Args", args: ["--version"] }
   // The root's flags up to the first word that is not one of them.
   const leading: Array<string> = []
@@ -68,8 +121,14 @@ export const normaliseArgs = (args: ReadonlyArray<string>): Normalised => {
     }
     return { _tag: "Args", args: [word, ...leading, ...args.slice(i + 1)] }
   }
-  // Words that are no command: the chat's first message.
+  // Words that are no command: the chat's first message, unless the first one is a mistyped command (a prompt
+  // sent by mistake costs money). `--` before the words always sends them.
+  if (word !== undefined && !word.startsWith("-")) {
+    const guess = mistypedCommand(word)
+    if (guess !== undefined) return { _tag: "Unknown", word, suggestion: guess, help: false }
+  }
   if (word !== undefined && !word.startsWith("-")) return { _tag: "Args", args: ["chat", ...leading, "--", ...args.slice(i)] }
+  if (word === "--" && i + 1 < args.length) return { _tag: "Args", args: ["chat", ...leading, "--", ...args.slice(i + 1)] }
   return { _tag: "Args", args }
 }
 

@@ -16,6 +16,7 @@ import { open as openConversation } from "../conversation/conversation.ts"
 import { explainRetry } from "../explain/provider.ts"
 import { explainStoreWarning, NOWHERE } from "../explain/store.ts"
 import type { Totals } from "../ledger/ledger.ts"
+import { stripControls } from "../lib/controls.ts"
 import { Redactor } from "../lib/redact.ts"
 import { dataPlace } from "../lib/sqlite.ts"
 import type { LlmEvent } from "../providers/event.ts"
@@ -26,7 +27,7 @@ import { costCell, formatTokens, hitRateCell, savingsCell } from "./cost.ts"
 import { describeCause, formatReport } from "./exit.ts"
 import { maxRetriesFromEnv, timeoutSetting, withConfig } from "./services.ts"
 import { answerText, finishNote, isoMinute, turnLine } from "./render.ts"
-import { startSpinner, term, waitingFor } from "./term.ts"
+import { startSpinner, term, waitingFor, writeErr } from "./term.ts"
 
 interface Style {
   readonly dim: (s: string) => string
@@ -105,24 +106,33 @@ export const runChat = (flags: ChatInput) =>
         ? Effect.sync(() => tty.write(redactor.redact(s)))
         : Stream.run(Stream.succeed(s), stdio.stdout({ endOnDone: false })).pipe(Effect.ignore)
     const say = (s: string) => out(`${s}\n`)
+    // What is not an answer or a command's reply (the banner, warnings, notes, errors, hints) goes to stderr when
+    // stdout is not the chat's terminal, as exec does: a pipe gets the answers only.
+    const info = (s: string): Effect.Effect<void> =>
+      tty !== undefined ? out(s) : writeErr(redactor.redact(s)).pipe(Effect.provideService(Stdio.Stdio, stdio))
+    const tell = (s: string) => info(`${s}\n`)
     const warnOnce = new Set<string>()
     const warn = (s: string) =>
-      warnOnce.has(s) ? Effect.void : Effect.sync(() => warnOnce.add(s)).pipe(Effect.andThen(say(style.dim(`warning: ${s}`))))
+      warnOnce.has(s)
+        ? Effect.void
+        : Effect.sync(() => warnOnce.add(s)).pipe(Effect.andThen(tell(style.dim(`warning: ${stripControls(s)}`))))
 
     for (const w of warnings) yield* warn(w)
-    yield* say(style.dim(
+    yield* tell(style.dim(
       `byok ${VERSION} · ${conversation.model.entry.displayName} (${conversation.model.entry.provider}) · /help for commands · Ctrl-D to leave`
     ))
     if (resumed !== undefined) {
       const shown = resumed.messages.slice(-4)
-      yield* say(style.dim(
+      yield* tell(style.dim(
         `Resumed conversation ${resumed.id.slice(0, 8)} (${resumed.messages.length} messages)` +
           (resumed.messages.length > shown.length ? `; the last ${shown.length}:` : ":")
       ))
+      // Saved answers are model text: on a terminal, without its control sequences.
+      const safe = (text: string) => (t.stdoutIsTty ? stripControls(text) : text)
       for (const m of shown) {
-        yield* say(m.role === "user" ? `${style.accent("›")} ${m.content}` : `${m.content}${m.interrupted ? style.dim(" [interrupted]") : ""}`)
+        yield* tell(m.role === "user" ? `${style.accent("›")} ${safe(m.content)}` : `${safe(m.content)}${m.interrupted ? style.dim(" [interrupted]") : ""}`)
       }
-      yield* say("")
+      yield* tell("")
     }
 
     // ---- input ------------------------------------------------------------------------------------------------
@@ -183,7 +193,7 @@ export const runChat = (flags: ChatInput) =>
     const renderAnswer = (events: Stream.Stream<LlmEvent, unknown>) =>
       Effect.flatMap(startSpinner(interactive, style.dim("thinking…"), out, style.dim(waitingFor(conversation.model.entry))), (stopSpinner) => {
         const markdown = interactive ? markdownStream(color ? colours : plain) : undefined
-        return Stream.runForEach(answerText(events, stopSpinner), (text) => out(markdown?.push(text) ?? text)).pipe(
+        return Stream.runForEach(answerText(events, stopSpinner, t.stdoutIsTty), (text) => out(markdown?.push(text) ?? text)).pipe(
           // Stopped mid-line: the line being written is shown as far as it came.
           Effect.ensuring(markdown !== undefined ? Effect.suspend(() => out(markdown.end())) : Effect.void),
           Effect.ensuring(stopSpinner)
@@ -198,8 +208,8 @@ export const runChat = (flags: ChatInput) =>
           const turn = yield* conversation.send(text, {
             render: renderAnswer,
             maxOutputTokens: maxTokens,
-            onRetry: (info) => out(`\r\x1b[K${style.dim(explainRetry(info))}\n`),
-            onNotice: (text) => out(`\r\x1b[K${style.dim(`warning: ${text}`)}\n`)
+            onRetry: (retry) => info(`${tty !== undefined ? "\r\x1b[K" : ""}${style.dim(stripControls(explainRetry(retry)))}\n`),
+            onNotice: (text) => info(`${tty !== undefined ? "\r\x1b[K" : ""}${style.dim(`warning: ${stripControls(text)}`)}\n`)
           })
           if (turn.recorded === "deferred") {
             yield* warn("the cost ledger is busy; this answer is recorded as soon as it is free")
@@ -215,20 +225,26 @@ export const runChat = (flags: ChatInput) =>
           if (turn.failure === undefined) {
             lastInputTokens = turn.usage?.input.total ?? 0
             const note = finishNote(turn.finish, entry, maxTokens ?? entry.maxOutputTokens, "/max-tokens N")
-            if (note !== undefined) yield* say(style.dim(note))
-            if (stats) yield* say(style.dim(turnLine(turn)))
+            if (note !== undefined) yield* tell(style.dim(note))
+            if (stats) yield* tell(style.dim(turnLine(turn)))
           } else if (turn.outcome === "interrupted") {
             if (turn.text !== "") {
               if (!turn.text.endsWith("\n")) yield* out("\n")
-              yield* say(style.dim("[stopped: the partial answer is kept]"))
+              yield* tell(style.dim("[stopped: the partial answer is kept]"))
             } else {
-              yield* say(style.dim("[stopped before any answer; press ↑ to edit and resend]"))
+              yield* tell(style.dim("[stopped before any answer; press ↑ to edit and resend]"))
             }
           } else {
-            yield* out(formatReport(describeCause(turn.failure, t.debug), color))
-            yield* say(style.dim("Your message was not sent into the conversation; press ↑ to edit and resend."))
+            // Output stopped mid-line: the error begins on a line of its own.
+            if (turn.text !== "" && !turn.text.endsWith("\n") && tty !== undefined) yield* out("\n")
+            yield* info(formatReport(describeCause(turn.failure, t.debug), tty !== undefined ? color : t.color))
+            yield* tell(style.dim(
+              tty !== undefined
+                ? "Your message was not sent into the conversation; press ↑ to edit and resend."
+                : "That message was not added to the conversation."
+            ))
           }
-          yield* say("")
+          yield* tell("")
         })))
         // While the answer streams, Ctrl-C stops it; anything else typed is kept for the next prompt.
         const watcher = tty === undefined ? undefined : yield* Effect.forkChild(Effect.forever(
@@ -358,7 +374,7 @@ export const runChat = (flags: ChatInput) =>
     const first = flags.message?.join(" ").trim() ?? ""
     if (first !== "") {
       if (tty !== undefined) tty.write(`${style.accent("›")} ${first}\r\n`)
-      else yield* say(`› ${first}`)
+      else yield* tell(`› ${first}`)
       if ((yield* handle(first)) === "exit") return
     }
     if (tty !== undefined) {
@@ -376,7 +392,7 @@ export const runChat = (flags: ChatInput) =>
       )
     }
     if (saved) {
-      yield* say(style.dim(`Resume this conversation with: byok -c (or byok -s ${conversation.id.slice(0, 8)})`))
+      yield* tell(style.dim(`Resume this conversation with: byok -c (or byok -s ${conversation.id.slice(0, 8)})`))
     }
     // Leaving: rows the busy ledger refused get the ordinary wait now; any still refused are said, not dropped
     // in silence.

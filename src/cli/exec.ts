@@ -100,11 +100,15 @@ const execTurn = (ctx: Context, prompt: string, label?: string) =>
       onNotice: (text) => warn(t, text).pipe(Effect.provideService(Stdio.Stdio, stdio)),
       render: (events) =>
         format === "text"
-          ? streamAnswer(events, stopSpinner)
+          ? streamAnswer(events, stopSpinner, t.stdoutIsTty)
           : format === "json"
           ? Stream.runDrain(events)
           : streamJsonLines(events, initJson(conversation.id, entry))
     })
+    // Output stopped mid-line on a terminal (an error, Ctrl-C): what comes next starts on a line of its own.
+    if (format === "text" && t.stdoutIsTty && turn.failure !== undefined && turn.text !== "" && !turn.text.endsWith("\n")) {
+      yield* Stream.run(Stream.succeed("\n"), stdio.stdout({ endOnDone: false })).pipe(Effect.ignore)
+    }
     yield* storeWarnings(t, turn)
     if (format !== "text") {
       const report = turn.failure !== undefined && turn.outcome !== "interrupted" ? describeCause(turn.failure) : undefined

@@ -10,6 +10,7 @@ import type { Explanation } from "../explain/report.ts"
 import { explainOutputError } from "../explain/output.ts"
 import { explainStoreError } from "../explain/store.ts"
 import { endingOf } from "../lib/cause.ts"
+import { stripControls } from "../lib/controls.ts"
 import { StoreError } from "../lib/sqlite.ts"
 import { AmbiguousSession } from "../chat/sessions.ts"
 import { ProviderError } from "../providers/errors.ts"
@@ -59,8 +60,11 @@ export const describeCause = (cause: Cause.Cause<unknown>, debug = false): Repor
   })
 }
 
-/** Renders a report for stderr; `color` adds a red "error:" prefix. */
+/**
+ * Renders a report for stderr; `color` adds a red "error:" prefix. A report can quote a server (untrusted text):
+ * no control sequence in it reaches the terminal.
+ */
 export const formatReport = (report: Explanation, color: boolean): string => {
   const prefix = color ? "\x1b[31merror:\x1b[0m " : "error: "
-  return [prefix + report.headline, ...report.lines.map((l) => `  ${l}`)].join("\n") + "\n"
+  return [prefix + stripControls(report.headline), ...report.lines.map((l) => `  ${stripControls(l)}`)].join("\n") + "\n"
 }

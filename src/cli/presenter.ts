@@ -6,7 +6,7 @@ import { CliOutput, type HelpDoc } from "effect/cli"
 import { printLine } from "./render.ts"
 import { writeErr } from "./term.ts"
 
-const HIDDEN = new Set(["wizard", "completions", "log-level"])
+const HIDDEN = new Set(["wizard", "log-level"])
 
 /** effect/cli's formatter as byok uses it, with colour or without. */
 export const formatterFor = (color: boolean) => CliOutput.defaultFormatter({ colors: color, globalFlags: "summary" })
@@ -15,8 +15,8 @@ export const formatterFor = (color: boolean) => CliOutput.defaultFormatter({ col
 export const helpText = (helpDoc: HelpDoc.HelpDoc, color: boolean): string =>
   formatterFor(color).formatHelpDoc({
     ...helpDoc,
-    // effect/cli's built-in --wizard, --completions and --log-level do nothing byok's users need: out of help
-    // (they still parse). --help and --version stay.
+    // effect/cli's built-in --wizard and --log-level do nothing byok's users need: out of help
+    // (they still parse). --help, --version and --completions stay.
     ...(helpDoc.globalFlags !== undefined ? { globalFlags: helpDoc.globalFlags.filter((f) => !HIDDEN.has(f.name)) } : {})
   })
 

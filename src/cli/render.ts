@@ -7,6 +7,7 @@ import type { ModelEntry } from "../config/schema.ts"
 import type { FinishEvent, TurnResult } from "../conversation/conversation.ts"
 import type { PriceSource } from "../ledger/cost.ts"
 import type { LedgerRow } from "../ledger/schema.ts"
+import { controlStripper } from "../lib/controls.ts"
 import type { LlmEvent } from "../providers/event.ts"
 
 export type OutputFormat = "text" | "json" | "stream-json"
@@ -16,18 +17,22 @@ const write = (chunks: Stream.Stream<string, never>) =>
 
 /**
  * The answer's text as it arrives, one string per network chunk (one write, not one per delta), ending with a
- * newline when the answer does not. `onFirst` runs before the first text (it stops the spinner).
+ * newline when the answer does not. `onFirst` runs before the first text (it stops the spinner). For a terminal
+ * (`terminal`), control sequences and characters other than newline and tab are removed (lib/controls.ts): model
+ * output never drives the terminal. Otherwise the model's text is passed on unchanged.
  */
 export const answerText = <E, R, R2>(
   events: Stream.Stream<LlmEvent, E, R>,
-  onFirst: Effect.Effect<void, never, R2>
+  onFirst: Effect.Effect<void, never, R2>,
+  terminal = false
 ): Stream.Stream<string, E, R | R2> => {
   let last = ""
+  const strip = terminal ? controlStripper() : undefined
   return events.pipe(
     Stream.mapArray((batch) => {
       let out = ""
       for (const event of batch) if (event._tag === "TextDelta") out += event.text
-      return [out]
+      return [strip !== undefined ? strip.push(out) : out]
     }),
     Stream.filter((s) => s !== ""),
     Stream.onFirst(() => onFirst),
@@ -36,13 +41,14 @@ export const answerText = <E, R, R2>(
   )
 }
 
-/** Streams the answer's text to stdout. */
+/** Streams the answer's text to stdout (`terminal`: stdout is one, and gets no control sequence from the model). */
 export const streamAnswer = <E, R, R2>(
   events: Stream.Stream<LlmEvent, E, R>,
-  onFirst: Effect.Effect<void, never, R2>
+  onFirst: Effect.Effect<void, never, R2>,
+  terminal = false
 ) =>
   Effect.flatMap(Stdio.Stdio, (stdio) =>
-    Stream.run(answerText(events, onFirst), stdio.stdout({ endOnDone: false })).pipe(Effect.ensuring(onFirst)))
+    Stream.run(answerText(events, onFirst, terminal), stdio.stdout({ endOnDone: false })).pipe(Effect.ensuring(onFirst)))
 
 /** One JSON line per event (stream-json), after an init line naming the session and model. */
 export const streamJsonLines = <E, R>(events: Stream.Stream<LlmEvent, E, R>, init: Record<string, unknown>) =>
@@ -194,7 +200,9 @@ export const finishNote = (finish: FinishEvent | undefined, entry: ModelEntry, m
     case "tool-calls":
       return "The model asked to call a tool; byok exec does not run tools, so the answer may be incomplete."
     case "other":
-      return `The answer ended for a reason byok does not know: "${finish.rawReason}".`
+      return finish.rawReason === undefined
+        ? "The server ended the answer without saying why (no finish reason); it may be incomplete."
+        : `The answer ended for a reason byok does not know: "${finish.rawReason}".`
     case "stop":
       return undefined
   }

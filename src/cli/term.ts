@@ -2,6 +2,7 @@
 // Model output never goes through here: it is written by render.ts.
 import { Clock, Duration, Effect, Fiber, Stdio, Stream } from "effect"
 import type { ModelEntry } from "../config/schema.ts"
+import { stripControls } from "../lib/controls.ts"
 import { envFlag } from "../lib/env.ts"
 
 export interface Term {
@@ -26,10 +27,14 @@ export const writeErr = (text: string) =>
   Effect.flatMap(Stdio.Stdio, (stdio) =>
     Stream.run(Stream.succeed(text), stdio.stderr({ endOnDone: false })).pipe(Effect.ignore))
 
+/** A warning on stderr; its words may quote a server or a file, so no control sequence in them gets through. */
 export const warn = (t: Term, message: string) =>
-  writeErr(`${t.color ? "\x1b[33mwarning:\x1b[0m" : "warning:"} ${message}\n`)
+  writeErr(`${t.color ? "\x1b[33mwarning:\x1b[0m" : "warning:"} ${stripControls(message)}\n`)
 
-export const note = (t: Term, message: string) => writeErr(`${t.color ? `\x1b[2m${message}\x1b[0m` : message}\n`)
+export const note = (t: Term, message: string) => {
+  const safe = stripControls(message)
+  return writeErr(`${t.color ? `\x1b[2m${safe}\x1b[0m` : safe}\n`)
+}
 
 /** What the spinner says byok waits for once it has waited a while. */
 export const waitingFor = (entry: ModelEntry) =>

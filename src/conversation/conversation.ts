@@ -155,6 +155,12 @@ const passRedacted = (
   return text
 }
 
+/** Whether a turn failed with this ProviderError reason. */
+const failedWith = (cause: Cause.Cause<unknown>, tag: string): boolean => {
+  const ending = endingOf(cause)
+  return ending._tag === "Failed" && ending.error instanceof ProviderError && ending.error.reason._tag === tag
+}
+
 /** The ledger's outcome for a turn that did not succeed. */
 const outcomeOf = (cause: Cause.Cause<unknown>): string => {
   const ending = endingOf(cause)
@@ -328,7 +334,12 @@ export const make = Effect.fn("Conversation.make")(function*(options: MakeOption
 
       // The server's count never came (the answer was cut off, or the server sends none): what it billed is
       // counted by byok instead, and said to be an estimate everywhere it shows.
-      if ((finish === undefined || usage === undefined || usage.native === null) && (started || answer !== "" || thought !== "")) {
+      // A response byok could not read came with HTTP 200: the server took the request, and may bill it.
+      const unreadable = Exit.isFailure(exit) && failedWith(exit.cause, "InvalidResponseError")
+      if (
+        (finish === undefined || usage === undefined || usage.native === null) &&
+        (started || unreadable || answer !== "" || thought !== "")
+      ) {
         usage = yield* estimateUsage(usage, system, asked, answer + thought, entry.model)
       }
       const failure = Exit.isFailure(exit) ? yield* withServerFacts(exit.cause) : undefined

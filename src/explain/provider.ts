@@ -11,6 +11,8 @@ const RAISE_LIMIT = (where: string, model: string) =>
   `To wait longer: --timeout SECONDS, BYOK_TIMEOUT=SECONDS, or "timeout": SECONDS in the entry of ${model} ` +
   `(${where}, or byok's own ~/.config/byok/config.json).`
 
+const tokens = (n: number) => `${n.toLocaleString("en-US")} token${n === 1 ? "" : "s"}`
+
 export const explainProviderError = (error: ProviderError): Explanation => {
   const entry = error.entry
   const { host, hostname, isLocal } = entry.endpoint
@@ -49,7 +51,9 @@ export const explainProviderError = (error: ProviderError): Explanation => {
             ...facts
           ]
         }
-    case "ConnectionError":
+    case "ConnectionError": {
+      /** Some of the answer was shown before the connection failed. */
+      const partial = reason.deltas !== undefined && reason.deltas > 0
       if (reason.proxy !== undefined) {
         return {
           headline: `Cannot connect to the proxy ${reason.proxy} (from ${reason.proxyVariable}): ` +
@@ -106,15 +110,16 @@ export const explainProviderError = (error: ProviderError): Explanation => {
         case "stalled":
           return {
             headline: `The stream from ${host} stalled` +
-              (reason.deltas !== undefined ? ` after about ${reason.deltas} tokens` : "") +
-              `: nothing for ${reason.waitedSeconds ?? "too many"} s; the answer above is incomplete`,
+              (partial ? ` after about ${tokens(reason.deltas!)}` : "") +
+              `: nothing for ${reason.waitedSeconds ?? "too many"} s` +
+              (partial ? "; the answer above is incomplete" : " before any of the answer came"),
             lines: [RAISE_LIMIT(where, model), ...facts]
           }
         case "stream-cut":
           return {
             headline: `The connection to ${host} was cut before the answer was complete` +
-              (reason.deltas !== undefined ? ` (after about ${reason.deltas} tokens)` : ""),
-            lines: ["The partial answer above is incomplete. Try again.", reason.detail, ...facts]
+              (partial ? ` (after about ${tokens(reason.deltas!)})` : ""),
+            lines: [partial ? "The partial answer above is incomplete. Try again." : "No answer came. Try again.", reason.detail, ...facts]
           }
         default:
           return {
@@ -122,6 +127,7 @@ export const explainProviderError = (error: ProviderError): Explanation => {
             lines: [reason.detail, `Check base_url of ${model} in ${where}.`]
           }
       }
+    }
     case "ModelNotFound": {
       const lines: Array<string> = []
       const versioned = versionPathHint(entry)

@@ -4,7 +4,7 @@
 import { constants, Database } from "bun:sqlite"
 import { Effect, Schema } from "effect"
 import { envFlag, envVar } from "./env.ts"
-import { existsSync, mkdirSync } from "node:fs"
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from "node:fs"
 
 export class StoreError extends Schema.TaggedError<StoreError>()("StoreError", {
   path: Schema.String,
@@ -32,10 +32,36 @@ export const classifyStoreError = (path: string, error: unknown): StoreError => 
 
 const userVersion = (db: Database) => (db.query("PRAGMA user_version").get() as { user_version: number }).user_version
 
+/**
+ * byok's files hold prompts, answers and what they cost: only their owner may read them. The data directory is
+ * made (or tightened to) mode 700, each file 600. A directory or file byok does not own is left as it is (chmod
+ * would fail): the doctor reports what stays readable (doctor.ts).
+ */
+export const PRIVATE_DIR = 0o700
+export const PRIVATE_FILE = 0o600
+
+/** Makes a directory private: created with mode 700, or tightened when others can reach into it. */
+export const privateDirectory = (dir: string) => {
+  mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR })
+  tighten(dir, PRIVATE_DIR)
+}
+
+/** Takes group and other permissions off a file byok keeps, if it has any. */
+export const tighten = (path: string, mode = PRIVATE_FILE) => {
+  try {
+    if ((statSync(path).mode & 0o077) !== 0) chmodSync(path, mode)
+  } catch {
+    // not there, or not byok's to change
+  }
+}
+
 /** Opens (creating if needed) and migrates a database; migration N brings the file from version N-1 to N. */
 export const openDatabase = (path: string, migrations: ReadonlyArray<string>, busyTimeoutMs: number): Database => {
   const dir = path.slice(0, path.lastIndexOf("/"))
-  if (dir !== "") mkdirSync(dir, { recursive: true })
+  if (dir !== "") privateDirectory(dir)
+  // Created 600 before SQLite opens it; SQLite gives the WAL and shared-memory files the database's mode.
+  if (!existsSync(path)) closeSync(openSync(path, "a", PRIVATE_FILE))
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) tighten(file)
   const db = new Database(path, { create: true, strict: true })
   try {
     db.run(`PRAGMA busy_timeout = ${busyTimeoutMs}`)
@@ -77,6 +103,7 @@ export const SHORT_BUSY_TIMEOUT_MS = 100
  */
 const openForReading = (path: string, migrations: ReadonlyArray<string>, busyTimeoutMs: number): Database | undefined => {
   let db: Database
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) tighten(file)
   try {
     db = new Database(path, { readonly: true, strict: true })
     db.run(`PRAGMA busy_timeout = ${busyTimeoutMs}`)

@@ -53,11 +53,13 @@ export class ConnectionError extends Schema.TaggedError<ConnectionError>()("Conn
   proxyVariable: Schema.optionalKey(Schema.String)
 }) {
   /**
-   * A dropped or timed-out connection is worth another try; a refused one (nothing listens: start the server), a
-   * name that does not resolve or a failed TLS handshake are not: trying again cannot fix them.
+   * A dropped connection is worth another try; a refused one (nothing listens: start the server), a name that
+   * does not resolve or a failed TLS handshake are not: trying again cannot fix them. Nor is byok's own wait
+   * running out (timeout, stalled): the user set how long to wait, and a retry would wait as long again.
    */
   get retryable() {
-    return this.kind !== "refused" && this.kind !== "dns" && this.kind !== "tls"
+    return this.kind !== "refused" && this.kind !== "dns" && this.kind !== "tls" && this.kind !== "timeout" &&
+      this.kind !== "stalled"
   }
   override get message() {
     return `Connection failed (${this.kind}): ${this.detail}`

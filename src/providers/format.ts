@@ -9,7 +9,7 @@ import { VERSION } from "../version.ts"
 import type { LlmRequest } from "./conversation.ts"
 import type { ProviderError } from "./errors.ts"
 import type { LlmEvent } from "./event.ts"
-import { bodyText, type RequestContext, requestIdOf, send, wholeBody } from "./http.ts"
+import { bodyText, type RequestContext, requestIdOf, send, waitedTooLong, wholeBody } from "./http.ts"
 import { type Emit, runWireParser, type WireParser } from "./parser.ts"
 import { DEFAULT_MAX_RETRIES, withRetries } from "./retry.ts"
 import type { SseMessage } from "./sse.ts"
@@ -63,11 +63,13 @@ export const makeWireFormat = (spec: WireSpec) =>
           }),
           HttpClientRequest.bodyText(JSON.stringify(spec.body(request)), "application/json")
         )
+        // The first-byte limit bounds the whole wait, retries and their pauses included: --timeout 3 waits 3 s.
+        const limit = request.timeouts.firstByte
         const response = yield* withRetries(
           send(ctx, client, http, request.timeouts),
           request.maxRetries ?? DEFAULT_MAX_RETRIES,
           request.onRetry
-        )
+        ).pipe(Effect.timeoutOrElse({ duration: limit, orElse: () => Effect.fail(waitedTooLong(ctx, limit)) }))
         const body = (response.headers["content-type"] ?? "").includes("application/json")
           ? Stream.fromEffect(wholeBody(response, request.timeouts)).pipe(Stream.flatMap((text) => Stream.fromArray(spec.fromJson(text))))
           : bodyText(response, request.timeouts)

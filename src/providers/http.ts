@@ -196,6 +196,22 @@ export const providerError = (
     ...(extra.body !== undefined ? { body: redact(extra.body, ctx.entry).slice(0, BODY_LIMIT) } : {})
   })
 
+/**
+ * An error body that is not the API's JSON, as one line: an HTML page (a proxy's or a load balancer's 502) by its
+ * title, or else its first line of text; never the page itself.
+ */
+export const summariseBody = (body: string): string => {
+  const text = body.trim()
+  if (!/^<(?:!doctype|html|head|body|\?xml|[a-z]+[\s>])/i.test(text)) return text.slice(0, 300)
+  const title = /<title[^>]*>([\s\S]*?)<\/title>/i.exec(text)?.[1]
+  const words = (s: string) =>
+    s.replace(/<(script|style)[\s\S]*?<\/\1>/gi, " ").replace(/<[^>]*>/g, "\n").replace(/&nbsp;/g, " ")
+      .replace(/&amp;/g, "&").replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&#39;|&apos;/g, "'").replace(/&quot;/g, "\"")
+  const line = (title !== undefined && words(title).trim() !== "" ? words(title) : words(text))
+    .split("\n").map((l) => l.replace(/\s+/g, " ").trim()).find((l) => l !== "")
+  return `an HTML page${line !== undefined ? `: "${line.slice(0, 160)}"` : ""}`
+}
+
 /** A non-2xx response → ProviderError, reading the (small) error body. */
 export const fromResponse = (ctx: RequestContext, response: HttpClientResponse.HttpClientResponse) =>
   response.text.pipe(
@@ -210,7 +226,7 @@ export const fromResponse = (ctx: RequestContext, response: HttpClientResponse.H
       const facts = errorFacts(payload)
       const reason = classify({
         ...facts,
-        message: redact(facts.message ?? body.trim().slice(0, 300), ctx.entry) || undefined,
+        message: redact(facts.message ?? summariseBody(body), ctx.entry) || undefined,
         status: response.status,
         retryAfter: parseRetryAfter(response.headers)
       })
@@ -245,6 +261,25 @@ export class WaitedTooLong {
 
 const seconds = (d: Duration.Duration) => Math.round(Duration.toMillis(d) / 100) / 10
 
+/**
+ * What a transport failure's own text says, in byok's words where byok knows them: the runtime's wording
+ * ("HttpClientError … Decode error", "pass `verbose: true` in the second argument to fetch()") means nothing to a
+ * user. Otherwise its first line, without the runtime's advice.
+ */
+const plainDetail = (kind: ConnectionError["kind"], text: string): string => {
+  switch (kind) {
+    case "stream-cut":
+      return "the server or the network closed the connection part-way through the answer"
+    case "reset":
+      return "the connection was closed before an answer came"
+  }
+  const first = (text.split("\n")[0] ?? "")
+    .replace(/\s*[.,;:]?\s*(?:For more information, )?pass `verbose: true`.*$/i, "")
+    .replace(/\bHttpClientError\b:?\s*/g, "")
+    .trim()
+  return first.slice(0, 300) || "the connection failed"
+}
+
 /** A transport failure (nothing or only part of a response arrived) → ConnectionError of the right kind. */
 export const connectionReason = (cause: unknown, streamStarted: boolean): ConnectionError => {
   if (cause instanceof WaitedTooLong) {
@@ -268,8 +303,7 @@ export const connectionReason = (cause: unknown, streamStarted: boolean): Connec
     : /ECONNRESET|socket|closed/i.test(text)
     ? "reset"
     : "other"
-  const firstLine = text.split("\n")[0] ?? ""
-  return new ConnectionError({ kind, detail: firstLine.slice(0, 300) || "connection failed" })
+  return new ConnectionError({ kind, detail: plainDetail(kind, text) })
 }
 
 export const fromTransport = (ctx: RequestContext, error: HttpClientError.HttpClientError, streamStarted = false) => {
@@ -378,12 +412,13 @@ export const send = (
       })
     )
   return attempt(request, 0).pipe(
-    Effect.timeoutOrElse({
-      duration: timeouts.firstByte,
-      orElse: () => Effect.fail(providerError(ctx, connectionReason(new WaitedTooLong(seconds(timeouts.firstByte), false), false)))
-    })
+    Effect.timeoutOrElse({ duration: timeouts.firstByte, orElse: () => Effect.fail(waitedTooLong(ctx, timeouts.firstByte)) })
   )
 }
+
+/** No answer began within the first-byte limit. */
+export const waitedTooLong = (ctx: RequestContext, limit: Duration.Duration) =>
+  providerError(ctx, connectionReason(new WaitedTooLong(seconds(limit), false), false))
 
 /**
  * The body as text, decoded across chunk boundaries (a UTF-8 character may be split between two reads), each read

@@ -4,6 +4,7 @@
 // engine (context warnings), config (discovery) and the doctor. Probes are short GETs, cached per process.
 import { Context, Duration, Effect, Layer } from "effect"
 import { HttpClient, HttpClientRequest } from "effect/http"
+import { VERSION } from "../version.ts"
 import type { ModelEntry } from "../config/schema.ts"
 import { WIRE_FORMATS } from "./registry.ts"
 
@@ -102,9 +103,11 @@ const num = (u: unknown) => (typeof u === "number" && Number.isFinite(u) && u > 
 /** GET or POST a JSON endpoint; undefined for anything but a 2xx JSON object within the time given. */
 const askJson = (client: HttpClient.HttpClient, url: string, timeout: Duration.Input, body?: unknown) =>
   client.execute(
-    body === undefined
+    (body === undefined
       ? HttpClientRequest.get(url)
-      : HttpClientRequest.post(url).pipe(HttpClientRequest.bodyText(JSON.stringify(body), "application/json"))
+      : HttpClientRequest.post(url).pipe(HttpClientRequest.bodyText(JSON.stringify(body), "application/json"))).pipe(
+        HttpClientRequest.setHeader("user-agent", `byok/${VERSION}`)
+      )
   ).pipe(
     Effect.flatMap((response) => (response.status >= 200 && response.status < 300 ? response.json : Effect.succeed(undefined))),
     Effect.map((json) => (isObject(json) ? json : undefined)),

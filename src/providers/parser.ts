@@ -122,6 +122,7 @@ export const runWireParser = <E>(
               return next
             },
             onDone: () => {
+              sse.end()
               if (!over) parser.end()
               over = true
               return next

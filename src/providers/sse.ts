@@ -25,6 +25,12 @@ export class SseTooLarge extends Error {
 export interface SseParser {
   /** Takes the next piece of text; complete events go to `onEvent`. Fails when one event grows too large. */
   readonly feed: (text: string) => SseTooLarge | undefined
+  /**
+   * The body ended: a last event the server did not close with a blank line is dispatched all the same. The
+   * WHATWG text drops it, but servers that end with `data: [DONE]` and no newline mean it (a real vendor's streams
+   * do), and the alternative is calling a finished answer cut.
+   */
+  readonly end: () => void
 }
 
 const LF = 10
@@ -114,7 +120,13 @@ export const makeSseParser = (
     return undefined
   }
 
-  return { feed }
+  const end = () => {
+    if (carry.length > 0) line(carry)
+    carry = ""
+    line("")
+  }
+
+  return { feed, end }
 }
 
 /** One SSE message, as a format's JSON-to-events conversion makes them. */

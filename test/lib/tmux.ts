@@ -14,6 +14,8 @@ export interface Pane {
   screenWithEscapes(): string
   /** Waits until the screen matches; throws with the screen when it does not in time. */
   waitFor(pattern: RegExp | string, timeoutMs?: number): Promise<string>
+  /** The pane's title, as a program may set it with OSC 0 or 2. */
+  title(): string
   stop(): void
 }
 
@@ -56,6 +58,7 @@ export const startPane = (command: ReadonlyArray<string>, env: Record<string, st
         await Bun.sleep(40)
       }
     },
+    title: () => tmux("display-message", "-p", "-t", "main", "#{pane_title}").trim(),
     stop: () => {
       try {
         tmux("kill-server")

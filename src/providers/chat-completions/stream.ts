@@ -90,7 +90,9 @@ export const makeParser = (ctx: RequestContext, requestId: string | undefined, e
       // No [DONE]: accept the answer when the server said why it stopped (some proxies drop [DONE]).
       if (finishReason !== undefined) return finish()
       if (!started) return emit.fail(notThisApi(ctx, "Chat Completions", "an OpenAI-compatible"))
-      emit.fail(cutShort(ctx, "the stream ended before the answer was complete (no finish_reason, no [DONE])", emitted, requestId))
+      // The server closed the stream itself (a cut connection is `broken`), without [DONE] or a finish_reason:
+      // it ended the answer without saying why, which is not a cut.
+      emit.event(finishEvent("other", undefined, usage !== undefined ? normaliseUsage(usage, timings) : undefined))
     }
   }
 }

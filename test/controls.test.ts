@@ -1,0 +1,42 @@
+// Model and server text on a terminal: no control sequence or character but newline and tab gets through, however
+// the text is cut into pieces.
+import { describe, expect, test } from "bun:test"
+import fc from "fast-check"
+import { controlStripper, stripControls } from "../src/lib/controls.ts"
+import { cutAt } from "./lib/chunks.ts"
+
+const ESC = "\x1b"
+
+describe("stripControls", () => {
+  test("title, clear screen, cursor moves, colours, bare \\r and other controls are removed; text, \\n, \\t kept", () => {
+    expect(stripControls(`a${ESC}]0;TITLE\x07b`)).toBe("ab")
+    expect(stripControls(`a${ESC}]8;;http://x${ESC}\\link${ESC}]8;;${ESC}\\b`)).toBe("alinkb")
+    expect(stripControls(`${ESC}[2J${ESC}[H${ESC}[10;20Hx${ESC}[31mred${ESC}[0m`)).toBe("xred")
+    expect(stripControls(`${ESC}[?1049h${ESC}[?25l hidden`)).toBe(" hidden")
+    expect(stripControls("line one\rOVERWRITE\n\tnext\x08\x07\x00\x7f")).toBe("line oneOVERWRITE\n\tnext")
+    expect(stripControls(`\x9b2J\x9d0;t\x07ok${ESC}c${ESC}7${ESC}(B.`)).toBe("ok.")
+    expect(stripControls(`${ESC}P1$r${ESC}\\dcs gone`)).toBe("dcs gone")
+    expect(stripControls("héllo 世界 🙂 — “quotes”\n")).toBe("héllo 世界 🙂 — “quotes”\n")
+  })
+  test("an OSC never closed does not swallow the lines after it", () => {
+    expect(stripControls(`start${ESC}]0;no end\nthe rest`)).toBe("start\nthe rest")
+  })
+  test("a sequence split across pieces is removed whole", () => {
+    const s = controlStripper()
+    expect(s.push(`ab${ESC}`) + s.push("]0;ti") + s.push("tle\x07cd") + s.push(`${ESC}[`) + s.push("2Je")).toBe("abcde")
+  })
+  test("property: any cut of any text gives what the whole gives, and nothing but \\n and \\t below space", () => {
+    const piece = fc.oneof(
+      fc.string(),
+      fc.constantFrom(`${ESC}]0;T\x07`, `${ESC}[2J`, `${ESC}[1;31m`, "\r", "\x07", `${ESC}`, "\x9b", `${ESC}]8;;u${ESC}\\`, "\n", "\t")
+    )
+    fc.assert(fc.property(fc.array(piece), fc.array(fc.nat()), (pieces, cuts) => {
+      const text = pieces.join("")
+      const whole = stripControls(text)
+      const s = controlStripper()
+      const streamed = cutAt(text, cuts).map((p) => s.push(p)).join("")
+      expect(streamed).toBe(whole)
+      expect(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/.test(whole)).toBe(false)
+    }), { numRuns: 1000 })
+  })
+})
