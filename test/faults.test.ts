@@ -165,18 +165,29 @@ for (const format of FORMATS) {
       expect(ledgerRows(r.data).map((row) => row.outcome)).toEqual(["ConnectionError"])
     })
 
-    test("a server that never answers: exit 5 after the limit, said as no response; retried like a dropped connection", async () => {
+    test("a server that never answers: exit 5 after the limit, said as no response; not retried, the whole wait is the limit", async () => {
       const silent = never()
       server.handle(() => silent.response())
       server.requests.length = 0
-      const once = await run(["exec", "-m", m, "--timeout", "1", "hi"])
+      const started = Date.now()
+      const once = await run(["exec", "-m", m, "--timeout", "1", "hi"], { BYOK_MAX_RETRIES: "2" })
+      expect(Date.now() - started).toBeLessThan(2800)
       expect(once.code).toBe(5)
       expect(once.stderr).toContain(`No response from ${server.url.replace("http://", "")} in 1 s`)
+      expect(once.stderr).not.toContain("trying again")
       expect(server.requests).toHaveLength(1)
-      const retried = await run(["exec", "-m", m, "--timeout", "1", "hi"], { BYOK_MAX_RETRIES: "1" })
-      expect(retried.code).toBe(5)
-      expect(retried.stderr).toContain("trying again")
-      expect(server.requests).toHaveLength(3)
+      silent.release()
+    })
+
+    test("a server that fails and then hangs: the retries and their pauses fit in the one limit", async () => {
+      const silent = never()
+      let n = 0
+      server.handle(() => (n++ === 0 ? new Response("overloaded", { status: 503 }) : silent.response()))
+      const started = Date.now()
+      const r = await run(["exec", "-m", m, "--timeout", "1", "hi"], { BYOK_MAX_RETRIES: "2" })
+      expect(Date.now() - started).toBeLessThan(2800)
+      expect(r.code).toBe(5)
+      expect(r.stderr).toContain("in 1 s")
       silent.release()
     })
 

@@ -2,7 +2,7 @@
 // server, and a real terminal (tmux) where a terminal matters.
 import { Database } from "bun:sqlite"
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test"
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs"
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { byokBinary } from "./lib/binary.ts"
@@ -184,5 +184,134 @@ describe("16. streams that end without a finish reason", () => {
     const rows = new Database(join(data, "ledger.db"), { readonly: true })
       .query("SELECT outcome, estimated, input_uncached > 0 AS counted FROM requests").all()
     expect(rows).toEqual([{ outcome: "InvalidResponseError", estimated: 1, counted: 1 }])
+  })
+})
+
+describe("2. byok's files are private", () => {
+  const mode = (path: string) => statSync(path).mode & 0o777
+  test("a new data directory is 700, the ledger, sessions and their WAL files 600, whatever the umask", async () => {
+    server.handle(() => sseResponse(answer("ok")))
+    const data = join(mkdtempSync(join(tmpdir(), "byok-hard-modes-")), "byok")
+    const r = await runBinary("sh", ["-c", `umask 000; exec "${bin}" exec -m Local hi`], { HOME: home, BYOK_HOME: data })
+    expect(r.stdout).toBe("ok\n")
+    expect(mode(data)).toBe(0o700)
+    for (const f of ["ledger.db", "sessions.db"]) expect(mode(join(data, f))).toBe(0o600)
+    for (const f of readdirSync(data)) expect([f, mode(join(data, f))]).toEqual([f, 0o600])
+  })
+  test("existing files others can read are tightened when byok opens them; the doctor says what it found", async () => {
+    server.handle(() => sseResponse(answer("ok")))
+    const data = mkdtempSync(join(tmpdir(), "byok-hard-modes-"))
+    await run(["exec", "-m", "Local", "hi"], { BYOK_HOME: data })
+    chmodSync(data, 0o755)
+    for (const f of readdirSync(data)) chmodSync(join(data, f), 0o644)
+    writeFileSync(join(data, "history.jsonl"), "\"hi\"\n", { mode: 0o644 })
+    const doctor = await run(["doctor"], { BYOK_HOME: data })
+    expect(doctor.stdout).toContain(`${join(data, "ledger.db")} was readable by others (mode 644); byok made it 600`)
+    expect(doctor.stdout).toContain(`${join(data, "history.jsonl")} was readable by others`)
+    expect(mode(data)).toBe(0o700)
+    chmodSync(join(data, "ledger.db"), 0o644)
+    chmodSync(join(data, "sessions.db"), 0o640)
+    await run(["exec", "-m", "Local", "hi"], { BYOK_HOME: data })
+    expect(mode(join(data, "ledger.db"))).toBe(0o600)
+    expect(mode(join(data, "sessions.db"))).toBe(0o600)
+  })
+  test("the chat's input history is 600", async () => {
+    server.handle(() => sseResponse(answer("ok")))
+    const data = mkdtempSync(join(tmpdir(), "byok-hard-modes-"))
+    const pane = terminal([bin, "-m", "Local"], { BYOK_HOME: data })
+    await pane.waitFor("/help for commands")
+    pane.line("hello")
+    await pane.waitFor(/^ok$/m)
+    expect(mode(join(data, "history.jsonl"))).toBe(0o600)
+  })
+})
+
+/** A HOME with these settings.json models; the good one points at the test server. */
+const homeWith = (models: ReadonlyArray<Record<string, unknown>>) => {
+  const dir = mkdtempSync(join(tmpdir(), "byok-hard-cfg-"))
+  mkdirSync(join(dir, ".factory"))
+  writeFileSync(join(dir, ".factory", "settings.json"), JSON.stringify({ customModels: models }))
+  return dir
+}
+const model = (displayName: string, over: Record<string, unknown> = {}) => ({
+  displayName,
+  model: "qwen",
+  baseUrl: `${server.url}/v1`,
+  apiKey: CANARY,
+  provider: "generic-chat-completion-api",
+  maxOutputTokens: 100,
+  ...over
+})
+
+describe("3. a key that looks like an unexpanded variable", () => {
+  test("$NAME and %NAME% get a warning that says how to write ${NAME}", async () => {
+    server.handle(() => sseResponse(answer("ok")))
+    const dir = homeWith([model("Shell", { apiKey: "$OPENAI_API_KEY" }), model("Windows", { apiKey: "%OPENAI_API_KEY%" })])
+    for (const [name, written] of [["Shell", "$OPENAI_API_KEY"], ["Windows", "%OPENAI_API_KEY%"]]) {
+      const r = await run(["exec", "-m", name!, "hi"], { HOME: dir })
+      expect(r.code).toBe(0)
+      expect(r.stderr).toContain(`the apiKey of "${name}"`)
+      expect(r.stderr).toContain(`is the text "${written}"`)
+      expect(r.stderr).toContain(`write "\${OPENAI_API_KEY}"`)
+    }
+    const doctor = await run(["doctor", "-m", "Shell"], { HOME: dir })
+    expect(doctor.stdout).toContain(`! key text`)
+  })
+})
+
+describe("13. an entry with an unset variable warns where it matters, not everywhere", () => {
+  const dir = () => homeWith([model("Good"), model("Needs var", { apiKey: "${BYOK_TEST_UNSET_KEY}" })])
+  test("exec -m Good, cost and sessions say nothing of it; using it, models and doctor do", async () => {
+    server.handle(() => sseResponse(answer("ok")))
+    const home = dir()
+    for (const args of [["exec", "-m", "Good", "hi"], ["cost"], ["sessions"]]) {
+      const r = await run(args, { HOME: home })
+      expect(r.code).toBe(0)
+      expect(r.stderr).not.toContain("BYOK_TEST_UNSET_KEY")
+    }
+    const used = await run(["exec", "-m", "Needs var", "hi"], { HOME: home })
+    expect(used.code).toBe(2)
+    expect(used.stderr).toContain("BYOK_TEST_UNSET_KEY is not set")
+    const models = await run(["models"], { HOME: home })
+    expect(models.stdout).toMatch(/^! +Needs var +unusable/m)
+    expect(models.stdout).toContain("BYOK_TEST_UNSET_KEY is not set")
+    const json = JSON.parse((await run(["models", "--json"], { HOME: home })).stdout) as Array<{ displayName: string; usable: boolean }>
+    expect(json.map((m) => [m.displayName, m.usable])).toEqual([["Good", true], ["Needs var", false]])
+    const doctor = await run(["doctor", "-m", "Needs var"], { HOME: home })
+    expect(doctor.stdout).toContain("BYOK_TEST_UNSET_KEY is not set")
+  })
+  test("when every entry is unusable, models says so instead of 'No models configured'", async () => {
+    const home = homeWith([model("Needs var", { apiKey: "${BYOK_TEST_UNSET_KEY}" })])
+    const r = await run(["models"], { HOME: home })
+    expect(r.stdout).not.toContain("No models configured")
+    expect(r.stdout).toContain("No usable model: every configured entry has a problem")
+  })
+})
+
+describe("8. the doctor's timeout, and models checked side by side", () => {
+  test("doctor --timeout 1 and BYOK_TIMEOUT=1 bound each wait; three hung servers take one wait, not three", async () => {
+    const hung = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } })
+    try {
+      const base = `http://127.0.0.1:${hung.port}/v1`
+      const home = homeWith([model("A", { baseUrl: base }), model("B", { baseUrl: base }), model("C", { baseUrl: base })])
+      for (const [args, env] of [[["doctor", "--timeout", "1"], {}], [["doctor"], { BYOK_TIMEOUT: "1" }]] as const) {
+        const started = Date.now()
+        const r = await run(args, { HOME: home, ...env })
+        expect(Date.now() - started).toBeLessThan(2500)
+        expect(r.code).toBe(5)
+        expect(r.stdout.match(/No response from 127\.0\.0\.1:\d+ in 1 s/g)).toHaveLength(3)
+        expect(r.stdout.indexOf("\nB\n")).toBeLessThan(r.stdout.indexOf("\nC\n"))
+      }
+    } finally {
+      hung.stop(true)
+    }
+  })
+})
+
+describe("22. inputs that are refused", () => {
+  test("models --save without --discover is a usage error", async () => {
+    const r = await run(["models", "--save"])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain("byok models --discover --save")
   })
 })

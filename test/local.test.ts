@@ -147,6 +147,11 @@ describe("discovery with no config", () => {
         "llama3.2 [Ollama]",
         "tiny [llama.cpp]"
       ])
+      // Each output cap fits the context served (a quarter of it): llama.cpp serving 4,096 is not given 8,192;
+      // Ollama, whose context is unknown before a model loads, gets a quarter of its default 4,096.
+      expect(own.customModels.map((m: { maxOutputTokens: number }) => m.maxOutputTokens)).toEqual([1024, 1024, 1024])
+      const quiet = await run(["exec", "-m", "tiny [llama.cpp]", "hi"], env)
+      expect(quiet.stderr).not.toContain("will not fit")
     } finally {
       ollama.stop()
       llama.stop()
@@ -253,6 +258,13 @@ describe("byok doctor", () => {
     } finally {
       server.stop()
     }
+  })
+
+  test("an output cap that alone fills the context served: ! context, with a cap that fits", async () => {
+    const r = await doctor([entry({ maxOutputTokens: CONTEXT * 2 })])
+    expect(r.stdout).toMatch(/! context +llama\.cpp serves 256 tokens, and maxOutputTokens \(512\) alone asks for that much or more/)
+    expect(r.stdout).toContain(`fix: set maxOutputTokens of "M" in`)
+    expect(r.stdout).toContain("to about 64")
   })
 
   test("a key written in a file others can read: ! key file, with the chmod that fixes it; --json", async () => {

@@ -58,7 +58,11 @@ beforeAll(async () => {
   plain = Bun.serve({
     hostname: "127.0.0.1",
     port: 0,
-    fetch: (req) => (req.method === "POST" ? serve(new URL(req.url).pathname, req.headers) : new Response("", { status: 404 }))
+    fetch: (req) => {
+      if (req.method === "POST") return serve(new URL(req.url).pathname, req.headers)
+      seen.push(`GET ${new URL(req.url).pathname} via ${req.headers.get("via") ?? "direct"}`)
+      return new Response("", { status: 404 })
+    }
   })
   proxyPort = freePort()
   deadPort = freePort()
@@ -164,6 +168,31 @@ describe.skipIf(!ready)("proxies (tinyproxy)", () => {
     expect(r.stderr).toContain(`Cannot connect to the proxy http://***@127.0.0.1:${deadPort} (from HTTP_PROXY): connection refused`)
     expect(r.stderr).not.toContain("pw-secret")
     expect(r.stderr).toContain("NO_PROXY")
+  })
+})
+
+describe.skipIf(!ready)("byok doctor goes the way exec goes", () => {
+  test("through the proxy: its checks (GET /models) and its test request pass through tinyproxy", async () => {
+    seen.length = 0
+    const r = await run(["doctor", "-m", "Plain"], { HTTP_PROXY: `http://127.0.0.1:${proxyPort}`, NO_PROXY: "example.invalid" })
+    expect(r.stdout).toMatch(/✓ connect/)
+    expect(r.stdout).toMatch(/✓ key +accepted/)
+    expect(seen.filter((s) => s.startsWith("GET /v1/models"))).not.toHaveLength(0)
+    for (const s of seen) expect(s).toContain("tinyproxy")
+  })
+  test("with the private CA (NODE_EXTRA_CA_CERTS), through HTTPS_PROXY", async () => {
+    const r = await run(["doctor", "-m", "Secure"], {
+      HTTPS_PROXY: `http://127.0.0.1:${proxyPort}`,
+      NO_PROXY: "example.invalid",
+      NODE_EXTRA_CA_CERTS: join(dir, "ca.pem")
+    })
+    expect(r.stdout).toMatch(/✓ connect .*\(TLS ok\)/)
+    expect(r.stdout).toMatch(/✓ key +accepted/)
+  })
+  test("a proxy that is not there: the doctor names it, as exec does", async () => {
+    const r = await run(["doctor", "-m", "Plain"], { HTTP_PROXY: `http://127.0.0.1:${deadPort}`, NO_PROXY: "example.invalid" })
+    expect(r.code).toBe(5)
+    expect(r.stdout).toContain(`Cannot connect to the proxy http://127.0.0.1:${deadPort} (from HTTP_PROXY)`)
   })
 })
 

@@ -39,13 +39,13 @@ describe("retry policy", () => {
     expect(ms(retryDelay(overloaded, 10, 0))).toBe(8000)
   })
 
-  test("never retried: auth, exhausted quota, refused/DNS/TLS connections, anything after output began", () => {
+  test("never retried: auth, exhausted quota, refused/DNS/TLS connections, byok's own wait running out, anything after output began", () => {
     expect(retryDelay(error(new AuthenticationError({ kind: "invalid-key" })), 1, 0)).toBeUndefined()
     expect(retryDelay(error(new RateLimitError({ quota: true })), 1, 0)).toBeUndefined()
-    for (const kind of ["refused", "dns", "tls"] as const) {
+    for (const kind of ["refused", "dns", "tls", "timeout", "stalled"] as const) {
       expect(retryDelay(error(new ConnectionError({ kind, detail: "x" })), 1, 0)).toBeUndefined()
     }
-    expect(retryDelay(error(new ConnectionError({ kind: "timeout", detail: "x" })), 1, 0)).toBeDefined()
+    expect(retryDelay(error(new ConnectionError({ kind: "reset", detail: "x" })), 1, 0)).toBeDefined()
     expect(retryDelay(error(new ProviderInternalError({ overloaded: true, detail: "x" }), true), 1, 0)).toBeUndefined()
   })
 })

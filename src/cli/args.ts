@@ -23,7 +23,7 @@ const TAKES: Readonly<Record<(typeof COMMANDS)[number], ReadonlyArray<string>>> 
   chat: ["--model", "--session", "--continue", "--system", "--timeout", "--config"],
   exec: ["--model", "--session", "--continue", "--system", "--timeout", "--config"],
   models: ["--config"],
-  doctor: ["--model", "--config"],
+  doctor: ["--model", "--timeout", "--config"],
   cost: ["--model"],
   sessions: []
 }

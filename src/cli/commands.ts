@@ -98,6 +98,7 @@ const sessionsConfig = {
 
 const doctorConfig = {
   model: modelFlag,
+  timeout: timeoutFlag,
   json: Flag.Boolean("json").pipe(Flag.withDescription("Print the checks as JSON"), Flag.withDefault(false)),
   cache: Flag.Boolean("cache").pipe(
     Flag.withDescription("Also send a long prompt twice and check that the second reads the cache (costs a little)"),
@@ -186,6 +187,7 @@ const doctor = Command.make("doctor", doctorConfig, (input) => lazily(() => impo
   Command.withExamples([
     { command: "byok doctor", description: "Check every configured model" },
     { command: "byok doctor -m \"Qwen [Ollama]\"", description: "Check one" },
+    { command: "byok doctor --timeout 20", description: "Wait longer for slow servers (default: 3 s per network check, 30 s for the test request)" },
     { command: "byok doctor --cache -m Claude", description: "Also check that prompt caching engages (two small paid requests)" },
     { command: "byok doctor --json | jq '.[] | select(any(.checks[]; .status == \"fail\"))'", description: "The failing models, for scripts" }
   ])

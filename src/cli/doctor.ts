@@ -1,14 +1,19 @@
 // `byok doctor`: runs the troubleshooting checks for every configured model (or the one -m names) and prints one
 // line per check, ✓ ! or ✗, with the fix. Its exit code is that of the first failure: 2 config, 3 key, 4 rate
 // limit, 5 connection, 1 anything else.
-import { Effect, Option } from "effect"
+import { Effect, Option, Stream } from "effect"
 import { ConfigService, type EntryRecord, type Selected } from "../config/config.ts"
-import { type Check, diagnose, type ModelReport } from "../doctor/doctor.ts"
+import { type Check, dataFileChecks, diagnose, type ModelReport } from "../doctor/doctor.ts"
+import { dataPlace } from "../lib/sqlite.ts"
+import { existsSync } from "node:fs"
 import type { DoctorInput } from "./commands.ts"
 import { QuietExit } from "./exit.ts"
-import { withConfig } from "./services.ts"
+import { timeoutSetting, withConfig } from "./services.ts"
 import { printJson, printLine } from "./render.ts"
 import { term } from "./term.ts"
+
+/** How many models are checked at once. */
+const CONCURRENT_CHECKS = 4
 
 const MARKS = { ok: "✓", warn: "!", fail: "✗", skip: "-" } as const
 const COLOURS = { ok: "\x1b[32m", warn: "\x1b[33m", fail: "\x1b[31m", skip: "\x1b[2m" } as const
@@ -43,13 +48,32 @@ export const runDoctor = (flags: DoctorInput) =>
       yield* config.select()
     }
     const reports: Array<ModelReport> = []
-    for (const record of records) {
-      const selected: Selected | undefined = record.entry !== undefined
-        ? yield* config.select({ name: record.name ?? record.entry.displayName }).pipe(Effect.orElseSucceed(() => undefined))
-        : undefined
-      const report = yield* diagnose(record, selected, { cache: flags.cache })
-      reports.push(report)
-      if (!flags.json) yield* printLine(`${render(report, t.stdoutIsTty && t.color)}\n`)
+    // byok's own files: whether others can read them (made private if they can), looked at before the checks
+    // below open the ledger (which tightens it too) and reported after the models.
+    const place = yield* dataPlace
+    const files = place._tag === "Directory" && existsSync(place.path)
+      ? { model: "byok's files", checks: dataFileChecks(place.path) }
+      : undefined
+    const timeout = yield* timeoutSetting(flags.timeout)
+    // A few models at a time, so that one hung server does not add its wait to every other's; each report is
+    // printed in config order as soon as it and those before it are done.
+    yield* Stream.fromIterable(records).pipe(
+      Stream.mapEffect((record) =>
+        Effect.gen(function*() {
+          const selected: Selected | undefined = record.entry !== undefined
+            ? yield* config.select({ name: record.name ?? record.entry.displayName }).pipe(Effect.orElseSucceed(() => undefined))
+            : undefined
+          return yield* diagnose(record, selected, { cache: flags.cache, timeout })
+        }), { concurrency: CONCURRENT_CHECKS }),
+      Stream.runForEach((report) =>
+        Effect.gen(function*() {
+          reports.push(report)
+          if (!flags.json) yield* printLine(`${render(report, t.stdoutIsTty && t.color)}\n`)
+        }))
+    )
+    if (files !== undefined) {
+      reports.push(files)
+      if (!flags.json) yield* printLine(`${render(files, t.stdoutIsTty && t.color)}\n`)
     }
     if (flags.json) yield* printJson(reports)
     const failed = reports.flatMap((r) => r.checks).find((c) => c.status === "fail")

@@ -7,9 +7,12 @@ import {
   DISCOVERED_SOURCE,
   discoveredEntries,
   saveModels,
+  unexpandedKeyWarning,
   usableEntries
 } from "../config/config.ts"
+import { UsageError } from "../config/errors.ts"
 import type { ModelEntry } from "../config/schema.ts"
+import { displayWidth, padEnd } from "../lib/width.ts"
 import { LocalServers } from "../providers/local.ts"
 import type { ModelsInput } from "./commands.ts"
 import { withConfig } from "./services.ts"
@@ -19,6 +22,12 @@ import { note, term, warn } from "./term.ts"
 export const runModels = (flags: ModelsInput) =>
   Effect.gen(function*() {
     const t = yield* term
+    if (flags.save && !flags.discover) {
+      return yield* new UsageError({
+        detail: "--save keeps the models --discover finds, and was given without it",
+        hint: "byok models --discover --save"
+      })
+    }
     const config = yield* ConfigService
     const loaded = yield* config.load
     // The default is whatever `byok exec` without -m would use.
@@ -40,11 +49,18 @@ export const runModels = (flags: ModelsInput) =>
       source: e.source.file,
       default: chosen._tag === "Some" && chosen.value.entry === e
     }))
+    // Entries that cannot be used (an unset ${VAR}, a wrong field): listed, marked, with the reason.
+    const unusable = loaded.entries.filter((r) => r.entry === undefined && r.issues.length > 0).map((r) => ({
+      displayName: r.name ?? r.at,
+      model: r.model ?? "",
+      source: r.file,
+      reason: r.issues.map((i) => `${i.path.slice(r.at.length).replace(/^\./, "") || "entry"}: ${i.message}`).join("; ")
+    }))
     for (const w of configWarnings(loaded, undefined)) yield* warn(t, w)
+    for (const e of configured) for (const w of unexpandedKeyWarning(e)) yield* warn(t, w)
     const discovered = all.filter((e) => e.source.file === DISCOVERED_SOURCE)
     if (flags.save) {
-      if (!flags.discover) yield* warn(t, "--save keeps the models --discover finds: add --discover")
-      else if (discovered.length === 0) yield* note(t, "No local server found on 11434 (Ollama), 8080 (llama.cpp), 1234 (LM Studio) or 8000 (vLLM); nothing saved.")
+      if (discovered.length === 0) yield* note(t, "No local server found on 11434 (Ollama), 8080 (llama.cpp), 1234 (LM Studio) or 8000 (vLLM); nothing saved.")
       else if (loaded.ownFile === undefined) {
         yield* warn(t, "nothing saved: set XDG_CONFIG_HOME or HOME, where byok's own config file lives")
       } else {
@@ -54,16 +70,29 @@ export const runModels = (flags: ModelsInput) =>
     } else if (discovered.length > 0) {
       yield* note(t, `Models marked + were found on local servers now; \`byok models --discover --save\` keeps them in ${loaded.ownFile}.`)
     }
-    if (flags.json) return yield* printLine(JSON.stringify(rows, null, 2))
-    if (rows.length === 0) {
+    if (flags.json) {
+      return yield* printLine(JSON.stringify([
+        ...rows.map((r) => ({ ...r, usable: true })),
+        ...unusable.map((u) => ({ displayName: u.displayName, model: u.model, source: u.source, usable: false, reason: u.reason }))
+      ], null, 2))
+    }
+    if (rows.length === 0 && unusable.length === 0) {
       return yield* printLine(
         `No models configured (looked in ${loaded.searched.join(", ")}), and no local server found listening.`
       )
     }
     const mark = (r: (typeof rows)[number], e: ModelEntry) => (r.default ? "*" : discovered.includes(e) ? "+" : "")
     const header = ["", "NAME", "PROVIDER", "MODEL", "HOST"]
-    const table = [header, ...rows.map((r, i) => [mark(r, all[i]!), r.displayName, r.provider, r.model, r.host])]
-    const widths = header.map((_, c) => Math.max(...table.map((row) => row[c]!.length)))
-    const lines = table.map((row) => row.map((cell, c) => cell.padEnd(widths[c]!)).join("  ").trimEnd())
+    const table = [
+      header,
+      ...rows.map((r, i) => [mark(r, all[i]!), r.displayName, r.provider, r.model, r.host]),
+      ...unusable.map((u) => ["!", u.displayName, "unusable", u.model, ""])
+    ]
+    const widths = header.map((_, c) => Math.max(...table.map((row) => displayWidth(row[c]!))))
+    const lines = table.map((row) => row.map((cell, c) => padEnd(cell, widths[c]!)).join("  ").trimEnd())
+    if (unusable.length > 0) {
+      lines.push("", rows.length === 0 ? "No usable model: every configured entry has a problem (! above):" : "! unusable:")
+      for (const u of unusable) lines.push(`  ${u.displayName} (${u.source}): ${u.reason}`)
+    }
     yield* printLine(lines.join("\n"))
   }).pipe(withConfig(flags.config))

@@ -28,6 +28,7 @@ import {
   type ModelEntry,
   type RefValue,
   SnakeShape,
+  UNEXPANDED_KEY,
   validateEntry,
   validatePrice
 } from "./schema.ts"
@@ -272,6 +273,7 @@ export const make = Effect.fn("Config.make")(function*(options: Options = {}) {
           price: priceFor(record.entry, priceOverride(config, record.entry)),
           warnings: [
             ...configWarnings(config, record),
+            ...unexpandedKeyWarning(record.entry),
             ...(record.file === DISCOVERED_SOURCE
               ? [
                 `no models are configured: using "${record.entry.displayName}", found at ${record.entry.baseUrl} ` +
@@ -362,12 +364,29 @@ const parseRoot = (path: string, text: string): Record<string, unknown> | Config
   })
 }
 
+/**
+ * A key that reads like a variable byok was meant to expand but does not: `$OPENAI_API_KEY` (a shell's form) or
+ * `%OPENAI_API_KEY%` (Windows'). byok expands only `${NAME}`, so the text itself would be sent as the key.
+ */
+export const unexpandedKeyWarning = (entry: ModelEntry): Array<string> => {
+  const key = Redacted.value(entry.apiKey).trim()
+  const match = UNEXPANDED_KEY.exec(key)
+  const name = match?.[1] ?? match?.[2]
+  if (name === undefined) return []
+  const field = entry.source.path.startsWith("customModels") ? "apiKey" : "api_key"
+  return [
+    `the ${field} of "${entry.displayName}" in ${entry.source.file} is the text "${key}", which byok sends as it is: ` +
+    `to use the environment variable, write "\${${name}}"`
+  ]
+}
+
 /** One line per file that could not be read and per entry that was skipped, for stderr. */
 export const configWarnings = (config: LoadedConfig, chosen: EntryRecord | undefined): Array<string> => [
   ...config.broken.map((b) => `${b.message} (models in that file are ignored)`),
   ...config.priceIssues.map((i) => `${i.file}: ${i.path}: ${i.message} (price override ignored)`),
   ...config.entries
-    .filter((r) => r !== chosen && r.entry === undefined && r.issues.length > 0)
+    // An entry whose only trouble is the environment (an unset ${VAR}) is said when it is used, not on every run.
+    .filter((r) => r !== chosen && r.entry === undefined && r.issues.length > 0 && !r.issues.every((i) => i.environment === true))
     .map((r) => {
       const problems = r.issues.map((i) => `${i.path.slice(r.at.length).replace(/^\./, "") || "entry"}: ${i.message}`)
       return `skipping ${r.name !== undefined ? `"${r.name}"` : r.at} (${r.file} ${r.at}): ${problems.join("; ")}`
@@ -453,7 +472,7 @@ export const discoveredEntries = (found: ReadonlyArray<Discovered>): ReadonlyArr
       endpoint: parseEndpoint(d.baseUrl)!,
       apiKey: Redacted.make(d.server.placeholderKey),
       provider: "generic-chat-completion-api",
-      maxOutputTokens: DISCOVERED_MAX_TOKENS,
+      maxOutputTokens: discoveredCap(d),
       extraArgs: {},
       extraHeaders: {},
       cacheTtl: "5m",
@@ -463,6 +482,17 @@ export const discoveredEntries = (found: ReadonlyArray<Discovered>): ReadonlyArr
 
 /** What a discovered model may answer at most; byok's own file can change it once saved. */
 const DISCOVERED_MAX_TOKENS = 8192
+
+/**
+ * A discovered model's output cap, fitting the context its server serves: a quarter of it, the rest left for the
+ * prompt (llama.cpp serving 4,096 tokens gets 1,024, not 8,192, which no prompt could fit beside). Ollama says
+ * nothing of a model not yet loaded; its default context is 4,096 on most machines.
+ */
+export const discoveredCap = (d: Pick<Discovered, "context" | "server">): number => {
+  const context = d.context ?? (d.server.kind === "ollama" ? 4096 : undefined)
+  if (context === undefined) return DISCOVERED_MAX_TOKENS
+  return Math.max(64, Math.min(DISCOVERED_MAX_TOKENS, Math.floor(context / 4)))
+}
 
 const discoveredRecords = (found: ReadonlyArray<Discovered>): ReadonlyArray<EntryRecord> =>
   discoveredEntries(found).map((entry) => ({

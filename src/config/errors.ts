@@ -11,13 +11,20 @@ export interface ConfigIssue {
   /** The entry's display name when it has one, so a user can find it without counting. */
   readonly entry?: string
   readonly message: string
+  /**
+   * The issue is an unset or empty environment variable or an unreadable secret file: the entry is fine, the
+   * environment this byok runs in lacks something. Said when that model is used, listed or checked; not on every
+   * other command.
+   */
+  readonly environment?: boolean
 }
 
 export const ConfigIssueSchema = Schema.Struct({
   file: Schema.String,
   path: Schema.String,
   entry: Schema.optionalKey(Schema.String),
-  message: Schema.String
+  message: Schema.String,
+  environment: Schema.optionalKey(Schema.Boolean)
 })
 
 /** `--config FILE` or BYOK_CONFIG named a file that does not exist or cannot be read. */

@@ -98,6 +98,9 @@ export const invalidProviderMessage = (value: string): string => {
     (suggestion ? `. Did you mean "${suggestion}"?` : "")
 }
 
+/** A variable's name where its value was meant: `$NAME` (a shell's form) or `%NAME%` (Windows'). */
+export const UNEXPANDED_KEY = /^(?:\$([A-Za-z_][A-Za-z0-9_]*)|%([A-Za-z_][A-Za-z0-9_]*)%)$/
+
 /** `${VAR}`, and `${file:/run/secrets/NAME}` (a secret file's content, trimmed: the container way). */
 const ENV_REF = /\$\{((?:file:[^}]+)|[A-Za-z_][A-Za-z0-9_]*)\}/g
 
@@ -216,11 +219,13 @@ export const validateEntry = (
     issues.push({ file, path: `${path}.${field}`, ...(entryName ? { entry: entryName } : {}), message })
 
   const expanded = expandEnv(raw, env, path, (at, _, why) =>
-    issues.push({ file, path: at, ...(entryName ? { entry: entryName } : {}), message: why })) as Record<string, unknown>
+    issues.push({ file, path: at, ...(entryName ? { entry: entryName } : {}), message: why, environment: true })) as Record<string, unknown>
 
   const secrets: Array<string> = []
   const rawKey = expanded[shape.fields.apiKey]
-  if (typeof rawKey === "string") secrets.push(rawKey)
+  // A variable's name written as the key ("$OPENAI_API_KEY") is no secret: it is shown, with the fix
+  // (config.ts unexpandedKeyWarning).
+  if (typeof rawKey === "string" && !UNEXPANDED_KEY.test(rawKey.trim())) secrets.push(rawKey)
   if (isRecord(expanded["extraHeaders"])) {
     for (const v of Object.values(expanded["extraHeaders"])) if (typeof v === "string") secrets.push(v)
   }

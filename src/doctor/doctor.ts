@@ -4,16 +4,21 @@
 // few seconds: the network checks wait 3 s at most.
 import { Duration, Effect, FileSystem, Stream } from "effect"
 import { FetchHttpClient, HttpClient, HttpClientRequest } from "effect/http"
-import type { EntryRecord, Selected } from "../config/config.ts"
+import { type EntryRecord, type Selected, unexpandedKeyWarning } from "../config/config.ts"
 import type { ModelEntry } from "../config/schema.ts"
 import { make as makeConversation } from "../conversation/conversation.ts"
 import { ExitCode, providerExitCode } from "../explain/codes.ts"
 import { explainProviderError } from "../explain/provider.ts"
 import { sourceLabel } from "../ledger/cost.ts"
 import { endingOf } from "../lib/cause.ts"
+import { PRIVATE_DIR, PRIVATE_FILE, tighten } from "../lib/sqlite.ts"
 import { closest } from "../lib/text.ts"
+import { statSync } from "node:fs"
 import { ProviderError } from "../providers/errors.ts"
-import { connectionReason } from "../providers/http.ts"
+import { requestContext } from "../providers/format.ts"
+import { fromTransport, requestInit, waitedTooLong } from "../providers/http.ts"
+import { Network } from "../lib/network.ts"
+import { VERSION } from "../version.ts"
 import { LocalServers, serverOfKind } from "../providers/local.ts"
 import { minimumCacheablePrompt, WIRE_FORMATS } from "../providers/registry.ts"
 
@@ -36,9 +41,14 @@ export interface ModelReport {
 export interface Options {
   /** Also send a long-enough prompt twice and look for cache reads (costs a little). */
   readonly cache: boolean
+  /** --timeout or BYOK_TIMEOUT, in seconds: every wait of the checks. */
+  readonly timeout?: number | undefined
 }
 
-const NETWORK_TIMEOUT = Duration.seconds(3)
+/** How long a network check waits unless told otherwise: a dead entry is diagnosed in a few seconds. */
+const NETWORK_TIMEOUT_SECONDS = 3
+/** How long the test request waits unless told otherwise. */
+const REQUEST_TIMEOUT_SECONDS = 30
 const ok = (name: string, detail: string): Check => ({ name, status: "ok", detail })
 const warn = (name: string, detail: string, fix?: string): Check => ({ name, status: "warn", detail, fix })
 const fail = (name: string, detail: string, fix: string | undefined, code: number): Check => ({ name, status: "fail", detail, fix, code })
@@ -67,6 +77,36 @@ const variants = (entry: ModelEntry): ReadonlyArray<string> => {
   return out.filter((v) => v !== base)
 }
 
+/** byok's own files, which hold prompts, answers and costs: the data directory and what is in it. */
+const DATA_FILES = ["ledger.db", "ledger.db-wal", "ledger.db-shm", "sessions.db", "sessions.db-wal", "sessions.db-shm", "history.jsonl"]
+
+/**
+ * Whether others can read byok's data directory or files. Any that can are tightened here, as byok does whenever
+ * it opens them (lib/sqlite.ts), and said; one byok cannot change (another owner) is a warning with the chmod.
+ */
+export const dataFileChecks = (dir: string): ReadonlyArray<Check> => {
+  const modeOf = (path: string) => {
+    try {
+      return statSync(path).mode & 0o777
+    } catch {
+      return undefined
+    }
+  }
+  const checks: Array<Check> = []
+  for (const [path, want] of [[dir, PRIVATE_DIR], ...DATA_FILES.map((f) => [`${dir}/${f}`, PRIVATE_FILE] as const)] as const) {
+    const before = modeOf(path)
+    if (before === undefined || (before & 0o077) === 0) continue
+    tighten(path, want)
+    const after = modeOf(path) ?? before
+    checks.push(
+      (after & 0o077) === 0
+        ? warn("file modes", `${path} was readable by others (mode ${before.toString(8)}); byok made it ${want.toString(8)}`)
+        : warn("file modes", `${path} is readable by others (mode ${after.toString(8)})`, `chmod ${want.toString(8)} ${path}`)
+    )
+  }
+  return checks.length > 0 ? checks : [ok("file modes", `${dir} and its files are private (700, 600)`)]
+}
+
 export const diagnose = (record: EntryRecord, selected: Selected | undefined, options: Options) =>
   Effect.gen(function*() {
     const checks: Array<Check> = []
@@ -83,33 +123,34 @@ export const diagnose = (record: EntryRecord, selected: Selected | undefined, op
       return { model: name, checks } satisfies ModelReport
     }
     checks.push(ok("config", `${entry.provider}, ${record.at} in ${record.file}`))
+    for (const words of unexpandedKeyWarning(entry)) checks.push(warn("key text", words))
     const client = yield* HttpClient.HttpClient
     const servers = yield* LocalServers
     const fs = yield* FileSystem.FileSystem
+    const network = yield* Network
+    const networkTimeout = Duration.seconds(options.timeout ?? NETWORK_TIMEOUT_SECONDS)
 
-    // 2. The network: the host resolves, connects, and (https) shakes hands; its /models says more.
-    const headers = { ...WIRE_FORMATS[entry.provider].authHeaders(entry), ...entry.extraHeaders }
+    // 2. The network: the host resolves, connects, and (https) shakes hands; its /models says more. The checks go
+    // the way exec's requests go: the same proxy (HTTPS_PROXY, NO_PROXY), the same CAs and caFile, no redirects.
+    const ctx = requestContext(entry, network)
+    const headers = { ...WIRE_FORMATS[entry.provider].authHeaders(entry), "user-agent": `byok/${VERSION}`, ...entry.extraHeaders }
     const get = (url: string) =>
-      client.execute(HttpClientRequest.get(url).pipe(HttpClientRequest.setHeaders(headers))).pipe(
-        // The key is in these headers: no redirect may carry it elsewhere (see providers/http.ts).
-        Effect.provideService(FetchHttpClient.RequestInit, { redirect: "manual" }),
-        Effect.flatMap((response) =>
-          Effect.map(response.json.pipe(Effect.orElseSucceed(() => undefined)), (json) => ({ status: response.status, json }))
-        ),
-        Effect.timeoutOrElse({
-          duration: NETWORK_TIMEOUT,
-          orElse: () => Effect.fail({ _tag: "Timeout" as const })
-        }),
-        Effect.result
-      )
+      Effect.flatMap(requestInit(ctx), (init) =>
+        client.execute(HttpClientRequest.get(url).pipe(HttpClientRequest.setHeaders(headers))).pipe(
+          // The key is in these headers: no redirect may carry it elsewhere (see providers/http.ts).
+          Effect.provideService(FetchHttpClient.RequestInit, init),
+          Effect.mapError((e) => fromTransport(ctx, e))
+        )).pipe(
+          Effect.flatMap((response) =>
+            Effect.map(response.json.pipe(Effect.orElseSucceed(() => undefined)), (json) => ({ status: response.status, json }))
+          ),
+          Effect.timeoutOrElse({ duration: networkTimeout, orElse: () => Effect.fail(waitedTooLong(ctx, networkTimeout)) }),
+          Effect.result
+        )
     const started = Date.now()
     const first = yield* get(modelsUrl(entry))
     if (first._tag === "Failure") {
-      const failure = first.failure
-      const reason = "_tag" in failure && failure._tag === "Timeout"
-        ? connectionReason({ name: "TimeoutError", message: `no answer in ${Duration.format(NETWORK_TIMEOUT)}` }, false)
-        : connectionReason((failure as { reason?: { cause?: unknown } }).reason?.cause ?? failure, false)
-      const words = explainProviderError(new ProviderError({ entry, midStream: false, reason }))
+      const words = explainProviderError(first.failure)
       checks.push(fail("connect", words.headline, words.lines[0], ExitCode.connection))
       for (const rest of ["server", "base_url", "model", "key", "stream"]) checks.push(skip(rest, "the host cannot be reached"))
       return { model: name, checks } satisfies ModelReport
@@ -165,7 +206,8 @@ export const diagnose = (record: EntryRecord, selected: Selected | undefined, op
     }
 
     // 6, 7, 11. The key, the stream and its usage, the time to the first token: the smallest real request.
-    const conversation = yield* makeConversation({ selected, maxRetries: 0, timeout: 30, ephemeral: true })
+    const requestTimeout = options.timeout ?? REQUEST_TIMEOUT_SECONDS
+    const conversation = yield* makeConversation({ selected, maxRetries: 0, timeout: requestTimeout, ephemeral: true })
     const turn = yield* conversation.send("Reply with the word OK.", { render: Stream.runDrain, maxOutputTokens: 1 })
     if (turn.failure !== undefined) {
       const ending = endingOf(turn.failure)
@@ -197,9 +239,18 @@ export const diagnose = (record: EntryRecord, selected: Selected | undefined, op
         : ok("price", price.kind === "local" ? "local (free)" : `${sourceLabel(price)}: $${price.price.input} in / $${price.price.output} out per million tokens`)
     )
 
-    // 9. The context window.
+    // 9. The context window, and an output cap that alone would fill it (no prompt could fit beside it).
+    const capField = entry.source.path.startsWith("customModels") ? "maxOutputTokens" : "max_tokens"
     checks.push(
-      served?.context !== undefined
+      served?.context !== undefined && entry.maxOutputTokens >= served.context
+        ? warn(
+          "context",
+          `${serverOfKind(served.kind).name} serves ${served.context.toLocaleString("en-US")} tokens, and ` +
+            `${capField} (${entry.maxOutputTokens.toLocaleString("en-US")}) alone asks for that much or more: every prompt will be too long`,
+          `set ${capField} of "${entry.displayName}" in ${entry.source.file} to about ${Math.floor(served.context / 4)}, ` +
+            `or serve a larger context (${serverOfKind(served.kind).name})`
+        )
+        : served?.context !== undefined
         ? ok("context", `${serverOfKind(served.kind).name} serves ${served.context.toLocaleString("en-US")} tokens`)
         : warn("context", served !== undefined ? `${serverOfKind(served.kind).name} does not say yet (the model is not loaded)` : "not known to byok")
     )
@@ -223,9 +274,9 @@ export const diagnose = (record: EntryRecord, selected: Selected | undefined, op
     if (options.cache && turn.failure === undefined) {
       const minimum = minimumCacheablePrompt(entry) ?? 1024
       const long = `${"Reference text for a cache check. ".repeat(Math.ceil((minimum * 1.3 * 4) / 34))}\nReply with OK.`
-      const cached = yield* makeConversation({ selected, maxRetries: 0, timeout: 30, ephemeral: true })
+      const cached = yield* makeConversation({ selected, maxRetries: 0, timeout: requestTimeout, ephemeral: true })
       yield* cached.send(long, { render: Stream.runDrain, maxOutputTokens: 1 })
-      const again = yield* makeConversation({ selected, maxRetries: 0, timeout: 30, ephemeral: true })
+      const again = yield* makeConversation({ selected, maxRetries: 0, timeout: requestTimeout, ephemeral: true })
       const second = yield* again.send(long, { render: Stream.runDrain, maxOutputTokens: 1 })
       const read = second.usage?.input.cacheRead ?? 0
       checks.push(

@@ -4,7 +4,7 @@
 import { Effect, Stream } from "effect"
 import { HttpClient, HttpClientRequest } from "effect/http"
 import type { ModelEntry } from "../config/schema.ts"
-import { Network, proxyFor, proxyVariable } from "../lib/network.ts"
+import { Network, proxyFor, type ProxySettings, proxyVariable } from "../lib/network.ts"
 import { VERSION } from "../version.ts"
 import type { LlmRequest } from "./conversation.ts"
 import type { ProviderError } from "./errors.ts"
@@ -42,6 +42,12 @@ export interface WireFormat {
   readonly stream: (request: LlmRequest) => Stream.Stream<LlmEvent, ProviderError>
 }
 
+/** What a request to a model's server goes with: the entry, and the proxy it goes through (if any). */
+export const requestContext = (entry: ModelEntry, network: ProxySettings): RequestContext => {
+  const proxy = proxyFor(network, entry.endpoint.url)
+  return { entry, ...(proxy !== undefined ? { proxy: { url: proxy, variable: proxyVariable(network, entry.endpoint.url) } } : {}) }
+}
+
 /** A wire format from its spec: POST the JSON body with the auth headers, then parse the streamed answer. */
 export const makeWireFormat = (spec: WireSpec) =>
   Effect.gen(function*() {
@@ -49,11 +55,7 @@ export const makeWireFormat = (spec: WireSpec) =>
     const network = yield* Network
     return { stream: (request) =>
       Stream.unwrap(Effect.gen(function*() {
-        const proxy = proxyFor(network, request.model.endpoint.url)
-        const ctx = {
-          entry: request.model,
-          ...(proxy !== undefined ? { proxy: { url: proxy, variable: proxyVariable(network, request.model.endpoint.url) } } : {})
-        }
+        const ctx = requestContext(request.model, network)
         const http = HttpClientRequest.post(spec.url(request.model)).pipe(
           HttpClientRequest.setHeaders({
             ...spec.authHeaders(request.model),

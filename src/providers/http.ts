@@ -326,7 +326,7 @@ const caOf = (path: string) => {
 }
 
 /** The fetch options of one request: no redirects followed, no Bun idle timer, byok's proxy, the model's CA. */
-const requestInit = (ctx: RequestContext): Effect.Effect<RequestInit, ProviderError> =>
+export const requestInit = (ctx: RequestContext): Effect.Effect<RequestInit, ProviderError> =>
   Effect.map(
     ctx.entry.caFile === undefined
       ? Effect.succeed(undefined)

@@ -3,7 +3,8 @@
 // has, and on which default port each listens (for discovery and for hints). Read by explain/, the conversation
 // engine (context warnings), config (discovery) and the doctor. Probes are short GETs, cached per process.
 import { Context, Duration, Effect, Layer } from "effect"
-import { HttpClient, HttpClientRequest } from "effect/http"
+import { FetchHttpClient, HttpClient, HttpClientRequest } from "effect/http"
+import { Network, proxyFor } from "../lib/network.ts"
 import { VERSION } from "../version.ts"
 import type { ModelEntry } from "../config/schema.ts"
 import { WIRE_FORMATS } from "./registry.ts"
@@ -94,6 +95,8 @@ export interface Discovered {
   readonly server: LocalServer
   readonly baseUrl: string
   readonly models: ReadonlyArray<string>
+  /** The context the server serves (llama.cpp's n_ctx, vLLM's max_model_len), when it says without a model named. */
+  readonly context?: number | undefined
 }
 
 type Json = Record<string, unknown>
@@ -222,7 +225,15 @@ export interface Interface {
 export class LocalServers extends Context.Service<LocalServers, Interface>()("byok/LocalServers") {}
 
 export const make = Effect.fn("LocalServers.make")(function*() {
-  const client = yield* HttpClient.HttpClient
+  // The probes go the way a model's requests go: through the proxy byok would use for that host (loopback goes
+  // direct unless NO_PROXY says otherwise: lib/network.ts).
+  const network = yield* Network
+  const client = (yield* HttpClient.HttpClient).pipe(
+    HttpClient.transform((effect, request) => {
+      const proxy = proxyFor(network, new URL(request.url))
+      return proxy === undefined ? effect : Effect.provideService(effect, FetchHttpClient.RequestInit, { proxy } as RequestInit)
+    })
+  )
   const kinds = new Map<string, Effect.Effect<ServerKind | undefined>>()
   const served = new Map<string, Effect.Effect<Served | undefined>>()
 
@@ -259,7 +270,12 @@ export const make = Effect.fn("LocalServers.make")(function*() {
           kind === undefined
             ? Effect.succeed(undefined)
             : servedBy(client, origin, kind, "", DISCOVERY_STEP).pipe(
-              Effect.map((s): Discovered => ({ server: serverOfKind(kind), baseUrl: `${origin}/v1`, models: s.models }))
+              Effect.map((s): Discovered => ({
+                server: serverOfKind(kind),
+                baseUrl: `${origin}/v1`,
+                models: s.models,
+                ...(s.context !== undefined ? { context: s.context } : {})
+              }))
             )
         )
       )
