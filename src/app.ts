@@ -49,9 +49,24 @@ const program = Effect.gen(function*() {
   Effect.catchCause((cause) =>
     Effect.gen(function*() {
       const t = yield* term
-      const { describeCause, formatReport } = yield* Effect.promise(() => import("./cli/exit.ts"))
+      const { describeCause, ExitCode, formatReport } = yield* Effect.promise(() => import("./cli/exit.ts"))
+      const { printJson } = yield* Effect.promise(() => import("./cli/render.ts"))
       const report = describeCause(cause, t.debug)
       if (!report.silent) yield* writeErr(formatReport(report, t.color))
+      // `exec -o json` whose flags effect/cli refused (it printed why): scripts still get their one result object.
+      if (report.silent && report.code === ExitCode.usage && wantsJsonResult(process.argv.slice(2))) {
+        yield* printJson({
+          type: "result",
+          subtype: "error",
+          is_error: true,
+          duration_ms: 0,
+          num_turns: 0,
+          result: "",
+          session_id: null,
+          exit_code: report.code,
+          error: { type: "UsageError", message: "invalid arguments (see stderr)" }
+        }).pipe(Effect.ignore)
+      }
       yield* Effect.sync(() => {
         process.exitCode = report.code
       })
@@ -63,5 +78,14 @@ const program = Effect.gen(function*() {
   Effect.provideService(References.TracerEnabled, false),
   Effect.provideService(Tracer.DisablePropagation, true)
 )
+
+/** `byok exec … -o json` (or stream-json), in any spelling of the flag. */
+const wantsJsonResult = (args: ReadonlyArray<string>): boolean => {
+  if (!args.includes("exec")) return false
+  return args.some((arg, i) =>
+    /^(?:--output-format|-o)=(?:json|stream-json)$/.test(arg) ||
+    ((arg === "-o" || arg === "--output-format") && (args[i + 1] === "json" || args[i + 1] === "stream-json"))
+  )
+}
 
 runMain(program)

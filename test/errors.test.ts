@@ -256,12 +256,14 @@ describe("property: server error text never carries the key out", () => {
 })
 
 describe("context errors: every server's wording, with its numbers", () => {
-  const cases: ReadonlyArray<readonly [string, unknown, { promptTokens?: number; contextTokens?: number }]> = [
+  const cases: ReadonlyArray<readonly [string, unknown, { promptTokens?: number; contextTokens?: number; outputTokens?: number }]> = [
     ["OpenAI", { error: { code: "context_length_exceeded", message: "This model's maximum context length is 128000 tokens. However, your messages resulted in 130512 tokens. Please reduce the length of the messages." } }, { promptTokens: 130512, contextTokens: 128000 }],
     ["Anthropic", { type: "error", error: { type: "invalid_request_error", message: "prompt is too long: 208310 tokens > 200000 maximum" } }, { promptTokens: 208310, contextTokens: 200000 }],
-    ["Anthropic with max_tokens", { type: "error", error: { type: "invalid_request_error", message: "input length and `max_tokens` exceed context limit: 197626 + 21333 > 200000, decrease input length or `max_tokens` and try again" } }, { promptTokens: 197626, contextTokens: 200000 }],
+    ["Anthropic with max_tokens", { type: "error", error: { type: "invalid_request_error", message: "input length and `max_tokens` exceed context limit: 197626 + 21333 > 200000, decrease input length or `max_tokens` and try again" } }, { promptTokens: 197626, contextTokens: 200000, outputTokens: 21333 }],
     ["llama.cpp", { error: { code: 400, message: "request (4476 tokens) exceeds the available context size (4096 tokens), try increasing it", type: "exceed_context_size_error", n_prompt_tokens: 4476, n_ctx: 4096 } }, { promptTokens: 4476, contextTokens: 4096 }],
-    ["vLLM", { object: "error", message: "This model's maximum context length is 2048 tokens. However, you requested 2100 tokens (2000 in the messages, 100 in the completion). Please reduce the length of the messages or completion.", type: "BadRequestError", code: 400 }, { promptTokens: 2000, contextTokens: 2048 }],
+    ["vLLM", { object: "error", message: "This model's maximum context length is 2048 tokens. However, you requested 2100 tokens (2000 in the messages, 100 in the completion). Please reduce the length of the messages or completion.", type: "BadRequestError", code: 400 }, { promptTokens: 2000, contextTokens: 2048, outputTokens: 100 }],
+    ["OpenAI, the completion too big", { error: { code: "context_length_exceeded", message: "This model's maximum context length is 8192 tokens. However, you requested 9000 tokens (1000 in the messages, 8000 in the completion). Please reduce the length of the messages or completion." } }, { promptTokens: 1000, contextTokens: 8192, outputTokens: 8000 }],
+    ["vLLM, newer wording", { object: "error", message: "This model's maximum context length is 4096 tokens. However, you requested 8000 output tokens and your prompt contains at least 1000 input tokens, for a total of at least 9000 tokens.", type: "BadRequestError", code: 400 }, { promptTokens: 1000, contextTokens: 4096, outputTokens: 8000 }],
     ["LM Studio", { error: "Trying to keep the first 5000 tokens when context the overflows. However, the model is loaded with context length of only 4096 tokens, which is not enough." }, { promptTokens: 5000, contextTokens: 4096 }]
   ]
   for (const [name, body, numbers] of cases) {
@@ -269,7 +271,15 @@ describe("context errors: every server's wording, with its numbers", () => {
       const error = await errorFor(json(400, body))
       expect(error.reason).toMatchObject({ _tag: "ContextLengthExceeded", ...numbers })
       const report = describeProviderError(error)
-      expect(report.headline).toContain(`(prompt ${numbers.promptTokens!.toLocaleString("en-US")} tokens, context ${numbers.contextTokens!.toLocaleString("en-US")})`)
+      const n = (x: number | undefined) => x!.toLocaleString("en-US")
+      if (numbers.outputTokens === undefined) {
+        expect(report.headline).toContain(`(prompt ${n(numbers.promptTokens)} tokens, context ${n(numbers.contextTokens)})`)
+      } else {
+        // The prompt fits: the fix is a lower output cap, with the largest that fits.
+        expect(report.headline).toContain(`The prompt (${n(numbers.promptTokens)} tokens) plus the room asked for the answer (${n(numbers.outputTokens)} tokens)`)
+        expect(report.headline).toContain("the output cap is too big")
+        expect(report.lines[0]).toContain(`Lower the output cap to at most ${n(numbers.contextTokens! - numbers.promptTokens!)}: --max-tokens N`)
+      }
     })
   }
 })

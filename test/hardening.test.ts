@@ -314,4 +314,44 @@ describe("22. inputs that are refused", () => {
     expect(r.code).toBe(2)
     expect(r.stderr).toContain("byok models --discover --save")
   })
+  test("cost --since without a unit, 0, or a bare number; --limit below 1; retries below 0 or not a number", async () => {
+    server.handle(() => sseResponse(answer("ok")))
+    const before = server.requests.length
+    for (const since of ["7", "0", "0d", "99999", "3 days"]) {
+      const r = await run(["cost", "--since", since])
+      expect([since, r.code]).toEqual([since, 2])
+      expect(r.stderr).toContain("30m, 24h, 7d, 2w")
+    }
+    for (const args of [["cost", "--limit", "0"], ["cost", "--limit=-3"], ["sessions", "--limit", "0"], ["sessions", "--limit=-3"]]) {
+      const r = await run(args)
+      expect([args, r.code]).toEqual([args, 2])
+      expect(r.stdout).toBe("")
+    }
+    const retries = await run(["exec", "-m", "Local", "--max-retries=-1", "hi"])
+    expect(retries.code).toBe(2)
+    expect(retries.stderr).toContain("--max-retries must be a whole number of 0 or more")
+    const env = await run(["exec", "-m", "Local", "hi"], { BYOK_MAX_RETRIES: "x" })
+    expect(env.code).toBe(2)
+    expect(env.stderr).toContain(`BYOK_MAX_RETRIES must be a whole number of 0 or more, got "x"`)
+    expect(server.requests.length).toBe(before)
+    for (const since of ["7d", "today", "2026-11-01", "2026-11-01T09:30"]) expect((await run(["cost", "--since", since])).code).toBe(0)
+  })
+})
+
+describe("12. exec -o json: a result object for every failure", () => {
+  test("before the request (unknown model, no prompt, a bad flag), with is_error, the message and the exit code", async () => {
+    for (const [args, code, message] of [
+      [["exec", "-o", "json", "-m", "Nope", "hi"], 2, "Unknown model"],
+      [["exec", "-o", "stream-json", "-m", "Local"], 2, "No prompt given"],
+      [["exec", "--output-format=json", "--max-tokens", "abc", "hi"], 2, "invalid arguments"]
+    ] as const) {
+      const r = await run(args, {}, "")
+      expect(r.code).toBe(code)
+      const lines = r.stdout.trim().split("\n")
+      expect(lines).toHaveLength(1)
+      const result = JSON.parse(lines[0]!)
+      expect(result).toMatchObject({ type: "result", is_error: true, exit_code: code })
+      expect(result.error.message).toContain(message)
+    }
+  })
 })

@@ -25,7 +25,7 @@ import { VERSION } from "../version.ts"
 import type { ChatInput } from "./commands.ts"
 import { costCell, formatTokens, hitRateCell, savingsCell } from "./cost.ts"
 import { describeCause, formatReport } from "./exit.ts"
-import { maxRetriesFromEnv, timeoutSetting, withConfig } from "./services.ts"
+import { maxRetriesSetting, timeoutSetting, withConfig } from "./services.ts"
 import { answerText, finishNote, isoMinute, turnLine } from "./render.ts"
 import { startSpinner, term, waitingFor, writeErr } from "./term.ts"
 
@@ -86,7 +86,7 @@ export const runChat = (flags: ChatInput) =>
       session: Option.getOrUndefined(flags.session),
       continue: flags.continue,
       system: Option.getOrUndefined(flags.system),
-      maxRetries: yield* maxRetriesFromEnv,
+      maxRetries: yield* maxRetriesSetting(),
       timeout: yield* timeoutSetting(flags.timeout)
     })
     const loaded = yield* config.load

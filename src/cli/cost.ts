@@ -15,7 +15,8 @@ const UNITS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000, 
 export const parseSince = (text: string, now: number): number | undefined => {
   const s = text.trim().toLowerCase()
   const rel = /^(\d+)\s*([mhdw])$/.exec(s)
-  if (rel) return now - Number(rel[1]) * UNITS[rel[2]!]!
+  // 0d would be "since now": nothing; a bare number has no unit. Both are refused rather than guessed.
+  if (rel) return Number(rel[1]) > 0 ? now - Number(rel[1]) * UNITS[rel[2]!]! : undefined
   if (s === "today" || s === "yesterday") {
     const d = new Date(now)
     d.setHours(0, 0, 0, 0)
@@ -25,8 +26,12 @@ export const parseSince = (text: string, now: number): number | undefined => {
     const t = new Date(`${s}T00:00:00`).getTime()
     return Number.isNaN(t) ? undefined : t
   }
-  const t = Date.parse(text)
-  return Number.isNaN(t) ? undefined : t
+  // A date with a time (2026-11-01T09:30, 2026-11-01 09:30): nothing looser, so "7" or "99999" is no year.
+  if (/^\d{4}-\d{2}-\d{2}[t ]\d{2}:\d{2}(:\d{2})?$/.test(s)) {
+    const t = new Date(s.replace(" ", "t").toUpperCase()).getTime()
+    return Number.isNaN(t) ? undefined : t
+  }
+  return undefined
 }
 
 export const formatTokens = (n: number): string =>
@@ -118,6 +123,9 @@ export const renderReport = (report: Report, limit: number, titles: ReadonlyMap<
 
 export const runCost = (flags: CostInput) =>
   Effect.gen(function*() {
+    if (flags.limit < 1) {
+      return yield* new UsageError({ detail: `--limit must be a whole number of 1 or more, got ${flags.limit}` })
+    }
     const ledger = yield* CostLedger
     const now = yield* Clock.currentTimeMillis
     let since: number | undefined
@@ -126,7 +134,7 @@ export const runCost = (flags: CostInput) =>
       if (since === undefined) {
         return yield* new UsageError({
           detail: `--since ${JSON.stringify(flags.since.value)} is not a time`,
-          hint: "Use 24h, 7d, 2w, today, yesterday, or a date like 2026-11-01."
+          hint: "Use a number with a unit (30m, 24h, 7d, 2w), today, yesterday, or a date like 2026-11-01 (or 2026-11-01T09:30)."
         })
       }
     }

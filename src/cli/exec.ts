@@ -9,7 +9,8 @@ import { explainRetry } from "../explain/provider.ts"
 import { explainStoreWarning, NOWHERE } from "../explain/store.ts"
 import type { ExecInput } from "./commands.ts"
 import { describeCause, formatReport, QuietExit } from "./exit.ts"
-import { maxRetriesFromEnv, timeoutSetting, withConfig } from "./services.ts"
+import { endingOf } from "../lib/cause.ts"
+import { maxRetriesSetting, timeoutSetting, withConfig } from "./services.ts"
 import {
   finishNote,
   initJson,
@@ -75,6 +76,8 @@ export const userMessageText = (line: string): string | undefined => {
 }
 
 interface Context {
+  /** Whether a result object has been printed (-o json, stream-json). */
+  readonly results: { printed: boolean }
   readonly t: Term
   readonly format: OutputFormat
   readonly maxOutputTokens: number | undefined
@@ -111,6 +114,7 @@ const execTurn = (ctx: Context, prompt: string, label?: string) =>
     }
     yield* storeWarnings(t, turn)
     if (format !== "text") {
+      ctx.results.printed = true
       const report = turn.failure !== undefined && turn.outcome !== "interrupted" ? describeCause(turn.failure) : undefined
       yield* printJson(resultJson(
         turn,
@@ -148,9 +152,36 @@ const flushLedger = (t: Term, conversation: Conversation) =>
     Effect.catch((error) => warn(t, explainStoreWarning(error, "this request was not recorded in the cost ledger")))
   )
 
+/**
+ * With -o json or stream-json, a failure before any result was printed (no prompt, an unknown model, a broken
+ * config) still prints one result object, so that a script reading stdout always gets one.
+ */
+const resultOnFailure = (flags: ExecInput, printed: () => boolean) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  flags.output === "text" && flags.input !== "stream-json"
+    ? effect
+    : Effect.tapCause(effect, (cause) => {
+      if (printed() || Cause.hasInterruptsOnly(cause)) return Effect.void
+      const report = describeCause(cause)
+      if (report.silent && report.code === 0) return Effect.void
+      const ending = endingOf(cause)
+      const tag = ending._tag === "Failed" ? (ending.error as { _tag?: unknown } | undefined)?._tag : undefined
+      return printJson({
+        type: "result",
+        subtype: "error",
+        is_error: true,
+        duration_ms: 0,
+        num_turns: 0,
+        result: "",
+        session_id: null,
+        exit_code: report.code,
+        error: { type: typeof tag === "string" ? tag : "Error", message: report.silent ? "invalid arguments" : report.headline }
+      }).pipe(Effect.ignore)
+    })
+
 /** `byok exec`: one prompt (or one per stdin line), its answer streamed. */
-export const runExec = (flags: ExecInput) =>
-  Effect.gen(function*() {
+export const runExec = (flags: ExecInput) => {
+  const results = { printed: false }
+  return Effect.gen(function*() {
     const t = yield* term
     const maxTokens = Option.getOrUndefined(flags.maxTokens)
     if (maxTokens !== undefined && maxTokens <= 0) {
@@ -177,11 +208,12 @@ export const runExec = (flags: ExecInput) =>
       session: Option.getOrUndefined(flags.session),
       continue: flags.continue,
       system: Option.getOrUndefined(flags.system),
-      maxRetries: Option.getOrUndefined(flags.maxRetries) ?? (yield* maxRetriesFromEnv),
+      maxRetries: yield* maxRetriesSetting(Option.getOrUndefined(flags.maxRetries)),
       timeout: yield* timeoutSetting(flags.timeout)
     })
     for (const w of warnings) yield* warn(t, w)
     const ctx: Context = {
+      results,
       t,
       // Results, one per message, are what a stream of messages gets back.
       format: lines && flags.output === "text" ? "json" : flags.output,
@@ -207,6 +239,7 @@ export const runExec = (flags: ExecInput) =>
           const text = userMessageText(line)
           if (text === undefined) {
             failure = 2
+            results.printed = true
             yield* printJson({
               type: "result",
               subtype: "error",
@@ -230,4 +263,5 @@ export const runExec = (flags: ExecInput) =>
       Effect.ensuring(flushLedger(t, conversation))
     )
     if (failure !== 0) return yield* new QuietExit({ code: failure })
-  }).pipe(withConfig(flags.config))
+  }).pipe(withConfig(flags.config), resultOnFailure(flags, () => results.printed))
+}

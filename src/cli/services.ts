@@ -39,6 +39,25 @@ export const timeoutSetting = (flag: Option.Option<string>) =>
     return seconds
   })
 
-/** BYOK_MAX_RETRIES, when it is a whole number; else the SDKs' default of 2. */
-export const maxRetriesFromEnv = Effect.map(envVar("BYOK_MAX_RETRIES"), (v) =>
-  v !== undefined && /^\d+$/.test(v.trim()) ? Number(v) : DEFAULT_MAX_RETRIES)
+/**
+ * --max-retries, else BYOK_MAX_RETRIES, else the SDKs' default of 2. Anything but a whole number of 0 or more is
+ * refused, as BYOK_TIMEOUT's is: a setting that is silently ignored is worse than an error.
+ */
+export const maxRetriesSetting = (flag: number | undefined = undefined) =>
+  Effect.gen(function*() {
+    if (flag !== undefined) {
+      if (!Number.isInteger(flag) || flag < 0) {
+        return yield* new UsageError({ detail: `--max-retries must be a whole number of 0 or more, got ${flag}` })
+      }
+      return flag
+    }
+    const raw = yield* envVar("BYOK_MAX_RETRIES")
+    if (raw === undefined || raw.trim() === "") return DEFAULT_MAX_RETRIES
+    if (!/^\d+$/.test(raw.trim())) {
+      return yield* new UsageError({
+        detail: `BYOK_MAX_RETRIES must be a whole number of 0 or more, got "${raw}"`,
+        hint: "Set it to 0 to never retry, or unset it for the default (2)."
+      })
+    }
+    return Number(raw.trim())
+  })

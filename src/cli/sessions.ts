@@ -1,12 +1,17 @@
 // `byok sessions`: the saved conversations, newest first, to resume with `byok -s ID` or `byok exec -s ID`.
 import { Effect } from "effect"
 import { SessionStore } from "../chat/sessions.ts"
+import { UsageError } from "../config/errors.ts"
+import { displayWidth, padEnd } from "../lib/width.ts"
 import type { SessionsInput } from "./commands.ts"
 import { isoMinute, printJson, printLine } from "./render.ts"
 import { withServices } from "./services.ts"
 
 export const runSessions = (flags: SessionsInput) =>
   Effect.gen(function*() {
+    if (flags.limit < 1) {
+      return yield* new UsageError({ detail: `--limit must be a whole number of 1 or more, got ${flags.limit}` })
+    }
     const sessions = yield* SessionStore
     const list = yield* sessions.list(flags.limit)
     if (flags.json) {
@@ -28,8 +33,8 @@ export const runSessions = (flags: SessionsInput) =>
       s.title
     ])
     const header = ["ID", "UPDATED", "MSGS", "MODEL", "FIRST MESSAGE"]
-    const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)))
+    const widths = header.map((h, c) => Math.max(displayWidth(h), ...rows.map((r) => displayWidth(r[c]!))))
     yield* printLine(
-      [header, ...rows].map((r) => r.map((cell, c) => cell.padEnd(widths[c]!)).join("  ").trimEnd()).join("\n")
+      [header, ...rows].map((r) => r.map((cell, c) => padEnd(cell, widths[c]!)).join("  ").trimEnd()).join("\n")
     )
   }).pipe(withServices)

@@ -11,6 +11,8 @@ const RAISE_LIMIT = (where: string, model: string) =>
   `To wait longer: --timeout SECONDS, BYOK_TIMEOUT=SECONDS, or "timeout": SECONDS in the entry of ${model} ` +
   `(${where}, or byok's own ~/.config/byok/config.json).`
 
+const fmt = (n: number) => n.toLocaleString("en-US")
+
 const tokens = (n: number) => `${n.toLocaleString("en-US")} token${n === 1 ? "" : "s"}`
 
 export const explainProviderError = (error: ProviderError): Explanation => {
@@ -149,6 +151,21 @@ export const explainProviderError = (error: ProviderError): Explanation => {
     case "ContextLengthExceeded": {
       const prompt = reason.promptTokens
       const context = reason.contextTokens ?? error.served?.context
+      const output = reason.outputTokens
+      // The prompt fits; the room asked for the answer is what does not: the fix is a lower output cap.
+      if (prompt !== undefined && output !== undefined && context !== undefined && prompt < context) {
+        const room = context - prompt
+        const field = entry.source.path.startsWith("customModels") ? "maxOutputTokens" : "max_tokens"
+        return {
+          headline: `The prompt (${fmt(prompt)} tokens) plus the room asked for the answer (${fmt(output)} tokens) ` +
+            `exceed the context window of ${model} (${fmt(context)} tokens): the output cap is too big, not the prompt`,
+          lines: [
+            `Lower the output cap to at most ${fmt(room)}: --max-tokens N (exec), /max-tokens N (the chat), or ` +
+            `${field} of ${model} in ${where}.`,
+            ...facts
+          ]
+        }
+      }
       const numbers = prompt !== undefined && context !== undefined
         ? ` (prompt ${prompt.toLocaleString("en-US")} tokens, context ${context.toLocaleString("en-US")})`
         : context !== undefined

@@ -79,7 +79,9 @@ export class ContextLengthExceeded extends Schema.TaggedError<ContextLengthExcee
   /** The prompt's size, in tokens, as the server counted it (when it said). */
   promptTokens: Schema.optionalKey(Schema.Number),
   /** The context the server serves, in tokens (when it said). */
-  contextTokens: Schema.optionalKey(Schema.Number)
+  contextTokens: Schema.optionalKey(Schema.Number),
+  /** The room asked for the answer (max_tokens), in tokens, when the server counted it in (OpenAI, vLLM, Anthropic). */
+  outputTokens: Schema.optionalKey(Schema.Number)
 }) {
   get retryable() {
     return false

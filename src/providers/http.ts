@@ -96,19 +96,27 @@ export const errorFacts = (payload: unknown): ErrorFacts => {
  * messages, …)"; Anthropic "prompt is too long: N tokens > M maximum" and "N + X > M"; LM Studio "keep the first N tokens … context length
  * of only M".
  */
-export const contextNumbers = (message: string): { promptTokens?: number; contextTokens?: number } => {
+export const contextNumbers = (message: string): { promptTokens?: number; contextTokens?: number; outputTokens?: number } => {
   const n = (s: string | undefined) => (s !== undefined ? Number(s) : undefined)
   let m = /\((\d+) tokens\) exceeds the available context size \((\d+) tokens\)/.exec(message)
   if (m) return { promptTokens: n(m[1])!, contextTokens: n(m[2])! }
   m = /prompt is too long: (\d+) tokens > (\d+)/.exec(message)
   if (m) return { promptTokens: n(m[1])!, contextTokens: n(m[2])! }
-  m = /(\d+) \+ \d+ > (\d+)/.exec(message)
-  if (m) return { promptTokens: n(m[1])!, contextTokens: n(m[2])! }
+  // Anthropic: "input length and `max_tokens` exceed context limit: 197824 + 21333 > 200000".
+  m = /(\d+) \+ (\d+) > (\d+)/.exec(message)
+  if (m) return { promptTokens: n(m[1])!, outputTokens: n(m[2])!, contextTokens: n(m[3])! }
   const context = /maximum context length is (\d+)/.exec(message) ?? /context length of only (\d+)/.exec(message)
-  const prompt = /\((\d+) in the messages/.exec(message) ?? /(?:resulted in|requested|keep the first) (\d+) tokens/.exec(message)
+  // OpenAI and vLLM: "you requested 9000 tokens (1000 in the messages, 8000 in the completion)"; newer vLLM:
+  // "you requested 8000 output tokens and your prompt contains at least 1000 input tokens".
+  const split = /\((\d+) in the messages, (\d+) in the completion\)/.exec(message)
+  const vllm = /requested (\d+) output tokens and your prompt contains (?:at least )?(\d+) input tokens/.exec(message)
+  const prompt = split?.[1] ?? vllm?.[2] ??
+    (/\((\d+) in the messages/.exec(message) ?? /(?:resulted in|requested|keep the first) (\d+) tokens/.exec(message))?.[1]
+  const output = split?.[2] ?? vllm?.[1]
   return {
     ...(context ? { contextTokens: Number(context[1]) } : {}),
-    ...(prompt ? { promptTokens: Number(prompt[1]) } : {})
+    ...(prompt !== undefined ? { promptTokens: Number(prompt) } : {}),
+    ...(output !== undefined ? { outputTokens: Number(output) } : {})
   }
 }
 
@@ -135,7 +143,8 @@ export const classify = (facts: ErrorFacts): ProviderErrorReason => {
     const contextTokens = facts.contextTokens ?? said.contextTokens
     return new ContextLengthExceeded({
       ...(promptTokens !== undefined ? { promptTokens } : {}),
-      ...(contextTokens !== undefined ? { contextTokens } : {})
+      ...(contextTokens !== undefined ? { contextTokens } : {}),
+      ...(said.outputTokens !== undefined ? { outputTokens: said.outputTokens } : {})
     })
   }
   if (type === "overloaded_error" || numeric === 529) {
