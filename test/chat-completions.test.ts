@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test"
 import { quirksFor } from "../src/providers/chat-completions/quirks.ts"
 import type { LlmEvent } from "../src/providers/event.ts"
-import { splitAt } from "./lib/http.ts"
+import { splitAt, sse } from "./lib/http.ts"
 import { CANARY, collect, fixture, makeEntry, makeRequest } from "./lib/provider.ts"
 
 const cc = (name: string) => fixture("chat-completions", name)
@@ -74,7 +74,8 @@ describe("Chat Completions request", () => {
       maxTokensField: "max_tokens",
       streamOptions: true,
       promptCacheKey: false,
-      cacheControl: false
+      cacheControl: false,
+      reasoningApart: false
     })
   })
 
@@ -226,5 +227,51 @@ describe("Chat Completions stream", () => {
     expect(split.text).toBe(whole.text)
     const notText = (events: ReadonlyArray<LlmEvent>) => events.filter((e) => e._tag !== "TextDelta")
     expect(notText(split.events)).toEqual(notText(whole.events))
+  })
+})
+
+describe("vendors whose streams byok misread (recorded streams)", () => {
+  const chunk = (delta: unknown, extra: Record<string, unknown> = {}) => ({ model: "m", choices: [{ index: 0, delta, finish_reason: null }], ...extra })
+
+  test("xAI: reasoning_tokens come on top of completion_tokens, and are booked as output", async () => {
+    const usage = { prompt_tokens: 10, completion_tokens: 2, total_tokens: 352, completion_tokens_details: { reasoning_tokens: 340 } }
+    const body = sse(chunk({ content: "Hi" }), { model: "grok-4", choices: [{ index: 0, delta: {}, finish_reason: "stop" }], usage }, "[DONE]")
+    const xai = await collect({ chunks: [body] }, makeRequest(makeEntry({ baseUrl: "https://api.x.ai/v1", model: "grok-4" })))
+    expect(xai.finish?.usage.output).toEqual({ total: 342, reasoning: 340 })
+    // The same numbers elsewhere: total_tokens shows the reasoning counted apart, so it is added there too.
+    const other = await collect({ chunks: [body] })
+    expect(other.finish?.usage.output).toEqual({ total: 342, reasoning: 340 })
+    // OpenAI's meaning (reasoning inside completion_tokens) is left as it is.
+    const openai = sse(chunk({ content: "Hi" }), {
+      model: "o4", choices: [{ index: 0, delta: {}, finish_reason: "stop" }],
+      usage: { prompt_tokens: 10, completion_tokens: 300, total_tokens: 310, completion_tokens_details: { reasoning_tokens: 250 } }
+    }, "[DONE]")
+    expect((await collect({ chunks: [openai] })).finish?.usage.output).toEqual({ total: 300, reasoning: 250 })
+  })
+
+  test("Mistral: content as a list of parts, text as the answer and thinking as reasoning", async () => {
+    const body = sse(
+      chunk({ role: "assistant", content: [{ type: "thinking", thinking: [{ type: "text", text: "Let me " }] }] }),
+      chunk({ content: [{ type: "thinking", thinking: [{ type: "text", text: "think." }] }] }),
+      chunk({ content: [{ type: "text", text: "The answer" }] }),
+      chunk({ content: [{ type: "text", text: " is 4." }] }),
+      { model: "m", choices: [{ index: 0, delta: { content: "" }, finish_reason: "stop" }], usage: { prompt_tokens: 5, completion_tokens: 9 } },
+      "[DONE]"
+    )
+    const { text, events, error } = await collect({ chunks: [body] }, makeRequest(makeEntry({ baseUrl: "https://api.mistral.ai/v1", model: "magistral-medium-latest" })))
+    expect(error).toBeUndefined()
+    expect(text).toBe("The answer is 4.")
+    expect(events.filter((e) => e._tag === "ReasoningDelta").map((e) => (e as { text: string }).text).join("")).toBe("Let me think.")
+  })
+
+  test("a content value byok cannot read is a warning, never silence", async () => {
+    const body = sse(chunk({ content: [{ type: "image_url", image_url: "x" }] }), chunk({ content: [{ type: "text", text: "ok" }] }), chunk({ content: [{ type: "image_url" }] }), {
+      model: "m", choices: [{ index: 0, delta: {}, finish_reason: "stop" }]
+    }, "[DONE]")
+    const { text, events } = await collect({ chunks: [body] })
+    expect(text).toBe("ok")
+    const warnings = events.filter((e) => e._tag === "Warning")
+    expect(warnings).toHaveLength(1)
+    expect((warnings[0] as { text: string }).text).toContain(`a content part of type "image_url"`)
   })
 })

@@ -355,3 +355,38 @@ describe("12. exec -o json: a result object for every failure", () => {
     }
   })
 })
+
+/** A response whose pieces are sent as separate network chunks, a little apart. */
+const chunked = (...pieces: ReadonlyArray<string>) =>
+  new Response(
+    new ReadableStream({
+      async start(c) {
+        for (const p of pieces) {
+          c.enqueue(new TextEncoder().encode(p))
+          await Bun.sleep(20)
+        }
+        c.close()
+      }
+    }),
+    { headers: { "content-type": "text/event-stream" } }
+  )
+
+describe("14 and 21: what the stream carries arrives whole", () => {
+  test("an emoji split across two events (half a surrogate pair each) prints as the emoji", async () => {
+    const delta = (raw: string) => `data: {"choices":[{"index":0,"delta":{"content":"${raw}"}}]}\n\n`
+    server.handle(() => chunked(delta("smile \\ud83d"), delta("\\ude00 done"), `data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n`))
+    const r = await run(["exec", "-m", "Local", "hi"])
+    expect(r.stdout).toBe("smile 😀 done\n")
+  })
+  test("a content part byok cannot read is said on stderr; the rest is shown", async () => {
+    server.handle(() => sseResponse(sse(
+      { choices: [{ index: 0, delta: { content: [{ type: "text", text: "shown" }, { type: "audio", data: "…" }] } }] },
+      { choices: [{ index: 0, delta: {}, finish_reason: "stop" }] },
+      "[DONE]"
+    )))
+    const r = await run(["exec", "-m", "Local", "hi"])
+    expect(r.code).toBe(0)
+    expect(r.stdout).toBe("shown\n")
+    expect(r.stderr).toContain(`a content part of type "audio", which byok cannot show`)
+  })
+})

@@ -66,3 +66,23 @@ describe("redactor", () => {
     expect(s.push("did")).toBe("sk-candid")
   })
 })
+
+describe("14. a character split across two deltas", () => {
+  test("half a surrogate pair at the end of a piece waits for the other half, with secrets known or not", () => {
+    for (const r of [make(), make([CANARY])]) {
+      const s = r.stream(false)
+      const first = s.push("smile \ud83d")
+      expect(first).toBe("smile ")
+      expect(first + s.push("\ude00 done") + s.end()).toBe("smile 😀 done")
+    }
+  })
+  test("property: any cut of text with emoji gives no lone surrogate in any piece, and the whole text", () => {
+    fc.assert(fc.property(fc.array(fc.constantFrom("a", " ", "😀", "𝕏", "中", "é")), fc.array(fc.nat()), fc.boolean(), (chars, cuts, known) => {
+      const text = chars.join("")
+      const s = make(known ? [CANARY] : []).stream(false)
+      const pieces = [...cutAt(text, cuts).map((p) => s.push(p)), s.end()]
+      for (const p of pieces) expect(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(p)).toBe(false)
+      expect(pieces.join("")).toBe(text)
+    }), { numRuns: 500 })
+  })
+})

@@ -82,6 +82,8 @@ const eventJson = (e: LlmEvent): Record<string, unknown> => {
       return { type: "reasoning_delta", text: e.text }
     case "Usage":
       return { type: "usage", input_tokens: e.usage.input.uncached, cache_read_input_tokens: e.usage.input.cacheRead }
+    case "Warning":
+      return { type: "warning", message: e.text }
     case "Finish":
       return { type: "finish", stop_reason: e.reason, raw_stop_reason: e.rawReason ?? null }
   }

@@ -268,6 +268,8 @@ export const make = Effect.fn("Conversation.make")(function*(options: MakeOption
       /** The server accepted the request (its answer began): it has counted the prompt, whatever comes next. */
       let started = false
       let thought = ""
+      /** What the answer held that byok could not read: said after it (onNotice), once each. */
+      const warnings: Array<string> = []
       const events = provider.stream({
         model: entry,
         conversation: { id, system, turns: asked },
@@ -290,6 +292,10 @@ export const make = Effect.fn("Conversation.make")(function*(options: MakeOption
             case "Usage":
               usage = event.usage
               usageSeen = true
+              out.push(event)
+              break
+            case "Warning":
+              if (!warnings.includes(event.text)) warnings.push(event.text)
               out.push(event)
               break
             case "Finish": {
@@ -325,6 +331,7 @@ export const make = Effect.fn("Conversation.make")(function*(options: MakeOption
       const exit = yield* Effect.exit(Effect.interruptible(opts.render(events)))
       // A failure before any of the answer came: what the local server said of the prompt's size comes first.
       yield* checkFit
+      for (const words of warnings) yield* notice(redactor.redact(words))
       const rowId = yield* Fiber.join(beginning)
       // Cut short: what the redactors still held is part of the answer as far as it came.
       if (Exit.isFailure(exit)) {

@@ -37,6 +37,10 @@ export interface Interface {
 }
 
 export interface StreamRedactor {
+  /**
+   * The next piece, redacted: what may be shown now. The end of it that could begin a secret waits for the next
+   * piece, and so does half a character (a high surrogate whose low half is in the next piece).
+   */
   readonly push: (piece: string) => string
   /** What is still held back, redacted. */
   readonly end: () => string
@@ -96,15 +100,33 @@ export const make = (initial: Iterable<string> = []): Interface => {
     return hold
   }
 
+  /** Whether what comes before the last `hold` characters ends with a lone high surrogate. */
+  const endsInHighSurrogate = (text: string, hold: number) => {
+    const at = text.length - hold - 1
+    if (at < 0) return false
+    const c = text.charCodeAt(at)
+    return c >= 0xd800 && c <= 0xdbff
+  }
+
   const stream = (diagnostic: boolean): StreamRedactor => {
     const clean = diagnostic ? redactDiagnostic : redact
     let carry = ""
     let before: string | undefined
     return {
       push: (piece) => {
-        if (secrets.length === 0) return piece
-        const text = carry + piece
-        const hold = heldBack(text, before)
+        const text = carry === "" ? piece : carry + piece
+        if (secrets.length === 0) {
+          // A delta may end with the first half of a character outside the BMP (an emoji split between two
+          // events); written alone it would print as "�". It waits for its other half.
+          if (endsInHighSurrogate(text, 0)) {
+            carry = text.slice(-1)
+            return text.slice(0, -1)
+          }
+          carry = ""
+          return text
+        }
+        let hold = heldBack(text, before)
+        if (endsInHighSurrogate(text, hold)) hold++
         carry = text.slice(text.length - hold)
         const out = text.slice(0, text.length - hold)
         if (out !== "") before = out[out.length - 1]

@@ -42,6 +42,8 @@ export type LlmEvent =
   | { readonly _tag: "ReasoningDelta"; readonly text: string }
   /** Usage known before the end (Anthropic's message_start): what the ledger keeps if the answer is cut off. */
   | { readonly _tag: "Usage"; readonly usage: Usage }
+  /** Something in the answer byok could not read (a content part of a kind it does not know): said, never dropped. */
+  | { readonly _tag: "Warning"; readonly text: string }
   | {
     readonly _tag: "Finish"
     readonly reason: FinishReason

@@ -14,7 +14,7 @@ import { makeSseParser, type SseMessage } from "./sse.ts"
 export interface Emit {
   readonly text: (text: string) => void
   readonly reasoning: (text: string) => void
-  /** Start, Usage or Finish. */
+  /** Start, Usage, Warning or Finish. */
   readonly event: (event: LlmEvent) => void
   readonly fail: (error: ProviderError) => void
 }

@@ -11,13 +11,20 @@ export interface ChatQuirks {
   readonly promptCacheKey: boolean
   /** Whether to mark cache breakpoints with Anthropic-style `cache_control` content parts. */
   readonly cacheControl: boolean
+  /**
+   * Whether `completion_tokens_details.reasoning_tokens` comes on top of `completion_tokens` instead of inside it
+   * (OpenAI's meaning). Where the numbers show it (reasoning above completion, or a total_tokens that counts it
+   * apart) usage.ts sees it without the table.
+   */
+  readonly reasoningApart: boolean
 }
 
 const DEFAULTS: ChatQuirks = {
   maxTokensField: "max_tokens",
   streamOptions: true,
   promptCacheKey: false,
-  cacheControl: false
+  cacheControl: false,
+  reasoningApart: false
 }
 
 const TABLE: ReadonlyArray<{
@@ -32,6 +39,8 @@ const TABLE: ReadonlyArray<{
   { vendor: "Azure OpenAI", host: /\.openai\.azure\.com$/, quirks: { maxTokensField: "max_completion_tokens" } },
   // Mistral: strict validation answers 422 extra_forbidden to stream_options; usage comes anyway.
   { vendor: "Mistral", host: /^api\.mistral\.ai$/, quirks: { streamOptions: false } },
+  // xAI (Grok): completion_tokens leaves reasoning out; reasoning_tokens are billed as output on top of it.
+  { vendor: "xAI", host: /^api\.x\.ai$/, quirks: { reasoningApart: true } },
   // OpenRouter: caches Anthropic and Gemini prompts only where cache_control marks them, and passes the marks on.
   { vendor: "OpenRouter", host: /^openrouter\.ai$/, model: /^(anthropic|google)\//, quirks: { cacheControl: true } }
 ]

@@ -6,6 +6,7 @@ import type { FinishReason } from "../event.ts"
 import { finishEvent } from "../event.ts"
 import { fromInBand, type RequestContext } from "../http.ts"
 import { cutShort, type Emit, notThisApi, parseData, type WireParser } from "../parser.ts"
+import { quirksFor } from "./quirks.ts"
 import { normaliseUsage } from "./usage.ts"
 import type { ChatChunk, ChatUsage, LlamaCppTimings } from "./wire.ts"
 
@@ -40,11 +41,50 @@ export const makeParser = (ctx: RequestContext, requestId: string | undefined, e
   let finishReason: string | undefined
   let usage: ChatUsage | undefined
   let timings: LlamaCppTimings | undefined
+  const apart = quirksFor(ctx.entry).reasoningApart
 
   const finish = () =>
     emit.event(
-      finishEvent(mapFinishReason(finishReason), finishReason, usage !== undefined ? normaliseUsage(usage, timings) : undefined)
+      finishEvent(mapFinishReason(finishReason), finishReason, usage !== undefined ? normaliseUsage(usage, timings, apart) : undefined)
     )
+
+  /** Kinds of content byok could not read, said once each (a Warning), never dropped in silence. */
+  const warned = new Set<string>()
+  const unreadable = (what: string) => {
+    if (warned.has(what)) return
+    warned.add(what)
+    emit.event({ _tag: "Warning", text: `the answer had ${what}, which byok cannot show; that part of it is missing` })
+  }
+
+  /** Thinking text, as Mistral nests it: a string, or a list of `{type: "text", text}` parts. */
+  const thinkingText = (value: unknown): string =>
+    typeof value === "string"
+      ? value
+      : Array.isArray(value)
+      ? value.map((p) => (typeof p === "string" ? p : typeof (p as { text?: unknown })?.text === "string" ? (p as { text: string }).text : "")).join("")
+      : ""
+
+  /** Mistral's content as a list of typed parts: text parts are the answer, thinking parts its reasoning. */
+  const contentParts = (parts: ReadonlyArray<unknown>) => {
+    for (const part of parts) {
+      const p = part as { type?: unknown; text?: unknown; thinking?: unknown }
+      if (typeof part === "string" || (p.type === "text" && typeof p.text === "string")) {
+        const text = typeof part === "string" ? part : (p.text as string)
+        if (text !== "") {
+          emit.text(text)
+          emitted = true
+        }
+      } else if (p.type === "thinking") {
+        const text = thinkingText(p.thinking ?? p.text)
+        if (text !== "") {
+          emit.reasoning(text)
+          emitted = true
+        }
+      } else {
+        unreadable(`a content part of type "${typeof p.type === "string" ? p.type.slice(0, 40) : typeof part}"`)
+      }
+    }
+  }
 
   const chunk = (c: ChatChunk) => {
     if (c.error !== undefined && c.error !== null || c.object === "error") {
@@ -62,10 +102,16 @@ export const makeParser = (ctx: RequestContext, requestId: string | undefined, e
         emit.reasoning(reasoning)
         emitted = true
       }
-      const text = typeof delta.content === "string" && delta.content !== "" ? delta.content : delta.refusal
-      if (typeof text === "string" && text !== "") {
-        emit.text(text)
-        emitted = true
+      if (Array.isArray(delta.content)) {
+        contentParts(delta.content)
+      } else {
+        const text = typeof delta.content === "string" && delta.content !== "" ? delta.content : delta.refusal
+        if (typeof text === "string" && text !== "") {
+          emit.text(text)
+          emitted = true
+        } else if (delta.content !== undefined && delta.content !== null && typeof delta.content !== "string") {
+          unreadable(`a content value of type ${typeof delta.content}`)
+        }
       }
     }
     if (typeof choice?.finish_reason === "string") finishReason = choice.finish_reason
@@ -92,7 +138,7 @@ export const makeParser = (ctx: RequestContext, requestId: string | undefined, e
       if (!started) return emit.fail(notThisApi(ctx, "Chat Completions", "an OpenAI-compatible"))
       // The server closed the stream itself (a cut connection is `broken`), without [DONE] or a finish_reason:
       // it ended the answer without saying why, which is not a cut.
-      emit.event(finishEvent("other", undefined, usage !== undefined ? normaliseUsage(usage, timings) : undefined))
+      emit.event(finishEvent("other", undefined, usage !== undefined ? normaliseUsage(usage, timings, apart) : undefined))
     }
   }
 }

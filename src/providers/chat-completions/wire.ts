@@ -20,7 +20,8 @@ export interface LlamaCppTimings {
 }
 
 export interface ChatDelta {
-  readonly content?: string | null
+  /** A string; Mistral sends a list of typed parts (`text`, and `thinking` from its reasoning models) instead. */
+  readonly content?: string | ReadonlyArray<unknown> | null
   /** DeepSeek, vLLM. */
   readonly reasoning_content?: string | null
   /** OpenRouter, Ollama. */
