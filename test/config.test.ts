@@ -240,6 +240,25 @@ describe("validation errors", () => {
     expect(selected.price).toEqual({ kind: "config", price: { input: 0.1, output: 0.2 } })
   })
 
+  test("19. with --config, prices still come from byok's own file (the --config file's own prices winning); its models do not", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "byok-explicit-"))
+    const explicit = join(dir, "team.json")
+    writeFileSync(explicit, JSON.stringify({
+      customModels: [camel({ apiKey: "k", displayName: "Team model", model: "team-model" })],
+      prices: { "shared-id": { input: 9, output: 9 } }
+    }))
+    const selected = await ok({
+      explicit,
+      own: {
+        customModels: [camel({ apiKey: "k", displayName: "Own model" })],
+        prices: { "Team model": { input: 0.5, output: 1.5 }, "shared-id": { input: 1, output: 1 } }
+      }
+    }, (c) => Effect.flatMap(c.load, (loaded) => Effect.map(c.select({ name: "Team model" }), (sel) => ({ loaded, sel }))))
+    expect(selected.sel.price).toEqual({ kind: "config", price: { input: 0.5, output: 1.5 } })
+    expect(selected.loaded.prices["shared-id"]).toEqual({ input: 9, output: 9 })
+    expect(selected.loaded.entries.map((r) => r.name)).toEqual(["Team model"])
+  })
+
   test("an unset ${VAR} is an error naming the variable", async () => {
     const { error } = await fails({ settings: { customModels: [camel()] } }, resolve())
     expect(describeConfigError(error).lines[0]).toContain("customModels[0].apiKey")

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test"
-import { costCell, hitRateCell, parseSince, requestsLine } from "../src/cli/cost.ts"
-import { formatUsd } from "../src/cli/render.ts"
+import { costCell, hitRateCell, parseSince, renderReport, requestsLine } from "../src/cli/cost.ts"
+import { formatUsd, usdJson } from "../src/cli/render.ts"
 import { costOf, hitRate, priceFor, savingsOf } from "../src/ledger/cost.ts"
 import { isLocalHostname as isLocalHost } from "../src/lib/net.ts"
 import { findPrice, normaliseModelId, PRICE_TABLE } from "../src/ledger/prices.ts"
@@ -185,8 +185,8 @@ describe("byok cost formatting", () => {
     cost: 0.5, savings: 0.1, unpriced: 0, local: 0, failed: 0, interrupted: 0, unfinished: 0, estimated: 0, ...over
   })
   test("cells", () => {
-    expect(costCell(totals({}))).toBe("$0.5000")
-    expect(costCell(totals({ unpriced: 1 }))).toBe("$0.5000 +1 unpriced")
+    expect(costCell(totals({}))).toBe("$0.50")
+    expect(costCell(totals({ unpriced: 1 }))).toBe("$0.50 +1 unpriced")
     expect(costCell(totals({ unpriced: 2 }))).toBe("unpriced")
     expect(costCell(totals({ local: 2 }))).toBe("local")
     expect(hitRateCell(totals({}))).toBe("60.0%")
@@ -210,10 +210,24 @@ describe("byok cost wording", () => {
     expect(requestsLine(totals({ failed: 1, interrupted: 8 }))).toBe("12 requests (1 failed, 8 interrupted)")
     expect(requestsLine(totals({ requests: 1 }))).toBe("1 request")
   })
-  test("amounts under a cent are <$0.01, not $0.0000", () => {
-    expect(formatUsd(0.0000108)).toBe("<$0.01")
-    expect(formatUsd(-0.004)).toBe("-<$0.01")
-    expect(formatUsd(0)).toBe("$0.0000")
-    expect(formatUsd(0.25)).toBe("$0.2500")
+  test("17. small amounts keep two significant digits (a Sonnet answer is $0.0016, not <$0.01); a dollar and up in cents", () => {
+    expect(formatUsd(0.0016)).toBe("$0.0016")
+    expect(formatUsd(0.0000108)).toBe("$0.000011")
+    expect(formatUsd(0.00012629999999999998)).toBe("$0.00013")
+    expect(formatUsd(-0.004)).toBe("-$0.0040")
+    expect(formatUsd(0.0165)).toMatch(/^\$0\.01[67]$/)
+    expect(formatUsd(0.25)).toBe("$0.25")
+    expect(formatUsd(0.999)).toBe("$1.00")
+    expect(formatUsd(1234.5)).toBe("$1234.50")
+    expect(formatUsd(0)).toBe("$0.00")
+  })
+  test("17. JSON carries exact decimals: no float noise", () => {
+    expect(usdJson(0.00012629999999999998 as number)).toBe(0.0001263)
+    expect(usdJson((0.1 + 0.2) as number)).toBe(0.3)
+    expect(usdJson(null)).toBeNull()
+  })
+  test("18. the unpriced line has its plural right", () => {
+    expect(renderReport({ total: totals({ requests: 1, unpriced: 1 }), byModel: [], byDay: [], byConversation: [] }, 10)).toContain("1 request is unpriced")
+    expect(renderReport({ total: totals({ requests: 3, unpriced: 2 }), byModel: [], byDay: [], byConversation: [] }, 10)).toContain("2 requests are unpriced")
   })
 })

@@ -390,3 +390,32 @@ describe("14 and 21: what the stream carries arrives whole", () => {
     expect(r.stderr).toContain(`a content part of type "audio", which byok cannot show`)
   })
 })
+
+describe("18 and 19: what byok cost counts as unpriced", () => {
+  test("a request that failed before any token is not unpriced; a price added later applies to rows unpriced when written", async () => {
+    const data = mkdtempSync(join(tmpdir(), "byok-hard-cost-"))
+    const dir = homeWith([model("Nowhere", { baseUrl: "http://byok-test-host.invalid/v1", model: "my-finetune" })])
+    const failed = await run(["exec", "-m", "Nowhere", "hi"], { HOME: dir, BYOK_HOME: data })
+    expect(failed.code).toBe(5)
+    // A row that did get tokens from a host byok has no price for, as an answer from such a host leaves it.
+    const { make: makeLedger } = await import("../src/ledger/ledger.ts")
+    const { sampleRow } = await import("./lib/rows.ts")
+    const { Effect } = await import("effect")
+    const ledger = makeLedger(join(data, "ledger.db"))
+    await Effect.runPromise(Effect.andThen(
+      ledger.record(sampleRow({ modelName: "Nowhere", modelId: "my-finetune", host: "byok-test-host.invalid", inputUncached: 1_000_000, cacheRead: 0, cacheWrite5m: 0, outputTokens: 1_000_000, cost: undefined, savings: undefined, priceSource: "unpriced" })),
+      ledger.close
+    ))
+    const before = await run(["cost", "--json"], { HOME: dir, BYOK_HOME: data })
+    expect(JSON.parse(before.stdout).total).toMatchObject({ requests: 2, unpriced: 1, failed: 1, cost: 0 })
+    expect((await run(["cost"], { HOME: dir, BYOK_HOME: data })).stdout).toContain("1 request is unpriced")
+    // The price is added to byok's own file; the models come from --config: byok cost prices the old row.
+    mkdirSync(join(dir, ".config", "byok"), { recursive: true })
+    writeFileSync(join(dir, ".config", "byok", "config.json"), JSON.stringify({ prices: { "my-finetune": { input: 0.5, output: 1.5 } } }))
+    const after = await run(["cost", "--json"], { HOME: dir, BYOK_HOME: data })
+    expect(JSON.parse(after.stdout).total).toMatchObject({ requests: 2, unpriced: 0, cost: 2 })
+    const text = await run(["cost"], { HOME: dir, BYOK_HOME: data })
+    expect(text.stdout).toContain("$2.00")
+    expect(text.stdout).not.toContain("unpriced")
+  })
+})

@@ -6,8 +6,10 @@ import { hitRate } from "../ledger/cost.ts"
 import { CostLedger, type Report, type Totals } from "../ledger/ledger.ts"
 import { SessionStore } from "../chat/sessions.ts"
 import type { CostInput } from "./commands.ts"
-import { formatUsd, isoMinute, printJson, printLine } from "./render.ts"
-import { withServices } from "./services.ts"
+import { formatUsd, isoMinute, printJson, printLine, usdJson } from "./render.ts"
+import { withConfig } from "./services.ts"
+import { ConfigService } from "../config/config.ts"
+import { findPrice } from "../ledger/prices.ts"
 
 const UNITS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 }
 
@@ -116,7 +118,12 @@ export const renderReport = (report: Report, limit: number, titles: ReadonlyMap<
     )
   }
   if (t.unpriced > 0) {
-    lines.push("", `${t.unpriced} requests are unpriced: add a "prices" entry for their model to ~/.config/byok/config.json.`)
+    lines.push(
+      "",
+      `${t.unpriced === 1 ? "1 request is" : `${t.unpriced} requests are`} unpriced: add a "prices" entry for ` +
+        `${t.unpriced === 1 ? "its model" : "their models"} to byok's own ~/.config/byok/config.json (byok cost ` +
+        "then prices them too)."
+    )
   }
   return lines.join("\n")
 }
@@ -138,6 +145,17 @@ export const runCost = (flags: CostInput) =>
         })
       }
     }
+    // Rows that were unpriced when written take a price known now: one the user has since added to byok's own
+    // file (or to the --config/BYOK_CONFIG file), or one a newer byok's table has. A config that cannot be read, or
+    // a ledger that cannot be written here, leaves them as they are.
+    const loaded = yield* (yield* ConfigService).load.pipe(Effect.option)
+    const prices = Option.isSome(loaded) ? loaded.value.prices : {}
+    yield* ledger.reprice((name, id, host) => {
+      const override = prices[name] ?? prices[id]
+      if (override !== undefined) return { kind: "config", price: override }
+      const row = findPrice(id, host.replace(/:\d+$/, ""))
+      return row !== undefined ? { kind: "table", asOf: row.asOf, price: row } : { kind: "unpriced" }
+    }).pipe(Effect.ignore)
     const model = Option.getOrUndefined(flags.model)
     const report = yield* ledger.report({ since, model, conversations: flags.limit })
     // A filter that matched nothing says so, rather than that nothing was ever recorded.
@@ -159,6 +177,8 @@ export const runCost = (flags: CostInput) =>
     if (flags.json) {
       const withRates = (t: Totals) => ({
         ...t,
+        cost: usdJson(t.cost),
+        savings: usdJson(t.savings),
         hitRate: hitRate(t.cacheRead, t.inputUncached + t.cacheRead + t.cacheWrite) ?? null,
         estimated: t.estimated > 0,
         estimatedRequests: t.estimated
@@ -172,4 +192,4 @@ export const runCost = (flags: CostInput) =>
       })
     }
     yield* printLine(renderReport(report, flags.limit, titles))
-  }).pipe(withServices)
+  }).pipe(withConfig(Option.none()))

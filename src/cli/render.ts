@@ -103,11 +103,11 @@ const costJson = (row: LedgerRow, price: PriceSource) => ({
   ...(row.estimated ? { estimated: true } : {}),
   source: row.priceSource,
   local: price.kind === "local",
-  input_usd: row.cost?.input ?? null,
-  cache_read_usd: row.cost?.cacheRead ?? null,
-  cache_write_usd: row.cost?.cacheWrite ?? null,
-  output_usd: row.cost?.output ?? null,
-  savings_usd: row.savings ?? null
+  input_usd: usdJson(row.cost?.input ?? null),
+  cache_read_usd: usdJson(row.cost?.cacheRead ?? null),
+  cache_write_usd: usdJson(row.cost?.cacheWrite ?? null),
+  output_usd: usdJson(row.cost?.output ?? null),
+  savings_usd: usdJson(row.savings ?? null)
 })
 
 /** The result object of `-o json` and the last line of `-o stream-json`. */
@@ -131,7 +131,7 @@ export const resultJson = (
     request_id: turn.requestId ?? null,
     stop_reason: turn.finish?.reason ?? null,
     usage: usageJson(turn.row),
-    total_cost_usd: turn.row.cost?.total ?? null,
+    total_cost_usd: usdJson(turn.row.cost?.total ?? null),
     cost: costJson(turn.row, turn.price),
     exit_code: error?.code ?? (interrupted ? 130 : 0),
     ...(error !== undefined ? { error: { type: error.type, message: error.message } } : {})
@@ -140,13 +140,26 @@ export const resultJson = (
 
 export const printJson = (value: unknown) => write(Stream.succeed(`${JSON.stringify(value)}\n`))
 
-/** Dollars: cents above a dollar, four places below, and "<$0.01" for what would round to nothing. */
-export const formatUsd = (n: number): string =>
-  Math.abs(n) >= 1
-    ? `$${n.toFixed(2)}`
-    : n !== 0 && Math.abs(n) < 0.01
-    ? `${n < 0 ? "-" : ""}<$0.01`
-    : `$${n.toFixed(4)}`
+/**
+ * Dollars as people read them: cents from a dollar up ($12.35); below, two significant digits, so that a small
+ * answer's cost is its figure and not "<$0.01" ($0.42, $0.017, $0.0016, $0.00013).
+ */
+export const formatUsd = (n: number): string => {
+  const a = Math.abs(n)
+  const sign = n < 0 ? "-" : ""
+  if (a === 0 || !Number.isFinite(a)) return "$0.00"
+  if (a >= 1) return `${sign}$${a.toFixed(2)}`
+  const decimals = Math.min(12, Math.max(2, 1 - Math.floor(Math.log10(a))))
+  const fixed = a.toFixed(decimals)
+  return `${sign}$${Number(fixed) >= 1 ? "1.00" : fixed}`
+}
+
+/** Dollars for JSON: exact to 10 decimal places, without float noise (0.00012629999999999998 → 0.0001263). */
+export function usdJson(n: number): number
+export function usdJson(n: number | null): number | null
+export function usdJson(n: number | null): number | null {
+  return n === null ? null : Math.round(n * 1e10) / 1e10
+}
 
 /**
  * The line after a chat answer: tokens in (and the cached share) and out, what it cost (or local, or unpriced),

@@ -116,8 +116,11 @@ export const make = Effect.fn("Config.make")(function*(options: Options = {}) {
   const xdg = (yield* envOption("XDG_CONFIG_HOME")) ?? (home !== undefined ? `${home}/.config` : undefined)
   const ownFile = xdg !== undefined ? `${xdg}/byok/config.json` : undefined
 
-  const files = explicit !== undefined
-    ? [{ path: explicit, required: true }]
+  // With --config (or BYOK_CONFIG) the models come from that file alone, but prices still come from byok's own
+  // file too (the hints say to put them there), the explicit file's own "prices" winning.
+  const files: ReadonlyArray<{ readonly path: string; readonly required: boolean; readonly pricesOnly?: boolean }> =
+    explicit !== undefined
+    ? [...(ownFile !== undefined && ownFile !== explicit ? [{ path: ownFile, required: false, pricesOnly: true }] : []), { path: explicit, required: true }]
     : [
       ...(home !== undefined
         ? [{ path: `${home}/.factory/config.json`, required: false }, { path: `${home}/.factory/settings.json`, required: false }]
@@ -176,10 +179,25 @@ export const make = Effect.fn("Config.make")(function*(options: Options = {}) {
     let anonymous = 0
     const prices: Record<string, Price> = {}
     const priceIssues: Array<ConfigIssue> = []
-    for (const { path, required } of files) {
+    const readPrices = (path: string, table: Record<string, unknown>) => {
+      for (const [key, raw] of Object.entries(table)) {
+        const result = validatePrice(raw, path, key)
+        if (result.price !== undefined) prices[key] = result.price
+        priceIssues.push(...result.issues)
+      }
+    }
+    for (const { path, required, pricesOnly } of files) {
       const read = yield* readOne(path, required)
       if (read === undefined) continue
       const root = typeof read === "string" ? parseRoot(path, read) : read
+      if (pricesOnly === true) {
+        if (root instanceof ConfigNotFound || root instanceof ConfigParseError) {
+          priceIssues.push({ file: path, path: "prices", message: `cannot be read: ${root.message}` })
+        } else if (isRecord(root["prices"])) {
+          readPrices(path, root["prices"])
+        }
+        continue
+      }
       if (root instanceof ConfigNotFound || root instanceof ConfigParseError) {
         // The explicit file must be usable; one of droid's files being broken only costs its own models.
         if (required) return yield* root
@@ -229,13 +247,7 @@ export const make = Effect.fn("Config.make")(function*(options: Options = {}) {
           merged.set(name !== undefined ? `name:${name.toLowerCase()}` : `#invalid-${anonymous++}`, record)
         })
       }
-      if (isRecord(root["prices"])) {
-        for (const [key, raw] of Object.entries(root["prices"])) {
-          const result = validatePrice(raw, path, key)
-          if (result.price !== undefined) prices[key] = result.price
-          priceIssues.push(...result.issues)
-        }
-      }
+      if (isRecord(root["prices"])) readPrices(path, root["prices"])
       const defaults = [
         ["sessionDefaultSettings.model", isRecord(root["sessionDefaultSettings"]) ? root["sessionDefaultSettings"]["model"] : undefined],
         ["defaultModel", root["defaultModel"]]

@@ -13,6 +13,7 @@ import {
   SHORT_BUSY_TIMEOUT_MS,
   type StoreError
 } from "../lib/sqlite.ts"
+import { type PriceSource, sourceLabel } from "./cost.ts"
 import { type LedgerRow, localDay, MIGRATIONS } from "./schema.ts"
 
 /** The ledger's failures are the store's: locked, read-only, corrupt, newer, other. */
@@ -85,6 +86,12 @@ export interface Interface {
   /** Writes the kept rows with the ordinary wait; succeeds with how many are still unwritten. */
   readonly flush: Effect.Effect<number, LedgerError>
   readonly report: (query: ReportQuery) => Effect.Effect<Report, LedgerError>
+  /**
+   * Prices the rows that were unpriced when written, where a price is known now (the user added one to byok's own
+   * file, or a newer byok's table has one): their cost columns are filled in and the rollup follows. Writes only
+   * when there is such a row; creates nothing. How many rows it priced.
+   */
+  readonly reprice: (priceOf: (modelName: string, modelId: string, host: string) => PriceSource) => Effect.Effect<number, LedgerError>
 }
 
 export class CostLedger extends Context.Service<CostLedger, Interface>()("byok/CostLedger") {}
@@ -284,8 +291,52 @@ export const make = (path: string, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS): Int
       return { total: sumAll(byModel), byModel, byDay, byConversation }
     }).pipe(Effect.map((report) => report ?? EMPTY_REPORT))
 
-  return { path, begin, progress, record, flush, report, close }
+  const reprice = (priceOf: (modelName: string, modelId: string, host: string) => PriceSource) =>
+    Effect.gen(function*() {
+      const models = yield* read((db) =>
+        db.query("SELECT DISTINCT model_name AS name, model_id AS id, host FROM requests WHERE price_source = 'unpriced'")
+          .all() as Array<{ name: string; id: string; host: string }>
+      )
+      const found = (models ?? []).flatMap((m) => {
+        const source = priceOf(m.name, m.id, m.host)
+        return source.kind === "config" || source.kind === "table" ? [{ ...m, price: source.price, label: sourceLabel(source) }] : []
+      })
+      if (found.length === 0) return 0
+      return yield* use((db) => {
+        let priced = 0
+        const update = db.query(REPRICE)
+        db.transaction(() => {
+          for (const m of found) {
+            const p = m.price
+            const w5 = p.cacheWrite ?? p.input
+            const w1h = p.cacheWrite1h ?? w5
+            priced += update.run(
+              p.input, p.cacheRead ?? p.input, w5, w1h, p.output, p.input, p.cacheRead ?? p.input, w5, p.input, w1h, p.input,
+              m.label, m.name, m.id, m.host
+            ).changes
+          }
+        }).immediate()
+        return priced
+      })
+    })
+
+  return { path, begin, progress, record, flush, report, reprice, close }
 }
+
+/**
+ * Prices one model's unpriced rows: each class at its rate (per million tokens), as ledger/cost.ts's costOf and
+ * savingsOf do. Parameters: input, cache read, 5-minute write and 1-hour write rates, output; then input, cache
+ * read, 5-minute write, input, 1-hour write, input for the savings; the source; the model's name, id and host.
+ */
+const REPRICE = `UPDATE requests SET
+  cost_input = input_uncached * ?1 / 1e6,
+  cost_cache_read = cache_read * ?2 / 1e6,
+  cost_cache_write = (cache_write_5m * ?3 + cache_write_1h * ?4) / 1e6,
+  cost_output = output_tokens * ?5 / 1e6,
+  cost_total = (input_uncached * ?1 + cache_read * ?2 + cache_write_5m * ?3 + cache_write_1h * ?4 + output_tokens * ?5) / 1e6,
+  savings = (cache_read * (?6 - ?7) - cache_write_5m * (?8 - ?9) - cache_write_1h * (?10 - ?11)) / 1e6,
+  price_source = ?12
+  WHERE price_source = 'unpriced' AND model_name = ?13 AND model_id = ?14 AND host = ?15`
 
 /** A ledger that records nothing: recording is off (BYOK_NO_RECORD), or there is nowhere to record (no HOME). */
 export const disabled = (why: "off" | "nowhere"): Interface => ({
@@ -294,7 +345,8 @@ export const disabled = (why: "off" | "nowhere"): Interface => ({
   progress: () => Effect.void,
   record: () => Effect.succeed(why),
   flush: Effect.succeed(0),
-  report: () => Effect.succeed(EMPTY_REPORT)
+  report: () => Effect.succeed(EMPTY_REPORT),
+  reprice: () => Effect.succeed(0)
 })
 
 /**

@@ -19,6 +19,13 @@ export interface Observed {
   readonly price: PriceSource
 }
 
+/** A finished request that failed with no token counted either way (a running row may still get some). */
+const noTokens = (o: Observed): boolean => {
+  if (o.outcome === "running" || o.outcome === "ok") return false
+  const u = o.usage
+  return u === undefined || (u.input.total === 0 && u.output.total === 0)
+}
+
 export const buildRow = (o: Observed): LedgerRow => {
   const usage = o.usage ?? emptyUsage
   const priced = o.price.kind === "table" || o.price.kind === "config" ? o.price.price : undefined
@@ -39,6 +46,10 @@ export const buildRow = (o: Observed): LedgerRow => {
     cost = computed
   } else if (o.price.kind === "local") {
     cost = { input: 0, cacheRead: 0, cacheWrite: 0, output: 0, total: 0 }
+  } else if (noTokens(o)) {
+    // Failed before the server took a token (DNS, refused, 401): nothing to price, so not "unpriced" either.
+    cost = { input: 0, cacheRead: 0, cacheWrite: 0, output: 0, total: 0 }
+    source = "no tokens"
   }
   return {
     ts: o.startedAt,
