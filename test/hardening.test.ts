@@ -419,3 +419,66 @@ describe("18 and 19: what byok cost counts as unpriced", () => {
     expect(text.stdout).not.toContain("unpriced")
   })
 })
+
+describe("23, 24, 25: sessions and the chat", () => {
+  test("23. resuming a conversation whose model is gone says which it was on and which answers now; num_turns counts the conversation", async () => {
+    server.handle(() => sseResponse(answer("ok")))
+    const data = mkdtempSync(join(tmpdir(), "byok-hard-resume-"))
+    const first = homeWith([model("Old model"), model("New model")])
+    const one = JSON.parse((await run(["exec", "-o", "json", "-m", "Old model", "hi"], { HOME: first, BYOK_HOME: data })).stdout)
+    expect(one.num_turns).toBe(1)
+    const two = JSON.parse((await run(["exec", "-o", "json", "-c", "more"], { HOME: first, BYOK_HOME: data })).stdout)
+    expect(two.num_turns).toBe(2)
+    expect(two.model).toBe("Old model")
+    const later = homeWith([model("New model")])
+    const three = await run(["exec", "-o", "json", "-c", "and more"], { HOME: later, BYOK_HOME: data })
+    expect(three.stderr).toContain(`this conversation was on "Old model", which is no longer configured; "New model" answers now`)
+    expect(JSON.parse(three.stdout)).toMatchObject({ num_turns: 3, model: "New model" })
+  })
+  test("24. with nowhere to record (no HOME), the chat does not offer to resume", async () => {
+    server.handle(() => sseResponse(answer("ok")))
+    const config = join(mkdtempSync(join(tmpdir(), "byok-hard-nohome-")), "c.json")
+    writeFileSync(config, JSON.stringify({ customModels: [model("Local")] }))
+    const r = await runBinary(bin, ["--config", config], { BYOK_MAX_RETRIES: "0" }, "hi\n")
+    expect(r.stdout).toBe("ok\n")
+    expect(r.stderr).not.toContain("Resume this conversation")
+  })
+  test("25. /model with a near name suggests, as -m does", async () => {
+    const r = await run(["-m", "Local"], {}, "/model locl\n")
+    expect(r.stdout).toContain(`No model "locl". Did you mean "Local"?`)
+  })
+})
+
+describe("27. small things", () => {
+  test("Ctrl-C in exec on a terminal ends the partial line with a newline", async () => {
+    const { heldStream } = await import("./lib/server.ts")
+    const held = heldStream(`data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: "partial line" } }] })}\n\n`)
+    server.handle(() => held.response)
+    const pane = terminal([bin, "exec", "-m", "Local", "hi"])
+    await pane.waitFor("partial line")
+    pane.keys("C-c")
+    const screen = await pane.waitFor("[exited")
+    held.release()
+    // The terminal echoes ^C itself; what matters is that the shell's next line starts on a line of its own.
+    expect(screen).toMatch(/^partial line(\^C)?\n\[exited 130\]/m)
+  })
+  test("local-server probes send byok's User-Agent", async () => {
+    const agents: Array<string> = []
+    const probe = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      fetch: (req) => {
+        agents.push(req.headers.get("user-agent") ?? "")
+        return req.method === "GET" ? new Response("{}", { status: 404 }) : sseResponse(answer("ok"))
+      }
+    })
+    try {
+      const dir = homeWith([model("Probe", { baseUrl: `http://127.0.0.1:${probe.port}/v1` })])
+      await run(["exec", "-m", "Probe", "hi"], { HOME: dir })
+      expect(agents.length).toBeGreaterThan(1)
+      for (const a of agents) expect(a).toMatch(/^byok\//)
+    } finally {
+      probe.stop(true)
+    }
+  })
+})

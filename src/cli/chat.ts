@@ -221,7 +221,10 @@ export const runChat = (flags: ChatInput) =>
           if (turn.saveError !== undefined) {
             yield* warn(explainStoreWarning(turn.saveError, "this conversation is not being saved to"))
           }
-          if (turn.saveError === undefined && turn.text !== "") saved = true
+          // Nothing is saved where nothing is recorded (no HOME, BYOK_NO_RECORD): then there is nothing to resume.
+          if (turn.saveError === undefined && turn.text !== "" && turn.recorded !== "nowhere" && turn.recorded !== "off") {
+            saved = true
+          }
           if (turn.failure === undefined) {
             lastInputTokens = turn.usage?.input.total ?? 0
             const note = finishNote(turn.finish, entry, maxTokens ?? entry.maxOutputTokens, "/max-tokens N")
@@ -301,14 +304,21 @@ export const runChat = (flags: ChatInput) =>
               break
             }
             const chosen = yield* config.select(/^\d+$/.test(arg) ? { index: Number(arg) } : { name: arg }).pipe(
-              Effect.option
+              Effect.result
             )
-            if (Option.isNone(chosen)) {
-              yield* say(`No model "${arg}". ${usableEntries(loaded).length > 0 ? "/model lists them." : ""}`)
+            if (Result.isFailure(chosen)) {
+              // As -m does: the closest name, or which names match when several do.
+              const error = chosen.failure
+              const hint = error._tag === "UnknownModel" && error.suggestion !== undefined
+                ? ` Did you mean "${error.suggestion}"?`
+                : error._tag === "AmbiguousModel"
+                ? ` Several models have that id: ${error.matches.map((m) => `"${m}"`).join(", ")}.`
+                : ""
+              yield* say(`No model "${arg}".${hint} ${usableEntries(loaded).length > 0 ? "/model lists them." : ""}`.trimEnd())
               break
             }
-            conversation.switchModel(chosen.value)
-            const next = chosen.value.entry
+            conversation.switchModel(chosen.success)
+            const next = chosen.success.entry
             yield* say(`Switched to ${style.bold(next.displayName)} (${next.provider}); the conversation continues.`)
             break
           }

@@ -116,9 +116,13 @@ const execTurn = (ctx: Context, prompt: string, label?: string) =>
     if (format !== "text") {
       ctx.results.printed = true
       const report = turn.failure !== undefined && turn.outcome !== "interrupted" ? describeCause(turn.failure) : undefined
+      // The turns of the conversation: those resumed, and this one whether or not it joined the conversation.
+      const userTurns = conversation.turns.filter((t) => t.role === "user").length
+      const joined = turn.outcome === "ok" || (turn.outcome === "interrupted" && turn.text !== "")
       yield* printJson(resultJson(
         turn,
-        report !== undefined ? { type: turn.outcome, message: report.headline, code: report.code } : undefined
+        report !== undefined ? { type: turn.outcome, message: report.headline, code: report.code } : undefined,
+        joined ? userTurns : userTurns + 1
       )).pipe(Effect.ignore)
     }
     const cut = finishNote(turn.finish, entry, ctx.maxOutputTokens ?? entry.maxOutputTokens)

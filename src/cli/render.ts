@@ -113,7 +113,9 @@ const costJson = (row: LedgerRow, price: PriceSource) => ({
 /** The result object of `-o json` and the last line of `-o stream-json`. */
 export const resultJson = (
   turn: TurnResult,
-  error: { readonly type: string; readonly message: string; readonly code: number } | undefined
+  error: { readonly type: string; readonly message: string; readonly code: number } | undefined,
+  /** The conversation's turns (user messages) so far, this one included. */
+  numTurns = 1
 ) => {
   const entry = turn.entry
   const interrupted = turn.outcome === "interrupted"
@@ -122,7 +124,7 @@ export const resultJson = (
     subtype: turn.failure === undefined ? "success" : interrupted ? "interrupted" : "error",
     is_error: turn.failure !== undefined,
     duration_ms: turn.durationMs,
-    num_turns: 1,
+    num_turns: numTurns,
     result: turn.text,
     session_id: turn.row.conversationId,
     model: entry.displayName,

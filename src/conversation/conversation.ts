@@ -486,6 +486,14 @@ export const open = (options: OpenOptions) =>
     const config = yield* ConfigService
     const resumed = yield* findSession(options)
     const selected = yield* config.select({ name: options.model, saved: resumed?.modelName })
+    // The model the conversation was on is gone from the config: another one answers now, and the user hears it.
+    const moved = resumed !== undefined && options.model === undefined && resumed.modelName !== undefined &&
+        resumed.modelName !== selected.entry.displayName
+      ? [
+        `this conversation was on "${resumed.modelName}", which is no longer configured; ` +
+        `"${selected.entry.displayName}" answers now (-m NAME picks another)`
+      ]
+      : []
     const conversation = yield* make({
       selected,
       system: options.system,
@@ -493,5 +501,5 @@ export const open = (options: OpenOptions) =>
       maxRetries: options.maxRetries,
       timeout: options.timeout
     })
-    return { conversation, resumed, warnings: selected.warnings }
+    return { conversation, resumed, warnings: [...moved, ...selected.warnings] }
   })
