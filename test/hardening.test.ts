@@ -482,3 +482,56 @@ describe("27. small things", () => {
     }
   })
 })
+
+describe("15 and 26: the chat on a terminal", () => {
+  test("26. answers wrap at word boundaries at the terminal's width; tables are drawn aligned; NO_COLOR keeps ** and backticks", async () => {
+    const long = Array.from({ length: 40 }, (_, i) => `word${i}`).join(" ")
+    const table = "| Name | 数量 |\n|---|---:|\n| apple | 3 |\n| 中文字 | 12 |\n"
+    server.handle(() => sseResponse(answer(long.slice(0, 57), long.slice(57), "\n\n", table, "\nA **bold** and `code` end.")))
+    const pane = terminal([bin, "-m", "Local"])
+    await pane.waitFor("/help for commands")
+    pane.line("go")
+    const screen = await pane.waitFor("end.")
+    // The pane is 100 columns wide: no word is cut at the edge.
+    const lines = screen.split("\n")
+    const answerLines = lines.filter((l) => /^word\d/.test(l)).map((l) => l.trimEnd())
+    expect(answerLines.length).toBeGreaterThan(1)
+    for (const l of answerLines) expect(l.length).toBeLessThan(100)
+    expect(answerLines.join(" ").split(" ")).toEqual(long.split(" "))
+    expect(screen).toContain("│ apple  │    3 │")
+    expect(screen).toContain("│ 中文字 │   12 │")
+    expect(screen).toContain("A **bold** and `code` end.")
+  })
+  test("15. a stream that pauses after it has begun shows 'waiting · Ns', gone when text resumes; the last word is not held back", async () => {
+    const { heldStream } = await import("./lib/server.ts")
+    let held: ReturnType<typeof heldStream> | undefined
+    server.handle(() => {
+      held = heldStream(`data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: "First words with" } }] })}\n\n`)
+      return held.response
+    })
+    const pane = terminal([bin, "-m", "Local"])
+    await pane.waitFor("/help for commands")
+    pane.line("go")
+    // "with" could still become "withttp://…": after a moment without text it is shown all the same.
+    await pane.waitFor("First words with", 3000)
+    await pane.waitFor(/First words with waiting · [34]s/, 6000)
+    pane.keys("C-c")
+    const screen = await pane.waitFor("[stopped")
+    expect(screen).not.toContain("waiting ·")
+    held?.release()
+  }, 15_000)
+})
+
+describe("26. byok cost's table keeps its columns with CJK and emoji titles", () => {
+  test("every line of a table is as wide as its header", async () => {
+    server.handle(() => sseResponse(answer("ok")))
+    const data = mkdtempSync(join(tmpdir(), "byok-hard-cjk-"))
+    await run(["exec", "-m", "Local", "中文的问题 🙂 emoji"], { BYOK_HOME: data })
+    await run(["exec", "-m", "Local", "plain question"], { BYOK_HOME: data })
+    const r = await run(["cost"], { BYOK_HOME: data })
+    const block = r.stdout.split("\n\n").find((b) => b.startsWith("CONVERSATION"))!
+    const widths = block.split("\n").filter((l) => l !== "").map((l) => Bun.stringWidth(l))
+    expect(new Set(widths).size).toBe(1)
+    expect(block).toContain("中文的问题 🙂 emoji")
+  })
+})

@@ -31,9 +31,9 @@ const render = (pieces: ReadonlyArray<string>, style = plain) => {
 describe("markdown in the chat", () => {
   test("headings, emphasis, code, links, lists, tasks, quotes, fences and rules, without their syntax", () => {
     expect(render([ANSWER])).toBe([
-      "Setting up",
+      "# Setting up",
       "",
-      "Run this once, then that with npm ci (docs (https://docs.npmjs.com)).",
+      "Run **this** once, then that with `npm ci` (docs (https://docs.npmjs.com)).",
       "",
       "• first step",
       "• ☑ done",
@@ -101,7 +101,7 @@ describe("markdown in the chat", () => {
   const markdownish = fc
     .array(
       fc.constantFrom("a", "b", " ", "\n", "*", "**", "_", "`", "``", "[x]", "](u)", "(", ")", "#", "# ", "> ", "- ",
-        "1. ", "```", "~~", "http://e.x", "\\"),
+        "1. ", "```", "~~", "http://e.x", "\\", "| ", "|-|", " |"),
       { maxLength: 30 }
     )
     .map((parts) => parts.join(""))
@@ -125,7 +125,9 @@ describe("markdown in the chat", () => {
       ["(**#*\n", 1], // whether "**" opens depends on the character before it
       ["a*[x]**", 1],
       ["#  ", 2], // a heading's spaces
-      ["1.  ", 2] // an item's
+      ["1.  ", 2], // an item's
+      ["> *a*aaa", 6], // emphasis inside a quote, which is italic as a whole
+      ["# a **b** c", 8] // bold inside a heading, which is bold as a whole
     ]
     for (const [text, at] of found) {
       expect(render(cutAt(text, [at]), plain)).toBe(render([text], plain))

@@ -4,6 +4,7 @@
 // Inline syntax is read by `marked`'s lexer (small, no dependencies, the most used Markdown parser in JavaScript);
 // blocks are read line by line here, because a streaming renderer cannot wait for the whole answer.
 import { Lexer, type Tokens } from "marked"
+import { displayWidth } from "../lib/width.ts"
 
 export interface MarkdownStyle {
   readonly bold: (s: string) => string
@@ -15,6 +16,11 @@ export interface MarkdownStyle {
   readonly keyword: (s: string) => string
   readonly string: (s: string) => string
   readonly number: (s: string) => string
+  /**
+   * A heading: bold with colour; without, its `#` marks are kept instead (a heading is drawn a piece at a time, and
+   * marks around each piece would not read as one).
+   */
+  readonly heading: { readonly body: (s: string) => string; readonly keepMarks: boolean }
 }
 
 const ansi = (on: string, off: string) => (s: string) => `\x1b[${on}m${s}\x1b[${off}m`
@@ -28,20 +34,25 @@ export const colours: MarkdownStyle = {
   strike: ansi("9", "29"),
   keyword: ansi("35", "39"),
   string: ansi("32", "39"),
-  number: ansi("33", "39")
+  number: ansi("33", "39"),
+  heading: { body: ansi("1", "22"), keepMarks: false }
 }
 
-/** No colour (NO_COLOR): the structure is still drawn (bullets, no `#` or `**`), nothing else. */
+/**
+ * No colour (NO_COLOR): the structure is still drawn (bullets, boxes, no `#`), and bold and code keep their
+ * Markdown marks (`**bold**`, `` `code` ``), so that without colour they still stand out from the text.
+ */
 export const plain: MarkdownStyle = {
-  bold: (s) => s,
+  bold: (s) => (s === "" ? s : `**${s}**`),
   italic: (s) => s,
   dim: (s) => s,
-  code: (s) => s,
+  code: (s) => `\`${s}\``,
   link: (s) => s,
   strike: (s) => s,
   keyword: (s) => s,
   string: (s) => s,
-  number: (s) => s
+  number: (s) => s,
+  heading: { body: (s) => s, keepMarks: true }
 }
 
 type Inline = Tokens.Generic
@@ -120,6 +131,11 @@ const settled = (piece: string): boolean => {
 export interface MarkdownStream {
   /** Text as it arrives; gives back what can be shown now (the complete lines, rendered). */
   readonly push: (text: string) => string
+  /**
+   * Nothing more has come for a while (the stream paused): the last word of the line is shown too, even one that
+   * could still turn into a link (`with` before `ttp://…`). Constructs still open (`**bo…`) keep waiting.
+   */
+  readonly flush: () => string
   /** The end of the answer: the last line, rendered. */
   readonly end: () => string
 }
@@ -149,7 +165,7 @@ const mayBecomeLink = (word: string) => {
  * `*`, `_` or `~`, a code span, a link or an autolink, an escape), or all of it when nothing is open and its last
  * word could not still turn into a link (`https://…`, `name@host`).
  */
-const safeLength = (text: string): number => {
+const safeLength = (text: string, linksSettled = false): number => {
   const word = (c: string | undefined) => c !== undefined && /[A-Za-z0-9]/.test(c)
   let safe = 0
   let stars = 0
@@ -197,9 +213,51 @@ const safeLength = (text: string): number => {
       parens === 0 && angles === 0
     if ((c === " " || c === "\t") && closed) safe = i + 1
     // At the end, a "]" may yet be followed by "(url)", and a word may yet become an autolink.
-    else if (i === text.length - 1 && closed && !/[\]!]$/.test(text) && !mayBecomeLink(text.slice(safe))) safe = text.length
+    else if (i === text.length - 1 && closed && !/[\]!]$/.test(text) && (linksSettled || !mayBecomeLink(text.slice(safe)))) {
+      safe = text.length
+    }
   }
   return safe
+}
+
+/** A line that is a table row: it starts with `|`. */
+const TABLE_ROW = /^\s*\|/
+/** A table's second row: `|---|:---:|--:|`. */
+const TABLE_DELIMITER = /^\s*\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?\s*$/
+
+/** A row's cells: between its pipes (a `\|` is a pipe inside a cell). */
+const cellsOf = (row: string): Array<string> => {
+  const inner = row.trim().replace(/^\|/, "").replace(/(?<!\\)\|$/, "")
+  return inner.split(/(?<!\\)\|/).map((cell) => cell.trim().replace(/\\\|/g, "|"))
+}
+
+/** A Markdown table, aligned on the width the terminal draws each cell with, in box lines. */
+export const renderTable = (rows: ReadonlyArray<string>, style: MarkdownStyle): string => {
+  const aligns = cellsOf(rows[1]!).map((d) => (/^:-+:$/.test(d) ? "center" : /-:$/.test(d) ? "right" : "left"))
+  const body = [rows[0]!, ...rows.slice(2)].map(cellsOf)
+  const columns = Math.max(...body.map((r) => r.length))
+  const drawn = body.map((r, i) =>
+    Array.from({ length: columns }, (_, c) => {
+      const text = renderInline(r[c] ?? "", style)
+      return i === 0 ? style.heading.body(text) : text
+    })
+  )
+  const widths = Array.from({ length: columns }, (_, c) => Math.max(1, ...drawn.map((r) => displayWidth(r[c]!))))
+  const pad = (text: string, c: number) => {
+    const room = widths[c]! - displayWidth(text)
+    const align = aligns[c] ?? "left"
+    const left = align === "right" ? room : align === "center" ? Math.floor(room / 2) : 0
+    return " ".repeat(left) + text + " ".repeat(room - left)
+  }
+  const rule = (l: string, m: string, r: string) => style.dim(l + widths.map((w) => "─".repeat(w + 2)).join(m) + r)
+  const line = (r: ReadonlyArray<string>) => style.dim("│") + r.map((cell, c) => ` ${pad(cell, c)} `).join(style.dim("│")) + style.dim("│")
+  return [
+    rule("┌", "┬", "┐"),
+    line(drawn[0]!),
+    rule("├", "┼", "┤"),
+    ...drawn.slice(1).map(line),
+    rule("└", "┴", "┘")
+  ].map((l) => `${l}\n`).join("")
 }
 
 export const markdownStream = (style: MarkdownStyle): MarkdownStream => {
@@ -212,6 +270,8 @@ export const markdownStream = (style: MarkdownStyle): MarkdownStream => {
   /** Decides what a line is from its start, as soon as its start is enough to tell. */
   const kindOf = (text: string, complete: boolean): Kind | undefined => {
     if (fence !== undefined) return { _tag: "whole" }
+    // A table row: drawn with the rest of its table, once the table has ended.
+    if (TABLE_ROW.test(text)) return { _tag: "whole" }
     const start = text.trimStart()
     if (start === "" || /^(```|~~~)/.test(start) || (!complete && /^(`{1,2}|~{1,2})$/.test(start))) {
       return complete || /^(```|~~~)/.test(start) ? { _tag: "whole" } : undefined
@@ -236,12 +296,24 @@ export const markdownStream = (style: MarkdownStyle): MarkdownStream => {
 
   /** Rendered inline text in the style of its line: headings bold, quotes italic. */
   const styled = (kind: Kind, body: string): string =>
-    kind._tag === "heading" ? style.bold(body) : kind._tag === "quote" ? style.italic(body) : body
+    kind._tag === "heading" ? style.heading.body(body) : kind._tag === "quote" ? style.italic(body) : body
 
-  const decorate = (kind: Kind, text: string): string => styled(kind, renderInline(text, style))
+  /**
+   * The inline style inside a line whose whole body is styled: emphasis of the line's own kind is already on, and
+   * its closing code would turn it off for the rest of the line (a quote's italics after `*a*`).
+   */
+  const none = (s: string) => s
+  const quoteStyle: MarkdownStyle = { ...style, italic: none }
+  const headingStyle: MarkdownStyle = style.heading.keepMarks ? style : { ...style, bold: none }
+  const inlineStyle = (kind: Kind): MarkdownStyle =>
+    kind._tag === "quote" ? quoteStyle : kind._tag === "heading" ? headingStyle : style
+
+  const decorate = (kind: Kind, text: string): string => styled(kind, renderInline(text, inlineStyle(kind)))
 
   const opening = (kind: Kind): string => {
     switch (kind._tag) {
+      case "heading":
+        return style.heading.keepMarks ? kind.prefix : ""
       case "quote":
         return `${style.dim("│")} `
       case "item": {
@@ -295,9 +367,9 @@ export const markdownStream = (style: MarkdownStyle): MarkdownStream => {
     return current._tag === "whole" ? "" : partialBody()
   }
 
-  const partialBody = (): string => {
+  const partialBody = (linksSettled = false): string => {
     const kind = current!
-    const length = safeLength(pending.slice(shown))
+    const length = safeLength(pending.slice(shown), linksSettled)
     if (length <= 0) return ""
     const piece = pending.slice(shown, shown + length)
     if (!settled(piece)) return ""
@@ -313,9 +385,21 @@ export const markdownStream = (style: MarkdownStyle): MarkdownStream => {
   const continuation = (kind: Kind, text: string, at: number, piece: string): string => {
     const before = text[at - 1]
     if (kind._tag === "whole" || at <= kind.prefix.length || before === undefined || /\s/.test(before)) return decorate(kind, piece)
-    const body = renderInline(before + piece, style)
+    const body = renderInline(before + piece, inlineStyle(kind))
     if (!body.startsWith(before)) return decorate(kind, piece)
     return styled(kind, body.slice(before.length))
+  }
+
+  /** The rows of a table being received: it is drawn when a line that is not a row comes (or the answer ends). */
+  let table: Array<string> = []
+
+  /** The table received so far, drawn aligned when its second row is a delimiter row; else its lines as they are. */
+  const drawTable = (): string => {
+    if (table.length === 0) return ""
+    const rows = table
+    table = []
+    if (rows.length >= 2 && TABLE_DELIMITER.test(rows[1]!)) return renderTable(rows, style)
+    return rows.map((row) => `${line(row)}\n`).join("")
   }
 
   return {
@@ -323,15 +407,31 @@ export const markdownStream = (style: MarkdownStyle): MarkdownStream => {
       pending += text
       let out = ""
       for (let cut = pending.indexOf("\n"); cut >= 0; cut = pending.indexOf("\n")) {
-        out += `${finish(pending.slice(0, cut))}\n`
+        const complete = pending.slice(0, cut)
         pending = pending.slice(cut + 1)
+        if (fence === undefined && TABLE_ROW.test(complete)) {
+          current = undefined
+          shown = 0
+          table.push(complete)
+          continue
+        }
+        out += drawTable() + `${finish(complete)}\n`
       }
-      return out + partial()
+      // A line has begun that is no row: the table above it is complete.
+      if (table.length > 0 && pending.trim() !== "" && !TABLE_ROW.test(pending) && !/^\s*$/.test(pending)) out += drawTable()
+      return out + (table.length > 0 ? "" : partial())
     },
+    flush: () => (current !== undefined && current._tag !== "whole" ? partialBody(true) : ""),
     end: () => {
       const last = pending
       pending = ""
-      return last === "" && current === undefined ? "" : finish(last)
+      if (fence === undefined && TABLE_ROW.test(last)) {
+        table.push(last)
+        current = undefined
+        return drawTable().replace(/\n$/, "")
+      }
+      const drawn = drawTable()
+      return drawn + (last === "" && current === undefined ? "" : finish(last))
     }
   }
 }

@@ -2,7 +2,7 @@
 // lines from a pipe), streams answers, handles slash commands, and saves the conversation after every answer.
 // Ctrl-C stops an answer (the partial text stays, the ledger says "interrupted") and returns to the prompt.
 // Model output goes to the terminal and the session store only; the ledger never holds the chat up.
-import { Effect, Fiber, Option, Queue, Result, Stdio, Stream } from "effect"
+import { Clock, Duration, Effect, Fiber, Option, Queue, Result, Stdio, Stream } from "effect"
 import { COMMANDS, completeCommand, helpText, parseInput } from "../chat/commands.ts"
 import { LineEditor, renderFrame } from "../chat/editor.ts"
 import { appendHistory, loadHistory } from "../chat/history.ts"
@@ -10,6 +10,7 @@ import type { Key } from "../chat/keys.ts"
 import { SessionStore } from "../chat/sessions.ts"
 import { colours, markdownStream, plain } from "../chat/markdown.ts"
 import { openTty, type Tty } from "../chat/tty.ts"
+import { wordWrap } from "../chat/wrap.ts"
 import { ConfigService, type LoadedConfig, usableEntries } from "../config/config.ts"
 import type { ModelEntry } from "../config/schema.ts"
 import { open as openConversation } from "../conversation/conversation.ts"
@@ -29,16 +30,21 @@ import { maxRetriesSetting, timeoutSetting, withConfig } from "./services.ts"
 import { answerText, finishNote, isoMinute, turnLine } from "./render.ts"
 import { startSpinner, term, waitingFor, writeErr } from "./term.ts"
 
+/** A pause this long in an answer shows the last word of its line, even one that could still become a link. */
+const FLUSH_AFTER_MS = 400
+/** A pause this long in an answer that has begun shows "waiting · Ns" beside it. */
+const STALLED_AFTER_MS = 3000
+
 interface Style {
   readonly dim: (s: string) => string
   readonly bold: (s: string) => string
   readonly accent: (s: string) => string
 }
 
-/** The chat's own lines, in the answers' colours: the prompt and marks in the colour of inline code. */
+/** The chat's own lines, in the answers' colours: the prompt and marks in the colour of inline code; none without. */
 const styles = (color: boolean): Style => {
-  const s = color ? colours : plain
-  return { dim: s.dim, bold: s.bold, accent: s.code }
+  const none = (s: string) => s
+  return color ? { dim: colours.dim, bold: colours.bold, accent: colours.code } : { dim: none, bold: none, accent: none }
 }
 
 /** Two lines for /cost: requests, cost, hit rate and savings; then the tokens by class. */
@@ -190,14 +196,57 @@ export const runChat = (flags: ChatInput) =>
 
     // ---- one answer -------------------------------------------------------------------------------------------
     // On a terminal the answer is rendered as Markdown, a line at a time as it streams; piped, it is left as it came.
+    // On a terminal it is word-wrapped at the terminal's width; once it has begun, a pause of a moment shows the
+    // last word of the line, and one of STALLED_AFTER_MS or more a dim "waiting · Ns" beside it, gone when text
+    // resumes.
     const renderAnswer = (events: Stream.Stream<LlmEvent, unknown>) =>
       Effect.flatMap(startSpinner(interactive, style.dim("thinking…"), out, style.dim(waitingFor(conversation.model.entry))), (stopSpinner) => {
         const markdown = interactive ? markdownStream(color ? colours : plain) : undefined
-        return Stream.runForEach(answerText(events, stopSpinner, t.stdoutIsTty), (text) => out(markdown?.push(text) ?? text)).pipe(
-          // Stopped mid-line: the line being written is shown as far as it came.
-          Effect.ensuring(markdown !== undefined ? Effect.suspend(() => out(markdown.end())) : Effect.void),
-          Effect.ensuring(stopSpinner)
-        )
+        const wrap = tty !== undefined ? wordWrap(tty.columns) : undefined
+        const show = (text: string) => (text === "" ? Effect.void : out(wrap !== undefined ? wrap.push(text) : text))
+        let lastAt = 0
+        let flushed = true
+        let status = ""
+        const clearStatus = Effect.suspend(() => {
+          if (status === "") return Effect.void
+          status = ""
+          return out("\x1b[K")
+        })
+        const pauses = Effect.gen(function*() {
+          for (;;) {
+            yield* Effect.sleep(Duration.millis(200))
+            if (lastAt === 0) continue
+            const idle = (yield* Clock.currentTimeMillis) - lastAt
+            if (!flushed && idle >= FLUSH_AFTER_MS) {
+              flushed = true
+              yield* show(markdown?.flush() ?? "")
+            }
+            if (idle >= STALLED_AFTER_MS && wrap !== undefined) {
+              const words = ` waiting · ${Math.floor(idle / 1000)}s`
+              if (words !== status && wrap.room() > words.length) {
+                status = words
+                // Saved and restored cursor: the status sits beside the text without moving where it goes on.
+                yield* out(`\x1b7\x1b[K${style.dim(words)}\x1b8`)
+              }
+            }
+          }
+        })
+        return Effect.gen(function*() {
+          const watcher = interactive ? yield* Effect.forkChild(pauses) : undefined
+          yield* Stream.runForEach(answerText(events, stopSpinner, t.stdoutIsTty), (text) =>
+            Effect.gen(function*() {
+              lastAt = yield* Clock.currentTimeMillis
+              flushed = false
+              yield* clearStatus
+              yield* show(markdown?.push(text) ?? text)
+            })).pipe(
+              Effect.ensuring(watcher !== undefined ? Fiber.interrupt(watcher) : Effect.void),
+              Effect.ensuring(clearStatus),
+              // Stopped mid-line: the line being written is shown as far as it came.
+              Effect.ensuring(markdown !== undefined ? Effect.suspend(() => show(markdown.end())) : Effect.void),
+              Effect.ensuring(stopSpinner)
+            )
+        })
       })
 
     const send = (text: string) =>

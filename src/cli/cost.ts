@@ -8,6 +8,7 @@ import { SessionStore } from "../chat/sessions.ts"
 import type { CostInput } from "./commands.ts"
 import { formatUsd, isoMinute, printJson, printLine, usdJson } from "./render.ts"
 import { withConfig } from "./services.ts"
+import { displayWidth, padEnd, padStart, truncateToWidth } from "../lib/width.ts"
 import { ConfigService } from "../config/config.ts"
 import { findPrice } from "../ledger/prices.ts"
 
@@ -76,8 +77,9 @@ const row = (t: Totals, label: string): Array<string> => [
 
 const table = (title: string, rows: ReadonlyArray<Totals>, label: (t: Totals) => string = (t) => t.key): string => {
   const cells = [[title, ...HEADER.slice(1)], ...rows.map((t) => row(t, label(t)))]
-  const widths = cells[0]!.map((_, c) => Math.max(...cells.map((r) => r[c]!.length)))
-  return cells.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join("  "))
+  // Columns by the width a terminal draws (a CJK or emoji title takes two columns a character), not by length.
+  const widths = cells[0]!.map((_, c) => Math.max(...cells.map((r) => displayWidth(r[c]!))))
+  return cells.map((r) => r.map((cell, c) => (c === 0 ? padEnd(cell, widths[c]!) : padStart(cell, widths[c]!))).join("  "))
     .join("\n")
 }
 
@@ -96,7 +98,7 @@ export const renderReport = (report: Report, limit: number, titles: ReadonlyMap<
   // Conversations by the 8 characters `byok -s` takes, and their first prompt.
   const conversation = (c: Totals) => {
     const title = titles.get(c.key)
-    return `${c.key.slice(0, 8)}${title !== undefined ? `  ${title.length > 32 ? `${title.slice(0, 31)}…` : title}` : ""}`
+    return `${c.key.slice(0, 8)}${title !== undefined ? `  ${truncateToWidth(title, 32)}` : ""}`
   }
   const t = report.total
   const lines = [

@@ -10,3 +10,17 @@ export const padEnd = (text: string, width: number): string => text + " ".repeat
 
 /** The text, with spaces before it up to `width` columns. */
 export const padStart = (text: string, width: number): string => " ".repeat(Math.max(0, width - displayWidth(text))) + text
+
+/** The text cut to at most `width` columns, with "…" where it was cut (never half a character). */
+export const truncateToWidth = (text: string, width: number): string => {
+  if (displayWidth(text) <= width) return text
+  let out = ""
+  let used = 0
+  for (const ch of text) {
+    const w = displayWidth(ch)
+    if (used + w > width - 1) break
+    out += ch
+    used += w
+  }
+  return `${out}…`
+}
