@@ -162,12 +162,20 @@ describe("11. errors after a partial answer", () => {
 })
 
 describe("16. streams that end without a finish reason", () => {
-  test("[DONE] as the body's last line without a blank line after it: a normal end", async () => {
-    server.handle(() => sseResponse(`data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: "hello" } }] })}\n\ndata: [DONE]`))
+  test("[DONE] as the body's last line without a blank line after it: the server's end, not a cut", async () => {
+    server.handle(() => sseResponse(`data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: "hello" }, finish_reason: "stop" }] })}\n\ndata: [DONE]`))
     const r = await run(["exec", "-m", "Local", "hi"])
     expect(r.code).toBe(0)
     expect(r.stdout).toBe("hello\n")
     expect(r.stderr).toBe("")
+  })
+  test("[DONE] without any finish reason: said to have ended without saying why, exit 0, not a cut", async () => {
+    server.handle(() => sseResponse(`data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: "hello" } }] })}\n\ndata: [DONE]`))
+    const r = await run(["exec", "-m", "Local", "hi"])
+    expect(r.code).toBe(0)
+    expect(r.stdout).toBe("hello\n")
+    expect(r.stderr).toContain("ended the answer without saying why")
+    expect(r.stderr).not.toContain("cut")
   })
   test("a stream the server closes with neither [DONE] nor a finish reason: ended without saying why, not cut", async () => {
     server.handle(() => sseResponse(`data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: "hello" } }] })}\n\n`))
@@ -533,5 +541,22 @@ describe("26. byok cost's table keeps its columns with CJK and emoji titles", ()
     const widths = block.split("\n").filter((l) => l !== "").map((l) => Bun.stringWidth(l))
     expect(new Set(widths).size).toBe(1)
     expect(block).toContain("中文的问题 🙂 emoji")
+  })
+})
+
+describe("27. the doctor speaks of no answer above", () => {
+  test("a stream that stalls during the doctor's test request: no 'the answer above'", async () => {
+    const { heldStream } = await import("./lib/server.ts")
+    let held: ReturnType<typeof heldStream> | undefined
+    server.handle((req) => {
+      if (req.method === "GET") return new Response(JSON.stringify({ data: [{ id: "qwen" }] }), { headers: { "content-type": "application/json" } })
+      held = heldStream(`data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: "O" } }] })}\n\n`)
+      return held.response
+    })
+    const r = await run(["doctor", "-m", "Local", "--timeout", "1"])
+    held?.release()
+    expect(r.code).toBe(5)
+    expect(r.stdout).toContain("stalled after about 1 token: nothing for 1 s")
+    expect(r.stdout).not.toContain("above")
   })
 })

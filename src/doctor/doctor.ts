@@ -150,7 +150,7 @@ export const diagnose = (record: EntryRecord, selected: Selected | undefined, op
     const started = Date.now()
     const first = yield* get(modelsUrl(entry))
     if (first._tag === "Failure") {
-      const words = explainProviderError(first.failure)
+      const words = explainProviderError(first.failure, false)
       checks.push(fail("connect", words.headline, words.lines[0], ExitCode.connection))
       for (const rest of ["server", "base_url", "model", "key", "stream"]) checks.push(skip(rest, "the host cannot be reached"))
       return { model: name, checks } satisfies ModelReport
@@ -212,7 +212,7 @@ export const diagnose = (record: EntryRecord, selected: Selected | undefined, op
     if (turn.failure !== undefined) {
       const ending = endingOf(turn.failure)
       const error = ending._tag === "Failed" && ending.error instanceof ProviderError ? ending.error : undefined
-      const words = error !== undefined ? explainProviderError(error) : { headline: "the request failed", lines: [] }
+      const words = error !== undefined ? explainProviderError(error, false) : { headline: "the request failed", lines: [] }
       const code = error !== undefined ? providerExitCode(error.reason) : ExitCode.other
       const which = error?.reason._tag === "AuthenticationError"
         ? "key"

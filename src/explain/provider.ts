@@ -15,7 +15,11 @@ const fmt = (n: number) => n.toLocaleString("en-US")
 
 const tokens = (n: number) => `${n.toLocaleString("en-US")} token${n === 1 ? "" : "s"}`
 
-export const explainProviderError = (error: ProviderError): Explanation => {
+/**
+ * `answerShown`: the answer's text was on screen as it came (exec, the chat), so a message may speak of "the
+ * answer above"; the doctor shows none.
+ */
+export const explainProviderError = (error: ProviderError, answerShown = true): Explanation => {
   const entry = error.entry
   const { host, hostname, isLocal } = entry.endpoint
   const where = entry.source.file
@@ -55,7 +59,9 @@ export const explainProviderError = (error: ProviderError): Explanation => {
         }
     case "ConnectionError": {
       /** Some of the answer was shown before the connection failed. */
-      const partial = reason.deltas !== undefined && reason.deltas > 0
+      /** Some of the answer came before the connection failed; `partial`: and it is on screen above. */
+      const came = reason.deltas !== undefined && reason.deltas > 0
+      const partial = answerShown && came
       if (reason.proxy !== undefined) {
         return {
           headline: `Cannot connect to the proxy ${reason.proxy} (from ${reason.proxyVariable}): ` +
@@ -112,16 +118,20 @@ export const explainProviderError = (error: ProviderError): Explanation => {
         case "stalled":
           return {
             headline: `The stream from ${host} stalled` +
-              (partial ? ` after about ${tokens(reason.deltas!)}` : "") +
+              (came ? ` after about ${tokens(reason.deltas!)}` : "") +
               `: nothing for ${reason.waitedSeconds ?? "too many"} s` +
-              (partial ? "; the answer above is incomplete" : " before any of the answer came"),
+              (partial ? "; the answer above is incomplete" : came ? "" : " before any of the answer came"),
             lines: [RAISE_LIMIT(where, model), ...facts]
           }
         case "stream-cut":
           return {
             headline: `The connection to ${host} was cut before the answer was complete` +
-              (partial ? ` (after about ${tokens(reason.deltas!)})` : ""),
-            lines: [partial ? "The partial answer above is incomplete. Try again." : "No answer came. Try again.", reason.detail, ...facts]
+              (came ? ` (after about ${tokens(reason.deltas!)})` : ""),
+            lines: [
+              partial ? "The partial answer above is incomplete. Try again." : came ? "Try again." : "No answer came. Try again.",
+              reason.detail,
+              ...facts
+            ]
           }
         default:
           return {

@@ -43,9 +43,15 @@ export const makeParser = (ctx: RequestContext, requestId: string | undefined, e
   let timings: LlamaCppTimings | undefined
   const apart = quirksFor(ctx.entry).reasoningApart
 
+  // [DONE] with no finish_reason before it: the server ended the answer without saying why ("other", no raw
+  // reason), which is neither a normal stop nor a cut.
   const finish = () =>
     emit.event(
-      finishEvent(mapFinishReason(finishReason), finishReason, usage !== undefined ? normaliseUsage(usage, timings, apart) : undefined)
+      finishEvent(
+        finishReason === undefined ? "other" : mapFinishReason(finishReason),
+        finishReason,
+        usage !== undefined ? normaliseUsage(usage, timings, apart) : undefined
+      )
     )
 
   /** Kinds of content byok could not read, said once each (a Warning), never dropped in silence. */
@@ -138,7 +144,7 @@ export const makeParser = (ctx: RequestContext, requestId: string | undefined, e
       if (!started) return emit.fail(notThisApi(ctx, "Chat Completions", "an OpenAI-compatible"))
       // The server closed the stream itself (a cut connection is `broken`), without [DONE] or a finish_reason:
       // it ended the answer without saying why, which is not a cut.
-      emit.event(finishEvent("other", undefined, usage !== undefined ? normaliseUsage(usage, timings, apart) : undefined))
+      finish()
     }
   }
 }
