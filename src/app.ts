@@ -50,22 +50,12 @@ const program = Effect.gen(function*() {
     Effect.gen(function*() {
       const t = yield* term
       const { describeCause, ExitCode, formatReport } = yield* Effect.promise(() => import("./cli/exit.ts"))
-      const { printJson } = yield* Effect.promise(() => import("./cli/render.ts"))
+      const { failureResultJson, printJson } = yield* Effect.promise(() => import("./cli/render.ts"))
       const report = describeCause(cause, t.debug)
       if (!report.silent) yield* writeErr(formatReport(report, t.color))
       // `exec -o json` whose flags effect/cli refused (it printed why): scripts still get their one result object.
       if (report.silent && report.code === ExitCode.usage && wantsJsonResult(process.argv.slice(2))) {
-        yield* printJson({
-          type: "result",
-          subtype: "error",
-          is_error: true,
-          duration_ms: 0,
-          num_turns: 0,
-          result: "",
-          session_id: null,
-          exit_code: report.code,
-          error: { type: "UsageError", message: "invalid arguments (see stderr)" }
-        }).pipe(Effect.ignore)
+        yield* printJson(failureResultJson(report.code, "UsageError", "invalid arguments (see stderr)")).pipe(Effect.ignore)
       }
       yield* Effect.sync(() => {
         process.exitCode = report.code

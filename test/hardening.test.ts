@@ -7,6 +7,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { byokBinary } from "./lib/binary.ts"
 import { sse } from "./lib/http.ts"
+import { answer as chatAnswer } from "./lib/faults.ts"
 import { CANARY } from "./lib/provider.ts"
 import { runBinary } from "./lib/run.ts"
 import { type FakeServer, sseResponse, startServer } from "./lib/server.ts"
@@ -18,13 +19,7 @@ let home: string
 let panes: Array<Pane> = []
 
 /** A Chat Completions answer made of these deltas, with a finish reason and usage. */
-const answer = (...deltas: ReadonlyArray<string>) =>
-  sse(
-    ...deltas.map((d) => ({ model: "m", choices: [{ index: 0, delta: { content: d }, finish_reason: null }] })),
-    { model: "m", choices: [{ index: 0, delta: {}, finish_reason: "stop" }] },
-    { model: "m", choices: [], usage: { prompt_tokens: 9, completion_tokens: deltas.length } },
-    "[DONE]"
-  )
+const answer = (...deltas: ReadonlyArray<string>) => chatAnswer("generic-chat-completion-api", deltas)
 
 beforeAll(() => {
   bin = byokBinary()

@@ -12,6 +12,7 @@ import { describeCause, formatReport, QuietExit } from "./exit.ts"
 import { endingOf } from "../lib/cause.ts"
 import { maxRetriesSetting, timeoutSetting, withConfig } from "./services.ts"
 import {
+  failureResultJson,
   finishNote,
   initJson,
   type OutputFormat,
@@ -169,17 +170,11 @@ const resultOnFailure = (flags: ExecInput, printed: () => boolean) => <A, E, R>(
       if (report.silent && report.code === 0) return Effect.void
       const ending = endingOf(cause)
       const tag = ending._tag === "Failed" ? (ending.error as { _tag?: unknown } | undefined)?._tag : undefined
-      return printJson({
-        type: "result",
-        subtype: "error",
-        is_error: true,
-        duration_ms: 0,
-        num_turns: 0,
-        result: "",
-        session_id: null,
-        exit_code: report.code,
-        error: { type: typeof tag === "string" ? tag : "Error", message: report.silent ? "invalid arguments" : report.headline }
-      }).pipe(Effect.ignore)
+      return printJson(failureResultJson(
+        report.code,
+        typeof tag === "string" ? tag : "Error",
+        report.silent ? "invalid arguments" : report.headline
+      )).pipe(Effect.ignore)
     })
 
 /** `byok exec`: one prompt (or one per stdin line), its answer streamed. */

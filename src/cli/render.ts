@@ -140,6 +140,19 @@ export const resultJson = (
   }
 }
 
+/** The result object of a failure that came before any turn (no prompt, an unknown model, a refused flag). */
+export const failureResultJson = (code: number, type: string, message: string) => ({
+  type: "result",
+  subtype: "error",
+  is_error: true,
+  duration_ms: 0,
+  num_turns: 0,
+  result: "",
+  session_id: null,
+  exit_code: code,
+  error: { type, message }
+})
+
 export const printJson = (value: unknown) => write(Stream.succeed(`${JSON.stringify(value)}\n`))
 
 /**
