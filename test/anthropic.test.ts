@@ -4,7 +4,7 @@ import { describeError } from "../src/cli/exit.ts"
 import { MAX_BREAKPOINTS, messagesUrl } from "../src/providers/anthropic/request.ts"
 import { mergeUsage, normaliseUsage } from "../src/providers/anthropic/usage.ts"
 import type { Turn } from "../src/providers/conversation.ts"
-import { CANARY, collect, fixture, makeEntry, makeRequest } from "./lib/provider.ts"
+import { CANARY, collect, fixture, makeEntry, makeRequest, turn } from "./lib/provider.ts"
 
 const an = (name: string) => fixture("anthropic", name)
 const entry = makeEntry({ provider: "anthropic", baseUrl: "https://api.anthropic.com", model: "claude-sonnet-4-5" })
@@ -36,11 +36,11 @@ describe("Anthropic request", () => {
 
   test("cache breakpoints: the system prompt and only the latest user turn; 1h TTL from the config", async () => {
     const turns: Array<Turn> = [
-      { role: "user", content: "one" },
-      { role: "assistant", content: "two" },
-      { role: "user", content: "three" },
-      { role: "assistant", content: "four" },
-      { role: "user", content: "five" }
+      turn("user", "one"),
+      turn("assistant", "two"),
+      turn("user", "three"),
+      turn("assistant", "four"),
+      turn("user", "five")
     ]
     const { sent } = await collect(
       { chunks: [an("plain-text")] },
@@ -58,7 +58,7 @@ describe("Anthropic request", () => {
         fc.array(fc.constantFrom<Turn["role"]>("user", "assistant"), { minLength: 1, maxLength: 30 }),
         fc.option(fc.string(), { nil: undefined }),
         async (roles, system) => {
-          const turns = roles.map((role, i) => ({ role, content: `t${i}` }))
+          const turns = roles.map((role, i) => turn(role, `t${i}`))
           const { sent } = await collect(
             { chunks: [an("plain-text")] },
             makeRequest(entry, { conversation: { id: "c", system, turns } })

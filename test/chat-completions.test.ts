@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test"
 import { quirksFor } from "../src/providers/chat-completions/quirks.ts"
 import type { LlmEvent } from "../src/providers/event.ts"
 import { splitAt, sse } from "./lib/http.ts"
-import { CANARY, collect, fixture, makeEntry, makeRequest } from "./lib/provider.ts"
+import { CANARY, collect, fixture, makeEntry, makeRequest, turn } from "./lib/provider.ts"
 
 const cc = (name: string) => fixture("chat-completions", name)
 
@@ -32,9 +32,9 @@ describe("Chat Completions request", () => {
 
   test("prompt_cache_key: the same for a repeated prompt and a growing conversation, else different", async () => {
     const entry = makeEntry({ baseUrl: "https://api.openai.com/v1" })
-    const key = async (turns: ReadonlyArray<{ role: "user" | "assistant"; content: string }>, id: string) =>
+    const key = async (said: ReadonlyArray<{ role: "user" | "assistant"; content: string }>, id: string) =>
       (await collect({ chunks: [cc("openai-cached")] }, makeRequest(entry, {
-        conversation: { id, system: "Be brief.", turns }
+        conversation: { id, system: "Be brief.", turns: said.map((t) => turn(t.role, t.content)) }
       }))).sent[0]!.body["prompt_cache_key"]
     const first = await key([{ role: "user", content: "long document" }], "run-1")
     expect(await key([{ role: "user", content: "long document" }], "run-2")).toBe(first)
@@ -49,9 +49,9 @@ describe("Chat Completions request", () => {
   test("OpenRouter with anthropic/ or google/ models: cache_control on the system prompt and the last user turn", async () => {
     const entry = makeEntry({ baseUrl: "https://openrouter.ai/api/v1", model: "anthropic/claude-sonnet-4.5", cacheTtl: "1h" })
     const turns = [
-      { role: "user" as const, content: "first" },
-      { role: "assistant" as const, content: "reply" },
-      { role: "user" as const, content: "second" }
+      turn("user", "first"),
+      turn("assistant", "reply"),
+      turn("user", "second")
     ]
     const { sent } = await collect({ chunks: [cc("openrouter-crlf-comments")] }, makeRequest(entry, {
       conversation: { id: "c", system: "You are terse.", turns }

@@ -10,7 +10,7 @@ import { ConfigService, type Selected } from "../src/config/config.ts"
 import { UnknownModel } from "../src/config/errors.ts"
 import * as Conversation from "../src/conversation/conversation.ts"
 import * as Ledger from "../src/ledger/ledger.ts"
-import type { LlmRequest } from "../src/providers/conversation.ts"
+import { type LlmRequest, textOf } from "../src/providers/conversation.ts"
 import { ProviderError, RateLimitError } from "../src/providers/errors.ts"
 import { emptyUsage, type LlmEvent, makeUsage } from "../src/providers/event.ts"
 import { LocalServers } from "../src/providers/local.ts"
@@ -18,7 +18,7 @@ import { Provider } from "../src/providers/provider.ts"
 import * as Redact from "../src/lib/redact.ts"
 import { counterFor } from "../src/lib/tokens.ts"
 import { Redactor } from "../src/lib/redact.ts"
-import { CANARY, makeEntry, noLocalServers } from "./lib/provider.ts"
+import { CANARY, makeEntry, noLocalServers, turn } from "./lib/provider.ts"
 
 const local = makeEntry({ displayName: "Local", model: "qwen", baseUrl: "http://127.0.0.1:8080/v1" })
 const claude = makeEntry({
@@ -148,9 +148,9 @@ describe("conversation engine", () => {
       id: results.id,
       system: "Be brief.",
       turns: [
-        { role: "user", content: "hi" },
-        { role: "assistant", content: "Hello" },
-        { role: "user", content: "more" }
+        turn("user", "hi"),
+        turn("assistant", "Hello"),
+        turn("user", "more")
       ]
     })
     const report = await t.run(t.ledger.report({ conversation: results.id }))
@@ -176,7 +176,7 @@ describe("conversation engine", () => {
     expect(r.failed.outcome).toBe("RateLimitError")
     expect(r.failed.failure).toBeDefined()
     expect(r.failed.row.outcome).toBe("RateLimitError")
-    expect(t.requests[2]!.conversation.turns.map((x) => x.content)).toEqual(["one", "ok", "three"])
+    expect(t.requests[2]!.conversation.turns.map((x) => textOf(x))).toEqual(["one", "ok", "three"])
     const saved = await t.run(t.sessions.load(r.id))
     expect(saved?.messages.map((m) => m.content)).toEqual(["one", "ok", "three", "after"])
     const report = await t.run(t.ledger.report({ conversation: r.id }))
@@ -200,7 +200,7 @@ describe("conversation engine", () => {
     }))
     expect(r.result).toMatchObject({ text: "half an ans", outcome: "interrupted" })
     expect(r.result.row.outcome).toBe("interrupted")
-    expect(t.requests[1]!.conversation.turns.map((x) => x.content)).toEqual(["tell me", "half an ans", "go on"])
+    expect(t.requests[1]!.conversation.turns.map((x) => textOf(x))).toEqual(["tell me", "half an ans", "go on"])
     const saved = await t.run(t.sessions.load(r.id))
     expect(saved?.messages.map((m) => [m.content, m.interrupted])).toEqual([
       ["tell me", false],
@@ -228,7 +228,7 @@ describe("conversation engine", () => {
     expect(t.requests[1]!.conversation).toMatchObject({
       id,
       system: "Sys.",
-      turns: [{ role: "user", content: "q1" }, { role: "assistant", content: "first" }, { role: "user", content: "q2" }]
+      turns: [turn("user", "q1"), turn("assistant", "first"), turn("user", "q2")]
     })
   })
 
@@ -242,7 +242,7 @@ describe("conversation engine", () => {
       return { turn, id: conversation.id }
     }))
     expect(t.requests.map((q) => q.model.provider)).toEqual(["generic-chat-completion-api", "anthropic"])
-    expect(t.requests[1]!.conversation.turns.map((x) => x.content)).toEqual(["hello", "local answer", "and you?"])
+    expect(t.requests[1]!.conversation.turns.map((x) => textOf(x))).toEqual(["hello", "local answer", "and you?"])
     const saved = await t.run(t.sessions.load(r.id))
     expect(saved?.messages.map((m) => m.modelName)).toEqual(["Local", "Local", "Claude", "Claude"])
     const report = await t.run(t.ledger.report({ conversation: r.id }))

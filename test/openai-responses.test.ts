@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test"
 import fc from "fast-check"
 import { normaliseUsage } from "../src/providers/openai-responses/usage.ts"
-import { CANARY, collect, fixture, makeEntry, makeRequest } from "./lib/provider.ts"
+import { CANARY, collect, fixture, makeEntry, makeRequest, turn } from "./lib/provider.ts"
 
 const rs = (name: string) => fixture("openai-responses", name)
 const entry = makeEntry({ provider: "openai", baseUrl: "https://api.openai.com/v1", model: "gpt-5.1" })
@@ -13,7 +13,7 @@ describe("Responses request", () => {
       conversation: {
         id: "c",
         system: "Be brief.",
-        turns: [{ role: "user", content: "Hi" }, { role: "assistant", content: "Hello" }, { role: "user", content: "More" }]
+        turns: [turn("user", "Hi"), turn("assistant", "Hello"), turn("user", "More")]
       }
     }))
     const req = sent[0]!

@@ -6,7 +6,7 @@ import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { AmbiguousSession, make, storedMessage } from "../src/chat/sessions.ts"
-import { makeEntry } from "./lib/provider.ts"
+import { makeEntry, turn } from "./lib/provider.ts"
 
 const A = "aaaa1111-0000-4000-8000-000000000001"
 const B = "aaaa2222-0000-4000-8000-000000000002"
@@ -14,9 +14,9 @@ const B = "aaaa2222-0000-4000-8000-000000000002"
 const store = async () => {
   const sessions = make(join(mkdtempSync(join(tmpdir(), "byok-sessions-")), "sessions.db"))
   const entry = makeEntry()
-  await Effect.runPromise(sessions.append({ id: A, system: undefined }, [storedMessage(entry, "user", "first of A", 1)]))
+  await Effect.runPromise(sessions.append({ id: A, system: undefined }, [storedMessage(entry, turn("user", "first of A"), 1)]))
   await Effect.runPromise(
-    sessions.append({ id: B, system: undefined, title: "the label" }, [storedMessage(entry, "user", "piped text\n\nthe label", 2)])
+    sessions.append({ id: B, system: undefined, title: "the label" }, [storedMessage(entry, turn("user", "piped text\n\nthe label"), 2)])
   )
   return sessions
 }

@@ -5,7 +5,7 @@ import type { Database, SQLQueryBindings } from "bun:sqlite"
 import { Context, Effect, Layer, Schema } from "effect"
 import { dataPlace, DEFAULT_BUSY_TIMEOUT_MS, lazyDatabase, type StoreError } from "../lib/sqlite.ts"
 import type { ModelEntry } from "../config/schema.ts"
-import type { Turn } from "../providers/conversation.ts"
+import { type Part, textOf, type Turn } from "../providers/conversation.ts"
 
 const MIGRATIONS: ReadonlyArray<string> = [
   `CREATE TABLE sessions (
@@ -28,10 +28,15 @@ const MIGRATIONS: ReadonlyArray<string> = [
     ts INTEGER NOT NULL,
     interrupted INTEGER NOT NULL,
     PRIMARY KEY (session_id, seq)
-  ) WITHOUT ROWID;`
+  ) WITHOUT ROWID;`,
+  // 2: each message's parts (text, reasoning with its signature or encrypted content, tool calls and results) as
+  // JSON; `content` keeps its text, for titles and lists. A message saved before has none: its text is its part.
+  `ALTER TABLE messages ADD COLUMN parts TEXT;`
 ]
 
-export interface StoredMessage extends Turn {
+export type StoredMessage = Turn & {
+  /** The message's text (its text parts joined). */
+  readonly content: string
   readonly modelName: string
   readonly modelId: string
   readonly provider: string
@@ -41,15 +46,9 @@ export interface StoredMessage extends Turn {
 }
 
 /** A message as saved, answered (or asked) with `entry`. */
-export const storedMessage = (
-  entry: ModelEntry,
-  role: Turn["role"],
-  content: string,
-  ts: number,
-  interrupted = false
-): StoredMessage => ({
-  role,
-  content,
+export const storedMessage = (entry: ModelEntry, turn: Turn, ts: number, interrupted = false): StoredMessage => ({
+  ...turn,
+  content: textOf(turn),
   modelName: entry.displayName,
   modelId: entry.model,
   provider: entry.provider,
@@ -108,6 +107,19 @@ export class SessionStore extends Context.Service<SessionStore, Interface>()("by
 
 const TITLE_LENGTH = 60
 
+/** A message's parts as saved; one saved without them (or whose JSON cannot be read) is its text. */
+const partsOf = (json: string | null, content: string): ReadonlyArray<Part> => {
+  if (json !== null) {
+    try {
+      const parts: unknown = JSON.parse(json)
+      if (Array.isArray(parts)) return parts as ReadonlyArray<Part>
+    } catch {
+      // the text below
+    }
+  }
+  return [{ type: "text", text: content }]
+}
+
 export const make = (path: string, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS): Interface & { readonly close: Effect.Effect<void> } => {
   // Reading (list, load, latest) creates no file and needs no write access: see lazyDatabase.
   const { use, read: reading, close } = lazyDatabase(path, MIGRATIONS, busyTimeoutMs)
@@ -117,11 +129,11 @@ export const make = (path: string, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS): Int
       | { id: string; system: string | null; modelName: string }
       | null
     if (session === null) return undefined
+    type Row = Omit<StoredMessage, "interrupted" | "parts"> & { interrupted: number; parts: string | null }
     const messages = (db.query(
-      `SELECT role, content, model_name AS modelName, model_id AS modelId, provider, ts, interrupted
+      `SELECT role, content, parts, model_name AS modelName, model_id AS modelId, provider, ts, interrupted
        FROM messages WHERE session_id = ? ORDER BY seq`
-    ).all(id) as Array<Omit<StoredMessage, "interrupted"> & { interrupted: number }>)
-      .map((m) => ({ ...m, interrupted: m.interrupted === 1 }))
+    ).all(id) as Array<Row>).map((m) => ({ ...m, parts: partsOf(m.parts, m.content), interrupted: m.interrupted === 1 }) as StoredMessage)
     return { id: session.id, system: session.system ?? undefined, modelName: session.modelName, messages }
   }
 
@@ -140,15 +152,18 @@ export const make = (path: string, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS): Int
           n: number
         }).n
         const insert = db.query(
-          `INSERT INTO messages (session_id, seq, role, content, model_name, model_id, provider, ts, interrupted)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+          `INSERT INTO messages (session_id, seq, role, content, parts, model_name, model_id, provider, ts, interrupted)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
         )
         messages.forEach((m, i) => {
+          // A message that is its text alone keeps no parts: it reads back the same, and older byoks read it.
+          const plain = m.parts.length === 1 && m.parts[0]!.type === "text"
           const values: Array<SQLQueryBindings> = [
             session.id,
             seq + i + 1,
             m.role,
             m.content,
+            plain ? null : JSON.stringify(m.parts),
             m.modelName,
             m.modelId,
             m.provider,

@@ -84,6 +84,14 @@ const eventJson = (e: LlmEvent): Record<string, unknown> => {
       return { type: "usage", input_tokens: e.usage.input.uncached, cache_read_input_tokens: e.usage.input.cacheRead }
     case "Warning":
       return { type: "warning", message: e.text }
+    case "ReasoningEnd":
+      return { type: "reasoning_end", signed: e.signature !== undefined || e.redacted !== undefined || e.encrypted !== undefined }
+    case "ToolCallStart":
+      return { type: "tool_call_start", index: e.index, id: e.id, name: e.name, kind: e.kind }
+    case "ToolCallDelta":
+      return { type: "tool_call_delta", index: e.index, arguments: e.text }
+    case "ToolCallEnd":
+      return { type: "tool_call_end", index: e.index }
     case "Finish":
       return { type: "finish", stop_reason: e.reason, raw_stop_reason: e.rawReason ?? null }
   }

@@ -14,7 +14,19 @@ import type { LedgerRow } from "../ledger/schema.ts"
 import { endingOf } from "../lib/cause.ts"
 import { Redactor, type StreamRedactor } from "../lib/redact.ts"
 import type { StoreError } from "../lib/sqlite.ts"
-import type { RetryInfo, Timeouts, Turn } from "../providers/conversation.ts"
+import {
+  type AssistantPart,
+  type ReasoningPart,
+  type RetryInfo,
+  type Timeouts,
+  type ToolCallPart,
+  type ToolChoice,
+  type ToolDefinition,
+  type Turn,
+  userText
+} from "../providers/conversation.ts"
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] }
 import { ProviderError } from "../providers/errors.ts"
 import { type LlmEvent, makeUsage, type Usage } from "../providers/event.ts"
 import { LocalServers, type Served } from "../providers/local.ts"
@@ -51,6 +63,8 @@ export interface TurnResult {
   readonly price: PriceSource
   /** The answer's text as far as it came. */
   readonly text: string
+  /** The tool calls the model asked for (byok exec runs none; the agent loop will). */
+  readonly toolCalls: ReadonlyArray<ToolCallPart>
   /** The last usage the server reported, if any. */
   readonly usage: Usage | undefined
   readonly finish: FinishEvent | undefined
@@ -75,6 +89,9 @@ export interface SendOptions<E, R> {
   readonly render: (events: Stream.Stream<LlmEvent, ProviderError>) => Effect.Effect<void, E, R>
   /** The output cap for this answer (default: the entry's max tokens). */
   readonly maxOutputTokens?: number | undefined
+  /** Tools offered to the model for this answer, and whether it may (or must) call one. */
+  readonly tools?: ReadonlyArray<ToolDefinition> | undefined
+  readonly toolChoice?: ToolChoice | undefined
   /** Told before each retry. */
   readonly onRetry?: ((info: RetryInfo) => Effect.Effect<void>) | undefined
   /**
@@ -205,13 +222,13 @@ export const make = Effect.fn("Conversation.make")(function*(options: MakeOption
 
   let id = options.resumed?.id ?? crypto.randomUUID()
   let selected = options.selected
-  let turns: ReadonlyArray<Turn> = options.resumed?.messages.map((m) => ({ role: m.role, content: m.content })) ?? []
+  let turns: ReadonlyArray<Turn> = options.resumed?.messages.map((m) => ({ role: m.role, parts: m.parts }) as Turn) ?? []
   const system = options.system ?? options.resumed?.system
 
   const send = <E, R>(text: string, opts: SendOptions<E, R>): Effect.Effect<TurnResult, never, R> =>
     Effect.uninterruptible(Effect.gen(function*() {
       const { entry, price } = selected
-      const asked = [...turns, { role: "user" as const, content: text }]
+      const asked: ReadonlyArray<Turn> = [...turns, userText(text)]
       const maxOutputTokens = opts.maxOutputTokens ?? entry.maxOutputTokens
       const notice = (words: string) => opts.onNotice?.(words) ?? Effect.void
       // A local server is asked (once per process) what context it serves, so that a prompt that will not fit is
@@ -270,10 +287,45 @@ export const make = Effect.fn("Conversation.make")(function*(options: MakeOption
       let thought = ""
       /** What the answer held that byok could not read: said after it (onNotice), once each. */
       const warnings: Array<string> = []
+      // The answer as parts, in the order they came: text, reasoning (with what it needs to go back), tool calls.
+      const parts: Array<Mutable<AssistantPart>> = []
+      const calls = new Map<number, Mutable<ToolCallPart>>()
+      const addText = (t: string) => {
+        if (t === "") return
+        const last = parts.at(-1)
+        if (last?.type === "text") last.text += t
+        else parts.push({ type: "text", text: t })
+      }
+      /** The reasoning part being written (one with a signature or encrypted content is closed). */
+      let openReasoning: Mutable<ReasoningPart> | undefined
+      const addReasoning = (t: string) => {
+        if (t === "") return
+        if (openReasoning === undefined) {
+          openReasoning = { type: "reasoning", text: "", format: entry.provider, model: entry.model }
+          parts.push(openReasoning)
+        }
+        openReasoning.text += t
+      }
+      /** Text the redactors still hold goes out (and into its part) before a part of another kind begins. */
+      const flushHeld = (out: Array<LlmEvent>) => {
+        const heldReasoning = reasoning.end()
+        if (heldReasoning !== "") {
+          out.push({ _tag: "ReasoningDelta", text: heldReasoning })
+          thought += heldReasoning
+          addReasoning(heldReasoning)
+        }
+        const heldText = texts.end()
+        if (heldText !== "") {
+          out.push({ _tag: "TextDelta", text: heldText })
+          answer += heldText
+          addText(heldText)
+        }
+      }
       const events = provider.stream({
         model: entry,
         conversation: { id, system, turns: asked },
         maxOutputTokens,
+        ...(opts.tools !== undefined && opts.tools.length > 0 ? { tools: opts.tools, toolChoice: opts.toolChoice } : {}),
         timeouts: timeoutsFor(entry, options.timeout),
         maxRetries: options.maxRetries,
         ...(opts.onRetry !== undefined ? { onRetry: opts.onRetry } : {})
@@ -281,13 +333,51 @@ export const make = Effect.fn("Conversation.make")(function*(options: MakeOption
         const out: Array<LlmEvent> = []
         for (const event of batch) {
           switch (event._tag) {
-            case "TextDelta":
+            case "TextDelta": {
               firstTokenAt ??= now()
-              answer += passRedacted(texts, event, out)
+              const shown = passRedacted(texts, event, out)
+              answer += shown
+              addText(shown)
               break
-            case "ReasoningDelta":
+            }
+            case "ReasoningDelta": {
               firstTokenAt ??= now()
-              thought += passRedacted(reasoning, event, out)
+              const shown = passRedacted(reasoning, event, out)
+              thought += shown
+              addReasoning(shown)
+              break
+            }
+            case "ReasoningEnd": {
+              flushHeld(out)
+              const part: Mutable<ReasoningPart> = openReasoning ??
+                { type: "reasoning", text: "", format: entry.provider, model: entry.model }
+              if (openReasoning === undefined) parts.push(part)
+              if (event.signature !== undefined) part.signature = event.signature
+              if (event.redacted !== undefined) part.redacted = event.redacted
+              if (event.itemId !== undefined) part.itemId = event.itemId
+              if (event.encrypted !== undefined) part.encrypted = event.encrypted
+              openReasoning = undefined
+              out.push(event)
+              break
+            }
+            case "ToolCallStart": {
+              firstTokenAt ??= now()
+              flushHeld(out)
+              openReasoning = undefined
+              const call: Mutable<ToolCallPart> = { type: "tool-call", id: event.id, name: event.name, arguments: "", kind: event.kind }
+              calls.set(event.index, call)
+              parts.push(call)
+              out.push(event)
+              break
+            }
+            case "ToolCallDelta": {
+              const call = calls.get(event.index)
+              if (call !== undefined) call.arguments += event.text
+              out.push(event)
+              break
+            }
+            case "ToolCallEnd":
+              out.push(event)
               break
             case "Usage":
               usage = event.usage
@@ -299,12 +389,7 @@ export const make = Effect.fn("Conversation.make")(function*(options: MakeOption
               out.push(event)
               break
             case "Finish": {
-              const heldText = texts.end()
-              const heldReasoning = reasoning.end()
-              if (heldReasoning !== "") out.push({ _tag: "ReasoningDelta", text: heldReasoning })
-              if (heldText !== "") out.push({ _tag: "TextDelta", text: heldText })
-              answer += heldText
-              thought += heldReasoning
+              flushHeld(out)
               finish = event
               usage = event.usage
               out.push(event)
@@ -335,9 +420,17 @@ export const make = Effect.fn("Conversation.make")(function*(options: MakeOption
       const rowId = yield* Fiber.join(beginning)
       // Cut short: what the redactors still held is part of the answer as far as it came.
       if (Exit.isFailure(exit)) {
-        answer += texts.end()
-        thought += reasoning.end()
+        const heldText = texts.end()
+        const heldReasoning = reasoning.end()
+        answer += heldText
+        thought += heldReasoning
+        addReasoning(heldReasoning)
+        addText(heldText)
       }
+      // The calls' arguments are model text too: a configured secret in them is hidden before they are kept.
+      for (const call of calls.values()) call.arguments = redactor.redact(call.arguments)
+      const toolCalls: ReadonlyArray<ToolCallPart> = [...calls.values()]
+      const callText = toolCalls.map((c) => `${c.name}${c.arguments}`).join("")
 
       // The server's count never came (the answer was cut off, or the server sends none): what it billed is
       // counted by byok instead, and said to be an estimate everywhere it shows.
@@ -345,9 +438,9 @@ export const make = Effect.fn("Conversation.make")(function*(options: MakeOption
       const unreadable = Exit.isFailure(exit) && failedWith(exit.cause, "InvalidResponseError")
       if (
         (finish === undefined || usage === undefined || usage.native === null) &&
-        (started || unreadable || answer !== "" || thought !== "")
+        (started || unreadable || answer !== "" || thought !== "" || callText !== "")
       ) {
-        usage = yield* estimateUsage(usage, system, asked, answer + thought, entry.model)
+        usage = yield* estimateUsage(usage, system, asked, answer + thought + callText, entry.model)
       }
       const failure = Exit.isFailure(exit) ? yield* withServerFacts(exit.cause) : undefined
       const outcome = failure === undefined ? "ok" : outcomeOf(failure)
@@ -365,22 +458,24 @@ export const make = Effect.fn("Conversation.make")(function*(options: MakeOption
       // An answer, or the part of one that was stopped, joins the conversation; a failed one does not.
       let saveError: StoreError | undefined
       const interrupted = outcome === "interrupted"
-      const kept = outcome === "ok" || (interrupted && answer !== "")
-      if (kept) turns = [...asked, { role: "assistant", content: answer }]
+      const kept = outcome === "ok" || (interrupted && (answer !== "" || toolCalls.length > 0))
+      const reply: Turn = { role: "assistant", parts: parts.length > 0 ? parts : [{ type: "text", text: "" }] }
+      if (kept) turns = [...asked, reply]
       if (kept && !options.ephemeral) {
         saveError = yield* sessions.append({
           id,
           system: system !== undefined ? redactor.redact(system) : undefined,
           title: opts.label !== undefined ? redactor.redact(opts.label) : undefined
         }, [
-          storedMessage(entry, "user", redactor.redact(text), startedAt),
-          storedMessage(entry, "assistant", answer, endedAt, interrupted)
+          storedMessage(entry, userText(redactor.redact(text)), startedAt),
+          storedMessage(entry, reply, endedAt, interrupted)
         ]).pipe(Effect.as(undefined), Effect.catch((error) => Effect.succeed(error)))
       }
       return {
         entry,
         price,
         text: answer,
+        toolCalls,
         usage,
         finish,
         requestId,

@@ -21,10 +21,27 @@ export const estimateTokens = (text: string): number => Math.ceil(text.length / 
 /** The prompt of a conversation: its system prompt and turns, each counted with `count` (by default, the rule above). */
 export const estimatePrompt = (
   system: string | undefined,
-  turns: ReadonlyArray<{ readonly content: string }>,
+  turns: ReadonlyArray<{ readonly parts: ReadonlyArray<{ readonly type: string }> }>,
   count: (text: string) => number = estimateTokens
 ): number =>
-  (system !== undefined ? count(system) + PER_MESSAGE : 0) + turns.reduce((sum, t) => sum + count(t.content) + PER_MESSAGE, 0)
+  (system !== undefined ? count(system) + PER_MESSAGE : 0) +
+  turns.reduce((sum, t) => sum + t.parts.reduce((n, p) => n + count(partText(p)), 0) + PER_MESSAGE, 0)
+
+/** What of a part the model reads as text: its text, a call's name and arguments, a result's output. */
+const partText = (part: { readonly type: string }): string => {
+  const p = part as { text?: string; name?: string; arguments?: string; output?: string }
+  switch (part.type) {
+    case "text":
+    case "reasoning":
+      return p.text ?? ""
+    case "tool-call":
+      return `${p.name ?? ""}${p.arguments ?? ""}`
+    case "tool-result":
+      return p.output ?? ""
+    default:
+      return ""
+  }
+}
 
 /** How a count was made: OpenAI's own tokenizer, or the approximation above. */
 export type CountMethod = "o200k_base" | "approximate"

@@ -1,13 +1,87 @@
 // The conversation model shared by all three wire formats: an optional system prompt and alternating user and
-// assistant turns. Each format lowers it to its own request body in its request.ts.
+// assistant turns, each made of parts. A user turn holds text and tool results; an assistant turn text, reasoning
+// and tool calls. Reasoning keeps what its API needs to take it back (Anthropic's signature or redacted data,
+// OpenAI's encrypted content) and which format and model made it: another format drops it rather than send what
+// it would refuse. Each format lowers the parts to its own request body in its request.ts.
+//
+// The shape follows effect/ai's Prompt (text, reasoning, tool-call and tool-result parts); byok keeps its own plain
+// types: Prompt's parts are Schema classes made per part, more than the streaming path and the session store need,
+// and their provider options carry no format or model for reasoning.
 import type { Duration, Effect } from "effect"
 import type { ModelEntry } from "../config/schema.ts"
+import type { ProviderName } from "./registry.ts"
 import type { ProviderError } from "./errors.ts"
 
-export interface Turn {
-  readonly role: "user" | "assistant"
-  readonly content: string
+export interface TextPart {
+  readonly type: "text"
+  readonly text: string
 }
+
+export interface ReasoningPart {
+  readonly type: "reasoning"
+  /** The reasoning as shown (a summary, for OpenAI); may be empty when only its opaque form came. */
+  readonly text: string
+  /** Anthropic: the signature of a thinking block, which must come back with it. */
+  readonly signature?: string
+  /** Anthropic: a redacted_thinking block's data. */
+  readonly redacted?: string
+  /** OpenAI Responses: the reasoning item's id and encrypted_content. */
+  readonly itemId?: string
+  readonly encrypted?: string
+  /** Who made it: only that format, and that model, may be sent it back. */
+  readonly format: ProviderName
+  readonly model: string
+}
+
+export interface ToolCallPart {
+  readonly type: "tool-call"
+  /** The call's id as its API gave it (`toolu_…`, `call_…`). */
+  readonly id: string
+  readonly name: string
+  /** The arguments as the model wrote them: JSON text (possibly not valid JSON). */
+  readonly arguments: string
+  /**
+   * "function" for a function the caller declared; otherwise what the API called the item (Responses
+   * `custom_tool_call`, `local_shell_call`, `apply_patch_call`…, Anthropic `server_tool_use`).
+   */
+  readonly kind: string
+}
+
+export interface ToolResultPart {
+  readonly type: "tool-result"
+  readonly callId: string
+  readonly name: string
+  readonly output: string
+  readonly isError?: boolean
+}
+
+export type UserPart = TextPart | ToolResultPart
+export type AssistantPart = TextPart | ReasoningPart | ToolCallPart
+export type Part = UserPart | AssistantPart
+
+export type Turn =
+  | { readonly role: "user"; readonly parts: ReadonlyArray<UserPart> }
+  | { readonly role: "assistant"; readonly parts: ReadonlyArray<AssistantPart> }
+
+/** A turn's text parts, joined: what it says in words. */
+export const textOf = (turn: { readonly parts: ReadonlyArray<Part> }): string => {
+  let out = ""
+  for (const part of turn.parts) if (part.type === "text") out += part.text
+  return out
+}
+
+/** A user turn of text alone. */
+export const userText = (text: string): Turn => ({ role: "user", parts: [{ type: "text", text }] })
+
+/** A tool the model may call: its name, what it is for, and its arguments as a JSON Schema object. */
+export interface ToolDefinition {
+  readonly name: string
+  readonly description?: string | undefined
+  readonly parameters: Record<string, unknown>
+}
+
+/** Whether the model may, must, or must not call a tool; or which one it must call. */
+export type ToolChoice = "auto" | "none" | "required" | { readonly name: string }
 
 export interface Conversation {
   /** The conversation's id (ledger, sessions). */
@@ -21,6 +95,9 @@ export interface LlmRequest {
   readonly model: ModelEntry
   readonly conversation: Conversation
   readonly maxOutputTokens: number
+  /** Tools offered to the model, and whether it may call them. */
+  readonly tools?: ReadonlyArray<ToolDefinition> | undefined
+  readonly toolChoice?: ToolChoice | undefined
   /** How long to wait for the answer to start, and for each next piece of it. */
   readonly timeouts: Timeouts
   /** How many times to try again after a retryable failure before any output (default 2, as the SDKs). */
@@ -51,7 +128,8 @@ export interface RetryInfo {
  * shared by repeated runs of the same prompt, where a random id per run would scatter them across caches.
  */
 export const promptCacheKey = (request: LlmRequest): string => {
-  const first = request.conversation.turns.find((t) => t.role === "user")?.content ?? ""
+  const firstTurn = request.conversation.turns.find((t) => t.role === "user")
+  const first = firstTurn !== undefined ? textOf(firstTurn) : ""
   const seed = `${request.model.model}\u0000${request.conversation.system ?? ""}\u0000${first}`
   return `byok-${Bun.hash(seed).toString(36)}`
 }

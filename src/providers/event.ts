@@ -44,6 +44,27 @@ export type LlmEvent =
   | { readonly _tag: "Usage"; readonly usage: Usage }
   /** Something in the answer byok could not read (a content part of a kind it does not know): said, never dropped. */
   | { readonly _tag: "Warning"; readonly text: string }
+  /**
+   * What a reasoning block needs to be sent back, when it ends: Anthropic's signature or redacted_thinking data,
+   * OpenAI's reasoning item id and encrypted content.
+   */
+  | {
+    readonly _tag: "ReasoningEnd"
+    readonly signature?: string | undefined
+    readonly redacted?: string | undefined
+    readonly itemId?: string | undefined
+    readonly encrypted?: string | undefined
+  }
+  /**
+   * A tool call begins: `index` tells its pieces apart when several stream at once (Chat's `index`, Responses'
+   * `output_index`, Anthropic's content block index); `kind` is "function" for a declared tool, else the API's
+   * own name for the item (a server or custom tool).
+   */
+  | { readonly _tag: "ToolCallStart"; readonly index: number; readonly id: string; readonly name: string; readonly kind: string }
+  /** A piece of a call's arguments (JSON text, to be joined). */
+  | { readonly _tag: "ToolCallDelta"; readonly index: number; readonly text: string }
+  /** A call's arguments are complete. */
+  | { readonly _tag: "ToolCallEnd"; readonly index: number }
   | {
     readonly _tag: "Finish"
     readonly reason: FinishReason

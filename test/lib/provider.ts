@@ -5,7 +5,7 @@ import { join } from "node:path"
 import type { ModelEntry } from "../../src/config/schema.ts"
 import { parseEndpoint } from "../../src/lib/net.ts"
 import type { ProviderName } from "../../src/providers/registry.ts"
-import type { LlmRequest } from "../../src/providers/conversation.ts"
+import type { LlmRequest, Turn } from "../../src/providers/conversation.ts"
 import type { ProviderError } from "../../src/providers/errors.ts"
 import type { LlmEvent } from "../../src/providers/event.ts"
 import { LocalServers } from "../../src/providers/local.ts"
@@ -35,9 +35,13 @@ export const makeEntry = (over: Partial<ModelEntry> & { provider?: ProviderName 
   ...over
 })
 
+/** A turn of text alone, as the tests write conversations. */
+export const turn = (role: "user" | "assistant", text: string): Turn =>
+  role === "user" ? { role, parts: [{ type: "text", text }] } : { role, parts: [{ type: "text", text }] }
+
 export const makeRequest = (entry: ModelEntry, over: Partial<LlmRequest> = {}): LlmRequest => ({
   model: entry,
-  conversation: { id: "conv-1", system: "Be brief.", turns: [{ role: "user", content: "Hi" }] },
+  conversation: { id: "conv-1", system: "Be brief.", turns: [turn("user", "Hi")] },
   maxOutputTokens: entry.maxOutputTokens,
   timeouts: { firstByte: Duration.seconds(5), idle: Duration.seconds(5) },
   maxRetries: 0,

@@ -1,9 +1,10 @@
 // Lowers a byok conversation to an Anthropic Messages request, with automatic prompt caching: cache_control
 // breakpoints on the system prompt and on the latest user turn (each one's lookback of about 20 blocks finds the
-// entry the previous turn wrote), never more than the API's 4.
+// entry the previous turn wrote), never more than the API's 4. Tools come first in the cached prefix (tools →
+// system → messages), in the order given, so the same tools give the same prefix.
 import type { ModelEntry } from "../../config/schema.ts"
 import { breakpointTurn, cacheControl } from "../caching.ts"
-import type { LlmRequest } from "../conversation.ts"
+import type { AssistantPart, LlmRequest, ToolChoice, UserPart } from "../conversation.ts"
 
 export const MAX_BREAKPOINTS = 4
 
@@ -14,18 +15,68 @@ export const MAX_BREAKPOINTS = 4
 export const messagesUrl = (entry: Pick<ModelEntry, "baseUrl" | "endpoint">) =>
   entry.endpoint.versioned ? `${entry.baseUrl}/messages` : `${entry.baseUrl}/v1/messages`
 
+/** A call's arguments as the `input` object Anthropic wants back; text that is no JSON object goes as `{}`. */
+const inputOf = (args: string): Record<string, unknown> => {
+  try {
+    const value: unknown = JSON.parse(args === "" ? "{}" : args)
+    return typeof value === "object" && value !== null && !Array.isArray(value) ? value as Record<string, unknown> : {}
+  } catch {
+    return {}
+  }
+}
+
+const userBlock = (part: UserPart): Record<string, unknown> =>
+  part.type === "text"
+    ? { type: "text", text: part.text }
+    : { type: "tool_result", tool_use_id: part.callId, content: part.output, ...(part.isError ? { is_error: true } : {}) }
+
+/**
+ * An assistant part as a content block, or nothing: reasoning goes back only to Anthropic from the same model,
+ * with its signature (a thinking block) or its data (redacted_thinking); any other is dropped, never sent to be
+ * refused. An empty text block is refused by the API, so it is dropped too.
+ */
+const assistantBlock = (part: AssistantPart, model: string): ReadonlyArray<Record<string, unknown>> => {
+  switch (part.type) {
+    case "text":
+      return part.text === "" ? [] : [{ type: "text", text: part.text }]
+    case "reasoning":
+      if (part.format !== "anthropic" || part.model !== model) return []
+      if (part.redacted !== undefined) return [{ type: "redacted_thinking", data: part.redacted }]
+      return part.signature !== undefined ? [{ type: "thinking", thinking: part.text, signature: part.signature }] : []
+    case "tool-call":
+      return [{ type: "tool_use", id: part.id, name: part.name, input: inputOf(part.arguments) }]
+  }
+}
+
+const toolChoiceOf = (choice: ToolChoice): Record<string, unknown> =>
+  choice === "auto" ? { type: "auto" } : choice === "none" ? { type: "none" } : choice === "required" ? { type: "any" } : { type: "tool", name: choice.name }
+
 export const buildBody = (request: LlmRequest): Record<string, unknown> => {
   const { model, conversation } = request
   const marker = cacheControl(model)
   const last = breakpointTurn(conversation.turns)
-  const messages = conversation.turns.map((t, i) => ({
-    role: t.role,
-    content: [{ type: "text", text: t.content, ...(i === last ? { cache_control: marker } : {}) }]
-  }))
+  const messages = conversation.turns.flatMap((t, i) => {
+    const blocks = t.role === "user" ? t.parts.map(userBlock) : t.parts.flatMap((p) => assistantBlock(p, model.model))
+    // An assistant turn with nothing Anthropic can take (another format's reasoning alone) is left out.
+    if (blocks.length === 0) return t.role === "user" ? [{ role: t.role, content: [{ type: "text", text: "" }] }] : []
+    if (i === last) blocks[blocks.length - 1] = { ...blocks.at(-1)!, cache_control: marker }
+    return [{ role: t.role, content: blocks }]
+  })
+  const tools = request.tools ?? []
   return {
     max_tokens: request.maxOutputTokens,
     ...model.extraArgs,
     model: model.model,
+    ...(tools.length > 0
+      ? {
+        tools: tools.map((tool) => ({
+          name: tool.name,
+          ...(tool.description !== undefined ? { description: tool.description } : {}),
+          input_schema: tool.parameters
+        })),
+        ...(request.toolChoice !== undefined ? { tool_choice: toolChoiceOf(request.toolChoice) } : {})
+      }
+      : {}),
     ...(conversation.system !== undefined
       ? { system: [{ type: "text", text: conversation.system, cache_control: marker }] }
       : {}),

@@ -1,9 +1,14 @@
-// Lowers a byok conversation to a Chat Completions request body.
+// Lowers a byok conversation to a Chat Completions request body: text as messages, an assistant's calls as
+// `tool_calls`, each tool result as a `role: "tool"` message. Reasoning is not sent back: Chat Completions has no
+// field for it that servers agree on.
 import { breakpointTurn, cacheControl } from "../caching.ts"
-import { type LlmRequest, promptCacheKey } from "../conversation.ts"
+import { type LlmRequest, promptCacheKey, textOf, type ToolChoice, type Turn } from "../conversation.ts"
 import { quirksFor } from "./quirks.ts"
 
 export const chatCompletionsUrl = (baseUrl: string) => `${baseUrl}/chat/completions`
+
+const toolChoiceOf = (choice: ToolChoice): unknown =>
+  typeof choice === "string" ? choice : { type: "function", function: { name: choice.name } }
 
 export const buildBody = (request: LlmRequest): Record<string, unknown> => {
   const { model, conversation } = request
@@ -13,14 +18,40 @@ export const buildBody = (request: LlmRequest): Record<string, unknown> => {
   const content = (text: string, marked: boolean) =>
     marker !== undefined && marked ? [{ type: "text", text, cache_control: marker }] : text
   const last = breakpointTurn(conversation.turns)
+  const messagesOf = (t: Turn, i: number): ReadonlyArray<Record<string, unknown>> => {
+    const text = textOf(t)
+    if (t.role === "user") {
+      const results = t.parts.flatMap((p) => (p.type === "tool-result" ? [{ role: "tool", tool_call_id: p.callId, content: p.output }] : []))
+      const said = t.parts.some((p) => p.type === "text") || results.length === 0
+      return [...results, ...(said ? [{ role: "user", content: content(text, i === last) }] : [])]
+    }
+    const calls = t.parts.flatMap((p) =>
+      p.type === "tool-call" ? [{ id: p.id, type: "function", function: { name: p.name, arguments: p.arguments } }] : []
+    )
+    return [{ role: "assistant", content: calls.length > 0 && text === "" ? null : text, ...(calls.length > 0 ? { tool_calls: calls } : {}) }]
+  }
   const messages = [
     ...(conversation.system !== undefined ? [{ role: "system", content: content(conversation.system, true) }] : []),
-    ...conversation.turns.map((t, i) => ({ role: t.role, content: content(t.content, i === last) }))
+    ...conversation.turns.flatMap(messagesOf)
   ]
+  const tools = request.tools ?? []
   return {
     [quirks.maxTokensField]: request.maxOutputTokens,
     ...(quirks.streamOptions ? { stream_options: { include_usage: true } } : {}),
     ...(quirks.promptCacheKey ? { prompt_cache_key: promptCacheKey(request) } : {}),
+    ...(tools.length > 0
+      ? {
+        tools: tools.map((tool) => ({
+          type: "function",
+          function: {
+            name: tool.name,
+            ...(tool.description !== undefined ? { description: tool.description } : {}),
+            parameters: tool.parameters
+          }
+        })),
+        ...(request.toolChoice !== undefined ? { tool_choice: toolChoiceOf(request.toolChoice) } : {})
+      }
+      : {}),
     // The user's extraArgs may override any default above, but not what makes this a streamed chat request.
     ...model.extraArgs,
     model: model.model,

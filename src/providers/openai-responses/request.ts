@@ -1,14 +1,56 @@
 // Lowers a byok conversation to an OpenAI Responses request: `instructions` for the system prompt, the turns as
-// typed message items, `store: false` (byok keeps the history itself), and a stable prompt_cache_key.
-import { type LlmRequest, promptCacheKey } from "../conversation.ts"
+// typed items (messages, function calls and their outputs, reasoning with its encrypted content), `store: false`
+// (byok keeps the history itself), and a stable prompt_cache_key (tools do not change it).
+import { type AssistantPart, type LlmRequest, promptCacheKey, type ToolChoice, type UserPart } from "../conversation.ts"
 
 /** The Responses API refuses max_output_tokens below 16. */
 const MIN_OUTPUT_TOKENS = 16
 
 export const responsesUrl = (baseUrl: string) => `${baseUrl}/responses`
 
+/**
+ * The input items of a user turn: its text as one message (typed content parts: servers that translate Responses
+ * to chat, llama.cpp and gateways, refuse an untyped {role, content} item), each tool result as a
+ * function_call_output.
+ */
+const userItems = (parts: ReadonlyArray<UserPart>): ReadonlyArray<Record<string, unknown>> => {
+  const text = parts.filter((p) => p.type === "text")
+  return [
+    ...parts.flatMap((p) => (p.type === "tool-result" ? [{ type: "function_call_output", call_id: p.callId, output: p.output }] : [])),
+    ...(text.length > 0 || parts.length === 0
+      ? [{ type: "message", role: "user", content: text.map((p) => ({ type: "input_text", text: p.text })) }]
+      : [])
+  ]
+}
+
+/**
+ * The items of an assistant turn, in order: reasoning only from OpenAI and the same model, with its encrypted
+ * content (without it, the API could not use it); text as an output message; calls as function_call items.
+ */
+const assistantItems = (parts: ReadonlyArray<AssistantPart>, model: string): ReadonlyArray<Record<string, unknown>> =>
+  parts.flatMap((p): ReadonlyArray<Record<string, unknown>> => {
+    switch (p.type) {
+      case "text":
+        return p.text === "" ? [] : [{ type: "message", role: "assistant", content: [{ type: "output_text", text: p.text }] }]
+      case "reasoning":
+        return p.format === "openai" && p.model === model && p.encrypted !== undefined
+          ? [{
+            type: "reasoning",
+            ...(p.itemId !== undefined ? { id: p.itemId } : {}),
+            summary: p.text !== "" ? [{ type: "summary_text", text: p.text }] : [],
+            encrypted_content: p.encrypted
+          }]
+          : []
+      case "tool-call":
+        return [{ type: "function_call", call_id: p.id, name: p.name, arguments: p.arguments }]
+    }
+  })
+
+const toolChoiceOf = (choice: ToolChoice): unknown => typeof choice === "string" ? choice : { type: "function", name: choice.name }
+
 export const buildBody = (request: LlmRequest): Record<string, unknown> => {
   const { model, conversation } = request
+  const tools = request.tools ?? []
   return {
     max_output_tokens: Math.max(MIN_OUTPUT_TOKENS, request.maxOutputTokens),
     store: false,
@@ -16,13 +58,18 @@ export const buildBody = (request: LlmRequest): Record<string, unknown> => {
     ...model.extraArgs,
     model: model.model,
     ...(conversation.system !== undefined ? { instructions: conversation.system } : {}),
-    // Every item says its type, with typed content parts: servers that translate Responses to chat (llama.cpp, and
-    // gateways) refuse an untyped {role, content} item ("Cannot determine type of 'item'") from the second turn on.
-    input: conversation.turns.map((t) => ({
-      type: "message",
-      role: t.role,
-      content: [{ type: t.role === "user" ? "input_text" : "output_text", text: t.content }]
-    })),
+    ...(tools.length > 0
+      ? {
+        tools: tools.map((tool) => ({
+          type: "function",
+          name: tool.name,
+          ...(tool.description !== undefined ? { description: tool.description } : {}),
+          parameters: tool.parameters
+        })),
+        ...(request.toolChoice !== undefined ? { tool_choice: toolChoiceOf(request.toolChoice) } : {})
+      }
+      : {}),
+    input: conversation.turns.flatMap((t) => (t.role === "user" ? userItems(t.parts) : assistantItems(t.parts, model.model))),
     stream: true
   }
 }
