@@ -34,9 +34,58 @@ export const makeParser = (ctx: RequestContext, requestId: string | undefined, e
   let emitted = false
   let stopReason: string | undefined
   let usage: AnthropicUsage | undefined
+  /**
+   * The content blocks begun and not yet stopped, by index: a tool call (its input, when it came whole in the
+   * start and no delta follows) or a thinking block (its signature, which comes as a delta before it stops).
+   */
+  const blocks = new Map<number, { kind: "call"; input: string; deltas: boolean } | { kind: "thinking"; signature?: string; redacted?: string }>()
+  let calls = 0
 
-  const finish = () =>
-    emit.event(finishEvent(mapStopReason(stopReason), stopReason, usage !== undefined ? normaliseUsage(usage) : undefined))
+  /** A block stops: a call's arguments are complete; a thinking block gives what it needs to be sent back. */
+  const stopBlock = (index: number) => {
+    const block = blocks.get(index)
+    if (block === undefined) return
+    blocks.delete(index)
+    if (block.kind === "call") {
+      if (!block.deltas && block.input !== "") emit.event({ _tag: "ToolCallDelta", index, text: block.input })
+      emit.event({ _tag: "ToolCallEnd", index })
+    } else {
+      emit.event({ _tag: "ReasoningEnd", signature: block.signature, redacted: block.redacted })
+    }
+  }
+
+  const finish = () => {
+    for (const index of [...blocks.keys()]) stopBlock(index)
+    const reason = mapStopReason(stopReason)
+    emit.event(finishEvent(calls > 0 && reason === "stop" ? "tool-calls" : reason, stopReason, usage !== undefined ? normaliseUsage(usage) : undefined))
+  }
+
+  const startBlock = (index: number, block: NonNullable<AnthropicEvent["content_block"]>) => {
+    switch (block.type) {
+      case "tool_use":
+      case "server_tool_use": {
+        // A server tool (web search…) runs on Anthropic's side; it is reported as what it is, by its kind.
+        const input = block.input !== undefined && JSON.stringify(block.input) !== "{}" ? JSON.stringify(block.input) : ""
+        blocks.set(index, { kind: "call", input, deltas: false })
+        calls++
+        emitted = true
+        emit.event({
+          _tag: "ToolCallStart",
+          index,
+          id: block.id ?? `toolu_${index}`,
+          name: block.name ?? block.type,
+          kind: block.type === "tool_use" ? "function" : block.type
+        })
+        return
+      }
+      case "thinking":
+        blocks.set(index, { kind: "thinking", ...(block.signature ? { signature: block.signature } : {}) })
+        return
+      case "redacted_thinking":
+        blocks.set(index, { kind: "thinking", ...(block.data !== undefined ? { redacted: block.data } : {}) })
+        return
+    }
+  }
 
   return {
     message: (name, data) => {
@@ -47,6 +96,8 @@ export const makeParser = (ctx: RequestContext, requestId: string | undefined, e
         case "message_start": {
           if (!started) emit.event({ _tag: "Start", requestId, model: event.message?.model })
           started = true
+          // Some streams say why the message stops already here (a whole tool call); message_delta may override.
+          if (typeof event.message?.stop_reason === "string") stopReason = event.message.stop_reason
           if (event.message?.usage) usage = mergeUsage(usage, event.message.usage)
           if (usage !== undefined) emit.event({ _tag: "Usage", usage: normaliseUsage(usage) })
           return
@@ -59,9 +110,24 @@ export const makeParser = (ctx: RequestContext, requestId: string | undefined, e
           } else if (d?.type === "thinking_delta" && typeof d.thinking === "string" && d.thinking !== "") {
             emit.reasoning(d.thinking)
             emitted = true
+          } else if (d?.type === "input_json_delta" && typeof d.partial_json === "string") {
+            const block = blocks.get(event.index ?? -1)
+            if (block?.kind === "call" && d.partial_json !== "") {
+              block.deltas = true
+              emit.event({ _tag: "ToolCallDelta", index: event.index!, text: d.partial_json })
+            }
+          } else if (d?.type === "signature_delta" && typeof d.signature === "string") {
+            const block = blocks.get(event.index ?? -1)
+            if (block?.kind === "thinking") block.signature = (block.signature ?? "") + d.signature
           }
           return
         }
+        case "content_block_start":
+          if (event.content_block !== undefined && typeof event.index === "number") startBlock(event.index, event.content_block)
+          return
+        case "content_block_stop":
+          if (typeof event.index === "number") stopBlock(event.index)
+          return
         case "message_delta":
           stopReason = event.delta?.stop_reason ?? stopReason ?? undefined
           if (event.usage) usage = mergeUsage(usage, event.usage)
@@ -71,7 +137,7 @@ export const makeParser = (ctx: RequestContext, requestId: string | undefined, e
         case "error":
           return emit.fail(fromInBand(ctx, event, emitted, requestId))
         default:
-          // ping, content_block_start/stop, signature and citation deltas, and event types added later.
+          // ping, citation deltas, and event types added later.
           return
       }
     },
@@ -94,7 +160,7 @@ export const fromJson = (body: string): ReadonlyArray<SseMessage> => {
     type?: string
     id?: string
     model?: string
-    content?: ReadonlyArray<{ type?: string; text?: string; thinking?: string }>
+    content?: ReadonlyArray<{ type?: string; text?: string; thinking?: string; signature?: string; id?: string; name?: string; input?: unknown; data?: string }>
     stop_reason?: string | null
     usage?: AnthropicUsage
   }
@@ -110,7 +176,13 @@ export const fromJson = (body: string): ReadonlyArray<SseMessage> => {
       block.type === "text" && typeof block.text === "string"
         ? [message({ type: "content_block_delta", index, delta: { type: "text_delta", text: block.text } })]
         : block.type === "thinking" && typeof block.thinking === "string"
-        ? [message({ type: "content_block_delta", index, delta: { type: "thinking_delta", thinking: block.thinking } })]
+        ? [
+          message({ type: "content_block_start", index, content_block: { type: "thinking", signature: block.signature } }),
+          message({ type: "content_block_delta", index, delta: { type: "thinking_delta", thinking: block.thinking } }),
+          message({ type: "content_block_stop", index })
+        ]
+        : block.type === "tool_use" || block.type === "server_tool_use" || block.type === "redacted_thinking"
+        ? [message({ type: "content_block_start", index, content_block: block }), message({ type: "content_block_stop", index })]
         : []
     ),
     message({ type: "message_delta", delta: { stop_reason: value.stop_reason ?? "end_turn" }, usage: value.usage }),

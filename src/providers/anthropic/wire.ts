@@ -17,12 +17,30 @@ export interface AnthropicUsage {
 
 export interface AnthropicEvent {
   readonly type?: string
-  readonly message?: { readonly id?: string; readonly model?: string; readonly usage?: AnthropicUsage }
+  readonly message?: {
+    readonly id?: string
+    readonly model?: string
+    readonly usage?: AnthropicUsage
+    /** Usually null here; some streams (a whole tool call) already say it in message_start. */
+    readonly stop_reason?: string | null
+  }
   readonly index?: number
+  /** content_block_start: the block's type, and for a tool call its id, name and (often empty) input. */
+  readonly content_block?: {
+    readonly type?: string
+    readonly id?: string
+    readonly name?: string
+    readonly input?: unknown
+    /** redacted_thinking. */
+    readonly data?: string
+    readonly signature?: string
+  }
   readonly delta?: {
     readonly type?: string
     readonly text?: string
     readonly thinking?: string
+    readonly partial_json?: string
+    readonly signature?: string
     readonly stop_reason?: string | null
   }
   readonly usage?: AnthropicUsage

@@ -8,7 +8,7 @@ import { fromInBand, type RequestContext } from "../http.ts"
 import { cutShort, type Emit, notThisApi, parseData, type WireParser } from "../parser.ts"
 import { quirksFor } from "./quirks.ts"
 import { normaliseUsage } from "./usage.ts"
-import type { ChatChunk, ChatUsage, LlamaCppTimings } from "./wire.ts"
+import type { ChatChunk, ChatDelta, ChatUsage, LlamaCppTimings } from "./wire.ts"
 
 export const mapFinishReason = (raw: string | undefined): FinishReason => {
   switch (raw) {
@@ -43,16 +43,40 @@ export const makeParser = (ctx: RequestContext, requestId: string | undefined, e
   let timings: LlamaCppTimings | undefined
   const apart = quirksFor(ctx.entry).reasoningApart
 
+  /** The calls begun, by their `index`, in the order they began. */
+  const calls = new Map<number, { readonly id: string }>()
+
+  const toolCalls = (fragments: NonNullable<ChatDelta["tool_calls"]>) => {
+    fragments.forEach((fragment, position) => {
+      const index = typeof fragment.index === "number" ? fragment.index : position
+      if (!calls.has(index)) {
+        const name = fragment.function?.name
+        if (typeof name !== "string" || name === "") return
+        // Servers that give no id (some local ones) get one, unique within the answer.
+        const id = typeof fragment.id === "string" && fragment.id !== "" ? fragment.id : `call_${index}`
+        calls.set(index, { id })
+        emit.event({ _tag: "ToolCallStart", index, id, name, kind: "function" })
+        emitted = true
+      }
+      const args = fragment.function?.arguments
+      if (typeof args === "string" && args !== "") emit.event({ _tag: "ToolCallDelta", index, text: args })
+    })
+  }
+
   // [DONE] with no finish_reason before it: the server ended the answer without saying why ("other", no raw
-  // reason), which is neither a normal stop nor a cut.
-  const finish = () =>
+  // reason), which is neither a normal stop nor a cut. Calls end, in order, before the Finish; an answer with
+  // calls finishes with "tool-calls" whatever stop reason a server gave it (some say "stop").
+  const finish = () => {
+    for (const index of calls.keys()) emit.event({ _tag: "ToolCallEnd", index })
+    const reason = finishReason === undefined ? "other" : mapFinishReason(finishReason)
     emit.event(
       finishEvent(
-        finishReason === undefined ? "other" : mapFinishReason(finishReason),
+        calls.size > 0 && (reason === "stop" || reason === "other") ? "tool-calls" : reason,
         finishReason,
         usage !== undefined ? normaliseUsage(usage, timings, apart) : undefined
       )
     )
+  }
 
   /** Kinds of content byok could not read, said once each (a Warning), never dropped in silence. */
   const warned = new Set<string>()
@@ -120,6 +144,7 @@ export const makeParser = (ctx: RequestContext, requestId: string | undefined, e
         }
       }
     }
+    if (Array.isArray(delta?.tool_calls)) toolCalls(delta.tool_calls)
     if (typeof choice?.finish_reason === "string") finishReason = choice.finish_reason
     if (c.timings !== undefined) timings = c.timings
     if (typeof c.usage === "object" && c.usage !== null) usage = c.usage

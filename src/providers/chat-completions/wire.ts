@@ -27,6 +27,16 @@ export interface ChatDelta {
   /** OpenRouter, Ollama. */
   readonly reasoning?: string | null
   readonly refusal?: string | null
+  /**
+   * Tool calls, in fragments grouped by `index`: `id`, `type` and `function.name` in the first, then pieces of
+   * `function.arguments` to join. Ollama sends each call whole in one fragment.
+   */
+  readonly tool_calls?: ReadonlyArray<{
+    readonly index?: number
+    readonly id?: string | null
+    readonly type?: string | null
+    readonly function?: { readonly name?: string | null; readonly arguments?: string | null } | null
+  }> | null
 }
 
 export interface ChatChunk {

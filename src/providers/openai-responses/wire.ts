@@ -20,9 +20,25 @@ export interface ResponsesObject {
   readonly output?: ReadonlyArray<{ readonly type?: string }>
 }
 
+/** An output item as `response.output_item.added` / `.done` carry it (messages, calls, reasoning…). */
+export interface ResponsesItem {
+  readonly type?: string
+  readonly id?: string
+  readonly call_id?: string
+  readonly name?: string
+  /** function_call. */
+  readonly arguments?: string
+  /** custom_tool_call. */
+  readonly input?: string
+  /** reasoning, with include: ["reasoning.encrypted_content"]. */
+  readonly encrypted_content?: string | null
+}
+
 export interface ResponsesEvent {
   readonly type?: string
   readonly delta?: string
+  readonly output_index?: number
+  readonly item?: ResponsesItem
   readonly response?: ResponsesObject
   /** The flat `error` event of the spec. */
   readonly code?: string
