@@ -45,9 +45,10 @@ describe("wordWrap", () => {
     const out = wrap.push("the quick brown fox \x1b[1mjumps\x1b[22m over the lazy dog")
     expect(screen(out, 21)).toEqual(["the quick brown fox", "jumps over the lazy", "dog"])
   })
+  // Words of at most 24 columns, on lines of at least 25: a word longer than the line is broken at the edge.
   test("property: pieces cut anywhere, CJK and emoji included: words whole, in order, within the width", () => {
     const wordArb = fc.array(fc.constantFrom("a", "b", "é", "中", "😀", "x"), { minLength: 1, maxLength: 12 }).map((c) => c.join(""))
-    fc.assert(fc.property(fc.array(wordArb, { minLength: 1, maxLength: 40 }), fc.array(fc.nat()), fc.integer({ min: 20, max: 60 }), (words, cuts, columns) => {
+    fc.assert(fc.property(fc.array(wordArb, { minLength: 1, maxLength: 40 }), fc.array(fc.nat()), fc.integer({ min: 26, max: 60 }), (words, cuts, columns) => {
       const text = words.join(" ")
       const wrap = wordWrap(() => columns)
       const out = cutAt(text, cuts).map((p) => wrap.push(p)).join("")
@@ -56,4 +57,12 @@ describe("wordWrap", () => {
       for (const line of lines) expect(displayWidth(line)).toBeLessThanOrEqual(columns - 1)
     }), { numRuns: 500 })
   })
+})
+
+test("a word longer than the line is broken at the edge, and nothing crosses it", () => {
+  const wrap = wordWrap(() => 11)
+  const lines = screen(wrap.push("ok https://example.com/a/long/path end"), 10)
+  for (const line of lines) expect(displayWidth(line)).toBeLessThanOrEqual(10)
+  expect(lines.join("").replace(/ /g, "")).toBe("okhttps://example.com/a/long/pathend")
+  expect(lines[0]).toBe("ok")
 })
