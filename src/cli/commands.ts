@@ -47,6 +47,16 @@ const execConfig = {
     Flag.withDescription("stream-json: each stdin line is a user message ({\"type\":\"user\",\"message\":{\"content\":\"…\"}}) of one conversation; one result line per message"),
     Flag.withDefault("text" as const)
   ),
+  tools: Flag.String("tools").pipe(
+    Flag.withMetavar("FILE"),
+    Flag.withDescription("A JSON file of tool definitions the model may call (OpenAI's or Anthropic's shape); byok runs none: the calls are printed"),
+    Flag.optional
+  ),
+  toolChoice: Flag.String("tool-choice").pipe(
+    Flag.withMetavar("auto|none|required|NAME"),
+    Flag.withDescription("With --tools: may the model call a tool (auto, the default), must it (required, or a tool's NAME), or not (none)"),
+    Flag.optional
+  ),
   maxRetries: Flag.Int("max-retries").pipe(
     Flag.withMetavar("N"),
     Flag.withDescription("Tries again after a rate limit, an overload or a dropped connection, before any output (default 2; env BYOK_MAX_RETRIES)"),
@@ -147,6 +157,10 @@ const exec = Command.make("exec", execConfig, (input) => lazily(() => import("./
     { command: "byok exec --system \"Answer in French\" --max-tokens 200 bonjour", description: "System prompt and cap" },
     { command: "byok exec -o json \"2+2?\" | jq '{result, total_cost_usd, usage}'", description: "Answer, usage and cost as JSON" },
     { command: "byok exec --continue \"and in Rust?\"", description: "Go on with the last conversation" },
+    {
+      command: "byok exec --tools tools.json --tool-choice required -o json \"Weather in Paris?\" | jq .tool_calls",
+      description: "Offer tools; the calls the model asks for come back as JSON (byok runs none)"
+    },
     {
       command: "printf '%s\\n' '{\"type\":\"user\",\"message\":{\"content\":\"hi\"}}' | byok exec --input-format stream-json",
       description: "One JSON message per line in, one result per line out"

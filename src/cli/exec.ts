@@ -1,7 +1,7 @@
 // `byok exec`: a prompt in, the answer streamed to stdout, for scripts and CI. Diagnostics go to stderr only.
 // Every run is saved as a conversation, so a script can go on with -s ID or --continue; with
 // `--input-format stream-json` each stdin line is one user message of the same conversation, one result line out.
-import { Cause, Effect, Exit, Option, Stdio, Stream } from "effect"
+import { Cause, Effect, Exit, FileSystem, Option, Stdio, Stream } from "effect"
 import { fstatSync } from "node:fs"
 import { UsageError } from "../config/errors.ts"
 import { type Conversation, open as openConversation, type TurnResult } from "../conversation/conversation.ts"
@@ -10,9 +10,13 @@ import { explainStoreWarning, NOWHERE } from "../explain/store.ts"
 import type { ExecInput } from "./commands.ts"
 import { describeCause, formatReport, QuietExit } from "./exit.ts"
 import { endingOf } from "../lib/cause.ts"
+import { closest } from "../lib/text.ts"
+import type { ToolChoice, ToolDefinition } from "../providers/conversation.ts"
+import { readTools } from "../providers/tools.ts"
 import { maxRetriesSetting, timeoutSetting, withConfig } from "./services.ts"
 import {
   failureResultJson,
+  toolCallJson,
   finishNote,
   initJson,
   type OutputFormat,
@@ -80,6 +84,9 @@ interface Context {
   /** Whether a result object has been printed (-o json, stream-json). */
   readonly results: { printed: boolean }
   readonly t: Term
+  /** --tools and --tool-choice. */
+  readonly tools: ReadonlyArray<ToolDefinition>
+  readonly toolChoice: ToolChoice | undefined
   readonly format: OutputFormat
   readonly maxOutputTokens: number | undefined
   readonly conversation: Conversation
@@ -100,6 +107,8 @@ const execTurn = (ctx: Context, prompt: string, label?: string) =>
     const turn = yield* conversation.send(prompt, {
       label,
       maxOutputTokens: ctx.maxOutputTokens,
+      tools: ctx.tools,
+      toolChoice: ctx.toolChoice,
       onRetry: (info) => warn(t, explainRetry(info)).pipe(Effect.provideService(Stdio.Stdio, stdio)),
       onNotice: (text) => warn(t, text).pipe(Effect.provideService(Stdio.Stdio, stdio)),
       render: (events) =>
@@ -112,6 +121,13 @@ const execTurn = (ctx: Context, prompt: string, label?: string) =>
     // Output stopped mid-line on a terminal (an error, Ctrl-C): what comes next starts on a line of its own.
     if (format === "text" && t.stdoutIsTty && turn.failure !== undefined && turn.text !== "" && !turn.text.endsWith("\n")) {
       yield* Stream.run(Stream.succeed("\n"), stdio.stdout({ endOnDone: false })).pipe(Effect.ignore)
+    }
+    // The calls the model asked for, one JSON line each after the text: byok exec runs none of them.
+    if (format === "text" && turn.toolCalls.length > 0) {
+      yield* Stream.run(
+        Stream.succeed(turn.toolCalls.map((call) => `${JSON.stringify(toolCallJson(call))}\n`).join("")),
+        stdio.stdout({ endOnDone: false })
+      ).pipe(Effect.ignore)
     }
     yield* storeWarnings(t, turn)
     if (format !== "text") {
@@ -126,7 +142,13 @@ const execTurn = (ctx: Context, prompt: string, label?: string) =>
         joined ? userTurns : userTurns + 1
       )).pipe(Effect.ignore)
     }
-    const cut = finishNote(turn.finish, entry, ctx.maxOutputTokens ?? entry.maxOutputTokens)
+    const cut = finishNote(
+      turn.finish,
+      entry,
+      ctx.maxOutputTokens ?? entry.maxOutputTokens,
+      "--max-tokens",
+      turn.toolCalls.length === 0 ? undefined : format === "text" ? "they are on stdout, one JSON line each" : "they are in tool_calls"
+    )
     if (cut !== undefined) yield* note(t, cut)
     if (turn.failure !== undefined) return yield* Effect.failCause(turn.failure)
   }))
@@ -177,6 +199,43 @@ const resultOnFailure = (flags: ExecInput, printed: () => boolean) => <A, E, R>(
       )).pipe(Effect.ignore)
     })
 
+/** --tools FILE: the definitions in it, or a usage error that names the file and what is wrong. */
+const loadTools = (file: string) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const text = yield* fs.readFileString(file).pipe(
+      Effect.mapError((error) => new UsageError({ detail: `--tools ${file}: ${error.reason._tag === "NotFound" ? "no such file" : error.message}` }))
+    )
+    let value: unknown
+    try {
+      value = JSON.parse(text)
+    } catch (error) {
+      return yield* new UsageError({ detail: `--tools ${file} is not valid JSON: ${(error as Error).message}` })
+    }
+    const read = readTools(value)
+    if (read.issues.length > 0) {
+      return yield* new UsageError({
+        detail: `--tools ${file}: ${read.issues.join("; ")}`,
+        hint: "Each tool: {\"name\", \"description\", \"parameters\": {JSON Schema}} (OpenAI's {\"type\":\"function\",\"function\":{…}} and Anthropic's \"input_schema\" work too)."
+      })
+    }
+    return read.tools
+  })
+
+/** --tool-choice: auto, none, required, or the name of one of the tools. */
+const toolChoiceOf = (choice: string | undefined, tools: ReadonlyArray<ToolDefinition>) =>
+  Effect.gen(function*() {
+    if (choice === undefined) return undefined
+    if (tools.length === 0) return yield* new UsageError({ detail: "--tool-choice goes with --tools FILE", hint: "Give the tools the model may call with --tools FILE." })
+    if (choice === "auto" || choice === "none" || choice === "required") return choice
+    if (tools.some((t) => t.name === choice)) return { name: choice }
+    const guess = closest(choice, tools.map((t) => t.name))
+    return yield* new UsageError({
+      detail: `--tool-choice ${choice}: no such tool${guess !== undefined ? `; did you mean ${guess}?` : ""}`,
+      hint: `Use auto, none, required, or one of: ${tools.map((t) => t.name).join(", ")}.`
+    })
+  })
+
 /** `byok exec`: one prompt (or one per stdin line), its answer streamed. */
 export const runExec = (flags: ExecInput) => {
   const results = { printed: false }
@@ -202,6 +261,8 @@ export const runExec = (flags: ExecInput) => {
       })
     }
 
+    const tools = Option.isSome(flags.tools) ? yield* loadTools(flags.tools.value) : []
+    const toolChoice = yield* toolChoiceOf(Option.getOrUndefined(flags.toolChoice), tools)
     const { conversation, warnings } = yield* openConversation({
       model: Option.getOrUndefined(flags.model),
       session: Option.getOrUndefined(flags.session),
@@ -214,6 +275,8 @@ export const runExec = (flags: ExecInput) => {
     const ctx: Context = {
       results,
       t,
+      tools,
+      toolChoice,
       // Results, one per message, are what a stream of messages gets back.
       format: lines && flags.output === "text" ? "json" : flags.output,
       maxOutputTokens: maxTokens,

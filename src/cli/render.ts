@@ -8,6 +8,7 @@ import type { FinishEvent, TurnResult } from "../conversation/conversation.ts"
 import type { PriceSource } from "../ledger/cost.ts"
 import type { LedgerRow } from "../ledger/schema.ts"
 import { controlStripper } from "../lib/controls.ts"
+import type { ToolCallPart } from "../providers/conversation.ts"
 import type { LlmEvent } from "../providers/event.ts"
 
 export type OutputFormat = "text" | "json" | "stream-json"
@@ -118,6 +119,20 @@ const costJson = (row: LedgerRow, price: PriceSource) => ({
   savings_usd: usdJson(row.savings ?? null)
 })
 
+/**
+ * A call the model asked for, as scripts get it: its id, name and arguments (the JSON the model wrote, parsed; the
+ * text itself when it is not valid JSON), and its kind when it is not a declared function.
+ */
+export const toolCallJson = (call: ToolCallPart) => {
+  let args: unknown = call.arguments
+  try {
+    args = JSON.parse(call.arguments === "" ? "{}" : call.arguments)
+  } catch {
+    // kept as the text the model wrote
+  }
+  return { id: call.id, name: call.name, arguments: args, ...(call.kind !== "function" ? { kind: call.kind } : {}) }
+}
+
 /** The result object of `-o json` and the last line of `-o stream-json`. */
 export const resultJson = (
   turn: TurnResult,
@@ -140,6 +155,7 @@ export const resultJson = (
     provider: entry.provider,
     request_id: turn.requestId ?? null,
     stop_reason: turn.finish?.reason ?? null,
+    tool_calls: turn.toolCalls.map(toolCallJson),
     usage: usageJson(turn.row),
     total_cost_usd: usdJson(turn.row.cost?.total ?? null),
     cost: costJson(turn.row, turn.price),
@@ -225,7 +241,14 @@ const maxTokensField = (entry: ModelEntry) => (entry.source.path.startsWith("cus
  * A line when the answer did not end normally; undefined when it did. `raise` is how this command raises the cap
  * for one answer (exec: --max-tokens; the chat: /max-tokens).
  */
-export const finishNote = (finish: FinishEvent | undefined, entry: ModelEntry, maxTokens: number, raise = "--max-tokens") => {
+export const finishNote = (
+  finish: FinishEvent | undefined,
+  entry: ModelEntry,
+  maxTokens: number,
+  raise = "--max-tokens",
+  /** Where the calls the model asked for were shown, if anywhere. */
+  callsShown?: string
+) => {
   if (finish === undefined) return undefined
   switch (finish.reason) {
     case "length":
@@ -236,7 +259,7 @@ export const finishNote = (finish: FinishEvent | undefined, entry: ModelEntry, m
     case "error":
       return "The provider ended the answer with an error; it may be incomplete."
     case "tool-calls":
-      return "The model asked to call a tool; byok exec does not run tools, so the answer may be incomplete."
+      return `The model asked to call a tool; byok ran none of them${callsShown !== undefined ? ` (${callsShown})` : ""}.`
     case "other":
       return finish.rawReason === undefined
         ? "The server ended the answer without saying why (no finish reason); it may be incomplete."

@@ -73,6 +73,33 @@ export const textOf = (turn: { readonly parts: ReadonlyArray<Part> }): string =>
 /** A user turn of text alone. */
 export const userText = (text: string): Turn => ({ role: "user", parts: [{ type: "text", text }] })
 
+/** What a call byok did not run gets as its result, so that the conversation can go on. */
+export const NOT_RUN = "This tool was not run: byok ran no tools in this conversation."
+
+/**
+ * The turns with every call answered: each API refuses a conversation in which a tool call is not followed by its
+ * result (Anthropic's tool_result, Responses' function_call_output, Chat's tool message). A call that got none (byok
+ * exec prints calls and runs none; the next message is the user's) is answered as not run, before what the user
+ * said next.
+ */
+export const withEveryCallAnswered = (turns: ReadonlyArray<Turn>): ReadonlyArray<Turn> => {
+  let changed = false
+  const out = turns.map((turn, i): Turn => {
+    const previous = turns[i - 1]
+    if (turn.role !== "user" || previous?.role !== "assistant") return turn
+    const answered = new Set(turn.parts.flatMap((p) => (p.type === "tool-result" ? [p.callId] : [])))
+    const missing = previous.parts.flatMap((p): ReadonlyArray<UserPart> =>
+      p.type === "tool-call" && !answered.has(p.id)
+        ? [{ type: "tool-result", callId: p.id, name: p.name, output: NOT_RUN, isError: true }]
+        : []
+    )
+    if (missing.length === 0) return turn
+    changed = true
+    return { role: "user", parts: [...missing, ...turn.parts] }
+  })
+  return changed ? out : turns
+}
+
 /** A tool the model may call: its name, what it is for, and its arguments as a JSON Schema object. */
 export interface ToolDefinition {
   readonly name: string

@@ -4,7 +4,7 @@
 // system → messages), in the order given, so the same tools give the same prefix.
 import type { ModelEntry } from "../../config/schema.ts"
 import { breakpointTurn, cacheControl } from "../caching.ts"
-import type { AssistantPart, LlmRequest, ToolChoice, UserPart } from "../conversation.ts"
+import { type AssistantPart, type LlmRequest, type ToolChoice, type UserPart, withEveryCallAnswered } from "../conversation.ts"
 
 export const MAX_BREAKPOINTS = 4
 
@@ -54,8 +54,9 @@ const toolChoiceOf = (choice: ToolChoice): Record<string, unknown> =>
 export const buildBody = (request: LlmRequest): Record<string, unknown> => {
   const { model, conversation } = request
   const marker = cacheControl(model)
-  const last = breakpointTurn(conversation.turns)
-  const messages = conversation.turns.flatMap((t, i) => {
+  const turns = withEveryCallAnswered(conversation.turns)
+  const last = breakpointTurn(turns)
+  const messages = turns.flatMap((t, i) => {
     const blocks = t.role === "user" ? t.parts.map(userBlock) : t.parts.flatMap((p) => assistantBlock(p, model.model))
     // An assistant turn with nothing Anthropic can take (another format's reasoning alone) is left out.
     if (blocks.length === 0) return t.role === "user" ? [{ role: t.role, content: [{ type: "text", text: "" }] }] : []

@@ -2,7 +2,7 @@
 // `tool_calls`, each tool result as a `role: "tool"` message. Reasoning is not sent back: Chat Completions has no
 // field for it that servers agree on.
 import { breakpointTurn, cacheControl } from "../caching.ts"
-import { type LlmRequest, promptCacheKey, textOf, type ToolChoice, type Turn } from "../conversation.ts"
+import { type LlmRequest, promptCacheKey, textOf, type ToolChoice, type Turn, withEveryCallAnswered } from "../conversation.ts"
 import { quirksFor } from "./quirks.ts"
 
 export const chatCompletionsUrl = (baseUrl: string) => `${baseUrl}/chat/completions`
@@ -17,7 +17,8 @@ export const buildBody = (request: LlmRequest): Record<string, unknown> => {
   const marker = quirks.cacheControl ? cacheControl(model) : undefined
   const content = (text: string, marked: boolean) =>
     marker !== undefined && marked ? [{ type: "text", text, cache_control: marker }] : text
-  const last = breakpointTurn(conversation.turns)
+  const turns = withEveryCallAnswered(conversation.turns)
+  const last = breakpointTurn(turns)
   const messagesOf = (t: Turn, i: number): ReadonlyArray<Record<string, unknown>> => {
     const text = textOf(t)
     if (t.role === "user") {
@@ -32,7 +33,7 @@ export const buildBody = (request: LlmRequest): Record<string, unknown> => {
   }
   const messages = [
     ...(conversation.system !== undefined ? [{ role: "system", content: content(conversation.system, true) }] : []),
-    ...conversation.turns.flatMap(messagesOf)
+    ...turns.flatMap(messagesOf)
   ]
   const tools = request.tools ?? []
   return {

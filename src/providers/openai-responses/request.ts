@@ -1,7 +1,7 @@
 // Lowers a byok conversation to an OpenAI Responses request: `instructions` for the system prompt, the turns as
 // typed items (messages, function calls and their outputs, reasoning with its encrypted content), `store: false`
 // (byok keeps the history itself), and a stable prompt_cache_key (tools do not change it).
-import { type AssistantPart, type LlmRequest, promptCacheKey, type ToolChoice, type UserPart } from "../conversation.ts"
+import { type AssistantPart, type LlmRequest, promptCacheKey, type ToolChoice, type UserPart, withEveryCallAnswered } from "../conversation.ts"
 
 /** The Responses API refuses max_output_tokens below 16. */
 const MIN_OUTPUT_TOKENS = 16
@@ -69,7 +69,7 @@ export const buildBody = (request: LlmRequest): Record<string, unknown> => {
         ...(request.toolChoice !== undefined ? { tool_choice: toolChoiceOf(request.toolChoice) } : {})
       }
       : {}),
-    input: conversation.turns.flatMap((t) => (t.role === "user" ? userItems(t.parts) : assistantItems(t.parts, model.model))),
+    input: withEveryCallAnswered(conversation.turns).flatMap((t) => (t.role === "user" ? userItems(t.parts) : assistantItems(t.parts, model.model))),
     stream: true
   }
 }
