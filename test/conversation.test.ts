@@ -27,7 +27,7 @@ const claude = makeEntry({
   provider: "anthropic",
   baseUrl: "https://api.anthropic.com"
 })
-const selected = (entry: typeof local): Selected => ({ entry, price: { kind: "local" }, warnings: [] })
+const selected = (entry: typeof local): Selected => ({ entry, price: { kind: "local" }, warnings: [], reasoningEffort: undefined })
 
 /**
  * What one scripted call answers: text deltas then a Finish, a failure, text and then a wait forever, or the
@@ -294,7 +294,7 @@ describe("estimated usage when the server's count never came", () => {
     const t = setup([{ partial: "Tokenizers split text into subword units, like unbelievable.", started }])
     const r = await t.run(Effect.gen(function*() {
       const gpt = makeEntry({ displayName: "GPT", model: "gpt-5.1", provider: "openai", baseUrl: "https://api.openai.com/v1" })
-      const conversation = yield* Conversation.make({ selected: { entry: gpt, price: { kind: "unpriced" }, warnings: [] }, maxRetries: 0 })
+      const conversation = yield* Conversation.make({ selected: { entry: gpt, price: { kind: "unpriced" }, warnings: [], reasoningEffort: undefined }, maxRetries: 0 })
       let result: Conversation.TurnResult | undefined
       const fiber = yield* Effect.forkChild(Effect.uninterruptible(
         Effect.map(conversation.send("hi", { render: drain }), (turn) => void (result = turn))

@@ -15,6 +15,7 @@ export const COMMANDS: ReadonlyArray<CommandSpec> = [
   { name: "cost", args: "", summary: "tokens, cost, cache hit rate and savings: this conversation and all time" },
   { name: "stats", args: "[on|off]", summary: "the line after each answer: tokens, cache, cost, time" },
   { name: "max-tokens", args: "[N]", summary: "the most output tokens per answer, for this chat" },
+  { name: "effort", args: "[off|none|low|medium|high]", summary: "how hard the model thinks, for this chat" },
   { name: "clear", args: "", summary: "start a new conversation", aliases: ["new"] },
   { name: "sessions", args: "", summary: "list saved conversations (resume one with byok -s ID)" },
   { name: "exit", args: "", summary: "leave (also Ctrl-D, or Ctrl-C on an empty line)", aliases: ["quit", "q"] }

@@ -14,14 +14,16 @@ const ROOT_FLAGS: Readonly<Record<string, { readonly value: boolean; readonly lo
   "-c": { value: false, long: "--continue" },
   "--continue": { value: false, long: "--continue" },
   "--system": { value: true, long: "--system" },
+  "-r": { value: true, long: "--reasoning-effort" },
+  "--reasoning-effort": { value: true, long: "--reasoning-effort" },
   "--timeout": { value: true, long: "--timeout" },
   "--config": { value: true, long: "--config" }
 }
 
 /** Which of the root's flags each command takes as its own. */
 const TAKES: Readonly<Record<(typeof COMMANDS)[number], ReadonlyArray<string>>> = {
-  chat: ["--model", "--session", "--continue", "--system", "--timeout", "--config"],
-  exec: ["--model", "--session", "--continue", "--system", "--timeout", "--config"],
+  chat: ["--model", "--session", "--continue", "--system", "--reasoning-effort", "--timeout", "--config"],
+  exec: ["--model", "--session", "--continue", "--system", "--reasoning-effort", "--timeout", "--config"],
   models: ["--config"],
   doctor: ["--model", "--timeout", "--config"],
   cost: ["--model"],

@@ -12,12 +12,12 @@ import { colours, markdownStream, plain } from "../chat/markdown.ts"
 import { openTty, type Tty } from "../chat/tty.ts"
 import { wordWrap } from "../chat/wrap.ts"
 import { ConfigService, type LoadedConfig, usableEntries } from "../config/config.ts"
-import type { ModelEntry } from "../config/schema.ts"
+import { REASONING_EFFORTS, reasoningEffortOf, type ModelEntry } from "../config/schema.ts"
 import { open as openConversation } from "../conversation/conversation.ts"
 import { explainRetry } from "../explain/provider.ts"
 import { explainStoreWarning, NOWHERE } from "../explain/store.ts"
 import type { Totals } from "../ledger/ledger.ts"
-import { stripControls } from "../lib/controls.ts"
+import { controlStripper, stripControls } from "../lib/controls.ts"
 import { Redactor } from "../lib/redact.ts"
 import { dataPlace } from "../lib/sqlite.ts"
 import type { LlmEvent } from "../providers/event.ts"
@@ -26,7 +26,7 @@ import { VERSION } from "../version.ts"
 import type { ChatInput } from "./commands.ts"
 import { costCell, formatTokens, hitRateCell, savingsCell } from "./cost.ts"
 import { describeCause, formatReport } from "./exit.ts"
-import { maxRetriesSetting, timeoutSetting, withConfig } from "./services.ts"
+import { maxRetriesSetting, reasoningEffortSetting, timeoutSetting, withConfig } from "./services.ts"
 import { answerText, finishNote, isoMinute, turnLine } from "./render.ts"
 import { startSpinner, term, waitingFor, writeErr } from "./term.ts"
 
@@ -102,6 +102,8 @@ export const runChat = (flags: ChatInput) =>
     let stats = interactive
     /** /max-tokens: the output cap for this chat, over the entry's. */
     let maxTokens: number | undefined
+    /** -r and /effort: how hard the model thinks, for this chat, over the model's own setting. */
+    let effort = yield* reasoningEffortSetting(flags.reasoningEffort)
     /** Whether anything was saved, for the hint on leaving. */
     let saved = false
 
@@ -231,9 +233,31 @@ export const runChat = (flags: ChatInput) =>
             }
           }
         })
+        // Reasoning, on a terminal, is shown dimmed as it comes, before the answer, which starts below it.
+        const thinking = controlStripper()
+        let reasoned = false
+        let answering = false
+        const withReasoning = interactive
+          ? events.pipe(Stream.mapArrayEffect((batch) =>
+            Effect.gen(function*() {
+              for (const event of batch) {
+                if (event._tag === "ReasoningDelta" && !answering) {
+                  if (!reasoned) yield* stopSpinner
+                  reasoned = true
+                  lastAt = yield* Clock.currentTimeMillis
+                  yield* show(style.dim(thinking.push(event.text)))
+                } else if (event._tag === "TextDelta" && !answering) {
+                  answering = true
+                  if (reasoned) yield* show("\n\n")
+                }
+              }
+              return batch
+            })
+          ))
+          : events
         return Effect.gen(function*() {
           const watcher = interactive ? yield* Effect.forkChild(pauses) : undefined
-          yield* Stream.runForEach(answerText(events, stopSpinner, t.stdoutIsTty), (text) =>
+          yield* Stream.runForEach(answerText(withReasoning, stopSpinner, t.stdoutIsTty), (text) =>
             Effect.gen(function*() {
               lastAt = yield* Clock.currentTimeMillis
               flushed = false
@@ -257,6 +281,7 @@ export const runChat = (flags: ChatInput) =>
           const turn = yield* conversation.send(text, {
             render: renderAnswer,
             maxOutputTokens: maxTokens,
+            reasoningEffort: effort,
             onRetry: (retry) => info(`${tty !== undefined ? "\r\x1b[K" : ""}${style.dim(stripControls(explainRetry(retry)))}\n`),
             onNotice: (text) => info(`${tty !== undefined ? "\r\x1b[K" : ""}${style.dim(`warning: ${stripControls(text)}`)}\n`)
           })
@@ -344,6 +369,22 @@ export const runChat = (flags: ChatInput) =>
             }
             maxTokens = n
             yield* say(style.dim(`Answers may now take ${n} tokens, for this chat.`))
+            break
+          }
+          case "effort": {
+            if (arg === "") {
+              const now = effort ?? conversation.model.reasoningEffort
+              yield* say(`Reasoning effort: ${now ?? "the model's own default"}` +
+                (effort === undefined ? " (the model's setting; /effort LEVEL changes it for this chat)" : " (set for this chat)"))
+              break
+            }
+            const level = reasoningEffortOf(arg)
+            if (level === undefined) {
+              yield* say(`Use /effort ${REASONING_EFFORTS.join("|")}.`)
+              break
+            }
+            effort = level
+            yield* say(style.dim(`Reasoning effort is now ${level}, for this chat.`))
             break
           }
           case "model": {

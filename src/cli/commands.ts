@@ -5,7 +5,7 @@
 import { Effect } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { EXIT_CODES_HELP } from "../explain/codes.ts"
-import { configFlag, continueFlag, modelFlag, sessionFlag, systemFlag, timeoutFlag } from "./flags.ts"
+import { configFlag, continueFlag, modelFlag, reasoningEffortFlag, sessionFlag, systemFlag, timeoutFlag } from "./flags.ts"
 
 // ---- flags -------------------------------------------------------------------------------------------------------
 
@@ -14,6 +14,7 @@ const chatFlags = {
   session: sessionFlag,
   continue: continueFlag,
   system: systemFlag,
+  reasoningEffort: reasoningEffortFlag,
   timeout: timeoutFlag,
   config: configFlag
 }
@@ -33,6 +34,7 @@ const execConfig = {
   ),
   model: modelFlag,
   system: systemFlag,
+  reasoningEffort: reasoningEffortFlag,
   maxTokens: Flag.Int("max-tokens").pipe(
     Flag.withMetavar("N"),
     Flag.withDescription("Most output tokens for this answer (default: the model's max_tokens)"),

@@ -11,9 +11,10 @@ import type { ExecInput } from "./commands.ts"
 import { describeCause, formatReport, QuietExit } from "./exit.ts"
 import { endingOf } from "../lib/cause.ts"
 import { closest } from "../lib/text.ts"
+import type { ReasoningEffort } from "../config/schema.ts"
 import type { ToolChoice, ToolDefinition } from "../providers/conversation.ts"
 import { readTools } from "../providers/tools.ts"
-import { maxRetriesSetting, timeoutSetting, withConfig } from "./services.ts"
+import { maxRetriesSetting, reasoningEffortSetting, timeoutSetting, withConfig } from "./services.ts"
 import {
   failureResultJson,
   toolCallJson,
@@ -87,6 +88,7 @@ interface Context {
   /** --tools and --tool-choice. */
   readonly tools: ReadonlyArray<ToolDefinition>
   readonly toolChoice: ToolChoice | undefined
+  readonly reasoningEffort: ReasoningEffort | undefined
   readonly format: OutputFormat
   readonly maxOutputTokens: number | undefined
   readonly conversation: Conversation
@@ -109,6 +111,7 @@ const execTurn = (ctx: Context, prompt: string, label?: string) =>
       maxOutputTokens: ctx.maxOutputTokens,
       tools: ctx.tools,
       toolChoice: ctx.toolChoice,
+      reasoningEffort: ctx.reasoningEffort,
       onRetry: (info) => warn(t, explainRetry(info)).pipe(Effect.provideService(Stdio.Stdio, stdio)),
       onNotice: (text) => warn(t, text).pipe(Effect.provideService(Stdio.Stdio, stdio)),
       render: (events) =>
@@ -263,6 +266,7 @@ export const runExec = (flags: ExecInput) => {
 
     const tools = Option.isSome(flags.tools) ? yield* loadTools(flags.tools.value) : []
     const toolChoice = yield* toolChoiceOf(Option.getOrUndefined(flags.toolChoice), tools)
+    const reasoningEffort = yield* reasoningEffortSetting(flags.reasoningEffort)
     const { conversation, warnings } = yield* openConversation({
       model: Option.getOrUndefined(flags.model),
       session: Option.getOrUndefined(flags.session),
@@ -277,6 +281,7 @@ export const runExec = (flags: ExecInput) => {
       t,
       tools,
       toolChoice,
+      reasoningEffort,
       // Results, one per message, are what a stream of messages gets back.
       format: lines && flags.output === "text" ? "json" : flags.output,
       maxOutputTokens: maxTokens,

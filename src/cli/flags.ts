@@ -41,3 +41,10 @@ export const timeoutFlag = Flag.String("timeout").pipe(
   ),
   Flag.optional
 )
+
+export const reasoningEffortFlag = Flag.String("reasoning-effort").pipe(
+  Flag.withAlias("r"),
+  Flag.withMetavar("off|none|low|medium|high"),
+  Flag.withDescription("How hard the model thinks (default: the model's reasoningEffort, else its own default)"),
+  Flag.optional
+)

@@ -6,6 +6,7 @@ import { FetchHttpClient } from "effect/http"
 import * as SessionStore from "../chat/sessions.ts"
 import * as Config from "../config/config.ts"
 import { UsageError } from "../config/errors.ts"
+import { REASONING_EFFORTS, reasoningEffortOf } from "../config/schema.ts"
 import * as CostLedger from "../ledger/ledger.ts"
 import { envVar } from "../lib/env.ts"
 import * as Network from "../lib/network.ts"
@@ -60,4 +61,15 @@ export const maxRetriesSetting = (flag: number | undefined = undefined) =>
       })
     }
     return Number(raw.trim())
+  })
+
+/** -r / --reasoning-effort: one of its words (droid's minimal and xhigh too), or a usage error naming them. */
+export const reasoningEffortSetting = (flag: Option.Option<string>) =>
+  Effect.gen(function*() {
+    if (Option.isNone(flag)) return undefined
+    const effort = reasoningEffortOf(flag.value)
+    if (effort === undefined) {
+      return yield* new UsageError({ detail: `--reasoning-effort must be one of ${REASONING_EFFORTS.join(", ")}, got "${flag.value}"` })
+    }
+    return effort
   })

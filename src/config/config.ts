@@ -27,6 +27,9 @@ import {
   isRecord,
   type ModelEntry,
   type RefValue,
+  REASONING_EFFORTS,
+  type ReasoningEffort,
+  reasoningEffortOf,
   SnakeShape,
   UNEXPANDED_KEY,
   validateEntry,
@@ -61,6 +64,9 @@ export interface LoadedConfig {
   readonly priceIssues: ReadonlyArray<ConfigIssue>
   /** With no model configured: the local servers found listening, whose models are among `entries`. */
   readonly discovered: ReadonlyArray<Discovered>
+  /** settings.json's top-level `reasoningEffort` (the last file that has one): for entries without their own.
+   * (A value byok cannot read is said among `priceIssues`, the file-level settings' issues.) */
+  readonly reasoningEffort: ReasoningEffort | undefined
 }
 
 /** Which model a command asked for. Every way of choosing one goes through `select`. */
@@ -77,6 +83,8 @@ export interface ModelQuery {
 export interface Selected {
   readonly entry: ModelEntry
   readonly price: PriceSource
+  /** The entry's reasoningEffort, else settings.json's top-level one; undefined when neither says. */
+  readonly reasoningEffort: ReasoningEffort | undefined
   readonly warnings: ReadonlyArray<string>
 }
 
@@ -176,6 +184,7 @@ export const make = Effect.fn("Config.make")(function*(options: Options = {}) {
     const merged = new Map<string, EntryRecord>()
     const broken: Array<ConfigParseError | ConfigNotFound> = []
     let defaultModel: LoadedConfig["defaultModel"]
+    let reasoningEffort: ReasoningEffort | undefined
     let anonymous = 0
     const prices: Record<string, Price> = {}
     const priceIssues: Array<ConfigIssue> = []
@@ -248,6 +257,19 @@ export const make = Effect.fn("Config.make")(function*(options: Options = {}) {
         })
       }
       if (isRecord(root["prices"])) readPrices(path, root["prices"])
+      // droid's settings.json: the reasoning effort of every model that does not set its own.
+      const effort = root["reasoningEffort"]
+      if (effort !== undefined && effort !== null) {
+        const read = reasoningEffortOf(effort)
+        if (read !== undefined) reasoningEffort = read
+        else {
+          priceIssues.push({
+            file: path,
+            path: "reasoningEffort",
+            message: `must be one of ${REASONING_EFFORTS.join(", ")}, found ${JSON.stringify(effort)} (ignored)`
+          })
+        }
+      }
       const defaults = [
         ["sessionDefaultSettings.model", isRecord(root["sessionDefaultSettings"]) ? root["sessionDefaultSettings"]["model"] : undefined],
         ["defaultModel", root["defaultModel"]]
@@ -268,7 +290,8 @@ export const make = Effect.fn("Config.make")(function*(options: Options = {}) {
       ownFile,
       prices,
       priceIssues,
-      discovered: found
+      discovered: found,
+      reasoningEffort
     }
   })
 
@@ -283,6 +306,7 @@ export const make = Effect.fn("Config.make")(function*(options: Options = {}) {
         ? Effect.succeed<Selected>({
           entry: record.entry,
           price: priceFor(record.entry, priceOverride(config, record.entry)),
+          reasoningEffort: record.entry.reasoningEffort ?? config.reasoningEffort,
           warnings: [
             ...configWarnings(config, record),
             ...unexpandedKeyWarning(record.entry),
@@ -395,7 +419,7 @@ export const unexpandedKeyWarning = (entry: ModelEntry): Array<string> => {
 /** One line per file that could not be read and per entry that was skipped, for stderr. */
 export const configWarnings = (config: LoadedConfig, chosen: EntryRecord | undefined): Array<string> => [
   ...config.broken.map((b) => `${b.message} (models in that file are ignored)`),
-  ...config.priceIssues.map((i) => `${i.file}: ${i.path}: ${i.message} (price override ignored)`),
+  ...config.priceIssues.map((i) => `${i.file}: ${i.path}: ${i.message}${i.path.startsWith("prices") ? " (price override ignored)" : ""}`),
   ...config.entries
     // An entry whose only trouble is the environment (an unset ${VAR}) is said when it is used, not on every run.
     .filter((r) => r !== chosen && r.entry === undefined && r.issues.length > 0 && !r.issues.every((i) => i.environment === true))

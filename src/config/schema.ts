@@ -31,11 +31,28 @@ export interface ModelEntry {
   readonly timeout?: number
   /** byok's own field `caFile` / `ca_file`: the CA (PEM) the server's certificate comes from. */
   readonly caFile?: string
+  /** droid's `reasoningEffort` (byok also reads `reasoning_effort` in config.json): how hard the model thinks. */
+  readonly reasoningEffort?: ReasoningEffort
   /**
    * Where it was defined, for messages: `~/.factory/config.json`, `custom_models[2]`; and whether the key is
    * written there as it is (not `${VAR}`), which the doctor checks the file's permissions for.
    */
   readonly source: { readonly file: string; readonly path: string; readonly literalKey?: boolean }
+}
+
+/**
+ * How hard a reasoning model thinks: `off` sends nothing about it (the model's own default), `none` asks for no
+ * reasoning, `low`, `medium`, `high` for more. droid's `minimal` is read as low and `xhigh` as high.
+ */
+export type ReasoningEffort = "off" | "none" | "low" | "medium" | "high"
+export const REASONING_EFFORTS: ReadonlyArray<ReasoningEffort> = ["off", "none", "low", "medium", "high"]
+
+export const reasoningEffortOf = (value: unknown): ReasoningEffort | undefined => {
+  if (typeof value !== "string") return undefined
+  const v = value.trim().toLowerCase()
+  if (v === "minimal") return "low"
+  if (v === "xhigh" || v === "max") return "high"
+  return (REASONING_EFFORTS as ReadonlyArray<string>).includes(v) ? v as ReasoningEffort : undefined
 }
 
 /** The two spellings of an entry: droid's config.json and settings.json. */
@@ -51,6 +68,7 @@ export interface EntryShape {
     readonly cacheTtl: string
     readonly timeout: string
     readonly caFile: string
+    readonly reasoningEffort: string
   }
   readonly extras: boolean
 }
@@ -66,7 +84,8 @@ export const SnakeShape: EntryShape = {
     maxOutputTokens: "max_tokens",
     cacheTtl: "cache_ttl",
     timeout: "timeout",
-    caFile: "ca_file"
+    caFile: "ca_file",
+    reasoningEffort: "reasoning_effort"
   },
   extras: false
 }
@@ -82,7 +101,8 @@ export const CamelShape: EntryShape = {
     maxOutputTokens: "maxOutputTokens",
     cacheTtl: "cacheTtl",
     timeout: "timeout",
-    caFile: "caFile"
+    caFile: "caFile",
+    reasoningEffort: "reasoningEffort"
   },
   extras: true
 }
@@ -327,6 +347,13 @@ export const validateEntry = (
     else issue(f.caFile, `must be the path of a PEM file with the CA's certificate, found ${JSON.stringify(ca)}`)
   }
 
+  let reasoningEffort: ReasoningEffort | undefined
+  const re = expanded[f.reasoningEffort]
+  if (re !== undefined && re !== null) {
+    reasoningEffort = reasoningEffortOf(re)
+    if (reasoningEffort === undefined) issue(f.reasoningEffort, `must be one of ${REASONING_EFFORTS.join(", ")}, found ${JSON.stringify(re)}`)
+  }
+
   let extraArgs: Record<string, unknown> = {}
   let extraHeaders: Record<string, string> = {}
   if (shape.extras) {
@@ -370,6 +397,7 @@ export const validateEntry = (
       cacheTtl,
       ...(timeout !== undefined ? { timeout } : {}),
       ...(caFile !== undefined ? { caFile } : {}),
+      ...(reasoningEffort !== undefined ? { reasoningEffort } : {}),
       source: { file, path, literalKey: typeof rawKey === "string" && !String(raw[f.apiKey]).includes("${") }
     }
   }

@@ -6,7 +6,7 @@ import { Cause, Clock, Duration, Effect, Exit, Fiber, Stream } from "effect"
 import { SessionStore, type StoredSession, storedMessage } from "../chat/sessions.ts"
 import { ConfigService, type Selected } from "../config/config.ts"
 import { UsageError } from "../config/errors.ts"
-import type { ModelEntry } from "../config/schema.ts"
+import type { ModelEntry, ReasoningEffort } from "../config/schema.ts"
 import type { PriceSource } from "../ledger/cost.ts"
 import { CostLedger, type Recorded, type Totals } from "../ledger/ledger.ts"
 import { buildRow } from "../ledger/record.ts"
@@ -92,6 +92,8 @@ export interface SendOptions<E, R> {
   /** Tools offered to the model for this answer, and whether it may (or must) call one. */
   readonly tools?: ReadonlyArray<ToolDefinition> | undefined
   readonly toolChoice?: ToolChoice | undefined
+  /** -r / /effort: over the model's own reasoningEffort (and settings.json's). */
+  readonly reasoningEffort?: ReasoningEffort | undefined
   /** Told before each retry. */
   readonly onRetry?: ((info: RetryInfo) => Effect.Effect<void>) | undefined
   /**
@@ -326,6 +328,7 @@ export const make = Effect.fn("Conversation.make")(function*(options: MakeOption
         conversation: { id, system, turns: asked },
         maxOutputTokens,
         ...(opts.tools !== undefined && opts.tools.length > 0 ? { tools: opts.tools, toolChoice: opts.toolChoice } : {}),
+        reasoningEffort: opts.reasoningEffort ?? selected.reasoningEffort,
         timeouts: timeoutsFor(entry, options.timeout),
         maxRetries: options.maxRetries,
         ...(opts.onRetry !== undefined ? { onRetry: opts.onRetry } : {})

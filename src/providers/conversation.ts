@@ -8,7 +8,7 @@
 // types: Prompt's parts are Schema classes made per part, more than the streaming path and the session store need,
 // and their provider options carry no format or model for reasoning.
 import type { Duration, Effect } from "effect"
-import type { ModelEntry } from "../config/schema.ts"
+import type { ModelEntry, ReasoningEffort } from "../config/schema.ts"
 import type { ProviderName } from "./registry.ts"
 import type { ProviderError } from "./errors.ts"
 
@@ -125,6 +125,8 @@ export interface LlmRequest {
   /** Tools offered to the model, and whether it may call them. */
   readonly tools?: ReadonlyArray<ToolDefinition> | undefined
   readonly toolChoice?: ToolChoice | undefined
+  /** How hard the model should think; undefined (or "off") sends nothing about it. */
+  readonly reasoningEffort?: ReasoningEffort | undefined
   /** How long to wait for the answer to start, and for each next piece of it. */
   readonly timeouts: Timeouts
   /** How many times to try again after a retryable failure before any output (default 2, as the SDKs). */

@@ -51,6 +51,17 @@ const assistantBlock = (part: AssistantPart, model: string): ReadonlyArray<Recor
 const toolChoiceOf = (choice: ToolChoice): Record<string, unknown> =>
   choice === "auto" ? { type: "auto" } : choice === "none" ? { type: "none" } : choice === "required" ? { type: "any" } : { type: "tool", name: choice.name }
 
+/** Thinking budgets per effort; Anthropic's smallest is 1,024, and a budget must stay below max_tokens. */
+const THINKING_BUDGET = { low: 2048, medium: 8192, high: 24576 } as const
+const MIN_THINKING_BUDGET = 1024
+
+/** `thinking` for an effort: a budget below the output cap, or nothing when the cap leaves no room for one. */
+export const thinkingFor = (effort: LlmRequest["reasoningEffort"], maxTokens: number): Record<string, unknown> => {
+  if (effort !== "low" && effort !== "medium" && effort !== "high") return {}
+  const budget = Math.min(THINKING_BUDGET[effort], maxTokens - 1)
+  return budget >= MIN_THINKING_BUDGET ? { thinking: { type: "enabled", budget_tokens: budget } } : {}
+}
+
 export const buildBody = (request: LlmRequest): Record<string, unknown> => {
   const { model, conversation } = request
   const marker = cacheControl(model)
@@ -66,6 +77,7 @@ export const buildBody = (request: LlmRequest): Record<string, unknown> => {
   const tools = request.tools ?? []
   return {
     max_tokens: request.maxOutputTokens,
+    ...thinkingFor(request.reasoningEffort, request.maxOutputTokens),
     ...model.extraArgs,
     model: model.model,
     ...(tools.length > 0

@@ -1,6 +1,7 @@
 // Per-vendor deviations from the Chat Completions contract, one line per vendor, matched on the base URL's host.
 // Anything not listed gets the defaults, which are what local servers (Ollama, llama.cpp, vLLM) accept.
-import type { ModelEntry } from "../../config/schema.ts"
+import type { ModelEntry, ReasoningEffort } from "../../config/schema.ts"
+import { localServerOf } from "../local.ts"
 
 export interface ChatQuirks {
   /** The output-cap field. Ollama silently ignores `max_completion_tokens`, so `max_tokens` is the default. */
@@ -50,4 +51,24 @@ export const quirksFor = (entry: Pick<ModelEntry, "endpoint" | "model">): ChatQu
   const model = entry.model
   const row = TABLE.find((r) => r.host.test(host) && (r.model === undefined || r.model.test(model)))
   return row ? { ...DEFAULTS, ...row.quirks } : DEFAULTS
+}
+
+/**
+ * The fields that ask a Chat Completions server for a reasoning effort, by vendor: OpenAI's `reasoning_effort`
+ * (the default); OpenRouter's `reasoning.effort`; Ollama's `think` (on or off); and llama.cpp's and vLLM's
+ * `chat_template_kwargs.enable_thinking`, which Qwen3-style templates read. "off" (or nothing) sends nothing.
+ */
+export const reasoningFields = (entry: ModelEntry, effort: ReasoningEffort | undefined): Record<string, unknown> => {
+  if (effort === undefined || effort === "off") return {}
+  const thinking = effort !== "none"
+  const host = entry.endpoint.hostname.toLowerCase()
+  if (host === "openrouter.ai") return { reasoning: thinking ? { effort } : { effort: "none" } }
+  switch (localServerOf(entry)?.kind) {
+    case "ollama":
+      return { think: thinking }
+    case "llama.cpp":
+    case "vllm":
+      return { chat_template_kwargs: { enable_thinking: thinking } }
+  }
+  return { reasoning_effort: effort }
 }

@@ -3,7 +3,7 @@
 // field for it that servers agree on.
 import { breakpointTurn, cacheControl } from "../caching.ts"
 import { type LlmRequest, promptCacheKey, textOf, type ToolChoice, type Turn, withEveryCallAnswered } from "../conversation.ts"
-import { quirksFor } from "./quirks.ts"
+import { quirksFor, reasoningFields } from "./quirks.ts"
 
 export const chatCompletionsUrl = (baseUrl: string) => `${baseUrl}/chat/completions`
 
@@ -40,6 +40,7 @@ export const buildBody = (request: LlmRequest): Record<string, unknown> => {
     [quirks.maxTokensField]: request.maxOutputTokens,
     ...(quirks.streamOptions ? { stream_options: { include_usage: true } } : {}),
     ...(quirks.promptCacheKey ? { prompt_cache_key: promptCacheKey(request) } : {}),
+    ...reasoningFields(model, request.reasoningEffort),
     ...(tools.length > 0
       ? {
         tools: tools.map((tool) => ({

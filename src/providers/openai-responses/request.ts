@@ -48,6 +48,18 @@ const assistantItems = (parts: ReadonlyArray<AssistantPart>, model: string): Rea
 
 const toolChoiceOf = (choice: ToolChoice): unknown => typeof choice === "string" ? choice : { type: "function", name: choice.name }
 
+/**
+ * `reasoning` for an effort: summaries stream (`summary: "auto"`), and, since byok keeps the history itself
+ * (`store: false`), the encrypted reasoning comes back to be sent with the next turn. "none" asks for no
+ * reasoning; "off" (or nothing) sends nothing.
+ */
+const reasoningFor = (effort: LlmRequest["reasoningEffort"]): Record<string, unknown> =>
+  effort === undefined || effort === "off"
+    ? {}
+    : effort === "none"
+    ? { reasoning: { effort: "none" } }
+    : { reasoning: { effort, summary: "auto" }, include: ["reasoning.encrypted_content"] }
+
 export const buildBody = (request: LlmRequest): Record<string, unknown> => {
   const { model, conversation } = request
   const tools = request.tools ?? []
@@ -55,6 +67,7 @@ export const buildBody = (request: LlmRequest): Record<string, unknown> => {
     max_output_tokens: Math.max(MIN_OUTPUT_TOKENS, request.maxOutputTokens),
     store: false,
     prompt_cache_key: promptCacheKey(request),
+    ...reasoningFor(request.reasoningEffort),
     ...model.extraArgs,
     model: model.model,
     ...(conversation.system !== undefined ? { instructions: conversation.system } : {}),
