@@ -3,9 +3,10 @@
 // a unique prefix is enough to name one.
 import type { Database, SQLQueryBindings } from "bun:sqlite"
 import { Context, Effect, Layer, Schema } from "effect"
-import { dataPlace, DEFAULT_BUSY_TIMEOUT_MS, lazyDatabase, type StoreError } from "../lib/sqlite.ts"
+import { dataPlace, DEFAULT_BUSY_TIMEOUT_MS, lazyDatabase, PRIVATE_FILE, privateDirectory, type StoreError } from "../lib/sqlite.ts"
 import type { ModelEntry } from "../config/schema.ts"
-import { type Part, textOf, type Turn } from "../providers/conversation.ts"
+import { type ImagePart, type Part, textOf, type Turn } from "../providers/conversation.ts"
+import { existsSync, readFileSync, writeFileSync } from "node:fs"
 
 const MIGRATIONS: ReadonlyArray<string> = [
   `CREATE TABLE sessions (
@@ -107,12 +108,46 @@ export class SessionStore extends Context.Service<SessionStore, Interface>()("by
 
 const TITLE_LENGTH = 60
 
+/**
+ * Images are kept once each, by content hash, in `images/` beside the store (private, as the store is), not
+ * inline in every message that carries them: a message's JSON holds the hash.
+ */
+const EXTENSIONS: Readonly<Record<string, string>> = { "image/png": "png", "image/jpeg": "jpg", "image/gif": "gif", "image/webp": "webp" }
+
+type SavedImage = Omit<ImagePart, "data"> & { readonly hash: string }
+
+const imagePath = (dir: string, hash: string, mediaType: string) => `${dir}/images/${hash}.${EXTENSIONS[mediaType] ?? "bin"}`
+
+/** The parts as saved: each image written to its file (when not there yet) and named by its hash. */
+const savedParts = (dir: string, parts: ReadonlyArray<Part>): ReadonlyArray<Part | SavedImage> =>
+  parts.map((part) => {
+    if (part.type !== "image") return part
+    const hash = new Bun.CryptoHasher("sha256").update(part.data).digest("hex")
+    const path = imagePath(dir, hash, part.mediaType)
+    if (!existsSync(path)) {
+      privateDirectory(`${dir}/images`)
+      writeFileSync(path, Buffer.from(part.data, "base64"), { mode: PRIVATE_FILE })
+    }
+    const { data: _data, ...rest } = part
+    return { ...rest, hash }
+  })
+
 /** A message's parts as saved; one saved without them (or whose JSON cannot be read) is its text. */
-const partsOf = (json: string | null, content: string): ReadonlyArray<Part> => {
+const partsOf = (dir: string, json: string | null, content: string): ReadonlyArray<Part> => {
   if (json !== null) {
     try {
       const parts: unknown = JSON.parse(json)
-      if (Array.isArray(parts)) return parts as ReadonlyArray<Part>
+      if (Array.isArray(parts)) {
+        return (parts as ReadonlyArray<Part | SavedImage>).map((part): Part => {
+          if (part.type !== "image" || !("hash" in part)) return part as Part
+          const { hash, ...rest } = part
+          try {
+            return { ...rest, data: readFileSync(imagePath(dir, hash, part.mediaType)).toString("base64") }
+          } catch {
+            return { type: "text", text: "[an image that is no longer saved]" }
+          }
+        })
+      }
     } catch {
       // the text below
     }
@@ -123,6 +158,7 @@ const partsOf = (json: string | null, content: string): ReadonlyArray<Part> => {
 export const make = (path: string, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS): Interface & { readonly close: Effect.Effect<void> } => {
   // Reading (list, load, latest) creates no file and needs no write access: see lazyDatabase.
   const { use, read: reading, close } = lazyDatabase(path, MIGRATIONS, busyTimeoutMs)
+  const dir = path.slice(0, path.lastIndexOf("/")) || "."
 
   const read = (db: Database, id: string): StoredSession | undefined => {
     const session = db.query("SELECT id, system, model_name AS modelName FROM sessions WHERE id = ?").get(id) as
@@ -133,7 +169,7 @@ export const make = (path: string, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS): Int
     const messages = (db.query(
       `SELECT role, content, parts, model_name AS modelName, model_id AS modelId, provider, ts, interrupted
        FROM messages WHERE session_id = ? ORDER BY seq`
-    ).all(id) as Array<Row>).map((m) => ({ ...m, parts: partsOf(m.parts, m.content), interrupted: m.interrupted === 1 }) as StoredMessage)
+    ).all(id) as Array<Row>).map((m) => ({ ...m, parts: partsOf(dir, m.parts, m.content), interrupted: m.interrupted === 1 }) as StoredMessage)
     return { id: session.id, system: session.system ?? undefined, modelName: session.modelName, messages }
   }
 
@@ -163,7 +199,7 @@ export const make = (path: string, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS): Int
             seq + i + 1,
             m.role,
             m.content,
-            plain ? null : JSON.stringify(m.parts),
+            plain ? null : JSON.stringify(savedParts(dir, m.parts)),
             m.modelName,
             m.modelId,
             m.provider,

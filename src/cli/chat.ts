@@ -18,6 +18,9 @@ import { explainRetry } from "../explain/provider.ts"
 import { explainStoreWarning, NOWHERE } from "../explain/store.ts"
 import type { Totals } from "../ledger/ledger.ts"
 import { controlStripper, stripControls } from "../lib/controls.ts"
+import type { ImagePart } from "../providers/conversation.ts"
+import { imageFromBytes } from "../providers/images.ts"
+import { readFileSync } from "node:fs"
 import { Redactor } from "../lib/redact.ts"
 import { dataPlace } from "../lib/sqlite.ts"
 import type { LlmEvent } from "../providers/event.ts"
@@ -102,6 +105,8 @@ export const runChat = (flags: ChatInput) =>
     let stats = interactive
     /** /max-tokens: the output cap for this chat, over the entry's. */
     let maxTokens: number | undefined
+    /** /image: images that go with the next message. */
+    let images: Array<ImagePart> = []
     /** -r and /effort: how hard the model thinks, for this chat, over the model's own setting. */
     let effort = yield* reasoningEffortSetting(flags.reasoningEffort)
     /** Whether anything was saved, for the hint on leaving. */
@@ -276,15 +281,24 @@ export const runChat = (flags: ChatInput) =>
     const send = (text: string) =>
       Effect.gen(function*() {
         const entry = conversation.model.entry
+        // Images attached for another model (before /model) may not suit this one: said, and nothing is sent.
+        const refused = conversation.imagesRefused(images)
+        if (refused !== undefined) {
+          yield* say(`Not sent: ${refused}. /image lists what is attached; /clear drops it.`)
+          return
+        }
         // The turn and what is shown of its end run to completion; Ctrl-C stops only the answer's stream.
         const fiber = yield* Effect.forkChild(Effect.uninterruptible(Effect.gen(function*() {
           const turn = yield* conversation.send(text, {
             render: renderAnswer,
             maxOutputTokens: maxTokens,
             reasoningEffort: effort,
+            images,
             onRetry: (retry) => info(`${tty !== undefined ? "\r\x1b[K" : ""}${style.dim(stripControls(explainRetry(retry)))}\n`),
             onNotice: (text) => info(`${tty !== undefined ? "\r\x1b[K" : ""}${style.dim(`warning: ${stripControls(text)}`)}\n`)
           })
+          // Sent: the images went with this message (kept in the conversation when it joined it).
+          if (turn.failure === undefined || turn.outcome === "interrupted") images = []
           if (turn.recorded === "deferred") {
             yield* warn("the cost ledger is busy; this answer is recorded as soon as it is free")
           } else if (turn.recorded === "nowhere") {
@@ -343,6 +357,7 @@ export const runChat = (flags: ChatInput) =>
             return "exit"
           case "clear":
             conversation.clear()
+            images = []
             lastInputTokens = undefined
             yield* say(style.dim("Started a new conversation."))
             break
@@ -369,6 +384,31 @@ export const runChat = (flags: ChatInput) =>
             }
             maxTokens = n
             yield* say(style.dim(`Answers may now take ${n} tokens, for this chat.`))
+            break
+          }
+          case "image": {
+            if (arg === "") {
+              yield* say(images.length === 0 ? "Use /image PATH to attach an image to your next message." : `${images.length} image(s) will go with your next message.`)
+              break
+            }
+            const path = arg.replace(/^["']|["']$/g, "").replace(/^~(?=\/)/, process.env["HOME"] ?? "~")
+            let read: ImagePart | string
+            try {
+              read = imageFromBytes(new Uint8Array(readFileSync(path)))
+            } catch (error) {
+              read = (error as { code?: string }).code === "ENOENT" ? "no such file" : "it cannot be read"
+            }
+            if (typeof read === "string") {
+              yield* say(`Cannot attach ${path}: ${read}.`)
+              break
+            }
+            const refused = conversation.imagesRefused([...images, read])
+            if (refused !== undefined) {
+              yield* say(`Not attached: ${refused}.`)
+              break
+            }
+            images = [...images, read]
+            yield* say(style.dim(`Attached ${path}${read.width !== undefined ? ` (${read.width}×${read.height})` : ""}: it goes with your next message.`))
             break
           }
           case "effort": {

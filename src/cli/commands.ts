@@ -49,6 +49,12 @@ const execConfig = {
     Flag.withDescription("stream-json: each stdin line is a user message ({\"type\":\"user\",\"message\":{\"content\":\"…\"}}) of one conversation; one result line per message"),
     Flag.withDefault("text" as const)
   ),
+  images: Flag.String("image").pipe(
+    Flag.withAlias("i"),
+    Flag.withMetavar("FILE"),
+    Flag.withDescription("Attach an image (PNG, JPEG, GIF, WebP) to the prompt; repeat for more"),
+    Flag.atLeast(0)
+  ),
   tools: Flag.String("tools").pipe(
     Flag.withMetavar("FILE"),
     Flag.withDescription("A JSON file of tool definitions the model may call (OpenAI's or Anthropic's shape); byok runs none: the calls are printed"),
@@ -159,6 +165,7 @@ const exec = Command.make("exec", execConfig, (input) => lazily(() => import("./
     { command: "byok exec --system \"Answer in French\" --max-tokens 200 bonjour", description: "System prompt and cap" },
     { command: "byok exec -o json \"2+2?\" | jq '{result, total_cost_usd, usage}'", description: "Answer, usage and cost as JSON" },
     { command: "byok exec --continue \"and in Rust?\"", description: "Go on with the last conversation" },
+    { command: "byok exec -i screenshot.png \"What is wrong in this dialog?\"", description: "Attach an image" },
     {
       command: "byok exec --tools tools.json --tool-choice required -o json \"Weather in Paris?\" | jq .tool_calls",
       description: "Offer tools; the calls the model asks for come back as JSON (byok runs none)"

@@ -2,7 +2,7 @@
 // Every run is saved as a conversation, so a script can go on with -s ID or --continue; with
 // `--input-format stream-json` each stdin line is one user message of the same conversation, one result line out.
 import { Cause, Effect, Exit, FileSystem, Option, Stdio, Stream } from "effect"
-import { fstatSync } from "node:fs"
+import { fstatSync, readFileSync } from "node:fs"
 import { UsageError } from "../config/errors.ts"
 import { type Conversation, open as openConversation, type TurnResult } from "../conversation/conversation.ts"
 import { explainRetry } from "../explain/provider.ts"
@@ -12,7 +12,8 @@ import { describeCause, formatReport, QuietExit } from "./exit.ts"
 import { endingOf } from "../lib/cause.ts"
 import { closest } from "../lib/text.ts"
 import type { ReasoningEffort } from "../config/schema.ts"
-import type { ToolChoice, ToolDefinition } from "../providers/conversation.ts"
+import type { ImagePart, ToolChoice, ToolDefinition } from "../providers/conversation.ts"
+import { imageFromBytes } from "../providers/images.ts"
 import { readTools } from "../providers/tools.ts"
 import { maxRetriesSetting, reasoningEffortSetting, timeoutSetting, withConfig } from "./services.ts"
 import {
@@ -89,6 +90,8 @@ interface Context {
   readonly tools: ReadonlyArray<ToolDefinition>
   readonly toolChoice: ToolChoice | undefined
   readonly reasoningEffort: ReasoningEffort | undefined
+  /** -i FILE: sent with the first message (a stream of messages sends them with the first line). */
+  readonly images: { current: ReadonlyArray<ImagePart> }
   readonly format: OutputFormat
   readonly maxOutputTokens: number | undefined
   readonly conversation: Conversation
@@ -112,6 +115,7 @@ const execTurn = (ctx: Context, prompt: string, label?: string) =>
       tools: ctx.tools,
       toolChoice: ctx.toolChoice,
       reasoningEffort: ctx.reasoningEffort,
+      images: ctx.images.current,
       onRetry: (info) => warn(t, explainRetry(info)).pipe(Effect.provideService(Stdio.Stdio, stdio)),
       onNotice: (text) => warn(t, text).pipe(Effect.provideService(Stdio.Stdio, stdio)),
       render: (events) =>
@@ -132,6 +136,7 @@ const execTurn = (ctx: Context, prompt: string, label?: string) =>
         stdio.stdout({ endOnDone: false })
       ).pipe(Effect.ignore)
     }
+    ctx.images.current = []
     yield* storeWarnings(t, turn)
     if (format !== "text") {
       ctx.results.printed = true
@@ -225,6 +230,22 @@ const loadTools = (file: string) =>
     return read.tools
   })
 
+/** -i FILE: each image read and recognised, or a usage error that names the file. */
+const loadImages = (files: ReadonlyArray<string>) =>
+  Effect.forEach(files, (file) =>
+    Effect.gen(function*() {
+      const bytes = yield* Effect.try({
+        try: () => new Uint8Array(readFileSync(file)),
+        catch: (error) =>
+          new UsageError({
+            detail: `--image ${file}: ${(error as { code?: string }).code === "ENOENT" ? "no such file" : "cannot be read"}`
+          })
+      })
+      const image = imageFromBytes(bytes)
+      if (typeof image === "string") return yield* new UsageError({ detail: `--image ${file}: ${image}` })
+      return image
+    }))
+
 /** --tool-choice: auto, none, required, or the name of one of the tools. */
 const toolChoiceOf = (choice: string | undefined, tools: ReadonlyArray<ToolDefinition>) =>
   Effect.gen(function*() {
@@ -267,6 +288,7 @@ export const runExec = (flags: ExecInput) => {
     const tools = Option.isSome(flags.tools) ? yield* loadTools(flags.tools.value) : []
     const toolChoice = yield* toolChoiceOf(Option.getOrUndefined(flags.toolChoice), tools)
     const reasoningEffort = yield* reasoningEffortSetting(flags.reasoningEffort)
+    const images = yield* loadImages(flags.images)
     const { conversation, warnings } = yield* openConversation({
       model: Option.getOrUndefined(flags.model),
       session: Option.getOrUndefined(flags.session),
@@ -276,12 +298,16 @@ export const runExec = (flags: ExecInput) => {
       timeout: yield* timeoutSetting(flags.timeout)
     })
     for (const w of warnings) yield* warn(t, w)
+    // An image the model cannot take (noImageSupport, the API's limits) is refused before anything is sent.
+    const refused = conversation.imagesRefused(images)
+    if (refused !== undefined) return yield* new UsageError({ detail: refused })
     const ctx: Context = {
       results,
       t,
       tools,
       toolChoice,
       reasoningEffort,
+      images: { current: images },
       // Results, one per message, are what a stream of messages gets back.
       format: lines && flags.output === "text" ? "json" : flags.output,
       maxOutputTokens: maxTokens,

@@ -34,6 +34,11 @@ export interface ModelEntry {
   /** droid's `reasoningEffort` (byok also reads `reasoning_effort` in config.json): how hard the model thinks. */
   readonly reasoningEffort?: ReasoningEffort
   /**
+   * droid's `noImageSupport: true` (or the older `supportsImages: false`): images are refused before sending. The
+   * field as the file spells it, for the message.
+   */
+  readonly noImageSupport?: string
+  /**
    * Where it was defined, for messages: `~/.factory/config.json`, `custom_models[2]`; and whether the key is
    * written there as it is (not `${VAR}`), which the doctor checks the file's permissions for.
    */
@@ -354,6 +359,15 @@ export const validateEntry = (
     if (reasoningEffort === undefined) issue(f.reasoningEffort, `must be one of ${REASONING_EFFORTS.join(", ")}, found ${JSON.stringify(re)}`)
   }
 
+  // droid's noImageSupport (config.json: no_image_support), and the older supportsImages: false.
+  const noImagesField = shape === SnakeShape ? "no_image_support" : "noImageSupport"
+  const supportsField = shape === SnakeShape ? "supports_images" : "supportsImages"
+  const noImageSupport = expanded[noImagesField] === true
+    ? `${noImagesField}: true`
+    : expanded[supportsField] === false
+    ? `${supportsField}: false`
+    : undefined
+
   let extraArgs: Record<string, unknown> = {}
   let extraHeaders: Record<string, string> = {}
   if (shape.extras) {
@@ -398,6 +412,7 @@ export const validateEntry = (
       ...(timeout !== undefined ? { timeout } : {}),
       ...(caFile !== undefined ? { caFile } : {}),
       ...(reasoningEffort !== undefined ? { reasoningEffort } : {}),
+      ...(noImageSupport !== undefined ? { noImageSupport } : {}),
       source: { file, path, literalKey: typeof rawKey === "string" && !String(raw[f.apiKey]).includes("${") }
     }
   }

@@ -14,8 +14,11 @@ import type { LedgerRow } from "../ledger/schema.ts"
 import { endingOf } from "../lib/cause.ts"
 import { Redactor, type StreamRedactor } from "../lib/redact.ts"
 import type { StoreError } from "../lib/sqlite.ts"
+import { imagesRefused, imageTokens } from "../providers/images.ts"
+import type { ProviderName } from "../providers/registry.ts"
 import {
   type AssistantPart,
+  type ImagePart,
   type ReasoningPart,
   type RetryInfo,
   type Timeouts,
@@ -23,6 +26,7 @@ import {
   type ToolChoice,
   type ToolDefinition,
   type Turn,
+  type UserPart,
   userText
 } from "../providers/conversation.ts"
 
@@ -94,6 +98,8 @@ export interface SendOptions<E, R> {
   readonly toolChoice?: ToolChoice | undefined
   /** -r / /effort: over the model's own reasoningEffort (and settings.json's). */
   readonly reasoningEffort?: ReasoningEffort | undefined
+  /** Images sent with the message (before its text). Check them first with `imagesRefused`. */
+  readonly images?: ReadonlyArray<ImagePart> | undefined
   /** Told before each retry. */
   readonly onRetry?: ((info: RetryInfo) => Effect.Effect<void>) | undefined
   /**
@@ -122,6 +128,8 @@ export interface Conversation {
   readonly send: <E, R>(text: string, options: SendOptions<E, R>) => Effect.Effect<TurnResult, never, R>
   /** The conversation continues on another model, whatever its wire format; the history is carried over. */
   readonly switchModel: (selected: Selected) => void
+  /** Why the current model cannot take these images (droid's noImageSupport, the API's limits), or undefined. */
+  readonly imagesRefused: (images: ReadonlyArray<ImagePart>) => string | undefined
   /** Starts a new conversation (a new id, no turns) on the same model. */
   readonly clear: () => void
   /** Writes ledger rows a busy ledger made wait, with the ordinary wait: how many are still unwritten. */
@@ -140,10 +148,11 @@ const estimateUsage = (
   system: string | undefined,
   asked: ReadonlyArray<Turn>,
   output: string,
-  model: string
+  model: string,
+  provider: ProviderName
 ): Effect.Effect<Usage> =>
   Effect.map(Effect.promise(() => counterFor(model)), (counter) => {
-    const prompt = known !== undefined && known.input.total > 0 ? undefined : estimatePrompt(system, asked, counter.count)
+    const prompt = known !== undefined && known.input.total > 0 ? undefined : estimatePrompt(system, asked, counter.count, imageCost(provider))
     const estimate = makeUsage({
       ...(prompt !== undefined
         ? { uncached: prompt }
@@ -173,6 +182,10 @@ const passRedacted = (
   if (text !== "") out.push(text === event.text ? event : { _tag: event._tag, text })
   return text
 }
+
+/** What an image part costs in the prompt, by its API's formula (providers/images.ts). */
+const imageCost = (provider: ProviderName) => (part: { readonly type: string }) =>
+  part.type === "image" ? imageTokens(part as ImagePart, provider) : 0
 
 /** Whether a turn failed with this ProviderError reason. */
 const failedWith = (cause: Cause.Cause<unknown>, tag: string): boolean => {
@@ -230,7 +243,10 @@ export const make = Effect.fn("Conversation.make")(function*(options: MakeOption
   const send = <E, R>(text: string, opts: SendOptions<E, R>): Effect.Effect<TurnResult, never, R> =>
     Effect.uninterruptible(Effect.gen(function*() {
       const { entry, price } = selected
-      const asked: ReadonlyArray<Turn> = [...turns, userText(text)]
+      const message: Turn = opts.images !== undefined && opts.images.length > 0
+        ? { role: "user", parts: [...opts.images, { type: "text", text }] }
+        : userText(text)
+      const asked: ReadonlyArray<Turn> = [...turns, message]
       const maxOutputTokens = opts.maxOutputTokens ?? entry.maxOutputTokens
       const notice = (words: string) => opts.onNotice?.(words) ?? Effect.void
       // A local server is asked (once per process) what context it serves, so that a prompt that will not fit is
@@ -238,7 +254,7 @@ export const make = Effect.fn("Conversation.make")(function*(options: MakeOption
       // drops its start. The question runs while the request is on its way rather than before it.
       const probe = entry.endpoint.isLocal ? yield* Effect.forkChild(servers.recognise(entry)) : undefined
       /** The prompt's size by byok's count, for what a local server's answers mean (unused for other hosts). */
-      const estimate = probe !== undefined ? estimatePrompt(system, asked) : 0
+      const estimate = probe !== undefined ? estimatePrompt(system, asked, undefined, imageCost(entry.provider)) : 0
       let served: Served | undefined
       let fitChecked = probe === undefined
       const checkFit = Effect.suspend(() => {
@@ -443,7 +459,7 @@ export const make = Effect.fn("Conversation.make")(function*(options: MakeOption
         (finish === undefined || usage === undefined || usage.native === null) &&
         (started || unreadable || answer !== "" || thought !== "" || callText !== "")
       ) {
-        usage = yield* estimateUsage(usage, system, asked, answer + thought + callText, entry.model)
+        usage = yield* estimateUsage(usage, system, asked, answer + thought + callText, entry.model, entry.provider)
       }
       const failure = Exit.isFailure(exit) ? yield* withServerFacts(exit.cause) : undefined
       const outcome = failure === undefined ? "ok" : outcomeOf(failure)
@@ -470,7 +486,10 @@ export const make = Effect.fn("Conversation.make")(function*(options: MakeOption
           system: system !== undefined ? redactor.redact(system) : undefined,
           title: opts.label !== undefined ? redactor.redact(opts.label) : undefined
         }, [
-          storedMessage(entry, userText(redactor.redact(text)), startedAt),
+          storedMessage(entry, {
+            role: "user",
+            parts: (message.parts as ReadonlyArray<UserPart>).map((p) => (p.type === "text" ? { ...p, text: redactor.redact(p.text) } : p))
+          }, startedAt),
           storedMessage(entry, reply, endedAt, interrupted)
         ]).pipe(Effect.as(undefined), Effect.catch((error) => Effect.succeed(error)))
       }
@@ -521,6 +540,7 @@ export const make = Effect.fn("Conversation.make")(function*(options: MakeOption
       return turns
     },
     send,
+    imagesRefused: (images) => imagesRefused(selected.entry, images),
     switchModel: (next) => {
       selected = next
     },

@@ -22,10 +22,12 @@ export const estimateTokens = (text: string): number => Math.ceil(text.length / 
 export const estimatePrompt = (
   system: string | undefined,
   turns: ReadonlyArray<{ readonly parts: ReadonlyArray<{ readonly type: string }> }>,
-  count: (text: string) => number = estimateTokens
+  count: (text: string) => number = estimateTokens,
+  /** What a part that is no text costs (an image, by its API's formula); nothing by default. */
+  other: (part: { readonly type: string }) => number = () => 0
 ): number =>
   (system !== undefined ? count(system) + PER_MESSAGE : 0) +
-  turns.reduce((sum, t) => sum + t.parts.reduce((n, p) => n + count(partText(p)), 0) + PER_MESSAGE, 0)
+  turns.reduce((sum, t) => sum + t.parts.reduce((n, p) => n + count(partText(p)) + other(p), 0) + PER_MESSAGE, 0)
 
 /** What of a part the model reads as text: its text, a call's name and arguments, a result's output. */
 const partText = (part: { readonly type: string }): string => {

@@ -55,7 +55,16 @@ export interface ToolResultPart {
   readonly isError?: boolean
 }
 
-export type UserPart = TextPart | ToolResultPart
+export interface ImagePart {
+  readonly type: "image"
+  readonly mediaType: "image/png" | "image/jpeg" | "image/gif" | "image/webp"
+  /** The image, base64; a saved conversation keeps it in a file of its own, by `hash` (chat/sessions.ts). */
+  readonly data: string
+  readonly width?: number
+  readonly height?: number
+}
+
+export type UserPart = TextPart | ImagePart | ToolResultPart
 export type AssistantPart = TextPart | ReasoningPart | ToolCallPart
 export type Part = UserPart | AssistantPart
 

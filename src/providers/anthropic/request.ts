@@ -28,6 +28,8 @@ const inputOf = (args: string): Record<string, unknown> => {
 const userBlock = (part: UserPart): Record<string, unknown> =>
   part.type === "text"
     ? { type: "text", text: part.text }
+    : part.type === "image"
+    ? { type: "image", source: { type: "base64", media_type: part.mediaType, data: part.data } }
     : { type: "tool_result", tool_use_id: part.callId, content: part.output, ...(part.isError ? { is_error: true } : {}) }
 
 /**

@@ -23,8 +23,15 @@ export const buildBody = (request: LlmRequest): Record<string, unknown> => {
     const text = textOf(t)
     if (t.role === "user") {
       const results = t.parts.flatMap((p) => (p.type === "tool-result" ? [{ role: "tool", tool_call_id: p.callId, content: p.output }] : []))
-      const said = t.parts.some((p) => p.type === "text") || results.length === 0
-      return [...results, ...(said ? [{ role: "user", content: content(text, i === last) }] : [])]
+      const images = t.parts.flatMap((p) => (p.type === "image" ? [{ type: "image_url", image_url: { url: `data:${p.mediaType};base64,${p.data}` } }] : []))
+      const said = t.parts.some((p) => p.type === "text") || (results.length === 0 && images.length === 0)
+      // With images the message takes content parts: its text (when there is any), then the images.
+      const message = images.length > 0
+        ? [{ role: "user", content: [...(text !== "" ? [{ type: "text", text }] : []), ...images] }]
+        : said
+        ? [{ role: "user", content: content(text, i === last) }]
+        : []
+      return [...results, ...message]
     }
     const calls = t.parts.flatMap((p) =>
       p.type === "tool-call" ? [{ id: p.id, type: "function", function: { name: p.name, arguments: p.arguments } }] : []

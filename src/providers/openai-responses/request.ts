@@ -14,12 +14,16 @@ export const responsesUrl = (baseUrl: string) => `${baseUrl}/responses`
  * function_call_output.
  */
 const userItems = (parts: ReadonlyArray<UserPart>): ReadonlyArray<Record<string, unknown>> => {
-  const text = parts.filter((p) => p.type === "text")
+  const said = parts.flatMap((p): ReadonlyArray<Record<string, unknown>> =>
+    p.type === "text"
+      ? [{ type: "input_text", text: p.text }]
+      : p.type === "image"
+      ? [{ type: "input_image", image_url: `data:${p.mediaType};base64,${p.data}` }]
+      : []
+  )
   return [
     ...parts.flatMap((p) => (p.type === "tool-result" ? [{ type: "function_call_output", call_id: p.callId, output: p.output }] : [])),
-    ...(text.length > 0 || parts.length === 0
-      ? [{ type: "message", role: "user", content: text.map((p) => ({ type: "input_text", text: p.text })) }]
-      : [])
+    ...(said.length > 0 || parts.length === 0 ? [{ type: "message", role: "user", content: said }] : [])
   ]
 }
 
