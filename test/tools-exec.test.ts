@@ -143,3 +143,21 @@ describe("byok exec --tools", () => {
     expect(server.requests.length).toBe(before)
   })
 })
+
+describe("a call written as text", () => {
+  test("with tools offered, a Hermes <tool_call> answer is raised as a call, marked recovered; said on stderr", async () => {
+    const tools = file("t.json", [{ name: "get_weather", input_schema: weather }])
+    const text = "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Lima\"}}\n</tool_call>"
+    server.handle(() => sseResponse(
+      `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: text } }] })}\n\n` +
+      `data: ${JSON.stringify({ choices: [{ index: 0, delta: {}, finish_reason: "stop" }] })}\n\ndata: [DONE]\n\n`))
+    const r = await run(["exec", "-m", "Chat", "--tools", tools, "-o", "json", "Weather in Lima?"])
+    const json = JSON.parse(r.stdout)
+    expect(json.stop_reason).toBe("tool-calls")
+    expect(json.tool_calls).toEqual([{ id: expect.stringMatching(/^call_/), name: "get_weather", arguments: { city: "Lima" }, recovered: true }])
+    expect(r.stderr).toContain("wrote its tool call as text")
+    server.handle((req) =>
+      req.path === "/v1/messages" ? sseResponse(fixture("anthropic", "tool-use")) : sseResponse(fixture("chat-completions", "tool-calls-parallel"))
+    )
+  })
+})

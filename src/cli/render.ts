@@ -130,7 +130,13 @@ export const toolCallJson = (call: ToolCallPart) => {
   } catch {
     // kept as the text the model wrote
   }
-  return { id: call.id, name: call.name, arguments: args, ...(call.kind !== "function" ? { kind: call.kind } : {}) }
+  return {
+    id: call.id,
+    name: call.name,
+    arguments: args,
+    ...(call.kind !== "function" ? { kind: call.kind } : {}),
+    ...(call.recovered === true ? { recovered: true } : {})
+  }
 }
 
 /** The result object of `-o json` and the last line of `-o stream-json`. */

@@ -15,6 +15,7 @@ import { endingOf } from "../lib/cause.ts"
 import { Redactor, type StreamRedactor } from "../lib/redact.ts"
 import type { StoreError } from "../lib/sqlite.ts"
 import { imagesRefused, imageTokens } from "../providers/images.ts"
+import { recoverToolCalls } from "../providers/recover.ts"
 import type { ProviderName } from "../providers/registry.ts"
 import {
   type AssistantPart,
@@ -448,7 +449,22 @@ export const make = Effect.fn("Conversation.make")(function*(options: MakeOption
       }
       // The calls' arguments are model text too: a configured secret in them is hidden before they are kept.
       for (const call of calls.values()) call.arguments = redactor.redact(call.arguments)
-      const toolCalls: ReadonlyArray<ToolCallPart> = [...calls.values()]
+      let toolCalls: ReadonlyArray<ToolCallPart> = [...calls.values()]
+      // Tools were offered and the model wrote its calls as text (local models often do): read as real calls.
+      const recovered = Exit.isSuccess(exit) && toolCalls.length === 0 && opts.tools !== undefined
+        ? recoverToolCalls(answer, opts.tools)
+        : undefined
+      if (recovered !== undefined) {
+        toolCalls = recovered.calls
+        const kept = parts.filter((p) => p.type !== "text")
+        parts.length = 0
+        parts.push(...kept, ...(recovered.rest !== "" ? [{ type: "text" as const, text: recovered.rest }] : []), ...recovered.calls)
+        if (finish !== undefined) finish = { ...finish, reason: "tool-calls" }
+        yield* notice(
+          `the model wrote ${recovered.calls.length === 1 ? "its tool call" : `${recovered.calls.length} tool calls`} as text; ` +
+            "byok read it as a call (marked recovered)"
+        )
+      }
       const callText = toolCalls.map((c) => `${c.name}${c.arguments}`).join("")
 
       // The server's count never came (the answer was cut off, or the server sends none): what it billed is

@@ -45,6 +45,8 @@ export interface ToolCallPart {
    * `custom_tool_call`, `local_shell_call`, `apply_patch_call`…, Anthropic `server_tool_use`).
    */
   readonly kind: string
+  /** The model wrote the call as text, and byok read it as one (providers/recover.ts). */
+  readonly recovered?: boolean
 }
 
 export interface ToolResultPart {
