@@ -70,13 +70,14 @@ describe("Chat Completions request", () => {
 
   test("quirks table: Mistral gets no stream_options; unknown hosts get the defaults", () => {
     expect(quirksFor(makeEntry({ baseUrl: "https://api.mistral.ai/v1" })).streamOptions).toBe(false)
-    expect(quirksFor(makeEntry({ baseUrl: "http://localhost:11434/v1" }))).toEqual({
+    expect(quirksFor(makeEntry({ baseUrl: "http://localhost:11434/v1" }))).toMatchObject({
       maxTokensField: "max_tokens",
       streamOptions: true,
       promptCacheKey: false,
       cacheControl: false,
       reasoningApart: false
     })
+    expect(quirksFor(makeEntry({ baseUrl: "http://localhost:11434/v1" })).callId("call_x.y")).toBe("call_x.y")
   })
 
   test("extraArgs merge into the body and extraHeaders are sent; they cannot turn streaming off", async () => {

@@ -161,3 +161,28 @@ describe("a call written as text", () => {
     )
   })
 })
+
+describe("caching through a tool loop", () => {
+  test("the second request of a loop starts with the first's bytes (tools, system, messages), so it reads what the first wrote", async () => {
+    const tools = file("loop.json", [{ name: "get_weather", input_schema: weather }, { name: "alpha", input_schema: weather }])
+    const data = mkdtempSync(join(tmpdir(), "byok-tools-data-"))
+    server.handle(() => sseResponse(fixture("anthropic", "tool-use")))
+    await run(["exec", "-m", "Claude", "--system", "You check the weather.", "--tools", tools, "Weather in Paris?"], data)
+    const first = server.requests.at(-1)!.body as Record<string, unknown>
+    server.handle(() => sseResponse(fixture("anthropic", "plain-text")))
+    await run(["exec", "-c", "--tools", tools, "and tomorrow?"], data)
+    const second = server.requests.at(-1)!.body as Record<string, unknown>
+    // Breakpoints move with the conversation; the content before them must not change by a byte.
+    const unmarked = (v: unknown) => JSON.stringify(v, (k, x) => (k === "cache_control" ? undefined : x))
+    expect(unmarked(second["tools"])).toBe(unmarked(first["tools"]))
+    expect(JSON.stringify(second["system"])).toBe(JSON.stringify(first["system"]))
+    const before = first["messages"] as Array<unknown>
+    expect(unmarked((second["messages"] as Array<unknown>).slice(0, before.length))).toBe(unmarked(before))
+    // The first request's breakpoint was on its last block: the second's prefix reaches past it.
+    expect(JSON.stringify(before.at(-1))).toContain("cache_control")
+    expect((second["messages"] as Array<unknown>).length).toBeGreaterThan(before.length)
+    server.handle((req) =>
+      req.path === "/v1/messages" ? sseResponse(fixture("anthropic", "tool-use")) : sseResponse(fixture("chat-completions", "tool-calls-parallel"))
+    )
+  })
+})

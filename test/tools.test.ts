@@ -223,3 +223,63 @@ describe("tool calls, results and reasoning in the request", () => {
     expect(withTools["prompt_cache_key"]).toBe(plain["prompt_cache_key"])
   })
 })
+
+describe("a conversation that moves between formats (every pair)", () => {
+  const entries = {
+    anthropic: claude,
+    openai: gpt,
+    "generic-chat-completion-api": chat,
+    mistral: makeEntry({ baseUrl: "https://api.mistral.ai/v1", model: "mistral-large-latest" })
+  } as const
+  /** Ids as each format makes them, one with characters Anthropic refuses. */
+  const ids = { anthropic: "toolu_01A9", openai: "call_Ab.c|fc_1", "generic-chat-completion-api": "Zq8VbR1c2X3d4E5f6G7h8I9j0K1l2M3n" } as const
+  const made = (format: keyof typeof ids): ReadonlyArray<Turn> => {
+    const model = format === "anthropic" ? claude.model : format === "openai" ? gpt.model : chat.model
+    const turns = history(format, model)
+    const swap = (id: string) => (id === "call_1" ? ids[format] : id)
+    return turns.map((t): Turn =>
+      t.role === "assistant"
+        ? { role: "assistant", parts: t.parts.map((p) => (p.type === "tool-call" ? { ...p, id: swap(p.id) } : p)) }
+        : { role: "user", parts: t.parts.map((p) => (p.type === "tool-result" ? { ...p, callId: swap(p.callId) } : p)) }
+    )
+  }
+  /** The call's id and its result's id as a body carries them. */
+  const idsIn = (target: keyof typeof entries, body: Record<string, unknown>): [string, string] => {
+    if (target === "anthropic") {
+      const m = body["messages"] as Array<{ content: Array<Record<string, unknown>> }>
+      return [String(m[1]!.content.find((b) => b["type"] === "tool_use")!["id"]), String(m[2]!.content[0]!["tool_use_id"])]
+    }
+    if (target === "openai") {
+      const input = body["input"] as Array<Record<string, unknown>>
+      return [String(input.find((i) => i["type"] === "function_call")!["call_id"]), String(input.find((i) => i["type"] === "function_call_output")!["call_id"])]
+    }
+    const m = body["messages"] as Array<Record<string, unknown>>
+    const assistant = m.find((x) => x["role"] === "assistant") as { tool_calls: Array<{ id: string }> }
+    return [assistant.tool_calls[0]!.id, String(m.find((x) => x["role"] === "tool")!["tool_call_id"])]
+  }
+  for (const from of ["anthropic", "openai", "generic-chat-completion-api"] as const) {
+    for (const to of ["anthropic", "openai", "generic-chat-completion-api", "mistral"] as const) {
+      test(`${from} → ${to}: the text, the call and its result carried, ids fitted to the target, reasoning only to its maker`, async () => {
+        const body = await bodyFor(entries[to], made(from))
+        const text = JSON.stringify(body)
+        expect(text).toContain("Checking.")
+        expect(text).toContain("18C")
+        const [call, result] = idsIn(to, body)
+        expect(call).toBe(result)
+        if (to === "anthropic") expect(call).toMatch(/^[A-Za-z0-9_-]+$/)
+        if (to === "mistral") expect(call).toMatch(/^[A-Za-z0-9]{9}$/)
+        if (to === from) expect(call).toBe(ids[from])
+        const same = from === to && to !== "generic-chat-completion-api"
+        expect(text.includes("Need the tool.")).toBe(same)
+      })
+    }
+  }
+  test("tools go in a stable order, whatever order they were given in", async () => {
+    const a = { name: "alpha", parameters: { type: "object" } }
+    const z = { name: "zulu", parameters: { type: "object" } }
+    const one = await bodyFor(claude, history("anthropic", claude.model), { tools: [z, a] })
+    const two = await bodyFor(claude, history("anthropic", claude.model), { tools: [a, z] })
+    expect(JSON.stringify(one["tools"])).toBe(JSON.stringify(two["tools"]))
+    expect((one["tools"] as Array<{ name: string }>).map((t) => t.name)).toEqual(["alpha", "zulu"])
+  })
+})

@@ -84,6 +84,23 @@ export const textOf = (turn: { readonly parts: ReadonlyArray<Part> }): string =>
 /** A user turn of text alone. */
 export const userText = (text: string): Turn => ({ role: "user", parts: [{ type: "text", text }] })
 
+/**
+ * A call id in the characters an API allows, the same for a call and its result: ids made by one format go to
+ * another when a conversation switches models (Anthropic takes only letters, digits, `_` and `-`; Mistral only
+ * nine letters or digits). An id that already fits is kept; another becomes a stable digest of itself.
+ */
+export const callIdFor = (id: string, rule: { readonly pattern: RegExp; readonly length?: number }): string => {
+  if (rule.pattern.test(id) && (rule.length === undefined || id.length === rule.length)) return id
+  const digest = Bun.hash(id).toString(36).replace(/[^A-Za-z0-9]/g, "")
+  if (rule.length !== undefined) return digest.padStart(rule.length, "0").slice(-rule.length)
+  const cleaned = id.replace(/[^A-Za-z0-9_-]/g, "_")
+  return `${cleaned.slice(0, 40)}_${digest}`
+}
+
+/** Tools in a stable order (by name), so that the same tools make the same cached prefix whatever order they came in. */
+export const sortedTools = (tools: ReadonlyArray<ToolDefinition> | undefined): ReadonlyArray<ToolDefinition> =>
+  [...(tools ?? [])].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+
 /** What a call byok did not run gets as its result, so that the conversation can go on. */
 export const NOT_RUN = "This tool was not run: byok ran no tools in this conversation."
 

@@ -4,7 +4,15 @@
 // system → messages), in the order given, so the same tools give the same prefix.
 import type { ModelEntry } from "../../config/schema.ts"
 import { breakpointTurn, cacheControl } from "../caching.ts"
-import { type AssistantPart, type LlmRequest, type ToolChoice, type UserPart, withEveryCallAnswered } from "../conversation.ts"
+import {
+  type AssistantPart,
+  callIdFor,
+  type LlmRequest,
+  sortedTools,
+  type ToolChoice,
+  type UserPart,
+  withEveryCallAnswered
+} from "../conversation.ts"
 
 export const MAX_BREAKPOINTS = 4
 
@@ -25,12 +33,15 @@ const inputOf = (args: string): Record<string, unknown> => {
   }
 }
 
+/** Anthropic's rule for tool_use ids; ids from other formats are rewritten to fit (the same for call and result). */
+const idFor = (id: string) => callIdFor(id, { pattern: /^[A-Za-z0-9_-]+$/ })
+
 const userBlock = (part: UserPart): Record<string, unknown> =>
   part.type === "text"
     ? { type: "text", text: part.text }
     : part.type === "image"
     ? { type: "image", source: { type: "base64", media_type: part.mediaType, data: part.data } }
-    : { type: "tool_result", tool_use_id: part.callId, content: part.output, ...(part.isError ? { is_error: true } : {}) }
+    : { type: "tool_result", tool_use_id: idFor(part.callId), content: part.output, ...(part.isError ? { is_error: true } : {}) }
 
 /**
  * An assistant part as a content block, or nothing: reasoning goes back only to Anthropic from the same model,
@@ -46,7 +57,7 @@ const assistantBlock = (part: AssistantPart, model: string): ReadonlyArray<Recor
       if (part.redacted !== undefined) return [{ type: "redacted_thinking", data: part.redacted }]
       return part.signature !== undefined ? [{ type: "thinking", thinking: part.text, signature: part.signature }] : []
     case "tool-call":
-      return [{ type: "tool_use", id: part.id, name: part.name, input: inputOf(part.arguments) }]
+      return [{ type: "tool_use", id: idFor(part.id), name: part.name, input: inputOf(part.arguments) }]
   }
 }
 
@@ -76,7 +87,7 @@ export const buildBody = (request: LlmRequest): Record<string, unknown> => {
     if (i === last) blocks[blocks.length - 1] = { ...blocks.at(-1)!, cache_control: marker }
     return [{ role: t.role, content: blocks }]
   })
-  const tools = request.tools ?? []
+  const tools = sortedTools(request.tools)
   return {
     max_tokens: request.maxOutputTokens,
     ...thinkingFor(request.reasoningEffort, request.maxOutputTokens),

@@ -1,6 +1,7 @@
 // Per-vendor deviations from the Chat Completions contract, one line per vendor, matched on the base URL's host.
 // Anything not listed gets the defaults, which are what local servers (Ollama, llama.cpp, vLLM) accept.
 import type { ModelEntry, ReasoningEffort } from "../../config/schema.ts"
+import { callIdFor } from "../conversation.ts"
 import { localServerOf } from "../local.ts"
 
 export interface ChatQuirks {
@@ -18,6 +19,8 @@ export interface ChatQuirks {
    * apart) usage.ts sees it without the table.
    */
   readonly reasoningApart: boolean
+  /** A call id as the vendor takes it (the same for a call and its result); most take any text. */
+  readonly callId: (id: string) => string
 }
 
 const DEFAULTS: ChatQuirks = {
@@ -25,7 +28,8 @@ const DEFAULTS: ChatQuirks = {
   streamOptions: true,
   promptCacheKey: false,
   cacheControl: false,
-  reasoningApart: false
+  reasoningApart: false,
+  callId: (id) => id
 }
 
 const TABLE: ReadonlyArray<{
@@ -39,7 +43,8 @@ const TABLE: ReadonlyArray<{
   // Azure OpenAI: same models, same rule.
   { vendor: "Azure OpenAI", host: /\.openai\.azure\.com$/, quirks: { maxTokensField: "max_completion_tokens" } },
   // Mistral: strict validation answers 422 extra_forbidden to stream_options; usage comes anyway.
-  { vendor: "Mistral", host: /^api\.mistral\.ai$/, quirks: { streamOptions: false } },
+  // Mistral: also, call ids are exactly nine letters or digits; others' ids (call_…, toolu_…) are refused.
+  { vendor: "Mistral", host: /^api\.mistral\.ai$/, quirks: { streamOptions: false, callId: (id) => callIdFor(id, { pattern: /^[A-Za-z0-9]+$/, length: 9 }) } },
   // xAI (Grok): completion_tokens leaves reasoning out; reasoning_tokens are billed as output on top of it.
   { vendor: "xAI", host: /^api\.x\.ai$/, quirks: { reasoningApart: true } },
   // OpenRouter: caches Anthropic and Gemini prompts only where cache_control marks them, and passes the marks on.

@@ -2,7 +2,15 @@
 // `tool_calls`, each tool result as a `role: "tool"` message. Reasoning is not sent back: Chat Completions has no
 // field for it that servers agree on.
 import { breakpointTurn, cacheControl } from "../caching.ts"
-import { type LlmRequest, promptCacheKey, textOf, type ToolChoice, type Turn, withEveryCallAnswered } from "../conversation.ts"
+import {
+  type LlmRequest,
+  promptCacheKey,
+  sortedTools,
+  textOf,
+  type ToolChoice,
+  type Turn,
+  withEveryCallAnswered
+} from "../conversation.ts"
 import { quirksFor, reasoningFields } from "./quirks.ts"
 
 export const chatCompletionsUrl = (baseUrl: string) => `${baseUrl}/chat/completions`
@@ -22,7 +30,7 @@ export const buildBody = (request: LlmRequest): Record<string, unknown> => {
   const messagesOf = (t: Turn, i: number): ReadonlyArray<Record<string, unknown>> => {
     const text = textOf(t)
     if (t.role === "user") {
-      const results = t.parts.flatMap((p) => (p.type === "tool-result" ? [{ role: "tool", tool_call_id: p.callId, content: p.output }] : []))
+      const results = t.parts.flatMap((p) => (p.type === "tool-result" ? [{ role: "tool", tool_call_id: quirks.callId(p.callId), content: p.output }] : []))
       const images = t.parts.flatMap((p) => (p.type === "image" ? [{ type: "image_url", image_url: { url: `data:${p.mediaType};base64,${p.data}` } }] : []))
       const said = t.parts.some((p) => p.type === "text") || (results.length === 0 && images.length === 0)
       // With images the message takes content parts: its text (when there is any), then the images.
@@ -34,7 +42,7 @@ export const buildBody = (request: LlmRequest): Record<string, unknown> => {
       return [...results, ...message]
     }
     const calls = t.parts.flatMap((p) =>
-      p.type === "tool-call" ? [{ id: p.id, type: "function", function: { name: p.name, arguments: p.arguments } }] : []
+      p.type === "tool-call" ? [{ id: quirks.callId(p.id), type: "function", function: { name: p.name, arguments: p.arguments } }] : []
     )
     return [{ role: "assistant", content: calls.length > 0 && text === "" ? null : text, ...(calls.length > 0 ? { tool_calls: calls } : {}) }]
   }
@@ -42,7 +50,7 @@ export const buildBody = (request: LlmRequest): Record<string, unknown> => {
     ...(conversation.system !== undefined ? [{ role: "system", content: content(conversation.system, true) }] : []),
     ...turns.flatMap(messagesOf)
   ]
-  const tools = request.tools ?? []
+  const tools = sortedTools(request.tools)
   return {
     [quirks.maxTokensField]: request.maxOutputTokens,
     ...(quirks.streamOptions ? { stream_options: { include_usage: true } } : {}),

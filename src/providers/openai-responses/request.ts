@@ -1,7 +1,15 @@
 // Lowers a byok conversation to an OpenAI Responses request: `instructions` for the system prompt, the turns as
 // typed items (messages, function calls and their outputs, reasoning with its encrypted content), `store: false`
 // (byok keeps the history itself), and a stable prompt_cache_key (tools do not change it).
-import { type AssistantPart, type LlmRequest, promptCacheKey, type ToolChoice, type UserPart, withEveryCallAnswered } from "../conversation.ts"
+import {
+  type AssistantPart,
+  type LlmRequest,
+  promptCacheKey,
+  sortedTools,
+  type ToolChoice,
+  type UserPart,
+  withEveryCallAnswered
+} from "../conversation.ts"
 
 /** The Responses API refuses max_output_tokens below 16. */
 const MIN_OUTPUT_TOKENS = 16
@@ -66,7 +74,7 @@ const reasoningFor = (effort: LlmRequest["reasoningEffort"]): Record<string, unk
 
 export const buildBody = (request: LlmRequest): Record<string, unknown> => {
   const { model, conversation } = request
-  const tools = request.tools ?? []
+  const tools = sortedTools(request.tools)
   return {
     max_output_tokens: Math.max(MIN_OUTPUT_TOKENS, request.maxOutputTokens),
     store: false,
