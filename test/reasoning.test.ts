@@ -23,6 +23,16 @@ describe("what each format is sent for an effort", () => {
     expect(await bodyFor(claude, "medium", 1000)).not.toHaveProperty("thinking")
     for (const e of ["off", "none", undefined] as const) expect(await bodyFor(claude, e)).not.toHaveProperty("thinking")
   })
+  test("Messages on Claude 4.6 and later: adaptive thinking with output_config.effort, no budget", async () => {
+    for (const model of ["claude-opus-4-6", "claude-sonnet-4.6", "claude-opus-4-7", "claude-opus-5"]) {
+      const body = await bodyFor(makeEntry({ provider: "anthropic", baseUrl: "https://api.anthropic.com", model }), "medium")
+      expect([model, body["thinking"], body["output_config"]]).toEqual([model, { type: "adaptive" }, { effort: "medium" }])
+    }
+    for (const model of ["claude-sonnet-4-5", "claude-opus-4-1", "claude-3-7-sonnet"]) {
+      const body = await bodyFor(makeEntry({ provider: "anthropic", baseUrl: "https://api.anthropic.com", model }), "medium")
+      expect([model, (body["thinking"] as { type: string }).type]).toEqual([model, "enabled"])
+    }
+  })
   test("Responses: reasoning.effort with streamed summaries and the encrypted reasoning back (store is false)", async () => {
     expect(await bodyFor(gpt, "medium")).toMatchObject({ reasoning: { effort: "medium", summary: "auto" }, include: ["reasoning.encrypted_content"] })
     expect((await bodyFor(gpt, "none"))["reasoning"]).toEqual({ effort: "none" })

@@ -68,9 +68,21 @@ const toolChoiceOf = (choice: ToolChoice): Record<string, unknown> =>
 const THINKING_BUDGET = { low: 2048, medium: 8192, high: 24576 } as const
 const MIN_THINKING_BUDGET = 1024
 
-/** `thinking` for an effort: a budget below the output cap, or nothing when the cap leaves no room for one. */
-export const thinkingFor = (effort: LlmRequest["reasoningEffort"], maxTokens: number): Record<string, unknown> => {
+/**
+ * Models that think adaptively (Claude 4.6 and later): `thinking: {type: "adaptive"}` with `output_config.effort`
+ * instead of a budget, which the newest refuse.
+ */
+const ADAPTIVE = /(?:opus|sonnet)-4-(?:[6-9]|\d\d)|(?:opus|sonnet|haiku|mythos|fable)-(?:[5-9]|\d\d)(?:\D|$)|mythos/
+
+export const thinksAdaptively = (model: string) => ADAPTIVE.test(model.toLowerCase().replace(/(\d)\.(\d)/g, "$1-$2"))
+
+/**
+ * `thinking` for an effort: adaptive thinking with the effort where the model has it; else a budget below the
+ * output cap, or nothing when the cap leaves no room for one.
+ */
+export const thinkingFor = (effort: LlmRequest["reasoningEffort"], maxTokens: number, model = ""): Record<string, unknown> => {
   if (effort !== "low" && effort !== "medium" && effort !== "high") return {}
+  if (thinksAdaptively(model)) return { thinking: { type: "adaptive" }, output_config: { effort } }
   const budget = Math.min(THINKING_BUDGET[effort], maxTokens - 1)
   return budget >= MIN_THINKING_BUDGET ? { thinking: { type: "enabled", budget_tokens: budget } } : {}
 }
@@ -90,7 +102,7 @@ export const buildBody = (request: LlmRequest): Record<string, unknown> => {
   const tools = sortedTools(request.tools)
   return {
     max_tokens: request.maxOutputTokens,
-    ...thinkingFor(request.reasoningEffort, request.maxOutputTokens),
+    ...thinkingFor(request.reasoningEffort, request.maxOutputTokens, model.model),
     ...model.extraArgs,
     model: model.model,
     ...(tools.length > 0

@@ -1,0 +1,69 @@
+// Tool calls from a real llama.cpp llama-server (built by ../shared/tools/build-llama.sh), through all three wire
+// formats: started here with --jinja and a chat template that declares tools in the Hermes call syntax
+// (test/fixtures/llama/tools.jinja), the tiny random-weight model is made by its grammar to write a call when
+// tool_choice is "required". Skipped, with a message, where the binary or the model is absent.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test"
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { byokBinary } from "./lib/binary.ts"
+import { runBinary } from "./lib/run.ts"
+
+const dir = process.env["LLAMA_DIR"] ?? "/tmp/llama"
+const server = process.env["LLAMA_SERVER"] ?? join(dir, "llama.cpp", "build", "bin", "llama-server")
+const model = process.env["LLAMA_MODEL"] ?? join(dir, "tiny.gguf")
+const ready = existsSync(server) && existsSync(model)
+if (!ready) console.warn(`llama-server tool tests skipped: no ${server} or ${model} (../shared/tools/build-llama.sh builds both)`)
+
+let bin: string
+let home: string
+let proc: ReturnType<typeof Bun.spawn> | undefined
+let port = 0
+
+beforeAll(async () => {
+  if (!ready) return
+  bin = byokBinary()
+  const probe = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } })
+  port = probe.port
+  probe.stop(true)
+  proc = Bun.spawn([
+    server, "-m", model, "--host", "127.0.0.1", "--port", String(port), "-c", "4096", "--alias", "tiny", "--jinja",
+    "--chat-template-file", join(import.meta.dir, "fixtures", "llama", "tools.jinja"), "--seed", "1"
+  ], { stdout: "ignore", stderr: "ignore" })
+  for (let i = 0; i < 240; i++) {
+    const up = await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false)
+    if (up) break
+    await Bun.sleep(250)
+  }
+  home = mkdtempSync(join(tmpdir(), "byok-llama-tools-"))
+  mkdirSync(join(home, ".factory"))
+  const entry = (displayName: string, provider: string, baseUrl: string) =>
+    ({ displayName, model: "tiny", baseUrl, apiKey: "local", provider, maxOutputTokens: 400 })
+  writeFileSync(join(home, ".factory", "settings.json"), JSON.stringify({
+    customModels: [
+      entry("Chat", "generic-chat-completion-api", `http://127.0.0.1:${port}/v1`),
+      entry("Messages", "anthropic", `http://127.0.0.1:${port}`),
+      entry("Responses", "openai", `http://127.0.0.1:${port}/v1`)
+    ]
+  }))
+  writeFileSync(join(home, "tools.json"), JSON.stringify([
+    { type: "function", function: { name: "get_weather", description: "The weather in a city", parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } } }
+  ]))
+}, 120_000)
+
+afterAll(() => proc?.kill())
+
+describe.skipIf(!ready)("a real llama-server returns tool calls", () => {
+  for (const name of ["Chat", "Messages", "Responses"]) {
+    test(`${name}: tool_choice required gives a call of the declared tool, finishing with tool-calls`, async () => {
+      const r = await runBinary(bin, [
+        "exec", "-m", name, "--tools", join(home, "tools.json"), "--tool-choice", "required", "-o", "json", "--timeout", "120", "Weather in Paris?"
+      ], { HOME: home, BYOK_HOME: mkdtempSync(join(tmpdir(), "byok-llama-data-")), BYOK_MAX_RETRIES: "0" })
+      const json = JSON.parse(r.stdout)
+      expect(json.is_error).toBe(false)
+      expect(json.stop_reason).toBe("tool-calls")
+      expect(json.tool_calls.length).toBeGreaterThan(0)
+      expect(json.tool_calls[0].name).toBe("get_weather")
+    }, 150_000)
+  }
+})
