@@ -6,6 +6,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readdirSync, statSync, writeFileSync
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { byokBinary } from "./lib/binary.ts"
+import { homeWithModels } from "./lib/home.ts"
 import { sse } from "./lib/http.ts"
 import { answer as chatAnswer } from "./lib/faults.ts"
 import { CANARY } from "./lib/provider.ts"
@@ -230,12 +231,7 @@ describe("2. byok's files are private", () => {
 })
 
 /** A HOME with these settings.json models; the good one points at the test server. */
-const homeWith = (models: ReadonlyArray<Record<string, unknown>>) => {
-  const dir = mkdtempSync(join(tmpdir(), "byok-hard-cfg-"))
-  mkdirSync(join(dir, ".factory"))
-  writeFileSync(join(dir, ".factory", "settings.json"), JSON.stringify({ customModels: models }))
-  return dir
-}
+const homeWith = (models: ReadonlyArray<Record<string, unknown>>) => homeWithModels(models)
 const model = (displayName: string, over: Record<string, unknown> = {}) => ({
   displayName,
   model: "qwen",

@@ -2,11 +2,12 @@
 // model takes none or the API's limits are passed, counted in the prompt estimate, and kept by hash with sessions.
 import { Database } from "bun:sqlite"
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, statSync, writeFileSync } from "node:fs"
+import { existsSync, mkdtempSync, readdirSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { dimensionsOf, imageFromBytes, imageTokens, mediaTypeOf } from "../src/providers/images.ts"
 import { byokBinary } from "./lib/binary.ts"
+import { homeWithModels } from "./lib/home.ts"
 import { CANARY, fixture } from "./lib/provider.ts"
 import { runBinary } from "./lib/run.ts"
 import { type FakeServer, sseResponse, startServer } from "./lib/server.ts"
@@ -54,20 +55,16 @@ let dir: string
 beforeAll(() => {
   bin = byokBinary()
   server = startServer()
-  home = mkdtempSync(join(tmpdir(), "byok-img-home-"))
   dir = mkdtempSync(join(tmpdir(), "byok-img-"))
-  mkdirSync(join(home, ".factory"))
   const model = (displayName: string, provider: string, model: string, baseUrl: string, over: Record<string, unknown> = {}) =>
     ({ displayName, model, baseUrl, apiKey: CANARY, provider, maxOutputTokens: 256, ...over })
-  writeFileSync(join(home, ".factory", "settings.json"), JSON.stringify({
-    customModels: [
-      model("Chat", "generic-chat-completion-api", "gpt-4.1", `${server.url}/v1`),
-      model("Claude", "anthropic", "claude-sonnet-4-5", server.url),
-      model("GPT", "openai", "gpt-5.1", `${server.url}/v1`),
-      model("Text only", "generic-chat-completion-api", "coder", `${server.url}/v1`, { noImageSupport: true }),
-      model("Old field", "generic-chat-completion-api", "coder", `${server.url}/v1`, { supportsImages: false })
-    ]
-  }))
+  home = homeWithModels([
+    model("Chat", "generic-chat-completion-api", "gpt-4.1", `${server.url}/v1`),
+    model("Claude", "anthropic", "claude-sonnet-4-5", server.url),
+    model("GPT", "openai", "gpt-5.1", `${server.url}/v1`),
+    model("Text only", "generic-chat-completion-api", "coder", `${server.url}/v1`, { noImageSupport: true }),
+    model("Old field", "generic-chat-completion-api", "coder", `${server.url}/v1`, { supportsImages: false })
+  ])
   writeFileSync(join(dir, "shot.png"), png(800, 600))
   writeFileSync(join(dir, "notes.txt"), "not an image")
   server.handle((req) =>

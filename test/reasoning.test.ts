@@ -1,11 +1,12 @@
 // Reasoning effort: -r, /effort and droid's reasoningEffort (per model and top-level), and what each format is sent
 // for it; reasoning shown dimmed in the chat.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test"
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs"
+import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import type { ReasoningEffort } from "../src/config/schema.ts"
 import { byokBinary } from "./lib/binary.ts"
+import { homeWithModels } from "./lib/home.ts"
 import { collect, fixture, makeEntry, makeRequest } from "./lib/provider.ts"
 import { runBinary } from "./lib/run.ts"
 import { type FakeServer, sseResponse, startServer } from "./lib/server.ts"
@@ -66,12 +67,8 @@ afterEach(() => {
 })
 afterAll(() => server?.stop())
 
-const homeWith = (settings: Record<string, unknown>) => {
-  const home = mkdtempSync(join(tmpdir(), "byok-effort-"))
-  mkdirSync(join(home, ".factory"))
-  writeFileSync(join(home, ".factory", "settings.json"), JSON.stringify(settings))
-  return home
-}
+const homeWith = ({ customModels, ...settings }: { customModels: ReadonlyArray<Record<string, unknown>> } & Record<string, unknown>) =>
+  homeWithModels(customModels, settings)
 const model = (displayName: string, over: Record<string, unknown> = {}) => ({
   displayName, model: "gpt-5.1", baseUrl: `${server.url}/v1`, apiKey: "test-key-0000000000000000", provider: "generic-chat-completion-api", maxOutputTokens: 500, ...over
 })

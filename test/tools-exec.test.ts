@@ -1,10 +1,11 @@
 // byok exec with tools, from the compiled binary: --tools in each API's shape, --tool-choice, the calls the model
 // asks for (printed, never run) in text, -o json and stream-json, and a conversation that goes on after them.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs"
+import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { byokBinary } from "./lib/binary.ts"
+import { homeWithModels } from "./lib/home.ts"
 import { CANARY, fixture } from "./lib/provider.ts"
 import { runBinary } from "./lib/run.ts"
 import { type FakeServer, sseResponse, startServer } from "./lib/server.ts"
@@ -17,18 +18,14 @@ let dir: string
 beforeAll(() => {
   bin = byokBinary()
   server = startServer()
-  home = mkdtempSync(join(tmpdir(), "byok-tools-home-"))
   dir = mkdtempSync(join(tmpdir(), "byok-tools-"))
-  mkdirSync(join(home, ".factory"))
   const model = (displayName: string, provider: string, model: string, baseUrl: string) =>
     ({ displayName, model, baseUrl, apiKey: CANARY, provider, maxOutputTokens: 256 })
-  writeFileSync(join(home, ".factory", "settings.json"), JSON.stringify({
-    customModels: [
-      model("Chat", "generic-chat-completion-api", "gpt-4.1", `${server.url}/v1`),
-      model("Claude", "anthropic", "claude-sonnet-4-5", server.url),
-      model("GPT", "openai", "gpt-5.1", `${server.url}/v1`)
-    ]
-  }))
+  home = homeWithModels([
+    model("Chat", "generic-chat-completion-api", "gpt-4.1", `${server.url}/v1`),
+    model("Claude", "anthropic", "claude-sonnet-4-5", server.url),
+    model("GPT", "openai", "gpt-5.1", `${server.url}/v1`)
+  ])
   server.handle((req) =>
     req.path === "/v1/messages"
       ? sseResponse(fixture("anthropic", "tool-use"))
