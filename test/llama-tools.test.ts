@@ -1,7 +1,8 @@
 // Tool calls from a real llama.cpp llama-server (built by ../shared/tools/build-llama.sh), through all three wire
-// formats: started here with --jinja and a chat template that declares tools in the Hermes call syntax
-// (test/fixtures/llama/tools.jinja), the tiny random-weight model is made by its grammar to write a call when
+// formats: started here with --jinja and a chat template that declares tools, with calls after a one-character
+// marker (test/fixtures/llama/tools.jinja), the tiny random-weight model is made by its grammar to write a call when
 // tool_choice is "required". Skipped, with a message, where the binary or the model is absent.
+import { Database } from "bun:sqlite"
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -66,4 +67,21 @@ describe.skipIf(!ready)("a real llama-server returns tool calls", () => {
       expect(json.tool_calls[0].name).toBe("get_weather")
     }, 150_000)
   }
+})
+
+describe.skipIf(!ready)("caching through a tool loop on llama-server", () => {
+  test("the loop's second request reads from the server's cache what the first wrote (timings.cache_n)", async () => {
+    const data = mkdtempSync(join(tmpdir(), "byok-llama-data-"))
+    const env = { HOME: home, BYOK_HOME: data, BYOK_MAX_RETRIES: "0" }
+    const tools = ["--tools", join(home, "tools.json"), "--timeout", "120"]
+    const first = await runBinary(bin, ["exec", "-m", "Chat", ...tools, "--tool-choice", "required", "-o", "json", "Weather in Paris?"], env)
+    expect(JSON.parse(first.stdout).tool_calls.length).toBeGreaterThan(0)
+    const second = await runBinary(bin, ["exec", "-c", ...tools, "--tool-choice", "required", "--max-tokens", "200", "-o", "json", "And in Rome?"], env)
+    expect(JSON.parse(second.stdout).is_error).toBe(false)
+    const rows = new Database(join(data, "ledger.db"), { readonly: true })
+      .query("SELECT input_uncached + cache_read AS input, cache_read AS read FROM requests ORDER BY id").all() as Array<{ input: number; read: number }>
+    expect(rows).toHaveLength(2)
+    // The second prompt begins with the whole first one: the server found it in its cache.
+    expect(rows[1]!.read).toBeGreaterThan(rows[0]!.input / 2)
+  }, 300_000)
 })

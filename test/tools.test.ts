@@ -80,6 +80,13 @@ const streams = [
     ]
   },
   {
+    name: "Responses from llama.cpp (recorded here): items and argument deltas named by item id, with no output_index",
+    entry: gpt,
+    body: fixture("openai-responses", "llamacpp-tool-call"),
+    text: "atj2ist",
+    calls: [{ id: "call_himUOi9nWNvpUUi9qUISqsdLI6H7LaJH", name: "get_weather", kind: "function", arguments: "{\n\n\"city\":\n\n\"gor ies7%thiW_en]istcjasst''D@{2CFt3F<5ass^\\\\` sXthpassanasszEan2S\"}", ended: true }]
+  },
+  {
     name: "Responses: a local_shell_call alone is a call of its kind, never an empty stop",
     entry: gpt,
     body: fixture("openai-responses", "shell-call"),

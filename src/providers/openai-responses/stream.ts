@@ -53,6 +53,18 @@ export const makeParser = (ctx: RequestContext, requestId: string | undefined, e
   /** Calls begun, by output_index: whether their arguments came as deltas. */
   const calls = new Map<number, { deltas: boolean }>()
   let callCount = 0
+  /**
+   * An item's place: its output_index, or, from servers that send none (llama.cpp names items by id alone), a place
+   * given to its item id (counted from 1,000,000, clear of any real index).
+   */
+  const places = new Map<string, number>()
+  const placeOf = (outputIndex: unknown, itemId: unknown): number | undefined => {
+    if (typeof outputIndex === "number") return outputIndex
+    if (typeof itemId !== "string") return undefined
+    let place = places.get(itemId)
+    if (place === undefined) places.set(itemId, place = 1_000_000 + places.size)
+    return place
+  }
 
   const itemAdded = (index: number, item: ResponsesItem) => {
     if (item.type === undefined || !CALL_ITEMS.has(item.type)) return
@@ -128,14 +140,14 @@ export const makeParser = (ctx: RequestContext, requestId: string | undefined, e
         case "response.reasoning_text.delta":
           return delta("reasoning", event.delta)
         case "response.output_item.added":
-          if (event.item !== undefined && typeof event.output_index === "number") itemAdded(event.output_index, event.item)
-          return
-        case "response.output_item.done":
-          if (event.item !== undefined && typeof event.output_index === "number") itemDone(event.output_index, event.item)
-          return
+        case "response.output_item.done": {
+          const place = placeOf(event.output_index, event.item?.id)
+          if (event.item === undefined || place === undefined) return
+          return (event.type ?? name) === "response.output_item.added" ? itemAdded(place, event.item) : itemDone(place, event.item)
+        }
         case "response.function_call_arguments.delta":
         case "response.custom_tool_call_input.delta":
-          return argumentsDelta(event.output_index, event.delta)
+          return argumentsDelta(placeOf(event.output_index, event.item_id), event.delta)
         case "response.completed": {
           closeCalls()
           const toolCall = callCount > 0 || (event.response?.output?.some((o) => o.type !== undefined && CALL_ITEMS.has(o.type)) ?? false)

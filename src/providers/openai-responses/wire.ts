@@ -37,7 +37,9 @@ export interface ResponsesItem {
 export interface ResponsesEvent {
   readonly type?: string
   readonly delta?: string
+  /** Where the item is in the output; llama.cpp sends none, only `item_id` (or the item's `id`). */
   readonly output_index?: number
+  readonly item_id?: string
   readonly item?: ResponsesItem
   readonly response?: ResponsesObject
   /** The flat `error` event of the spec. */
