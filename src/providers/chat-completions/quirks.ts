@@ -47,6 +47,9 @@ const TABLE: ReadonlyArray<{
   { vendor: "Mistral", host: /^api\.mistral\.ai$/, quirks: { streamOptions: false, callId: (id) => callIdFor(id, { pattern: /^[A-Za-z0-9]+$/, length: 9 }) } },
   // xAI (Grok): completion_tokens leaves reasoning out; reasoning_tokens are billed as output on top of it.
   { vendor: "xAI", host: /^api\.x\.ai$/, quirks: { reasoningApart: true } },
+  // llama.cpp: tool-call ids are 32 random characters without "call_"; kept as they are (every API takes them).
+  // Ollama: each tool call arrives whole in one fragment, and the finish reason may be "stop" with calls
+  // (stream.ts finishes any answer with calls as tool-calls); no row needed.
   // OpenRouter: caches Anthropic and Gemini prompts only where cache_control marks them, and passes the marks on.
   { vendor: "OpenRouter", host: /^openrouter\.ai$/, model: /^(anthropic|google)\//, quirks: { cacheControl: true } }
 ]
