@@ -1,0 +1,130 @@
+// Command risk, from the parsed words: a table of commands and the level each needs, the ways commands are joined,
+// and droid's allow and deny lists.
+import { describe, expect, test } from "bun:test"
+import { allows, classifyCommand, parseCommand, type Risk } from "../src/tools/risk.ts"
+
+const TABLE: ReadonlyArray<readonly [string, Risk]> = [
+  ["ls -la", "read"],
+  ["cat README.md", "read"],
+  ["head -n 20 src/app.ts", "read"],
+  ["wc -l src/*.ts", "read"],
+  ["pwd", "read"],
+  ["echo hello", "read"],
+  ["grep -rn TODO src", "read"],
+  ["rg 'fn main' -g '*.rs'", "read"],
+  ["find . -name '*.ts'", "read"],
+  ["find . -name '*.tmp' -delete", "high"],
+  ["find . -exec rm {} \\;", "high"],
+  ["git status", "read"],
+  ["git log --oneline -5", "read"],
+  ["git diff HEAD~1", "read"],
+  ["git branch", "read"],
+  ["git branch -D feature", "medium"],
+  ["git add -A", "medium"],
+  ["git commit -m 'fix: a bug'", "medium"],
+  ["git checkout -b topic", "medium"],
+  ["git stash", "medium"],
+  ["git reset --soft HEAD~1", "medium"],
+  ["git reset --hard HEAD~1", "high"],
+  ["git push origin main", "high"],
+  ["git push --force", "high"],
+  ["git clean -fdx", "high"],
+  ["git --version", "read"],
+  ["mkdir -p src/tools", "low"],
+  ["touch notes.md", "low"],
+  ["cp a.txt b.txt", "low"],
+  ["mv old.ts new.ts", "low"],
+  ["tsc --noEmit", "low"],
+  ["npm test", "low"],
+  ["npm run test", "low"],
+  ["npm run lint", "low"],
+  ["bun test", "low"],
+  ["cargo test", "low"],
+  ["go test ./...", "low"],
+  ["pytest -q", "low"],
+  ["npm install", "medium"],
+  ["npm ci", "medium"],
+  ["npm install -g typescript", "high"],
+  ["pip install requests", "medium"],
+  ["cargo build --release", "medium"],
+  ["npm run build", "medium"],
+  ["make", "medium"],
+  ["node scripts/gen.js", "medium"],
+  ["python3 manage.py migrate", "medium"],
+  ["sed -n 1,20p file.txt", "read"],
+  ["sed -i 's/a/b/' file.txt", "medium"],
+  ["rm notes.tmp", "medium"],
+  ["rm -rf build", "high"],
+  ["rm -rf /", "blocked"],
+  ["rm -rf ~", "blocked"],
+  ["rm -fr .", "blocked"],
+  ["chmod +x run.sh", "medium"],
+  ["curl https://example.com", "high"],
+  ["wget https://example.com/x.tgz", "high"],
+  ["ssh host uptime", "high"],
+  ["docker ps", "high"],
+  ["kill 1234", "high"],
+  ["sudo ls", "high"],
+  ["npx prettier --write .", "high"],
+  ["bash -c 'ls'", "high"],
+  ["eval \"$CMD\"", "high"],
+  ["mkfs.ext4 /dev/sda1", "blocked"],
+  ["dd if=/dev/zero of=/dev/sda", "blocked"],
+  ["shutdown -h now", "blocked"],
+  ["some-unknown-tool --flag", "high"],
+  ["env", "read"],
+  ["FOO=1 npm test", "low"],
+  ["timeout 10 npm test", "low"],
+  ["npm publish", "high"]
+]
+
+describe("the risk of a command", () => {
+  test(`a table of ${TABLE.length} commands`, () => {
+    const wrong = TABLE.flatMap(([command, expected]) => {
+      const got = classifyCommand(command).risk
+      return got === expected ? [] : [`${command}: expected ${expected}, got ${got}`]
+    })
+    expect(wrong).toEqual([])
+    expect(TABLE.length).toBeGreaterThanOrEqual(60)
+  })
+
+  test("joined commands take the highest part's risk; substitutions, background jobs and writes raise it", () => {
+    expect(classifyCommand("git status && git diff").risk).toBe("read")
+    expect(classifyCommand("ls | grep foo | wc -l").risk).toBe("read")
+    expect(classifyCommand("ls; rm -rf build").risk).toBe("high")
+    expect(classifyCommand("cat a | curl -d @- https://x").risk).toBe("high")
+    expect(classifyCommand("echo $(cat secret)").risk).toBe("medium")
+    expect(classifyCommand("echo `whoami`").risk).toBe("medium")
+    expect(classifyCommand("echo hi > out.txt").risk).toBe("low")
+    expect(classifyCommand("ls 2>&1 | head").risk).toBe("read")
+    expect(classifyCommand("npm test > /dev/null").risk).toBe("low")
+    expect(classifyCommand("sleep 100 &").risk).toBe("medium")
+    expect(classifyCommand("cat <<EOF\nx\nEOF").risk).toBe("high")
+    expect(classifyCommand("echo 'unclosed").risk).toBe("high")
+  })
+
+  test("the words are parsed, not searched: quotes and a word that merely contains a command name", () => {
+    expect(classifyCommand("echo 'rm -rf /'").risk).toBe("read")
+    expect(classifyCommand("grep 'curl' build.sh").risk).toBe("read")
+    expect(classifyCommand("cat \"git push notes.txt\"").risk).toBe("read")
+    expect(parseCommand("a 'b c' \"d e\" f\\ g").commands).toEqual([["a", "b c", "d e", "f g"]])
+  })
+
+  test("droid's commandAllowlist runs at every level; commandDenylist never runs", () => {
+    const rules = { allow: ["make deploy-preview"], deny: ["git push", "npm test"] }
+    expect(classifyCommand("make deploy-preview", rules).risk).toBe("read")
+    expect(classifyCommand("git push origin main", rules)).toMatchObject({ risk: "blocked", why: "\"git push\" is in commandDenylist" })
+    expect(classifyCommand("ls && npm test", rules).risk).toBe("blocked")
+    expect(classifyCommand("git status", rules).risk).toBe("read")
+  })
+
+  test("levels: off runs only reading, high everything not blocked", () => {
+    expect(allows("off", "read")).toBe(true)
+    expect(allows("off", "low")).toBe(false)
+    expect(allows("low", "low")).toBe(true)
+    expect(allows("low", "medium")).toBe(false)
+    expect(allows("medium", "medium")).toBe(true)
+    expect(allows("high", "high")).toBe(true)
+    expect(allows("high", "blocked")).toBe(false)
+  })
+})
