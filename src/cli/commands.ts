@@ -49,6 +49,20 @@ const execConfig = {
     Flag.withDescription("stream-json: each stdin line is a user message ({\"type\":\"user\",\"message\":{\"content\":\"…\"}}) of one conversation; one result line per message"),
     Flag.withDefault("text" as const)
   ),
+  auto: Flag.String("auto").pipe(
+    Flag.withMetavar("off|low|medium|high"),
+    Flag.withDescription("Let the model act with byok's tools (Read, LS, Glob, Grep, Create, Edit, Execute) at this autonomy level: off reads only, low edits files and runs low-risk commands, medium reversible workspace changes, high anything not blocked"),
+    Flag.optional
+  ),
+  maxTurns: Flag.Int("max-turns").pipe(
+    Flag.withMetavar("N"),
+    Flag.withDescription("With --auto: the most requests of the loop (default 50)"),
+    Flag.optional
+  ),
+  skipPermissionsUnsafe: Flag.Boolean("skip-permissions-unsafe").pipe(
+    Flag.withDescription("With --auto: run every tool call the model asks for, whatever its risk (denylisted and blocked commands still never run)"),
+    Flag.withDefault(false)
+  ),
   images: Flag.String("image").pipe(
     Flag.withAlias("i"),
     Flag.withMetavar("FILE"),
@@ -166,6 +180,7 @@ const exec = Command.make("exec", execConfig, (input) => lazily(() => import("./
     { command: "byok exec -o json \"2+2?\" | jq '{result, total_cost_usd, usage}'", description: "Answer, usage and cost as JSON" },
     { command: "byok exec --continue \"and in Rust?\"", description: "Go on with the last conversation" },
     { command: "byok exec -i screenshot.png \"What is wrong in this dialog?\"", description: "Attach an image" },
+    { command: "byok exec --auto low \"Fix the failing test in src/parse.ts\"", description: "Let the model read, edit files and run low-risk commands" },
     {
       command: "byok exec --tools tools.json --tool-choice required -o json \"Weather in Paris?\" | jq .tool_calls",
       description: "Offer tools; the calls the model asks for come back as JSON (byok runs none)"

@@ -10,6 +10,19 @@ import { explainStoreWarning, NOWHERE } from "../explain/store.ts"
 import type { ExecInput } from "./commands.ts"
 import { describeCause, formatReport, QuietExit } from "./exit.ts"
 import { endingOf } from "../lib/cause.ts"
+import { stripControls } from "../lib/controls.ts"
+import { Redactor } from "../lib/redact.ts"
+import { runAgent } from "../conversation/agent.ts"
+import { agentSystemPrompt } from "../conversation/context.ts"
+import { autonomyOf, ConfigService } from "../config/config.ts"
+import { toolsFor } from "../tools/registry.ts"
+
+/** With --auto: the most requests of one loop unless --max-turns says. */
+const DEFAULT_MAX_TURNS = 50
+import { ExitCode } from "../explain/codes.ts"
+import type { CallOutcome } from "../tools/registry.ts"
+import type { Autonomy, CommandRules } from "../tools/risk.ts"
+import type { BuiltinTool } from "../tools/tool.ts"
 import { closest } from "../lib/text.ts"
 import type { ReasoningEffort } from "../config/schema.ts"
 import type { ImagePart, ToolChoice, ToolDefinition } from "../providers/conversation.ts"
@@ -17,6 +30,7 @@ import { imageFromBytes } from "../providers/images.ts"
 import { readTools } from "../providers/tools.ts"
 import { maxRetriesSetting, reasoningEffortSetting, timeoutSetting, withConfig } from "./services.ts"
 import {
+  agentResultJson,
   failureResultJson,
   toolCallJson,
   finishNote,
@@ -92,6 +106,8 @@ interface Context {
   readonly reasoningEffort: ReasoningEffort | undefined
   /** -i FILE: sent with the first message (a stream of messages sends them with the first line). */
   readonly images: { current: ReadonlyArray<ImagePart> }
+  /** --auto: the model acts, with byok's tools, at this level. */
+  readonly agent: AgentSettings | undefined
   readonly format: OutputFormat
   readonly maxOutputTokens: number | undefined
   readonly conversation: Conversation
@@ -99,6 +115,9 @@ interface Context {
 
 /** Runs one prompt of the conversation and shows it; fails as the turn failed. */
 const execTurn = (ctx: Context, prompt: string, label?: string) =>
+  ctx.agent !== undefined ? agentTurn(ctx, ctx.agent, prompt, label) : plainTurn(ctx, prompt, label)
+
+const plainTurn = (ctx: Context, prompt: string, label?: string) =>
   Effect.uninterruptible(Effect.gen(function*() {
     const { t, format, conversation } = ctx
     const entry = conversation.model.entry
@@ -160,6 +179,102 @@ const execTurn = (ctx: Context, prompt: string, label?: string) =>
     if (cut !== undefined) yield* note(t, cut)
     if (turn.failure !== undefined) return yield* Effect.failCause(turn.failure)
   }))
+
+interface AgentSettings {
+  readonly level: Autonomy
+  readonly tools: ReadonlyArray<BuiltinTool>
+  readonly maxTurns: number
+  readonly skipPermissions: boolean
+  readonly rules: CommandRules
+}
+
+/** One line on stderr per tool call: what ran, on what, and how it went; an edit's diff, a command's last lines. */
+const callLine = (t: Term, o: CallOutcome): string => {
+  const paint = (code: string, s: string) => (t.color ? `\x1b[${code}m${s}\x1b[0m` : s)
+  const mark = o.refused ? paint("31", "✗") : o.isError ? paint("33", "!") : paint("32", "→")
+  const subject = o.subject.length > 120 ? `${o.subject.slice(0, 117)}…` : o.subject
+  const lines = [`${mark} ${o.call.name}${subject !== "" ? ` ${subject}` : ""} · ${o.summary}`]
+  if (o.diff !== undefined) {
+    lines.push(...o.diff.split("\n").slice(2, 40).map((l) => paint(l.startsWith("+") ? "32" : l.startsWith("-") ? "31" : "2", `  ${l}`)))
+  } else if (o.tail !== undefined && o.tail !== "" && o.isError) {
+    lines.push(...o.tail.split("\n").map((l) => paint("2", `  ${l}`)))
+  }
+  return `${lines.map(stripControls).join("\n")}\n`
+}
+
+/**
+ * --auto: the loop. On a terminal every answer streams to stdout as it comes; otherwise only the final answer goes
+ * to stdout, and what the model said between its tool calls goes to stderr. Each call is one line on stderr.
+ */
+const agentTurn = (ctx: Context, agent: AgentSettings, prompt: string, label?: string) =>
+  Effect.gen(function*() {
+    const { t, format, conversation } = ctx
+    const entry = conversation.model.entry
+    const stdio = yield* Stdio.Stdio
+    const redactor = yield* Redactor
+    const out = (text: string) => Stream.run(Stream.succeed(text), stdio.stdout({ endOnDone: false })).pipe(Effect.ignore)
+    const err = (text: string) => writeErr(text).pipe(Effect.provideService(Stdio.Stdio, stdio))
+    const live = format === "text" && t.stdoutIsTty
+    const result = yield* runAgent(conversation, prompt, {
+      tools: agent.tools,
+      context: { cwd: process.cwd(), level: agent.level, rules: agent.rules },
+      redact: redactor.redact,
+      maxTurns: agent.maxTurns,
+      skipPermissions: agent.skipPermissions,
+      onCall: (o) =>
+        format === "stream-json"
+          ? printJson({ type: "tool_result", id: o.call.id, name: o.call.name, is_error: o.isError, refused: o.refused, summary: o.summary, output: o.output }).pipe(Effect.ignore)
+          : format === "text"
+          ? err(callLine(t, o))
+          : Effect.void,
+      send: (step) => ({
+        ...(step === 1 ? { label, images: ctx.images.current } : {}),
+        maxOutputTokens: ctx.maxOutputTokens,
+        reasoningEffort: ctx.reasoningEffort,
+        onRetry: (info) => warn(t, explainRetry(info)).pipe(Effect.provideService(Stdio.Stdio, stdio)),
+        onNotice: (text) => warn(t, text).pipe(Effect.provideService(Stdio.Stdio, stdio)),
+        render: (events) =>
+          Effect.flatMap(startSpinner(format === "text" && t.stderrIsTty, `${entry.displayName}…`, undefined, waitingFor(entry)), (stop) =>
+            format === "text"
+              ? live ? streamAnswer(events, stop, true) : Stream.runDrain(events).pipe(Effect.ensuring(stop))
+              : format === "json"
+              ? Stream.runDrain(events)
+              : streamJsonLines(events, step === 1 ? initJson(conversation.id, entry) : undefined))
+      })
+    })
+    ctx.images.current = []
+    const final = result.turns.at(-1)!
+    for (const turn of result.turns) yield* storeWarnings(t, turn)
+    // Piped: what the model said between calls to stderr, its final answer to stdout.
+    if (format === "text" && !live) {
+      for (const turn of result.turns.slice(0, -1)) if (turn.text.trim() !== "") yield* note(t, turn.text.trim())
+      if (final.text !== "" && result.end === "answered") yield* out(final.text.endsWith("\n") ? final.text : `${final.text}\n`)
+      else if (final.text !== "" && result.end !== "answered") yield* note(t, final.text.trim())
+    }
+    // The work stopped at a permission: the last call was refused, and the model gave up.
+    const lastCall = result.calls.at(-1)
+    const stoppedByPermission = result.end === "answered" && lastCall?.refused === true
+    const failure = final.failure
+    if (format !== "text") {
+      ctx.results.printed = true
+      const report = failure !== undefined && final.outcome !== "interrupted" ? describeCause(failure) : undefined
+      const error = report !== undefined
+        ? { type: final.outcome, message: report.headline, code: report.code }
+        : result.why !== undefined
+        ? { type: result.end, message: result.why, code: ExitCode.other }
+        : stoppedByPermission
+        ? { type: "permission", message: `a tool call was refused: ${lastCall!.summary}`, code: ExitCode.permission }
+        : undefined
+      yield* printJson(agentResultJson(result, error, conversation.turns.filter((x) => x.role === "user").length)).pipe(Effect.ignore)
+    }
+    if (result.why !== undefined) yield* warn(t, result.why)
+    if (failure !== undefined) return yield* Effect.failCause(failure)
+    if (result.end !== "answered") return yield* new QuietExit({ code: ExitCode.other })
+    if (stoppedByPermission) {
+      yield* warn(t, `the work stopped at a refused tool call (${lastCall!.call.name}: ${lastCall!.summary}); a higher --auto level allows it`)
+      return yield* new QuietExit({ code: ExitCode.permission })
+    }
+  })
 
 /**
  * What could not be recorded, said once per cause: when the ledger and the session store fail the same way (a
@@ -286,6 +401,28 @@ export const runExec = (flags: ExecInput) => {
     }
 
     const tools = Option.isSome(flags.tools) ? yield* loadTools(flags.tools.value) : []
+    // --auto, else droid's autonomyMode: the model acts with byok's tools. Without either, exec is the plain
+    // one-answer command: no tools, no extra tokens.
+    const loaded = yield* (yield* ConfigService).load
+    const level = Option.isSome(flags.auto) ? autonomyOf(flags.auto.value) : loaded.autonomy
+    if (Option.isSome(flags.auto) && level === undefined) {
+      return yield* new UsageError({ detail: `--auto must be one of off, low, medium, high, got "${flags.auto.value}"` })
+    }
+    if (level !== undefined && tools.length > 0) {
+      return yield* new UsageError({
+        detail: "--tools offers tools of your own, which byok does not run; --auto (or autonomyMode) gives the model byok's",
+        hint: "Use one or the other."
+      })
+    }
+    const maxTurns = Option.getOrUndefined(flags.maxTurns) ?? DEFAULT_MAX_TURNS
+    if (maxTurns < 1) return yield* new UsageError({ detail: `--max-turns must be a whole number of 1 or more, got ${maxTurns}` })
+    const agent: AgentSettings | undefined = level === undefined ? undefined : {
+      level,
+      tools: toolsFor(level),
+      maxTurns,
+      skipPermissions: flags.skipPermissionsUnsafe,
+      rules: loaded.commands
+    }
     const toolChoice = yield* toolChoiceOf(Option.getOrUndefined(flags.toolChoice), tools)
     const reasoningEffort = yield* reasoningEffortSetting(flags.reasoningEffort)
     const images = yield* loadImages(flags.images)
@@ -293,7 +430,16 @@ export const runExec = (flags: ExecInput) => {
       model: Option.getOrUndefined(flags.model),
       session: Option.getOrUndefined(flags.session),
       continue: flags.continue,
-      system: Option.getOrUndefined(flags.system),
+      system: agent === undefined
+        ? Option.getOrUndefined(flags.system)
+        : agentSystemPrompt({
+          cwd: process.cwd(),
+          tools: agent.tools.map((t) => t.definition.name),
+          level: agent.level,
+          home: process.env["HOME"],
+          user: Option.getOrUndefined(flags.system),
+          now: new Date()
+        }),
       maxRetries: yield* maxRetriesSetting(Option.getOrUndefined(flags.maxRetries)),
       timeout: yield* timeoutSetting(flags.timeout)
     })
@@ -308,6 +454,7 @@ export const runExec = (flags: ExecInput) => {
       toolChoice,
       reasoningEffort,
       images: { current: images },
+      agent,
       // Results, one per message, are what a stream of messages gets back.
       format: lines && flags.output === "text" ? "json" : flags.output,
       maxOutputTokens: maxTokens,

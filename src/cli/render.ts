@@ -8,6 +8,7 @@ import type { FinishEvent, TurnResult } from "../conversation/conversation.ts"
 import type { PriceSource } from "../ledger/cost.ts"
 import type { LedgerRow } from "../ledger/schema.ts"
 import { controlStripper } from "../lib/controls.ts"
+import type { AgentResult } from "../conversation/agent.ts"
 import type { ToolCallPart } from "../providers/conversation.ts"
 import type { LlmEvent } from "../providers/event.ts"
 
@@ -52,11 +53,11 @@ export const streamAnswer = <E, R, R2>(
     Stream.run(answerText(events, onFirst, terminal), stdio.stdout({ endOnDone: false })).pipe(Effect.ensuring(onFirst)))
 
 /** One JSON line per event (stream-json), after an init line naming the session and model. */
-export const streamJsonLines = <E, R>(events: Stream.Stream<LlmEvent, E, R>, init: Record<string, unknown>) =>
+export const streamJsonLines = <E, R>(events: Stream.Stream<LlmEvent, E, R>, init: Record<string, unknown> | undefined) =>
   Effect.gen(function*() {
     const stdio = yield* Stdio.Stdio
     const lines = Stream.concat(
-      Stream.succeed(`${JSON.stringify(init)}\n`),
+      init !== undefined ? Stream.succeed(`${JSON.stringify(init)}\n`) : Stream.empty,
       events.pipe(Stream.mapArray((batch) => [batch.map((e) => `${JSON.stringify(eventJson(e))}\n`).join("")]))
     )
     yield* Stream.run(lines, stdio.stdout({ endOnDone: false }))
@@ -182,6 +183,49 @@ export const failureResultJson = (code: number, type: string, message: string) =
   exit_code: code,
   error: { type, message }
 })
+
+/**
+ * The result object of an agent loop (exec --auto): droid's fields, with the final answer as `result`, every
+ * request counted in `num_requests` and the usage and cost summed over them, and the tool calls made.
+ */
+export const agentResultJson = (
+  result: AgentResult,
+  error: { readonly type: string; readonly message: string; readonly code: number } | undefined,
+  numTurns: number
+) => {
+  const final = result.turns.at(-1)!
+  const base = resultJson(final, error, numTurns)
+  const rows = result.turns.map((t) => t.row)
+  const sum = (f: (row: LedgerRow) => number) => rows.reduce((n, row) => n + f(row), 0)
+  const priced = rows.every((row) => row.cost !== undefined)
+  const input = sum((r) => r.inputUncached)
+  const cacheRead = sum((r) => r.cacheRead)
+  const write5m = sum((r) => r.cacheWrite5m)
+  const write1h = sum((r) => r.cacheWrite1h)
+  return {
+    ...base,
+    duration_ms: result.turns.reduce((n, t) => n + t.durationMs, 0),
+    num_requests: result.turns.length,
+    stop_reason: result.end === "answered" ? final.finish?.reason ?? null : result.end,
+    tool_calls: result.calls.map((o) => ({
+      ...toolCallJson(o.call),
+      is_error: o.isError,
+      ...(o.refused ? { refused: true } : {}),
+      summary: o.summary
+    })),
+    usage: {
+      ...(rows.some((r) => r.estimated) ? { estimated: true } : {}),
+      input_tokens: input,
+      cache_read_input_tokens: cacheRead,
+      cache_creation_input_tokens: write5m + write1h,
+      cache_creation: { ephemeral_5m_input_tokens: write5m, ephemeral_1h_input_tokens: write1h },
+      total_input_tokens: input + cacheRead + write5m + write1h,
+      output_tokens: sum((r) => r.outputTokens),
+      reasoning_tokens: sum((r) => r.reasoningTokens)
+    },
+    total_cost_usd: priced ? usdJson(sum((r) => r.cost!.total)) : null
+  }
+}
 
 export const printJson = (value: unknown) => write(Stream.succeed(`${JSON.stringify(value)}\n`))
 

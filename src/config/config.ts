@@ -20,6 +20,7 @@ import {
   AmbiguousModel
 } from "./errors.ts"
 import { excerpt, parseJson } from "./json.ts"
+import type { Autonomy, CommandRules } from "../tools/risk.ts"
 import {
   CamelShape,
   envRefs,
@@ -67,6 +68,10 @@ export interface LoadedConfig {
   /** settings.json's top-level `reasoningEffort` (the last file that has one): for entries without their own.
    * (A value byok cannot read is said among `priceIssues`, the file-level settings' issues.) */
   readonly reasoningEffort: ReasoningEffort | undefined
+  /** droid's `autonomyMode`, as a level: what exec and the chat may do with byok's tools when no flag says. */
+  readonly autonomy: Autonomy | undefined
+  /** droid's `commandAllowlist` and `commandDenylist`, from every file read. */
+  readonly commands: CommandRules
 }
 
 /** Which model a command asked for. Every way of choosing one goes through `select`. */
@@ -185,6 +190,9 @@ export const make = Effect.fn("Config.make")(function*(options: Options = {}) {
     const broken: Array<ConfigParseError | ConfigNotFound> = []
     let defaultModel: LoadedConfig["defaultModel"]
     let reasoningEffort: ReasoningEffort | undefined
+    let autonomy: Autonomy | undefined
+    const allow: Array<string> = []
+    const deny: Array<string> = []
     let anonymous = 0
     const prices: Record<string, Price> = {}
     const priceIssues: Array<ConfigIssue> = []
@@ -257,6 +265,18 @@ export const make = Effect.fn("Config.make")(function*(options: Options = {}) {
         })
       }
       if (isRecord(root["prices"])) readPrices(path, root["prices"])
+      // droid's settings.json: the autonomy level, and the commands always allowed and never run.
+      const mode = root["autonomyMode"] ?? root["autonomyLevel"]
+      if (mode !== undefined && mode !== null) {
+        const level = autonomyOf(mode)
+        if (level !== undefined) autonomy = level
+        else priceIssues.push({ file: path, path: "autonomyMode", message: `must be one of off, low, medium, high (or auto-low, auto-medium, auto-high), found ${JSON.stringify(mode)} (ignored)` })
+      }
+      for (const [field, into] of [["commandAllowlist", allow], ["commandDenylist", deny]] as const) {
+        const list = root[field]
+        if (Array.isArray(list)) into.push(...list.filter((x): x is string => typeof x === "string" && x.trim() !== ""))
+        else if (list !== undefined && list !== null) priceIssues.push({ file: path, path: field, message: "must be a list of commands (ignored)" })
+      }
       // droid's settings.json: the reasoning effort of every model that does not set its own.
       const effort = root["reasoningEffort"]
       if (effort !== undefined && effort !== null) {
@@ -291,7 +311,9 @@ export const make = Effect.fn("Config.make")(function*(options: Options = {}) {
       prices,
       priceIssues,
       discovered: found,
-      reasoningEffort
+      reasoningEffort,
+      autonomy,
+      commands: { allow, deny }
     }
   })
 
@@ -398,6 +420,14 @@ const parseRoot = (path: string, text: string): Record<string, unknown> | Config
       Array.isArray(parsed.value) ? "an array" : JSON.stringify(parsed.value)
     }`
   })
+}
+
+/** droid's autonomyMode (or a level's own name) as a level; undefined for anything else. */
+export const autonomyOf = (value: unknown): Autonomy | undefined => {
+  if (typeof value !== "string") return undefined
+  const v = value.trim().toLowerCase().replace(/^auto[-_]/, "")
+  if (v === "normal" || v === "off" || v === "read-only" || v === "readonly" || v === "spec") return "off"
+  return v === "low" || v === "medium" || v === "high" ? v : undefined
 }
 
 /**

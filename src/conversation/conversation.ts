@@ -126,7 +126,7 @@ export interface Conversation {
    * the result even when the turn is interrupted (to print it) runs `send` and what follows in
    * `Effect.uninterruptible`; the stream still stops at once.
    */
-  readonly send: <E, R>(text: string, options: SendOptions<E, R>) => Effect.Effect<TurnResult, never, R>
+  readonly send: <E, R>(input: string | ReadonlyArray<UserPart>, options: SendOptions<E, R>) => Effect.Effect<TurnResult, never, R>
   /** The conversation continues on another model, whatever its wire format; the history is carried over. */
   readonly switchModel: (selected: Selected) => void
   /** Why the current model cannot take these images (droid's noImageSupport, the API's limits), or undefined. */
@@ -241,12 +241,15 @@ export const make = Effect.fn("Conversation.make")(function*(options: MakeOption
   let turns: ReadonlyArray<Turn> = options.resumed?.messages.map((m) => ({ role: m.role, parts: m.parts }) as Turn) ?? []
   const system = options.system ?? options.resumed?.system
 
-  const send = <E, R>(text: string, opts: SendOptions<E, R>): Effect.Effect<TurnResult, never, R> =>
+  const send = <E, R>(input: string | ReadonlyArray<UserPart>, opts: SendOptions<E, R>): Effect.Effect<TurnResult, never, R> =>
     Effect.uninterruptible(Effect.gen(function*() {
       const { entry, price } = selected
-      const message: Turn = opts.images !== undefined && opts.images.length > 0
-        ? { role: "user", parts: [...opts.images, { type: "text", text }] }
-        : userText(text)
+      // A message of the user's (text, with any images before it), or what tools gave back (the agent loop).
+      const message: Turn = typeof input !== "string"
+        ? { role: "user", parts: input }
+        : opts.images !== undefined && opts.images.length > 0
+        ? { role: "user", parts: [...opts.images, { type: "text", text: input }] }
+        : userText(input)
       const asked: ReadonlyArray<Turn> = [...turns, message]
       const maxOutputTokens = opts.maxOutputTokens ?? entry.maxOutputTokens
       const notice = (words: string) => opts.onNotice?.(words) ?? Effect.void

@@ -10,6 +10,8 @@ export const ExitCode = {
   rateLimit: 4,
   connection: 5,
   store: 6,
+  /** exec --auto: the work stopped at a tool call the autonomy level refused. */
+  permission: 7,
   interrupted: 130
 } as const
 
@@ -32,5 +34,6 @@ export const providerExitCode = (reason: ProviderErrorReason): number => PROVIDE
 /** The exit codes as `--help` shows them (effect/cli indents only a description's first line). */
 export const EXIT_CODES_HELP = [
   "  Exit codes: 0 ok, 1 other error, 2 usage or config error, 3 authentication,",
-  "  4 rate limit or quota, 5 connection or timeout, 6 byok's own files (ledger, sessions), 130 interrupted."
+  "  4 rate limit or quota, 5 connection or timeout, 6 byok's own files (ledger, sessions),",
+  "  7 a tool call the --auto level refused stopped the work, 130 interrupted."
 ].join("\n")

@@ -1,0 +1,102 @@
+// The agent loop: an answer that ends in tool calls has them run (by the level's rules: tools/registry.ts) and their
+// results sent back, until the model answers without calling a tool, the user stops it, the turn limit is reached,
+// or the model repeats itself. Each request is one turn of the conversation (one ledger row, saved with every
+// part); parallel calls that all only read run at once. What is shown is the caller's: this module returns values.
+import { Effect } from "effect"
+import type { ToolResultPart, UserPart } from "../providers/conversation.ts"
+import { type CallOutcome, runCall } from "../tools/registry.ts"
+import type { BuiltinTool, ToolContext } from "../tools/tool.ts"
+import type { Conversation, SendOptions, TurnResult } from "./conversation.ts"
+
+export interface AgentOptions<E, R> {
+  readonly tools: ReadonlyArray<BuiltinTool>
+  readonly context: ToolContext
+  /** Redacts what a tool gives back before it goes to the model or the screen. */
+  readonly redact: (text: string) => string
+  readonly maxTurns: number
+  readonly skipPermissions?: boolean
+  /** The options of each request; `tools` is set here. */
+  readonly send: (step: number) => Omit<SendOptions<E, R>, "tools">
+  /** Told of each call as it ends, for the screen. */
+  readonly onCall?: ((outcome: CallOutcome) => Effect.Effect<void, never, R>) | undefined
+}
+
+export type AgentEnd =
+  /** The model answered without calling a tool. */
+  | "answered"
+  /** A request failed or was stopped: the last turn says how. */
+  | "failed"
+  /** The turn limit was reached. */
+  | "max-turns"
+  /** The model called the same tool with the same arguments three times in a row, or a missing tool three times. */
+  | "repeating"
+
+export interface AgentResult {
+  /** Every request of the loop, in order. */
+  readonly turns: ReadonlyArray<TurnResult>
+  readonly calls: ReadonlyArray<CallOutcome>
+  readonly end: AgentEnd
+  /** Why the loop ended, in words, when it did not end with an answer. */
+  readonly why: string | undefined
+}
+
+/** How many times in a row the same call (or a call of a missing tool) may come before the loop stops. */
+const REPEATS = 3
+
+export const runAgent = <E, R>(conversation: Conversation, prompt: string, options: AgentOptions<E, R>): Effect.Effect<AgentResult, never, R> =>
+  Effect.gen(function*() {
+    const turns: Array<TurnResult> = []
+    const calls: Array<CallOutcome> = []
+    const definitions = options.tools.map((t) => t.definition)
+    let input: string | ReadonlyArray<UserPart> = prompt
+    let last = ""
+    let repeats = 0
+    let missing = 0
+    for (let step = 1;; step++) {
+      const turn = yield* conversation.send(input, { ...options.send(step), tools: definitions })
+      turns.push(turn)
+      if (turn.failure !== undefined) return { turns, calls, end: "failed", why: undefined } satisfies AgentResult
+      if (turn.toolCalls.length === 0) return { turns, calls, end: "answered", why: undefined } satisfies AgentResult
+      if (step >= options.maxTurns) {
+        return {
+          turns,
+          calls,
+          end: "max-turns",
+          why: `the model was still calling tools after ${options.maxTurns} requests (--max-turns ${options.maxTurns}); its last calls were not run`
+        } satisfies AgentResult
+      }
+      // Calls that only read may run at once; any other, one after another, in the order asked.
+      const readOnly = turn.toolCalls.every((c) => options.tools.find((t) => t.definition.name === c.name)?.readOnly === true)
+      const outcomes = yield* Effect.forEach(
+        turn.toolCalls,
+        (call) => Effect.tap(runCall(call, options.tools, options.context, options.redact, options.skipPermissions), (o) => options.onCall?.(o) ?? Effect.void),
+        { concurrency: readOnly ? 4 : 1 }
+      )
+      calls.push(...outcomes)
+      // The same call again and again, or tools that do not exist: the model is told, and stopped on the third.
+      const key = turn.toolCalls.map((c) => `${c.name}\u0000${c.arguments}`).join("\u0001")
+      repeats = key === last ? repeats + 1 : 1
+      last = key
+      missing = outcomes.every((o) => o.tool === undefined) ? missing + 1 : 0
+      if (repeats >= REPEATS || missing >= REPEATS) {
+        return {
+          turns,
+          calls,
+          end: "repeating",
+          why: repeats >= REPEATS
+            ? `the model called ${turn.toolCalls[0]!.name} with the same arguments ${REPEATS} times in a row; stopped`
+            : `the model called tools that do not exist ${REPEATS} times in a row; stopped`
+        } satisfies AgentResult
+      }
+      const results: Array<ToolResultPart> = outcomes.map((o) => ({
+        type: "tool-result",
+        callId: o.call.id,
+        name: o.call.name,
+        output: repeats === REPEATS - 1
+          ? `${o.output}\n[You called this with the same arguments twice in a row; a third time stops the work. Do something else.]`
+          : o.output,
+        ...(o.isError ? { isError: true } : {})
+      }))
+      input = results
+    }
+  })

@@ -1,0 +1,93 @@
+// The built-in tools, what a level offers the model, and running one call: its arguments read, its risk weighed
+// against the level (a call above it is refused, and the model told why, so it can adapt), and its output passed
+// through the redactor before it goes back, so that no configured key reaches a model through a tool.
+import { Effect } from "effect"
+import type { ToolCallPart, ToolDefinition } from "../providers/conversation.ts"
+import { Edit, Create } from "./edit.ts"
+import { Execute } from "./execute.ts"
+import { LS } from "./ls.ts"
+import { Read } from "./read.ts"
+import { allows, levelFor } from "./risk.ts"
+import { Glob, Grep } from "./search.ts"
+import type { BuiltinTool, ToolContext, ToolOutcome } from "./tool.ts"
+
+export const BUILTIN: ReadonlyArray<BuiltinTool> = [Read, LS, Glob, Grep, Create, Edit, Execute]
+
+/** What the model is offered at a level: at off, the read tools and Execute (for read-only commands); else all. */
+export const toolsFor = (level: ToolContext["level"]): ReadonlyArray<BuiltinTool> =>
+  level === "off" ? BUILTIN.filter((t) => t.readOnly || t === Execute) : BUILTIN
+
+export const definitionsOf = (tools: ReadonlyArray<BuiltinTool>): ReadonlyArray<ToolDefinition> => tools.map((t) => t.definition)
+
+export interface CallOutcome extends ToolOutcome {
+  readonly call: ToolCallPart
+  /** The tool, when the model named one byok has. */
+  readonly tool: BuiltinTool | undefined
+  /** What the call is about, for the screen. */
+  readonly subject: string
+  /** The level forbade it (or it is blocked): not run. */
+  readonly refused: boolean
+}
+
+/** A call's arguments as an object; the text the model wrote, when it is not one. */
+const argumentsOf = (call: ToolCallPart): Record<string, unknown> | string => {
+  try {
+    const value: unknown = JSON.parse(call.arguments === "" ? "{}" : call.arguments)
+    return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : "not a JSON object"
+  } catch (error) {
+    return `not valid JSON (${(error as Error).message})`
+  }
+}
+
+/** Runs one call the model asked for; never fails: every problem is an outcome the model reads. */
+export const runCall = (
+  call: ToolCallPart,
+  tools: ReadonlyArray<BuiltinTool>,
+  ctx: ToolContext,
+  redact: (text: string) => string,
+  skipPermissions = false
+): Effect.Effect<CallOutcome> => {
+  const tool = tools.find((t) => t.definition.name === call.name)
+  const base = { call, tool }
+  if (tool === undefined) {
+    return Effect.succeed({
+      ...base,
+      subject: "",
+      refused: false,
+      isError: true,
+      summary: "no such tool",
+      output: `There is no tool named ${call.name}. The tools are: ${tools.map((t) => t.definition.name).join(", ")}.`
+    })
+  }
+  const args = argumentsOf(call)
+  if (typeof args === "string") {
+    return Effect.succeed({ ...base, subject: "", refused: false, isError: true, summary: "bad arguments", output: `The arguments are ${args}: give a JSON object.` })
+  }
+  const subject = redact(tool.subject(args))
+  const { risk, why } = tool.risk(args, ctx)
+  if (risk === "blocked" || (!skipPermissions && !allows(ctx.level, risk))) {
+    const needed = levelFor(risk)
+    return Effect.succeed({
+      ...base,
+      subject,
+      refused: true,
+      isError: true,
+      summary: risk === "blocked" ? "blocked" : `refused: needs ${needed} (level ${ctx.level})`,
+      output: risk === "blocked"
+        ? `Not run: this is never allowed (${why}).`
+        : `Not run: this needs autonomy level ${needed} (${why}), and the level is ${ctx.level}. ` +
+          "Do it another way within the level, or tell the user what you need and why."
+    })
+  }
+  return Effect.map(tool.run(args, ctx), (outcome) => ({
+    ...outcome,
+    ...base,
+    subject,
+    refused: false,
+    // What goes back to the model (and to the screen) passes the redactor: no configured key leaves in it.
+    output: redact(outcome.output),
+    summary: redact(outcome.summary),
+    ...(outcome.diff !== undefined ? { diff: redact(outcome.diff) } : {}),
+    ...(outcome.tail !== undefined ? { tail: redact(outcome.tail) } : {})
+  }))
+}

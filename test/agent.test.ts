@@ -1,0 +1,173 @@
+// The agent loop from the compiled binary: exec --auto with a scripted model in each wire format, in a scratch git
+// repository; refusals the model is told of; the canary key through every tool; --max-turns and repeated calls.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test"
+import { Database } from "bun:sqlite"
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { byokBinary } from "./lib/binary.ts"
+import { answer, FORMATS, type Format, pathOf } from "./lib/faults.ts"
+import { homeWithModels } from "./lib/home.ts"
+import { CANARY } from "./lib/provider.ts"
+import { scripted, type Step } from "./lib/scripted.ts"
+import { type FakeServer, startServer } from "./lib/server.ts"
+
+let bin: string
+let server: FakeServer
+let home: string
+const NAMES: Record<Format, string> = { "generic-chat-completion-api": "Chat", anthropic: "Claude", openai: "GPT" }
+
+beforeAll(() => {
+  bin = byokBinary()
+  server = startServer()
+  home = homeWithModels(FORMATS.map((f) => ({
+    displayName: NAMES[f],
+    model: f === "anthropic" ? "claude-sonnet-4-5" : "gpt-5.1",
+    baseUrl: f === "anthropic" ? server.url : `${server.url}/v1`,
+    apiKey: CANARY,
+    provider: f,
+    maxOutputTokens: 256
+  })))
+}, 60_000)
+
+afterAll(() => server?.stop())
+
+/** A scratch git repository with a README. */
+const repo = () => {
+  const dir = mkdtempSync(join(tmpdir(), "byok-agent-repo-"))
+  Bun.spawnSync(["git", "init", "-q"], { cwd: dir })
+  writeFileSync(join(dir, "README.md"), "# Demo\nThe answer is 41.\n")
+  Bun.spawnSync(["git", "-c", "user.email=t@example.invalid", "-c", "user.name=t", "commit", "-qam", "start", "--allow-empty"], { cwd: dir })
+  Bun.spawnSync(["git", "add", "README.md"], { cwd: dir })
+  Bun.spawnSync(["git", "-c", "user.email=t@example.invalid", "-c", "user.name=t", "commit", "-qm", "readme"], { cwd: dir })
+  return dir
+}
+
+const run = async (args: ReadonlyArray<string>, cwd: string, data = mkdtempSync(join(tmpdir(), "byok-agent-data-"))) => {
+  const proc = Bun.spawn([bin, ...args], {
+    cwd,
+    env: { PATH: process.env["PATH"] ?? "", NO_COLOR: "1", HOME: home, BYOK_HOME: data, BYOK_MAX_RETRIES: "0" },
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe"
+  })
+  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited])
+  expect(stdout + stderr).not.toContain(CANARY)
+  return { stdout, stderr, code, data }
+}
+
+describe("exec --auto low: a change made through a scripted model", () => {
+  for (const format of FORMATS) {
+    test(`${NAMES[format]} (${format}): Read, Edit, Execute, then the answer; each result given back in the format's shape`, async () => {
+      const dir = repo()
+      const steps: Array<Step> = [
+        { name: "Read", args: { file_path: "README.md" } },
+        { name: "Edit", args: { file_path: "README.md", old_str: "41", new_str: "42" } },
+        { name: "Execute", args: { command: "git diff --stat" } }
+      ]
+      const script = scripted(format, steps, "Fixed the answer in README.md.")
+      server.handle((req) => (req.path === pathOf(format) ? script.handler(req) : new Response("no", { status: 404 })))
+      const r = await run(["exec", "-m", NAMES[format], "--auto", "low", "Fix the answer in the README"], dir)
+      expect(r.code).toBe(0)
+      expect(r.stdout).toBe("Fixed the answer in README.md.\n")
+      expect(readFileSync(join(dir, "README.md"), "utf8")).toBe("# Demo\nThe answer is 42.\n")
+      // What the model got back, step by step.
+      expect(script.seen.map((s) => s.length)).toEqual([0, 1, 2, 3])
+      expect(script.seen[1]![0]!.output).toContain("2\tThe answer is 41.")
+      expect(script.seen[2]![1]!.output).toContain("Edited README.md")
+      expect(script.seen[3]![2]!.output).toMatch(/README\.md \| 2 [+-]+[\s\S]*\[exit code 0\]/)
+      // The screen: one line per call, on stderr.
+      expect(r.stderr).toMatch(/→ Read README\.md · 2 lines/)
+      expect(r.stderr).toMatch(/→ Edit README\.md · 1 replacement/)
+      expect(r.stderr).toContain("-The answer is 41.")
+      expect(r.stderr).toMatch(/→ Execute git diff --stat · exit 0/)
+      // Every request a ledger row of the one conversation.
+      const rows = new Database(join(r.data, "ledger.db"), { readonly: true }).query("SELECT DISTINCT conversation_id AS c, COUNT(*) AS n FROM requests").all()
+      expect(rows).toEqual([{ c: expect.any(String), n: 4 }])
+    })
+  }
+
+  test("-o json: the final answer, every request, the calls and the summed usage", async () => {
+    const dir = repo()
+    const script = scripted("anthropic", [{ name: "LS", args: {} }, { name: "Read", args: { file_path: "README.md" } }], "Two files looked at.")
+    server.handle((req) => script.handler(req))
+    const r = await run(["exec", "-m", "Claude", "--auto", "off", "-o", "json", "Look around"], dir)
+    const json = JSON.parse(r.stdout)
+    expect(json).toMatchObject({ type: "result", is_error: false, result: "Two files looked at.", num_requests: 3, exit_code: 0 })
+    expect(json.tool_calls.map((c: { name: string }) => c.name)).toEqual(["LS", "Read"])
+    expect(json.usage.input_tokens).toBe(20 + 20 + 7)
+  })
+})
+
+describe("what the level forbids", () => {
+  test("a call above the level is refused at once, the model is told why, the user sees it; exit 7 when the model gives up", async () => {
+    const dir = repo()
+    const script = scripted("generic-chat-completion-api", [{ name: "Execute", args: { command: "rm -rf build" } }], "I cannot delete it at this level.")
+    server.handle((req) => script.handler(req))
+    const r = await run(["exec", "-m", "Chat", "--auto", "low", "Clean up"], dir)
+    expect(script.seen[1]![0]!.output).toContain("Not run: this needs autonomy level high")
+    expect(r.stderr).toMatch(/✗ Execute rm -rf build · refused: needs high \(level low\)/)
+    expect(r.code).toBe(7)
+    expect(r.stderr).toContain("a higher --auto level allows it")
+  })
+
+  test("writes outside the working directory, by a path, .. or a link, are refused below high", async () => {
+    const dir = repo()
+    const outside = mkdtempSync(join(tmpdir(), "byok-agent-outside-"))
+    Bun.spawnSync(["ln", "-s", outside, join(dir, "link")])
+    const script = scripted("openai", [
+      { name: "Create", args: { file_path: join(outside, "a.txt"), content: "x" } },
+      { name: "Create", args: { file_path: "../escape.txt", content: "x" } },
+      { name: "Create", args: { file_path: "link/b.txt", content: "x" } }
+    ], "Could not.")
+    server.handle((req) => script.handler(req))
+    await run(["exec", "-m", "GPT", "--auto", "medium", "Write files"], dir)
+    for (const result of script.seen[3]!) expect(result.output).toMatch(/Not run|outside the working directory/)
+    expect(Bun.spawnSync(["ls", outside]).stdout.toString()).toBe("")
+  })
+
+  test("without --auto (or autonomyMode), exec offers no tools", async () => {
+    const dir = repo()
+    server.handle(() => new Response(answer("openai", ["plain"]), { headers: { "content-type": "text/event-stream" } }))
+    await run(["exec", "-m", "GPT", "hi"], dir)
+    expect(server.requests.at(-1)!.body).not.toHaveProperty("tools")
+  })
+})
+
+describe("the key never reaches a model through a tool", () => {
+  test("Read of the config, Grep for it, Execute env and cat: the canary is hidden in every result", async () => {
+    const dir = repo()
+    writeFileSync(join(dir, ".env"), `OPENAI_API_KEY=${CANARY}\n`)
+    const script = scripted("anthropic", [
+      { name: "Read", args: { file_path: join(home, ".factory", "settings.json") } },
+      { name: "Grep", args: { pattern: "API_KEY" } },
+      { name: "Execute", args: { command: "cat .env" } },
+      { name: "Execute", args: { command: `echo ${CANARY.slice(0, 6)}$(printf %s '${CANARY.slice(6)}')` } }
+    ], "Done.")
+    server.handle((req) => script.handler(req))
+    await run(["exec", "-m", "Claude", "--auto", "high", "Find the keys"], dir)
+    for (const req of server.requests.slice(-5)) expect(JSON.stringify(req.body)).not.toContain(CANARY)
+    expect(script.seen[4]!.map((r) => r.output).join("\n")).toContain("[REDACTED]")
+  })
+})
+
+describe("loops that do not end", () => {
+  test("--max-turns stops the loop, said as such", async () => {
+    const dir = repo()
+    const script = scripted("generic-chat-completion-api", Array.from({ length: 10 }, (_, i) => ({ name: "Read", args: { file_path: "README.md", offset: i + 1 } })), "never")
+    server.handle((req) => script.handler(req))
+    const r = await run(["exec", "-m", "Chat", "--auto", "off", "--max-turns", "3", "Read forever"], dir)
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain("still calling tools after 3 requests (--max-turns 3)")
+  })
+  test("the same call three times in a row: told on the second repeat, stopped on the third", async () => {
+    const dir = repo()
+    const same = { name: "LS", args: {} }
+    const script = scripted("openai", [same, same, same, same], "never")
+    server.handle((req) => script.handler(req))
+    const r = await run(["exec", "-m", "GPT", "--auto", "off", "List"], dir)
+    expect(r.code).toBe(1)
+    expect(script.seen[2]!.at(-1)!.output).toContain("a third time stops the work")
+    expect(r.stderr).toContain("called LS with the same arguments 3 times in a row")
+  })
+})

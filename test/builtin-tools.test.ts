@@ -1,0 +1,120 @@
+// The built-in tools on their own: their edge cases (a non-unique Edit, a binary Read, an Execute that runs out of
+// time and leaves no process behind, links out of the working directory) and their results' sizes.
+import { describe, expect, test } from "bun:test"
+import { Effect } from "effect"
+import { mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { Create, Edit } from "../src/tools/edit.ts"
+import { Execute } from "../src/tools/execute.ts"
+import { LS } from "../src/tools/ls.ts"
+import { Read } from "../src/tools/read.ts"
+import type { Autonomy } from "../src/tools/risk.ts"
+import { Glob, Grep } from "../src/tools/search.ts"
+import type { BuiltinTool } from "../src/tools/tool.ts"
+
+const workspace = () => mkdtempSync(join(tmpdir(), "byok-tools-ws-"))
+const ctx = (cwd: string, level: Autonomy = "low", signal?: AbortSignal) => ({ cwd, level, rules: { allow: [], deny: [] }, signal })
+const run = (tool: BuiltinTool, args: Record<string, unknown>, c: ReturnType<typeof ctx>) => Effect.runPromise(tool.run(args, c))
+
+describe("Read", () => {
+  test("numbered lines, a range, the rest said; a binary file and a directory refused", async () => {
+    const dir = workspace()
+    writeFileSync(join(dir, "a.txt"), Array.from({ length: 30 }, (_, i) => `line ${i + 1}`).join("\n") + "\n")
+    const part = await run(Read, { file_path: "a.txt", offset: 5, limit: 3 }, ctx(dir))
+    expect(part.output).toBe("5\tline 5\n6\tline 6\n7\tline 7\n[lines 5–7 of 30; read on with offset 8]")
+    expect(part.summary).toBe("3 lines of 30")
+    writeFileSync(join(dir, "b.bin"), new Uint8Array([0x7f, 0x45, 0x4c, 0x46, 0, 1, 2]))
+    const binary = await run(Read, { file_path: "b.bin" }, ctx(dir))
+    expect(binary).toMatchObject({ isError: true, summary: "binary" })
+    expect((await run(Read, { file_path: "." }, ctx(dir))).output).toContain("is a directory")
+    expect((await run(Read, { file_path: "nope" }, ctx(dir))).output).toContain("does not exist")
+  })
+  test("outside the working directory only at high", async () => {
+    const dir = workspace()
+    const other = workspace()
+    writeFileSync(join(other, "x.txt"), "secret-ish\n")
+    symlinkSync(other, join(dir, "out"))
+    expect((await run(Read, { file_path: "out/x.txt" }, ctx(dir, "medium"))).isError).toBe(true)
+    expect((await run(Read, { file_path: join(other, "x.txt") }, ctx(dir, "high"))).output).toContain("secret-ish")
+  })
+})
+
+describe("Edit and Create", () => {
+  test("a non-unique old_str is refused with where it occurs; replace_all replaces them all; a missing one says what is near", async () => {
+    const dir = workspace()
+    writeFileSync(join(dir, "f.ts"), "let a = 1\nlet b = 1\nlet c = 2\n")
+    const twice = await run(Edit, { file_path: "f.ts", old_str: "= 1", new_str: "= 3" }, ctx(dir))
+    expect(twice).toMatchObject({ isError: true, summary: "not unique" })
+    expect(twice.output).toContain("occurs 2 times in f.ts (lines 1, 2")
+    expect(readFileSync(join(dir, "f.ts"), "utf8")).toBe("let a = 1\nlet b = 1\nlet c = 2\n")
+    const all = await run(Edit, { file_path: "f.ts", old_str: "= 1", new_str: "= 3", replace_all: true }, ctx(dir))
+    expect(all.summary).toBe("2 replacements")
+    expect(readFileSync(join(dir, "f.ts"), "utf8")).toBe("let a = 3\nlet b = 3\nlet c = 2\n")
+    const missing = await run(Edit, { file_path: "f.ts", old_str: "let c = 9", new_str: "x" }, ctx(dir))
+    expect(missing.output).toContain("The closest line is 3: \"let c = 2\"")
+  })
+  test("Create makes folders, refuses to overwrite; neither writes through a link out of the workspace", async () => {
+    const dir = workspace()
+    expect((await run(Create, { file_path: "deep/new.txt", content: "hi\n" }, ctx(dir))).summary).toBe("1 line")
+    expect((await run(Create, { file_path: "deep/new.txt", content: "again" }, ctx(dir))).summary).toBe("exists")
+    const other = workspace()
+    symlinkSync(other, join(dir, "link"))
+    const out = await run(Create, { file_path: "link/evil.txt", content: "x" }, ctx(dir, "medium"))
+    expect(out.output).toContain("outside the working directory")
+    expect(Create.risk({ file_path: "../x" }, ctx(dir)).risk).toBe("high")
+  })
+})
+
+describe("Execute", () => {
+  test("exit code and output; a long output kept as head and tail", async () => {
+    const dir = workspace()
+    const r = await run(Execute, { command: "echo out; echo err >&2; exit 3" }, ctx(dir))
+    expect(r.output).toBe("out\nerr\n[exit code 3]")
+    expect(r.isError).toBe(true)
+    const long = await run(Execute, { command: "seq 1 20000" }, ctx(dir))
+    expect(long.output).toContain("characters cut")
+    expect(long.output.length).toBeLessThan(31_000)
+  })
+  test("a timeout stops the command and everything it started (its process group)", async () => {
+    const dir = workspace()
+    const marker = `byok-test-${process.pid}-${Date.now()}`
+    const r = await run(Execute, { command: `sh -c 'sleep 30; echo ${marker}' & sleep 30`, timeout: 1 }, ctx(dir))
+    expect(r.summary).toBe("timed out after 1 s")
+    await Bun.sleep(800)
+    const left = Bun.spawnSync(["sh", "-c", `ps -eo args | grep -c '[s]leep 30; echo ${marker}'`]).stdout.toString().trim()
+    expect(left).toBe("0")
+  })
+  test("an abort (Ctrl-C) stops the command's whole group at once", async () => {
+    const dir = workspace()
+    const controller = new AbortController()
+    const started = Date.now()
+    setTimeout(() => controller.abort(), 300)
+    const r = await run(Execute, { command: "sleep 20 & sleep 20" }, ctx(dir, "low", controller.signal))
+    expect(Date.now() - started).toBeLessThan(3000)
+    expect(r.summary).toContain("stopped")
+  })
+  test("risk: the command's, raised when a word names a path outside the working directory", () => {
+    const dir = workspace()
+    expect(Execute.risk({ command: "ls -la" }, ctx(dir)).risk).toBe("read")
+    expect(Execute.risk({ command: "cp a.txt b.txt" }, ctx(dir)).risk).toBe("low")
+    expect(Execute.risk({ command: "cp a.txt /etc/passwd" }, ctx(dir)).risk).toBe("high")
+    expect(Execute.risk({ command: "mv a.txt ../../x" }, ctx(dir)).risk).toBe("high")
+  })
+})
+
+describe("LS, Glob and Grep", () => {
+  test("listing, finding and searching, without what .gitignore leaves out", async () => {
+    const dir = workspace()
+    Bun.spawnSync(["git", "init", "-q"], { cwd: dir })
+    writeFileSync(join(dir, ".gitignore"), "dist/\n")
+    writeFileSync(join(dir, "a.ts"), "export const answer = 42\n")
+    Bun.spawnSync(["mkdir", "-p", join(dir, "dist"), join(dir, "src")])
+    writeFileSync(join(dir, "dist", "a.ts"), "export const answer = 42\n")
+    writeFileSync(join(dir, "src", "b.ts"), "const other = 1\n")
+    expect((await run(LS, {}, ctx(dir))).output).toBe(".git/\n.gitignore\na.ts\ndist/\nsrc/")
+    expect((await run(Glob, { patterns: ["**/*.ts"] }, ctx(dir))).output).toBe("a.ts\nsrc/b.ts")
+    const grep = await run(Grep, { pattern: "answer" }, ctx(dir))
+    expect(grep.output).toBe("a.ts:1:export const answer = 42")
+  })
+})
