@@ -2,7 +2,7 @@
 // time and leaves no process behind, links out of the working directory) and their results' sizes.
 import { describe, expect, test } from "bun:test"
 import { Effect } from "effect"
-import { mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs"
+import { existsSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Create, Edit } from "../src/tools/edit.ts"
@@ -116,5 +116,39 @@ describe("LS, Glob and Grep", () => {
     expect((await run(Glob, { patterns: ["**/*.ts"] }, ctx(dir))).output).toBe("a.ts\nsrc/b.ts")
     const grep = await run(Grep, { pattern: "answer" }, ctx(dir))
     expect(grep.output).toBe("a.ts:1:export const answer = 42")
+  })
+})
+
+describe("ApplyPatch", () => {
+  test("add, update (by context, with a move), delete; nothing is written when a hunk does not apply", async () => {
+    const { ApplyPatch } = await import("../src/tools/patch.ts")
+    const dir = workspace()
+    writeFileSync(join(dir, "app.ts"), "function a() {\n  return 1\n}\n\nfunction b() {\n  return 1\n}\n")
+    writeFileSync(join(dir, "old.txt"), "bye\n")
+    const patch = [
+      "*** Begin Patch",
+      "*** Add File: notes/new.md",
+      "+# New",
+      "+hello",
+      "*** Update File: app.ts",
+      "*** Move to: src/app.ts",
+      "@@ function b() {",
+      "-  return 1",
+      "+  return 2",
+      "*** Delete File: old.txt",
+      "*** End Patch"
+    ].join("\n")
+    const r = await run(ApplyPatch, { patch }, ctx(dir))
+    expect(r.isError).toBe(false)
+    expect(readFileSync(join(dir, "notes/new.md"), "utf8")).toBe("# New\nhello\n")
+    expect(readFileSync(join(dir, "src/app.ts"), "utf8")).toBe("function a() {\n  return 1\n}\n\nfunction b() {\n  return 2\n}\n")
+    expect(existsSync(join(dir, "old.txt"))).toBe(false)
+    writeFileSync(join(dir, "keep.ts"), "x\n")
+    const bad = await run(ApplyPatch, {
+      patch: "*** Begin Patch\n*** Add File: more.md\n+m\n*** Update File: keep.ts\n-not there\n+y\n*** End Patch"
+    }, ctx(dir))
+    expect(bad).toMatchObject({ isError: true, summary: "does not apply" })
+    expect(existsSync(join(dir, "more.md"))).toBe(false)
+    expect((await run(ApplyPatch, { patch: "no patch" }, ctx(dir))).output).toContain("*** Begin Patch")
   })
 })

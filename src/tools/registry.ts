@@ -6,12 +6,13 @@ import type { ToolCallPart, ToolDefinition } from "../providers/conversation.ts"
 import { Edit, Create } from "./edit.ts"
 import { Execute } from "./execute.ts"
 import { LS } from "./ls.ts"
+import { ApplyPatch } from "./patch.ts"
 import { Read } from "./read.ts"
 import { allows, levelFor } from "./risk.ts"
 import { Glob, Grep } from "./search.ts"
 import type { BuiltinTool, ToolContext, ToolOutcome } from "./tool.ts"
 
-export const BUILTIN: ReadonlyArray<BuiltinTool> = [Read, LS, Glob, Grep, Create, Edit, Execute]
+export const BUILTIN: ReadonlyArray<BuiltinTool> = [Read, LS, Glob, Grep, Create, Edit, ApplyPatch, Execute]
 
 /** What the model is offered at a level: at off, the read tools and Execute (for read-only commands); else all. */
 export const toolsFor = (level: ToolContext["level"]): ReadonlyArray<BuiltinTool> =>
