@@ -171,3 +171,80 @@ describe("loops that do not end", () => {
     expect(r.stderr).toContain("called LS with the same arguments 3 times in a row")
   })
 })
+
+describe("the model's context", () => {
+  test("byok's system prompt, then AGENTS.md from droid's, the repository root and the working directory, then --system", async () => {
+    const dir = repo()
+    const sub = join(dir, "pkg")
+    Bun.spawnSync(["mkdir", "-p", sub])
+    writeFileSync(join(dir, "AGENTS.md"), "Root rule: use tabs.\n")
+    writeFileSync(join(sub, "AGENTS.md"), "Package rule: run bun test.\n")
+    Bun.spawnSync(["mkdir", "-p", join(home, ".factory")])
+    writeFileSync(join(home, ".factory", "AGENTS.md"), "Personal rule: be brief.\n")
+    const script = scripted("anthropic", [], "ok")
+    server.handle((req) => script.handler(req))
+    await run(["exec", "-m", "Claude", "--auto", "off", "--system", "User text.", "hi"], sub)
+    const system = JSON.stringify((server.requests.at(-1)!.body as { system: unknown }).system)
+    const order = ["Working directory: " + sub.replace(/\\/g, "\\\\"), "Personal rule", "Root rule", "Package rule", "User text."].map((s) => system.indexOf(s))
+    expect(order.every((i) => i >= 0)).toBe(true)
+    expect([...order].sort((a, b) => a - b)).toEqual(order)
+    expect(system).toContain("a git repository")
+    Bun.spawnSync(["rm", join(home, ".factory", "AGENTS.md")])
+  })
+})
+
+describe("the chat acts too", () => {
+  const { startPane } = require("./lib/tmux.ts") as typeof import("./lib/tmux.ts")
+  test("at level low a medium-risk call asks: no is told to the model; yes runs it", async () => {
+    const dir = repo()
+    writeFileSync(join(dir, "notes.tmp"), "x")
+    const script = scripted("generic-chat-completion-api", [{ name: "Execute", args: { command: "rm notes.tmp" } }], "Done.")
+    server.handle((req) => script.handler(req))
+    const pane = startPane(["sh", "-c", `cd '${dir}' && exec '${bin}' -m Chat --auto low`], {
+      HOME: home, BYOK_HOME: mkdtempSync(join(tmpdir(), "byok-agent-data-")), BYOK_MAX_RETRIES: "0", NO_COLOR: "1"
+    })
+    try {
+      await pane.waitFor("/help for commands")
+      pane.line("clean up")
+      await pane.waitFor("Run it? yes, no, always this session:")
+      pane.text("n")
+      await pane.waitFor("Done.")
+      expect(script.seen[1]![0]!.output).toContain("the user declined")
+      expect(Bun.file(join(dir, "notes.tmp")).size).toBe(1)
+      pane.line("/clear")
+      pane.line("clean up again")
+      await pane.waitFor(/Run it\? yes, no, always this session: no[\s\S]*Run it\? yes, no, always this session:/)
+      pane.text("y")
+      const screen = await pane.waitFor(/→ Execute rm notes\.tmp · exit 0/)
+      expect(screen).toContain("needs level medium")
+      expect(require("node:fs").existsSync(join(dir, "notes.tmp"))).toBe(false)
+    } finally {
+      pane.stop()
+    }
+  }, 20_000)
+
+  test("Ctrl-C while a command runs stops it and leaves no process behind", async () => {
+    const dir = repo()
+    const marker = `${31 + (process.pid % 50)}.5`
+    const script = scripted("generic-chat-completion-api", [{ name: "Execute", args: { command: `sleep ${marker}` } }], "never")
+    server.handle((req) => script.handler(req))
+    const pane = startPane(["sh", "-c", `cd '${dir}' && exec '${bin}' -m Chat --auto off`], {
+      HOME: home, BYOK_HOME: mkdtempSync(join(tmpdir(), "byok-agent-data-")), BYOK_MAX_RETRIES: "0", NO_COLOR: "1"
+    })
+    try {
+      await pane.waitFor("/help for commands")
+      pane.line("wait")
+      for (let i = 0; i < 50; i++) {
+        if (Bun.spawnSync(["pgrep", "-f", `sleep ${marker}`]).exitCode === 0) break
+        await Bun.sleep(100)
+      }
+      expect(Bun.spawnSync(["pgrep", "-f", `sleep ${marker}`]).exitCode).toBe(0)
+      pane.keys("C-c")
+      await pane.waitFor("[stopped")
+      await Bun.sleep(700)
+      expect(Bun.spawnSync(["pgrep", "-f", `sleep ${marker}`]).exitCode).toBe(1)
+    } finally {
+      pane.stop()
+    }
+  }, 20_000)
+})

@@ -15,6 +15,7 @@ const ROOT_FLAGS: Readonly<Record<string, { readonly value: boolean; readonly lo
   "--continue": { value: false, long: "--continue" },
   "--system": { value: true, long: "--system" },
   "-r": { value: true, long: "--reasoning-effort" },
+  "--auto": { value: true, long: "--auto" },
   "--reasoning-effort": { value: true, long: "--reasoning-effort" },
   "--timeout": { value: true, long: "--timeout" },
   "--config": { value: true, long: "--config" }
@@ -22,8 +23,8 @@ const ROOT_FLAGS: Readonly<Record<string, { readonly value: boolean; readonly lo
 
 /** Which of the root's flags each command takes as its own. */
 const TAKES: Readonly<Record<(typeof COMMANDS)[number], ReadonlyArray<string>>> = {
-  chat: ["--model", "--session", "--continue", "--system", "--reasoning-effort", "--timeout", "--config"],
-  exec: ["--model", "--session", "--continue", "--system", "--reasoning-effort", "--timeout", "--config"],
+  chat: ["--model", "--session", "--continue", "--system", "--reasoning-effort", "--auto", "--timeout", "--config"],
+  exec: ["--model", "--session", "--continue", "--system", "--reasoning-effort", "--auto", "--timeout", "--config"],
   models: ["--config"],
   doctor: ["--model", "--timeout", "--config"],
   cost: ["--model"],

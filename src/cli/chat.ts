@@ -2,7 +2,7 @@
 // lines from a pipe), streams answers, handles slash commands, and saves the conversation after every answer.
 // Ctrl-C stops an answer (the partial text stays, the ledger says "interrupted") and returns to the prompt.
 // Model output goes to the terminal and the session store only; the ledger never holds the chat up.
-import { Clock, Duration, Effect, Fiber, Option, Queue, Result, Stdio, Stream } from "effect"
+import { Clock, Deferred, Duration, Effect, Fiber, Option, Queue, Result, Stdio, Stream } from "effect"
 import { COMMANDS, completeCommand, helpText, parseInput } from "../chat/commands.ts"
 import { LineEditor, renderFrame } from "../chat/editor.ts"
 import { appendHistory, loadHistory } from "../chat/history.ts"
@@ -11,9 +11,16 @@ import { SessionStore } from "../chat/sessions.ts"
 import { colours, markdownStream, plain } from "../chat/markdown.ts"
 import { openTty, type Tty } from "../chat/tty.ts"
 import { wordWrap } from "../chat/wrap.ts"
-import { ConfigService, type LoadedConfig, usableEntries } from "../config/config.ts"
+import { autonomyOf, ConfigService, type LoadedConfig, usableEntries } from "../config/config.ts"
 import { REASONING_EFFORTS, reasoningEffortOf, type ModelEntry } from "../config/schema.ts"
-import { open as openConversation } from "../conversation/conversation.ts"
+import { open as openConversation, type TurnResult } from "../conversation/conversation.ts"
+import { runAgent } from "../conversation/agent.ts"
+import { agentSystemPrompt } from "../conversation/context.ts"
+import { UsageError } from "../config/errors.ts"
+import type { RetryInfo } from "../providers/conversation.ts"
+import { toolsFor } from "../tools/registry.ts"
+import { type Autonomy, levelFor } from "../tools/risk.ts"
+import { callLine } from "./calls.ts"
 import { explainRetry } from "../explain/provider.ts"
 import { explainStoreWarning, NOWHERE } from "../explain/store.ts"
 import type { Totals } from "../ledger/ledger.ts"
@@ -32,6 +39,9 @@ import { describeCause, formatReport } from "./exit.ts"
 import { maxRetriesSetting, reasoningEffortSetting, timeoutSetting, withConfig } from "./services.ts"
 import { answerText, finishNote, isoMinute, turnLine } from "./render.ts"
 import { startSpinner, term, waitingFor, writeErr } from "./term.ts"
+
+/** The most requests of one loop in the chat (the model acting, with /auto). */
+const CHAT_MAX_TURNS = 50
 
 /** A pause this long in an answer shows the last word of its line, even one that could still become a link. */
 const FLUSH_AFTER_MS = 400
@@ -90,11 +100,27 @@ export const runChat = (flags: ChatInput) =>
     // The terminal is written directly, not through Stdio: its text passes the redactor here.
     const redactor = yield* Redactor
 
+    // --auto, else droid's autonomyMode: the model acts with byok's tools (and is told so in its system prompt).
+    const settings = yield* config.load
+    const autoFlagged = Option.getOrUndefined(flags.auto)
+    let level: Autonomy | undefined = autoFlagged !== undefined ? autonomyOf(autoFlagged) : settings.autonomy
+    if (autoFlagged !== undefined && level === undefined) {
+      return yield* new UsageError({ detail: `--auto must be one of off, low, medium, high, got "${autoFlagged}"` })
+    }
     const { conversation, resumed, warnings } = yield* openConversation({
       model: Option.getOrUndefined(flags.model),
       session: Option.getOrUndefined(flags.session),
       continue: flags.continue,
-      system: Option.getOrUndefined(flags.system),
+      system: level === undefined
+        ? Option.getOrUndefined(flags.system)
+        : agentSystemPrompt({
+          cwd: process.cwd(),
+          tools: toolsFor(level).map((x) => x.definition.name),
+          level,
+          home: process.env["HOME"],
+          user: Option.getOrUndefined(flags.system),
+          now: new Date()
+        }),
       maxRetries: yield* maxRetriesSetting(),
       timeout: yield* timeoutSetting(flags.timeout)
     })
@@ -105,6 +131,10 @@ export const runChat = (flags: ChatInput) =>
     let stats = interactive
     /** /max-tokens: the output cap for this chat, over the entry's. */
     let maxTokens: number | undefined
+    /** Calls the user said to always run, this session (tool and subject). */
+    const always = new Set<string>()
+    /** An approval being asked: the next key answers it (the key watcher hands it over). */
+    let asking: Deferred.Deferred<string> | undefined
     /** /image: images that go with the next message. */
     let images: Array<ImagePart> = []
     /** -r and /effort: how hard the model thinks, for this chat, over the model's own setting. */
@@ -287,16 +317,60 @@ export const runChat = (flags: ChatInput) =>
           yield* say(`Not sent: ${refused}. /image lists what is attached; /clear drops it.`)
           return
         }
-        // The turn and what is shown of its end run to completion; Ctrl-C stops only the answer's stream.
+        // The turn and what is shown of its end run to completion; Ctrl-C stops only the answer's stream (or a tool).
         const fiber = yield* Effect.forkChild(Effect.uninterruptible(Effect.gen(function*() {
-          const turn = yield* conversation.send(text, {
+          const options = {
             render: renderAnswer,
             maxOutputTokens: maxTokens,
             reasoningEffort: effort,
-            images,
-            onRetry: (retry) => info(`${tty !== undefined ? "\r\x1b[K" : ""}${style.dim(stripControls(explainRetry(retry)))}\n`),
-            onNotice: (text) => info(`${tty !== undefined ? "\r\x1b[K" : ""}${style.dim(`warning: ${stripControls(text)}`)}\n`)
-          })
+            onRetry: (retry: RetryInfo) => info(`${tty !== undefined ? "\r\x1b[K" : ""}${style.dim(stripControls(explainRetry(retry)))}\n`),
+            onNotice: (text: string) => info(`${tty !== undefined ? "\r\x1b[K" : ""}${style.dim(`warning: ${stripControls(text)}`)}\n`)
+          }
+          let requests = 1
+          let turn: TurnResult
+          if (level === undefined) {
+            turn = yield* conversation.send(text, { ...options, images })
+          } else {
+            const agentLevel = level
+            const result = yield* runAgent(conversation, text, {
+              tools: toolsFor(agentLevel),
+              context: { cwd: process.cwd(), level: agentLevel, rules: settings.commands },
+              redact: redactor.redact,
+              maxTurns: CHAT_MAX_TURNS,
+              send: (step) => ({ ...options, ...(step === 1 ? { images } : {}) }),
+              onCall: (o) => info(callLine(o, tty !== undefined ? color : t.color)),
+              approve: tty !== undefined
+                ? (request) =>
+                  Effect.gen(function*() {
+                    const key = `${request.tool}\u0000${request.subject}`
+                    if (always.has(key)) return "yes" as const
+                    const answer = yield* Deferred.make<string>()
+                    asking = answer
+                    yield* out(
+                      `${style.accent("?")} ${request.tool} ${stripControls(request.subject).replace(/\n/g, " ").slice(0, 160)} needs ` +
+                        `level ${levelFor(request.risk) ?? "never"} (${request.why}); the level is ${agentLevel}. ` +
+                        `Run it? ${style.bold("y")}es, ${style.bold("n")}o, ${style.bold("a")}lways this session: `
+                    )
+                    const said = (yield* Deferred.await(answer)).toLowerCase()
+                    asking = undefined
+                    yield* out(`${said === "y" ? "yes" : said === "a" ? "always" : "no"}\n`)
+                    if (said === "a") always.add(key)
+                    return said === "y" ? "yes" as const : said === "a" ? "always" as const : "no" as const
+                  })
+                : undefined
+            })
+            turn = result.turns.at(-1)!
+            requests = result.turns.length
+            if (result.end === "interrupted") {
+              // Ctrl-C while a tool ran: the tool (and its process group) is stopped; what was done stays.
+              images = []
+              saved = saved || (turn.recorded !== "nowhere" && turn.recorded !== "off")
+              yield* tell(style.dim("[stopped while a tool ran: the conversation keeps what was done; your next message goes on from there]"))
+              yield* tell("")
+              return
+            }
+            if (result.why !== undefined) yield* warn(result.why)
+          }
           // Sent: the images went with this message (kept in the conversation when it joined it).
           if (turn.failure === undefined || turn.outcome === "interrupted") images = []
           if (turn.recorded === "deferred") {
@@ -317,7 +391,7 @@ export const runChat = (flags: ChatInput) =>
             lastInputTokens = turn.usage?.input.total ?? 0
             const note = finishNote(turn.finish, entry, maxTokens ?? entry.maxOutputTokens, "/max-tokens N")
             if (note !== undefined) yield* tell(style.dim(note))
-            if (stats) yield* tell(style.dim(turnLine(turn)))
+            if (stats) yield* tell(style.dim(turnLine(turn) + (requests > 1 ? ` · ${requests} requests (/cost for all)` : "")))
           } else if (turn.outcome === "interrupted") {
             if (turn.text !== "") {
               if (!turn.text.endsWith("\n")) yield* out("\n")
@@ -338,9 +412,16 @@ export const runChat = (flags: ChatInput) =>
           yield* tell("")
         })))
         // While the answer streams, Ctrl-C stops it; anything else typed is kept for the next prompt.
+        // While a tool call waits for approval, the next key answers it (Enter alone is no).
         const watcher = tty === undefined ? undefined : yield* Effect.forkChild(Effect.forever(
-          Effect.flatMap(Queue.take(tty.keys), (key) =>
-            key.name === "ctrl-c" ? Fiber.interrupt(fiber) : Effect.sync(() => void typedAhead.push(key)))
+          Effect.flatMap(Queue.take(tty.keys), (key) => {
+            if (key.name === "ctrl-c") {
+              if (asking !== undefined) return Deferred.succeed(asking, "n").pipe(Effect.andThen(Fiber.interrupt(fiber)))
+              return Fiber.interrupt(fiber)
+            }
+            if (asking !== undefined) return Deferred.succeed(asking, key.name === "char" ? key.text : "n").pipe(Effect.asVoid)
+            return Effect.sync(() => void typedAhead.push(key))
+          })
         ))
         yield* Fiber.await(fiber)
         if (watcher !== undefined) yield* Fiber.interrupt(watcher)
@@ -409,6 +490,22 @@ export const runChat = (flags: ChatInput) =>
             }
             images = [...images, read]
             yield* say(style.dim(`Attached ${path}${read.width !== undefined ? ` (${read.width}×${read.height})` : ""}: it goes with your next message.`))
+            break
+          }
+          case "auto": {
+            if (arg === "") {
+              yield* say(level === undefined
+                ? "The model does not act (no tools). /auto off|low|medium|high lets it, at that level."
+                : `The model acts with byok's tools at level ${level}; /auto LEVEL changes it.`)
+              break
+            }
+            const next = autonomyOf(arg)
+            if (next === undefined) {
+              yield* say("Use /auto off, /auto low, /auto medium or /auto high.")
+              break
+            }
+            level = next
+            yield* say(style.dim(`The model acts with byok's tools at level ${next}, for this chat.`))
             break
           }
           case "effort": {

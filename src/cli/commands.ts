@@ -5,7 +5,7 @@
 import { Effect } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { EXIT_CODES_HELP } from "../explain/codes.ts"
-import { configFlag, continueFlag, modelFlag, reasoningEffortFlag, sessionFlag, systemFlag, timeoutFlag } from "./flags.ts"
+import { autoFlag, configFlag, continueFlag, modelFlag, reasoningEffortFlag, sessionFlag, systemFlag, timeoutFlag } from "./flags.ts"
 
 // ---- flags -------------------------------------------------------------------------------------------------------
 
@@ -15,6 +15,7 @@ const chatFlags = {
   continue: continueFlag,
   system: systemFlag,
   reasoningEffort: reasoningEffortFlag,
+  auto: autoFlag,
   timeout: timeoutFlag,
   config: configFlag
 }
@@ -49,10 +50,8 @@ const execConfig = {
     Flag.withDescription("stream-json: each stdin line is a user message ({\"type\":\"user\",\"message\":{\"content\":\"…\"}}) of one conversation; one result line per message"),
     Flag.withDefault("text" as const)
   ),
-  auto: Flag.String("auto").pipe(
-    Flag.withMetavar("off|low|medium|high"),
-    Flag.withDescription("Let the model act with byok's tools (Read, LS, Glob, Grep, Create, Edit, Execute) at this autonomy level: off reads only, low edits files and runs low-risk commands, medium reversible workspace changes, high anything not blocked"),
-    Flag.optional
+  auto: autoFlag.pipe(
+    Flag.withDescription("Let the model act with byok's tools (Read, LS, Glob, Grep, Create, Edit, ApplyPatch, Execute) at this autonomy level: off reads only, low edits files and runs low-risk commands, medium reversible workspace changes, high anything not blocked")
   ),
   maxTurns: Flag.Int("max-turns").pipe(
     Flag.withMetavar("N"),

@@ -10,7 +10,6 @@ import { explainStoreWarning, NOWHERE } from "../explain/store.ts"
 import type { ExecInput } from "./commands.ts"
 import { describeCause, formatReport, QuietExit } from "./exit.ts"
 import { endingOf } from "../lib/cause.ts"
-import { stripControls } from "../lib/controls.ts"
 import { Redactor } from "../lib/redact.ts"
 import { runAgent } from "../conversation/agent.ts"
 import { agentSystemPrompt } from "../conversation/context.ts"
@@ -20,7 +19,6 @@ import { toolsFor } from "../tools/registry.ts"
 /** With --auto: the most requests of one loop unless --max-turns says. */
 const DEFAULT_MAX_TURNS = 50
 import { ExitCode } from "../explain/codes.ts"
-import type { CallOutcome } from "../tools/registry.ts"
 import type { Autonomy, CommandRules } from "../tools/risk.ts"
 import type { BuiltinTool } from "../tools/tool.ts"
 import { closest } from "../lib/text.ts"
@@ -42,6 +40,7 @@ import {
   streamJsonLines
 } from "./render.ts"
 import { note, startSpinner, type Term, term, waitingFor, warn, writeErr } from "./term.ts"
+import { callLine } from "./calls.ts"
 
 /**
  * Whether stdin carries input to read: a pipe or a file, not a terminal. When a prompt argument is given, a socket
@@ -188,20 +187,6 @@ interface AgentSettings {
   readonly rules: CommandRules
 }
 
-/** One line on stderr per tool call: what ran, on what, and how it went; an edit's diff, a command's last lines. */
-const callLine = (t: Term, o: CallOutcome): string => {
-  const paint = (code: string, s: string) => (t.color ? `\x1b[${code}m${s}\x1b[0m` : s)
-  const mark = o.refused ? paint("31", "✗") : o.isError ? paint("33", "!") : paint("32", "→")
-  const subject = o.subject.length > 120 ? `${o.subject.slice(0, 117)}…` : o.subject
-  const lines = [`${mark} ${o.call.name}${subject !== "" ? ` ${subject}` : ""} · ${o.summary}`]
-  if (o.diff !== undefined) {
-    lines.push(...o.diff.split("\n").slice(2, 40).map((l) => paint(l.startsWith("+") ? "32" : l.startsWith("-") ? "31" : "2", `  ${l}`)))
-  } else if (o.tail !== undefined && o.tail !== "" && o.isError) {
-    lines.push(...o.tail.split("\n").map((l) => paint("2", `  ${l}`)))
-  }
-  return `${lines.map(stripControls).join("\n")}\n`
-}
-
 /**
  * --auto: the loop. On a terminal every answer streams to stdout as it comes; otherwise only the final answer goes
  * to stdout, and what the model said between its tool calls goes to stderr. Each call is one line on stderr.
@@ -225,7 +210,7 @@ const agentTurn = (ctx: Context, agent: AgentSettings, prompt: string, label?: s
         format === "stream-json"
           ? printJson({ type: "tool_result", id: o.call.id, name: o.call.name, is_error: o.isError, refused: o.refused, summary: o.summary, output: o.output }).pipe(Effect.ignore)
           : format === "text"
-          ? err(callLine(t, o))
+          ? err(callLine(o, t.color))
           : Effect.void,
       send: (step) => ({
         ...(step === 1 ? { label, images: ctx.images.current } : {}),
@@ -243,6 +228,8 @@ const agentTurn = (ctx: Context, agent: AgentSettings, prompt: string, label?: s
       })
     })
     ctx.images.current = []
+    // Stopped while a tool ran (Ctrl-C, a signal): the requests so far are on record; byok exits as interrupted.
+    if (result.end === "interrupted") return yield* Effect.interrupt
     const final = result.turns.at(-1)!
     for (const turn of result.turns) yield* storeWarnings(t, turn)
     // Piped: what the model said between calls to stderr, its final answer to stdout.

@@ -48,3 +48,9 @@ export const reasoningEffortFlag = Flag.String("reasoning-effort").pipe(
   Flag.withDescription("How hard the model thinks (default: the model's reasoningEffort, else its own default)"),
   Flag.optional
 )
+
+export const autoFlag = Flag.String("auto").pipe(
+  Flag.withMetavar("off|low|medium|high"),
+  Flag.withDescription("Let the model act with byok's tools at this autonomy level (see README: The model acts)"),
+  Flag.optional
+)

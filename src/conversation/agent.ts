@@ -4,7 +4,7 @@
 // part); parallel calls that all only read run at once. What is shown is the caller's: this module returns values.
 import { Effect } from "effect"
 import type { ToolResultPart, UserPart } from "../providers/conversation.ts"
-import { type CallOutcome, runCall } from "../tools/registry.ts"
+import { type Approve, type CallOutcome, runCall } from "../tools/registry.ts"
 import type { BuiltinTool, ToolContext } from "../tools/tool.ts"
 import type { Conversation, SendOptions, TurnResult } from "./conversation.ts"
 
@@ -19,6 +19,8 @@ export interface AgentOptions<E, R> {
   readonly send: (step: number) => Omit<SendOptions<E, R>, "tools">
   /** Told of each call as it ends, for the screen. */
   readonly onCall?: ((outcome: CallOutcome) => Effect.Effect<void, never, R>) | undefined
+  /** Asks the user about a call above the level (the chat); without it such a call is refused. */
+  readonly approve?: Approve | undefined
 }
 
 export type AgentEnd =
@@ -30,6 +32,8 @@ export type AgentEnd =
   | "max-turns"
   /** The model called the same tool with the same arguments three times in a row, or a missing tool three times. */
   | "repeating"
+  /** The user stopped a running tool (Ctrl-C): the loop ends there; the calls' results were not sent. */
+  | "interrupted"
 
 export interface AgentResult {
   /** Every request of the loop, in order. */
@@ -67,11 +71,18 @@ export const runAgent = <E, R>(conversation: Conversation, prompt: string, optio
       }
       // Calls that only read may run at once; any other, one after another, in the order asked.
       const readOnly = turn.toolCalls.every((c) => options.tools.find((t) => t.definition.name === c.name)?.readOnly === true)
-      const outcomes = yield* Effect.forEach(
+      // Tools run interruptibly (Ctrl-C stops a command and its process group), even where the caller is not.
+      const ran = yield* Effect.exit(Effect.interruptible(Effect.forEach(
         turn.toolCalls,
-        (call) => Effect.tap(runCall(call, options.tools, options.context, options.redact, options.skipPermissions), (o) => options.onCall?.(o) ?? Effect.void),
+        (call) =>
+          Effect.tap(
+            runCall(call, options.tools, options.context, options.redact, options.skipPermissions, options.approve),
+            (o) => options.onCall?.(o) ?? Effect.void
+          ),
         { concurrency: readOnly ? 4 : 1 }
-      )
+      )))
+      if (ran._tag === "Failure") return { turns, calls, end: "interrupted", why: "stopped while a tool ran" } satisfies AgentResult
+      const outcomes = ran.value
       calls.push(...outcomes)
       // The same call again and again, or tools that do not exist: the model is told, and stopped on the third.
       const key = turn.toolCalls.map((c) => `${c.name}\u0000${c.arguments}`).join("\u0001")

@@ -8,7 +8,7 @@ import { Execute } from "./execute.ts"
 import { LS } from "./ls.ts"
 import { ApplyPatch } from "./patch.ts"
 import { Read } from "./read.ts"
-import { allows, levelFor } from "./risk.ts"
+import { allows, levelFor, type Risk } from "./risk.ts"
 import { Glob, Grep } from "./search.ts"
 import type { BuiltinTool, ToolContext, ToolOutcome } from "./tool.ts"
 
@@ -40,14 +40,27 @@ const argumentsOf = (call: ToolCallPart): Record<string, unknown> | string => {
   }
 }
 
-/** Runs one call the model asked for; never fails: every problem is an outcome the model reads. */
+/** A call above the level, put to the user (the chat): run it once, not at all, or always for this session. */
+export interface Approval {
+  readonly tool: string
+  readonly subject: string
+  readonly risk: Risk
+  readonly why: string
+}
+export type Approve = (request: Approval) => Effect.Effect<"yes" | "no" | "always">
+
+/**
+ * Runs one call the model asked for; never fails: every problem is an outcome the model reads. A call above the
+ * level is refused, unless `approve` (the chat) is there to ask the user.
+ */
 export const runCall = (
   call: ToolCallPart,
   tools: ReadonlyArray<BuiltinTool>,
   ctx: ToolContext,
   redact: (text: string) => string,
-  skipPermissions = false
-): Effect.Effect<CallOutcome> => {
+  skipPermissions = false,
+  approve?: Approve
+): Effect.Effect<CallOutcome> => Effect.suspend(() => {
   const tool = tools.find((t) => t.definition.name === call.name)
   const base = { call, tool }
   if (tool === undefined) {
@@ -66,6 +79,30 @@ export const runCall = (
   }
   const subject = redact(tool.subject(args))
   const { risk, why } = tool.risk(args, ctx)
+  const run = Effect.map(tool.run(args, risk === "high" || skipPermissions ? { ...ctx, level: "high" } : ctx), (outcome) => ({
+    ...outcome,
+    ...base,
+    subject,
+    refused: false,
+    // What goes back to the model (and to the screen) passes the redactor: no configured key leaves in it.
+    output: redact(outcome.output),
+    summary: redact(outcome.summary),
+    ...(outcome.diff !== undefined ? { diff: redact(outcome.diff) } : {}),
+    ...(outcome.tail !== undefined ? { tail: redact(outcome.tail) } : {})
+  }))
+  if (risk !== "blocked" && !skipPermissions && !allows(ctx.level, risk) && approve !== undefined) {
+    return Effect.flatMap(approve({ tool: call.name, subject, risk, why }), (answer) =>
+      answer === "no"
+        ? Effect.succeed<CallOutcome>({
+          ...base,
+          subject,
+          refused: true,
+          isError: true,
+          summary: "declined by the user",
+          output: "Not run: the user declined this call. Ask them what they want instead, or do it another way."
+        })
+        : run)
+  }
   if (risk === "blocked" || (!skipPermissions && !allows(ctx.level, risk))) {
     const needed = levelFor(risk)
     return Effect.succeed({
@@ -80,15 +117,5 @@ export const runCall = (
           "Do it another way within the level, or tell the user what you need and why."
     })
   }
-  return Effect.map(tool.run(args, ctx), (outcome) => ({
-    ...outcome,
-    ...base,
-    subject,
-    refused: false,
-    // What goes back to the model (and to the screen) passes the redactor: no configured key leaves in it.
-    output: redact(outcome.output),
-    summary: redact(outcome.summary),
-    ...(outcome.diff !== undefined ? { diff: redact(outcome.diff) } : {}),
-    ...(outcome.tail !== undefined ? { tail: redact(outcome.tail) } : {})
-  }))
-}
+  return run
+})
