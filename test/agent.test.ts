@@ -248,3 +248,31 @@ describe("the chat acts too", () => {
     }
   }, 20_000)
 })
+
+describe("local models", () => {
+  test("the loop against the Ollama fake: a call sent whole, finished as \"stop\", run, and answered after its result", async () => {
+    const { startLocalServer } = await import("./lib/local-servers.ts")
+    const ollama = startLocalServer("ollama", { models: ["qwen3:4b"], context: 8192, loaded: true })
+    try {
+      const dir = repo()
+      const localHome = homeWithModels([{ displayName: "Qwen", model: "qwen3:4b", baseUrl: `${ollama.url}/v1`, apiKey: "ollama", provider: "generic-chat-completion-api", maxOutputTokens: 512 }])
+      const proc = Bun.spawn([bin, "exec", "-m", "Qwen", "--auto", "off", "look"], {
+        cwd: dir,
+        env: { PATH: process.env["PATH"] ?? "", NO_COLOR: "1", HOME: localHome, BYOK_HOME: mkdtempSync(join(tmpdir(), "byok-agent-data-")), BYOK_MAX_RETRIES: "0" },
+        stdout: "pipe",
+        stderr: "pipe"
+      })
+      const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited])
+      expect(code).toBe(0)
+      expect(stdout).toBe("ok\n")
+      expect(stderr).toMatch(/→ LS \. · \d+ entr/)
+      const posts = ollama.posts.filter((p) => p.path === "/v1/chat/completions")
+      expect(posts).toHaveLength(2)
+      const last = (posts[1]!.body as { messages: Array<{ role: string; content?: string }> }).messages.at(-1)!
+      expect(last.role).toBe("tool")
+      expect(last.content).toContain("README.md")
+    } finally {
+      ollama.stop()
+    }
+  })
+})

@@ -85,3 +85,26 @@ describe.skipIf(!ready)("caching through a tool loop on llama-server", () => {
     expect(rows[1]!.read).toBeGreaterThan(rows[0]!.input / 2)
   }, 300_000)
 })
+
+describe.skipIf(!ready)("the agent loop on llama-server", () => {
+  test("exec --auto off runs what the model calls and sends the results back, until it answers or the limit", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "byok-llama-agent-"))
+    writeFileSync(join(dir, "README.md"), "# Demo\n")
+    const proc = Bun.spawn([bin, "exec", "-m", "Chat", "--auto", "off", "--max-turns", "4", "--max-tokens", "200", "--timeout", "120", "-o", "stream-json", "List the files here"], {
+      cwd: dir,
+      env: { PATH: process.env["PATH"] ?? "", NO_COLOR: "1", HOME: home, BYOK_HOME: mkdtempSync(join(tmpdir(), "byok-llama-data-")), BYOK_MAX_RETRIES: "0" },
+      stdout: "pipe",
+      stderr: "pipe"
+    })
+    const [stdout, code] = await Promise.all([new Response(proc.stdout).text(), proc.exited])
+    const lines = stdout.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>)
+    const result = lines.at(-1)!
+    expect(result["type"]).toBe("result")
+    // A random model may answer at once, call tools until the limit, or call what does not exist: each ends cleanly.
+    expect([0, 1]).toContain(code)
+    const calls = result["tool_calls"] as Array<unknown>
+    expect(lines.filter((l) => l["type"] === "tool_result")).toHaveLength(calls.length)
+    expect(result["num_requests"]).toBeGreaterThanOrEqual(1)
+    expect(result["num_requests"]).toBeLessThanOrEqual(4)
+  }, 300_000)
+})

@@ -66,6 +66,18 @@ export const startLocalServer = (kind: Kind, options: Options): FakeLocalServer 
         if (!models.includes(model)) {
           return json({ error: { message: `model "${model}" not found, try pulling it first`, type: "api_error", param: null, code: null } }, 404)
         }
+        // Offered tools (the agent loop): Ollama sends a call whole in one chunk, and says "stop" even so (as
+        // its OpenAI layer did); once the request carries the call's result, it answers.
+        if (Array.isArray(body["tools"]) && body["tools"].length > 0 && (messages.at(-1) as { role?: string })?.role !== "tool") {
+          const names = (body["tools"] as Array<{ function?: { name?: string } }>).map((t) => t.function?.name)
+          const name = names.includes("LS") ? "LS" : String(names[0])
+          return stream(sse(
+            { model, choices: [{ index: 0, delta: { role: "assistant", content: "", tool_calls: [{ id: "call_ol1", index: 0, type: "function", function: { name, arguments: "{}" } }] }, finish_reason: null }] },
+            { model, choices: [{ index: 0, delta: {}, finish_reason: "stop" }] },
+            { model, choices: [], usage: { prompt_tokens: Math.min(prompt, context), completion_tokens: 5 } },
+            "[DONE]"
+          ))
+        }
         // Ollama keeps the end of a prompt that does not fit, and counts what it kept.
         return stream(chatAnswer("ok", Math.min(prompt, context)))
       case "llama.cpp":
