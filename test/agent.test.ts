@@ -149,6 +149,23 @@ describe("the key never reaches a model through a tool", () => {
     for (const req of server.requests.slice(-5)) expect(JSON.stringify(req.body)).not.toContain(CANARY)
     expect(script.seen[4]!.map((r) => r.output).join("\n")).toContain("[REDACTED]")
   })
+  test("and through the others: a file named for it (LS, Glob), an edit that writes it (Create, Edit, ApplyPatch)", async () => {
+    const dir = repo()
+    writeFileSync(join(dir, `${CANARY}.txt`), "x\n")
+    const script = scripted("openai", [
+      { name: "LS", args: {} },
+      { name: "Glob", args: { patterns: ["*.txt"] } },
+      { name: "Create", args: { file_path: "k.txt", content: CANARY } },
+      { name: "Edit", args: { file_path: "k.txt", old_str: CANARY, new_str: `${CANARY}!` } },
+      { name: "ApplyPatch", args: { patch: `*** Begin Patch\n*** Add File: p.txt\n+${CANARY}\n*** End Patch` } },
+      { name: "Read", args: { file_path: "p.txt" } }
+    ], "Done.")
+    server.handle((req) => script.handler(req))
+    const r = await run(["exec", "-m", "GPT", "--auto", "low", "Look"], dir)
+    expect(r.code).toBe(0)
+    for (const req of server.requests.slice(-7)) expect(JSON.stringify(req.body)).not.toContain(CANARY)
+    expect(script.seen[1]![0]!.output).toContain("[REDACTED].txt")
+  })
 })
 
 describe("loops that do not end", () => {

@@ -1,5 +1,5 @@
 // A tool call as the screen shows it: one compact line (what ran, on what, how it went), an edit's diff in colour,
-// and the last lines of a failed command, dimmed. exec writes it to stderr; the chat to the terminal.
+// and the last lines of a command's output, dimmed. exec writes it to stderr; the chat to the terminal.
 import { stripControls } from "../lib/controls.ts"
 import type { CallOutcome } from "../tools/registry.ts"
 
@@ -12,7 +12,7 @@ export const callLine = (o: CallOutcome, color: boolean): string => {
   const lines = [`${mark} ${o.call.name}${subject !== "" ? ` ${subject}` : ""} · ${safe(o.summary)}`]
   if (o.diff !== undefined) {
     lines.push(...safe(o.diff).split("\n").slice(2, 40).map((l) => paint(l.startsWith("+") ? "32" : l.startsWith("-") ? "31" : "2", `  ${l}`)))
-  } else if (o.tail !== undefined && o.tail !== "" && o.isError) {
+  } else if (o.tail !== undefined && o.tail !== "") {
     lines.push(...safe(o.tail).split("\n").map((l) => paint("2", `  ${l}`)))
   }
   return `${lines.join("\n")}\n`

@@ -37,7 +37,7 @@ import type { ChatInput } from "./commands.ts"
 import { costCell, formatTokens, hitRateCell, savingsCell } from "./cost.ts"
 import { describeCause, formatReport } from "./exit.ts"
 import { maxRetriesSetting, reasoningEffortSetting, timeoutSetting, withConfig } from "./services.ts"
-import { answerText, finishNote, isoMinute, turnLine } from "./render.ts"
+import { answerText, finishNote, isoMinute, loopLine, turnLine } from "./render.ts"
 import { startSpinner, term, waitingFor, writeErr } from "./term.ts"
 
 /** The most requests of one loop in the chat (the model acting, with /auto). */
@@ -326,7 +326,7 @@ export const runChat = (flags: ChatInput) =>
             onRetry: (retry: RetryInfo) => info(`${tty !== undefined ? "\r\x1b[K" : ""}${style.dim(stripControls(explainRetry(retry)))}\n`),
             onNotice: (text: string) => info(`${tty !== undefined ? "\r\x1b[K" : ""}${style.dim(`warning: ${stripControls(text)}`)}\n`)
           }
-          let requests = 1
+          let loop: ReadonlyArray<TurnResult> = []
           let turn: TurnResult
           if (level === undefined) {
             turn = yield* conversation.send(text, { ...options, images })
@@ -360,7 +360,7 @@ export const runChat = (flags: ChatInput) =>
                 : undefined
             })
             turn = result.turns.at(-1)!
-            requests = result.turns.length
+            loop = result.turns
             if (result.end === "interrupted") {
               // Ctrl-C while a tool ran: the tool (and its process group) is stopped; what was done stays.
               images = []
@@ -391,7 +391,7 @@ export const runChat = (flags: ChatInput) =>
             lastInputTokens = turn.usage?.input.total ?? 0
             const note = finishNote(turn.finish, entry, maxTokens ?? entry.maxOutputTokens, "/max-tokens N")
             if (note !== undefined) yield* tell(style.dim(note))
-            if (stats) yield* tell(style.dim(turnLine(turn) + (requests > 1 ? ` · ${requests} requests (/cost for all)` : "")))
+            if (stats) yield* tell(style.dim(loop.length > 1 ? loopLine(loop) : turnLine(turn)))
           } else if (turn.outcome === "interrupted") {
             if (turn.text !== "") {
               if (!turn.text.endsWith("\n")) yield* out("\n")

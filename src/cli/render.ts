@@ -274,6 +274,31 @@ export const turnLine = (turn: TurnResult): string => {
   ].join(" · ")
 }
 
+/**
+ * The line after an answer the model reached through tool calls: the whole loop's tokens, cost and time, over its
+ * requests (the ledger has each of them).
+ */
+export const loopLine = (turns: ReadonlyArray<TurnResult>): string => {
+  if (turns.length === 1) return turnLine(turns[0]!)
+  const rows = turns.map((t) => t.row)
+  const input = turns.reduce((n, t) => n + (t.usage?.input.total ?? 0), 0)
+  const output = rows.reduce((n, r) => n + r.outputTokens, 0)
+  const estimated = rows.some((r) => r.estimated) ? "~" : ""
+  const cost = turns.every((t) => t.price.kind === "local")
+    ? "local"
+    : rows.some((r) => r.cost === undefined)
+    ? "unpriced"
+    : `${estimated}${formatUsd(rows.reduce((n, r) => n + r.cost!.total, 0))}`
+  const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`
+  return [
+    `${estimated}${input.toLocaleString("en-US")} in`,
+    `${estimated}${output.toLocaleString("en-US")} out`,
+    cost,
+    `${turns.length} requests`,
+    seconds(turns.reduce((n, t) => n + t.durationMs, 0))
+  ].join(" · ")
+}
+
 /** A time as people read it everywhere in byok: local, ISO order, to the minute (`2026-12-01 22:03`). */
 export const isoMinute = (ts: number): string => {
   const d = new Date(ts)
