@@ -2,7 +2,7 @@
 // repository; refusals the model is told of; the canary key through every tool; --max-turns and repeated calls.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { Database } from "bun:sqlite"
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { byokBinary } from "./lib/binary.ts"
@@ -11,6 +11,7 @@ import { homeWithModels } from "./lib/home.ts"
 import { CANARY } from "./lib/provider.ts"
 import { scripted, type Step } from "./lib/scripted.ts"
 import { type FakeServer, startServer } from "./lib/server.ts"
+import { startPane } from "./lib/tmux.ts"
 
 let bin: string
 let server: FakeServer
@@ -211,15 +212,17 @@ describe("the model's context", () => {
 })
 
 describe("the chat acts too", () => {
-  const { startPane } = require("./lib/tmux.ts") as typeof import("./lib/tmux.ts")
+  /** The chat in a real terminal, in `dir`, at a level. */
+  const chatIn = (dir: string, level: string) =>
+    startPane(["sh", "-c", `cd '${dir}' && exec '${bin}' -m Chat --auto ${level}`], {
+      HOME: home, BYOK_HOME: mkdtempSync(join(tmpdir(), "byok-agent-data-")), BYOK_MAX_RETRIES: "0", NO_COLOR: "1"
+    })
   test("at level low a medium-risk call asks: no is told to the model; yes runs it", async () => {
     const dir = repo()
     writeFileSync(join(dir, "notes.tmp"), "x")
     const script = scripted("generic-chat-completion-api", [{ name: "Execute", args: { command: "rm notes.tmp" } }], "Done.")
     server.handle((req) => script.handler(req))
-    const pane = startPane(["sh", "-c", `cd '${dir}' && exec '${bin}' -m Chat --auto low`], {
-      HOME: home, BYOK_HOME: mkdtempSync(join(tmpdir(), "byok-agent-data-")), BYOK_MAX_RETRIES: "0", NO_COLOR: "1"
-    })
+    const pane = chatIn(dir, "low")
     try {
       await pane.waitFor("/help for commands")
       pane.line("clean up")
@@ -234,7 +237,7 @@ describe("the chat acts too", () => {
       pane.text("y")
       const screen = await pane.waitFor(/→ Execute rm notes\.tmp · exit 0/)
       expect(screen).toContain("needs level medium")
-      expect(require("node:fs").existsSync(join(dir, "notes.tmp"))).toBe(false)
+      expect(existsSync(join(dir, "notes.tmp"))).toBe(false)
     } finally {
       pane.stop()
     }
@@ -245,9 +248,7 @@ describe("the chat acts too", () => {
     const marker = `${31 + (process.pid % 50)}.5`
     const script = scripted("generic-chat-completion-api", [{ name: "Execute", args: { command: `sleep ${marker}` } }], "never")
     server.handle((req) => script.handler(req))
-    const pane = startPane(["sh", "-c", `cd '${dir}' && exec '${bin}' -m Chat --auto off`], {
-      HOME: home, BYOK_HOME: mkdtempSync(join(tmpdir(), "byok-agent-data-")), BYOK_MAX_RETRIES: "0", NO_COLOR: "1"
-    })
+    const pane = chatIn(dir, "off")
     try {
       await pane.waitFor("/help for commands")
       pane.line("wait")
