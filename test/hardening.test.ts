@@ -551,3 +551,44 @@ describe("27. the doctor speaks of no answer above", () => {
     expect(r.stdout).not.toContain("above")
   })
 })
+
+describe("28. the doctor and a connection closed under its request", () => {
+  test("a kept-alive connection closed as the test request goes out is sent once more, not called a failure", async () => {
+    const { createServer } = await import("node:net")
+    let posts = 0
+    const chunk = `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: "OK" }, finish_reason: "stop" }] })}\n\n` +
+      `data: ${JSON.stringify({ choices: [], usage: { prompt_tokens: 9, completion_tokens: 1, total_tokens: 10 } })}\n\ndata: [DONE]\n\n`
+    // Raw HTTP, so the first POST can lose its connection with nothing answered, as a proxy's closing socket does.
+    const raw = createServer((socket) => {
+      let buffered = ""
+      socket.on("data", (data) => {
+        buffered += data.toString("latin1")
+        const end = buffered.indexOf("\r\n\r\n")
+        if (end < 0) return
+        const head = buffered.slice(0, end)
+        const length = Number(/content-length: *(\d+)/i.exec(head)?.[1] ?? 0)
+        if (buffered.length < end + 4 + length) return
+        buffered = ""
+        if (head.startsWith("GET")) {
+          const body = JSON.stringify({ data: [{ id: "qwen" }] })
+          socket.write(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`)
+        } else if (++posts === 1) {
+          socket.destroy()
+        } else {
+          socket.end(`HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n${chunk}`)
+        }
+      })
+    })
+    await new Promise<void>((resolve) => raw.listen(0, "127.0.0.1", resolve))
+    const port = (raw.address() as { port: number }).port
+    const dir = homeWithModels([{ displayName: "Raw", model: "qwen", baseUrl: `http://127.0.0.1:${port}/v1`, apiKey: CANARY, provider: "generic-chat-completion-api", maxOutputTokens: 50 }])
+    try {
+      const r = await run(["doctor", "-m", "Raw"], { HOME: dir })
+      expect(posts).toBe(2)
+      expect(r.stdout).toMatch(/✓ key +accepted/)
+      expect(r.stdout).toMatch(/✓ stream/)
+    } finally {
+      raw.close()
+    }
+  })
+})

@@ -138,6 +138,15 @@ const doctorConfig = {
   config: configFlag
 }
 
+const trustConfig = {
+  dir: Argument.String("dir").pipe(
+    Argument.withDescription("The project directory (default: the project the working directory is in)"),
+    Argument.variadic()
+  ),
+  list: Flag.Boolean("list").pipe(Flag.withDescription("List the trusted directories"), Flag.withDefault(false)),
+  revoke: Flag.Boolean("revoke").pipe(Flag.withDescription("Take the trust back"), Flag.withDefault(false))
+}
+
 /** What each command's implementation is given. */
 export type ChatInput = Command.Command.Config.Infer<typeof chatFlags> & {
   /** `byok "question"`: the first message, sent as soon as the chat starts. */
@@ -148,6 +157,7 @@ export type ModelsInput = Command.Command.Config.Infer<typeof modelsConfig>
 export type CostInput = Command.Command.Config.Infer<typeof costConfig>
 export type SessionsInput = Command.Command.Config.Infer<typeof sessionsConfig>
 export type DoctorInput = Command.Command.Config.Infer<typeof doctorConfig>
+export type TrustInput = Command.Command.Config.Infer<typeof trustConfig>
 
 // ---- commands ----------------------------------------------------------------------------------------------------
 
@@ -230,6 +240,16 @@ const doctor = Command.make("doctor", doctorConfig, (input) => lazily(() => impo
   ])
 )
 
+const trust = Command.make("trust", trustConfig, (input) => lazily(() => import("./trust.ts"), (m) => m.runTrust(input))).pipe(
+  Command.withDescription("Trust a project, so that its own .factory files (settings) take effect; until then byok ignores them"),
+  Command.withExamples([
+    { command: "byok trust", description: "Trust the project the working directory is in" },
+    { command: "byok trust ~/code/app", description: "Trust a given directory" },
+    { command: "byok trust --list", description: "The trusted directories" },
+    { command: "byok trust --revoke ~/code/app", description: "Take the trust back" }
+  ])
+)
+
 /** `byok` alone is the chat; its flags (-m, -c, -s, --system, --timeout, --config) are the chat's. */
 export const root = Command.make("byok", chatFlags, runChat).pipe(
   Command.withDescription(
@@ -238,7 +258,7 @@ export const root = Command.make("byok", chatFlags, runChat).pipe(
       "  byok help [COMMAND] (or COMMAND --help) for a command's flags; byok version (or --version).\n" +
       EXIT_CODES_HELP
   ),
-  Command.withSubcommands([chat, exec, models, cost, sessions, doctor]),
+  Command.withSubcommands([chat, exec, models, cost, sessions, doctor, trust]),
   Command.withExamples([
     { command: "byok", description: "Chat with the default model (/help inside for commands)" },
     { command: "byok -c", description: "Resume the last conversation" },

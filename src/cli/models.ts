@@ -82,11 +82,14 @@ export const runModels = (flags: ModelsInput) =>
       )
     }
     const mark = (r: (typeof rows)[number], e: ModelEntry) => (r.default ? "*" : discovered.includes(e) ? "+" : "")
-    const header = ["", "NAME", "PROVIDER", "MODEL", "HOST"]
+    // Which file each entry came from (droid's layers, byok's own, a trusted project's), HOME written as ~.
+    const home = process.env["HOME"]
+    const from = (file: string) => (home !== undefined && home !== "" && file.startsWith(`${home}/`) ? `~${file.slice(home.length)}` : file)
+    const header = ["", "NAME", "PROVIDER", "MODEL", "HOST", "FROM"]
     const table = [
       header,
-      ...rows.map((r, i) => [mark(r, all[i]!), r.displayName, r.provider, r.model, r.host]),
-      ...unusable.map((u) => ["!", u.displayName, "unusable", u.model, ""])
+      ...rows.map((r, i) => [mark(r, all[i]!), r.displayName, r.provider, r.model, r.host, from(r.source)]),
+      ...unusable.map((u) => ["!", u.displayName, "unusable", u.model, "", from(u.source)])
     ]
     const widths = header.map((_, c) => Math.max(...table.map((row) => displayWidth(row[c]!))))
     const lines = table.map((row) => row.map((cell, c) => padEnd(cell, widths[c]!)).join("  ").trimEnd())

@@ -20,7 +20,9 @@ import {
   AmbiguousModel
 } from "./errors.ts"
 import { excerpt, parseJson } from "./json.ts"
-import type { Autonomy, CommandRules } from "../tools/risk.ts"
+import { type Autonomy, AUTONOMY_LEVELS, type CommandRules } from "../tools/risk.ts"
+import { isTrusted, PROJECT_FILES, projectOf } from "./trust.ts"
+import { existsSync } from "node:fs"
 import {
   CamelShape,
   envRefs,
@@ -28,6 +30,7 @@ import {
   isRecord,
   type ModelEntry,
   type RefValue,
+  PROJECT_REF,
   REASONING_EFFORTS,
   type ReasoningEffort,
   reasoningEffortOf,
@@ -70,6 +73,8 @@ export interface LoadedConfig {
   readonly reasoningEffort: ReasoningEffort | undefined
   /** droid's `autonomyMode`, as a level: what exec and the chat may do with byok's tools when no flag says. */
   readonly autonomy: Autonomy | undefined
+  /** The project the working directory is in, its own files, and whether the user trusts it (config/trust.ts). */
+  readonly project: { readonly dir: string; readonly files: ReadonlyArray<string>; readonly trusted: boolean } | undefined
   /** droid's `commandAllowlist` and `commandDenylist`, from every file read. */
   readonly commands: CommandRules
 }
@@ -113,6 +118,8 @@ export class ConfigService extends Context.Service<ConfigService, Interface>()("
 export interface Options {
   /** An explicit file from `--config`; BYOK_CONFIG is read when this is undefined. */
   readonly explicitFile?: string | undefined
+  /** Where the project is looked for (default: the process's working directory). */
+  readonly cwd?: string | undefined
 }
 
 
@@ -128,17 +135,32 @@ export const make = Effect.fn("Config.make")(function*(options: Options = {}) {
   const explicit = options.explicitFile ?? (yield* envOption("BYOK_CONFIG"))
   const xdg = (yield* envOption("XDG_CONFIG_HOME")) ?? (home !== undefined ? `${home}/.config` : undefined)
   const ownFile = xdg !== undefined ? `${xdg}/byok/config.json` : undefined
+  // The data directory, where the trust answers are kept (as lib/sqlite.ts's dataPlace finds it).
+  const byokHome = yield* envOption("BYOK_HOME")
+  const xdgData = yield* envOption("XDG_DATA_HOME")
+  const dataDir = byokHome || (xdgData ? `${xdgData}/byok` : home !== undefined ? `${home}/.local/share/byok` : undefined)
+  // A project's own files: read only where the user trusted it; otherwise named once, with how to trust it.
+  const projectDir = explicit === undefined ? projectOf(options.cwd ?? process.cwd(), home) : undefined
+  const projectFiles = projectDir !== undefined ? PROJECT_FILES.map((f) => `${projectDir}/${f}`).filter((f) => existsSync(f)) : []
+  const trusted = projectDir !== undefined && isTrusted(dataDir, projectDir)
 
   // With --config (or BYOK_CONFIG) the models come from that file alone, but prices still come from byok's own
   // file too (the hints say to put them there), the explicit file's own "prices" winning.
-  const files: ReadonlyArray<{ readonly path: string; readonly required: boolean; readonly pricesOnly?: boolean }> =
+  const files: ReadonlyArray<{ readonly path: string; readonly required: boolean; readonly pricesOnly?: boolean; readonly project?: boolean }> =
     explicit !== undefined
     ? [...(ownFile !== undefined && ownFile !== explicit ? [{ path: ownFile, required: false, pricesOnly: true }] : []), { path: explicit, required: true }]
     : [
+      // droid's layers, lowest first: its legacy file, its settings, its local settings; byok's own; then the
+      // project's settings and local settings, when the project is trusted.
       ...(home !== undefined
-        ? [{ path: `${home}/.factory/config.json`, required: false }, { path: `${home}/.factory/settings.json`, required: false }]
+        ? [
+          { path: `${home}/.factory/config.json`, required: false },
+          { path: `${home}/.factory/settings.json`, required: false },
+          { path: `${home}/.factory/settings.local.json`, required: false }
+        ]
         : []),
-      ...(ownFile !== undefined ? [{ path: ownFile, required: false }] : [])
+      ...(ownFile !== undefined ? [{ path: ownFile, required: false }] : []),
+      ...(trusted ? projectFiles.map((path) => ({ path, required: false, project: true })) : [])
     ]
 
   // A link whose target is gone is not an absent file: the user made it, and must hear where it points.
@@ -203,7 +225,7 @@ export const make = Effect.fn("Config.make")(function*(options: Options = {}) {
         priceIssues.push(...result.issues)
       }
     }
-    for (const { path, required, pricesOnly } of files) {
+    for (const { path, required, pricesOnly, project } of files) {
       const read = yield* readOne(path, required)
       if (read === undefined) continue
       const root = typeof read === "string" ? parseRoot(path, read) : read
@@ -223,6 +245,11 @@ export const make = Effect.fn("Config.make")(function*(options: Options = {}) {
       }
       const env = new Map<string, RefValue>()
       for (const name of envRefs(root)) {
+        // A project file sets its models' base_url itself: no environment value or secret file goes to it.
+        if (project === true) {
+          env.set(name, { unreadable: PROJECT_REF })
+          continue
+        }
         if (name.startsWith("file:")) {
           env.set(name, yield* secretFile(name.slice("file:".length)))
           continue
@@ -269,11 +296,22 @@ export const make = Effect.fn("Config.make")(function*(options: Options = {}) {
       const mode = root["autonomyMode"] ?? root["autonomyLevel"]
       if (mode !== undefined && mode !== null) {
         const level = autonomyOf(mode)
-        if (level !== undefined) autonomy = level
+        // A project may lower the level, never raise it: what a model may do is the user's to grant.
+        if (level !== undefined && project === true) {
+          const rank = (l: Autonomy | undefined) => AUTONOMY_LEVELS.indexOf(l ?? "off")
+          if (rank(level) < rank(autonomy)) autonomy = level
+          else if (rank(level) > rank(autonomy)) {
+            priceIssues.push({ file: path, path: "autonomyMode", message: `a project file may lower the autonomy level, not raise it (ignored); set it in ~/.factory/settings.json or pass --auto` })
+          }
+        } else if (level !== undefined) autonomy = level
         else priceIssues.push({ file: path, path: "autonomyMode", message: `must be one of off, low, medium, high (or auto-low, auto-medium, auto-high), found ${JSON.stringify(mode)} (ignored)` })
       }
       for (const [field, into] of [["commandAllowlist", allow], ["commandDenylist", deny]] as const) {
         const list = root[field]
+        if (project === true && field === "commandAllowlist" && Array.isArray(list) && list.length > 0) {
+          priceIssues.push({ file: path, path: field, message: "a project file may forbid commands, not allow them (ignored); allow them in ~/.factory/settings.json" })
+          continue
+        }
         if (Array.isArray(list)) into.push(...list.filter((x): x is string => typeof x === "string" && x.trim() !== ""))
         else if (list !== undefined && list !== null) priceIssues.push({ file: path, path: field, message: "must be a list of commands (ignored)" })
       }
@@ -311,6 +349,7 @@ export const make = Effect.fn("Config.make")(function*(options: Options = {}) {
       prices,
       priceIssues,
       discovered: found,
+      project: projectDir !== undefined && projectFiles.length > 0 ? { dir: projectDir, files: projectFiles, trusted } : undefined,
       reasoningEffort,
       autonomy,
       commands: { allow, deny }
@@ -448,6 +487,12 @@ export const unexpandedKeyWarning = (entry: ModelEntry): Array<string> => {
 
 /** One line per file that could not be read and per entry that was skipped, for stderr. */
 export const configWarnings = (config: LoadedConfig, chosen: EntryRecord | undefined): Array<string> => [
+  ...(config.project !== undefined && !config.project.trusted
+    ? [
+      `ignored this project's ${config.project.files.map((f) => f.slice(config.project!.dir.length + 1)).join(" and ")} ` +
+      `(${config.project.dir} is not trusted); to use them: byok trust ${config.project.dir}`
+    ]
+    : []),
   ...config.broken.map((b) => `${b.message} (models in that file are ignored)`),
   ...config.priceIssues.map((i) => `${i.file}: ${i.path}: ${i.message}${i.path.startsWith("prices") ? " (price override ignored)" : ""}`),
   ...config.entries

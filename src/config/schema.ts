@@ -132,6 +132,9 @@ const ENV_REF = /\$\{((?:file:[^}]+)|[A-Za-z_][A-Za-z0-9_]*)\}/g
 /** What a reference stands for: the value, or why it has none (never the file's content). */
 export type RefValue = string | { readonly unreadable: string }
 
+/** What a `${…}` in a project's file stands for: nothing (config/trust.ts). */
+export const PROJECT_REF = "project"
+
 /**
  * Every `${VAR}` name and `${file:PATH}` (as `file:PATH`) used anywhere in a JSON value. Iterative: a file may
  * nest deeper than the call stack.
@@ -181,7 +184,11 @@ export const expandEnv = (
         path,
         name,
         name.startsWith("file:")
-          ? `cannot read the secret file ${name.slice(5)}: ${v?.unreadable ?? "no such file"}`
+          ? v?.unreadable === PROJECT_REF
+            ? `\${${name}} is not read: this entry comes from a project file, which sets its own base_url, and byok sends no secret file to an address a project chose (define the model in your own settings.json instead)`
+            : `cannot read the secret file ${name.slice(5)}: ${v?.unreadable ?? "no such file"}`
+          : v?.unreadable === PROJECT_REF
+          ? `\${${name}} is not expanded: this entry comes from a project file, which sets its own base_url, and byok sends no environment value to an address a project chose (define the model in your own settings.json instead)`
           : v !== undefined
           ? `environment variable ${name} is set but empty (give it the value in the shell that runs byok)`
           : `environment variable ${name} is not set (export ${name}=… in the shell that runs byok)`

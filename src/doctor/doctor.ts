@@ -14,7 +14,7 @@ import { endingOf } from "../lib/cause.ts"
 import { PRIVATE_DIR, PRIVATE_FILE, tighten } from "../lib/sqlite.ts"
 import { closest } from "../lib/text.ts"
 import { statSync } from "node:fs"
-import { ProviderError } from "../providers/errors.ts"
+import { ConnectionError, ProviderError } from "../providers/errors.ts"
 import { requestContext } from "../providers/format.ts"
 import { fromTransport, requestInit, waitedTooLong } from "../providers/http.ts"
 import { Network } from "../lib/network.ts"
@@ -207,8 +207,13 @@ export const diagnose = (record: EntryRecord, selected: Selected | undefined, op
 
     // 6, 7, 11. The key, the stream and its usage, the time to the first token: the smallest real request.
     const requestTimeout = options.timeout ?? REQUEST_TIMEOUT_SECONDS
-    const conversation = yield* makeConversation({ selected, maxRetries: 0, timeout: requestTimeout, ephemeral: true })
-    const turn = yield* conversation.send("Reply with the word OK.", { render: Stream.runDrain, maxOutputTokens: 1 })
+    const probe = makeConversation({ selected, maxRetries: 0, timeout: requestTimeout, ephemeral: true }).pipe(
+      Effect.flatMap((c) => c.send("Reply with the word OK.", { render: Stream.runDrain, maxOutputTokens: 1 }))
+    )
+    let turn = yield* probe
+    // A kept-alive connection that the server or a proxy closed just as the request went out says nothing about
+    // either: the doctor sends once more before it calls that a failure (the SDKs retry it too).
+    if (closedBeforeAnswer(turn.failure)) turn = yield* probe
     if (turn.failure !== undefined) {
       const ending = endingOf(turn.failure)
       const error = ending._tag === "Failed" && ending.error instanceof ProviderError ? ending.error : undefined
@@ -287,3 +292,10 @@ export const diagnose = (record: EntryRecord, selected: Selected | undefined, op
     }
     return { model: name, checks } satisfies ModelReport
   })
+
+const closedBeforeAnswer = (failure: Parameters<typeof endingOf>[0] | undefined): boolean => {
+  if (failure === undefined) return false
+  const ending = endingOf(failure)
+  return ending._tag === "Failed" && ending.error instanceof ProviderError &&
+    ending.error.reason instanceof ConnectionError && ending.error.reason.kind === "reset"
+}
