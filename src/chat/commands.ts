@@ -1,6 +1,7 @@
 // Slash commands of the chat: what each does, and the parser from an input line to a message or a command.
 // An unknown command is not sent to the model: it is reported with the closest known one.
 import { closest } from "../lib/text.ts"
+import type { CustomCommand } from "./custom.ts"
 
 export interface CommandSpec {
   readonly name: string
@@ -27,12 +28,16 @@ export type Parsed =
   | { readonly kind: "empty" }
   | { readonly kind: "message"; readonly text: string }
   | { readonly kind: "command"; readonly name: string; readonly arg: string }
+  | { readonly kind: "custom"; readonly command: CustomCommand; readonly arg: string }
   | { readonly kind: "unknown"; readonly name: string; readonly suggestion: string | undefined }
 
 const names = COMMANDS.flatMap((c) => [c.name, ...(c.aliases ?? [])])
 
-/** A line → what to do with it. `//text` sends "/text" to the model. */
-export const parseInput = (line: string): Parsed => {
+/**
+ * A line → what to do with it. `//text` sends "/text" to the model. byok's own commands come before the user's
+ * custom ones (chat/custom.ts) of the same name.
+ */
+export const parseInput = (line: string, custom: ReadonlyArray<CustomCommand> = []): Parsed => {
   const text = line.trim()
   if (text === "") return { kind: "empty" }
   if (!text.startsWith("/") || text.startsWith("//")) {
@@ -42,23 +47,34 @@ export const parseInput = (line: string): Parsed => {
   const lower = name.toLowerCase()
   const spec = COMMANDS.find((c) => c.name === lower || c.aliases?.includes(lower))
   if (spec !== undefined) return { kind: "command", name: spec.name, arg: arg.trim() }
-  const guess = closest(lower, names)
-  const suggestion = guess === undefined ? undefined : COMMANDS.find((c) => c.name === guess || c.aliases?.includes(guess))?.name
+  const own = custom.find((c) => c.name === lower)
+  if (own !== undefined) return { kind: "custom", command: own, arg: arg.trim() }
+  const guess = closest(lower, [...names, ...custom.map((c) => c.name)])
+  const suggestion = guess === undefined
+    ? undefined
+    : COMMANDS.find((c) => c.name === guess || c.aliases?.includes(guess))?.name ?? guess
   return { kind: "unknown", name, suggestion }
 }
 
-/** Tab completion: a unique command for a `/pre` prefix, with a trailing space. */
-export const completeCommand = (buffer: string): string | undefined => {
+/** Tab completion: a unique command (byok's or a custom one) for a `/pre` prefix, with a trailing space. */
+export const completeCommand = (buffer: string, custom: ReadonlyArray<CustomCommand> = []): string | undefined => {
   if (!/^\/\S*$/.test(buffer)) return undefined
   const prefix = buffer.slice(1).toLowerCase()
-  const matches = COMMANDS.filter((c) => c.name.startsWith(prefix))
-  return matches.length === 1 ? `/${matches[0]!.name} ` : undefined
+  const matches = [...new Set([...COMMANDS.map((c) => c.name), ...custom.map((c) => c.name)])].filter((n) => n.startsWith(prefix))
+  return matches.length === 1 ? `/${matches[0]!} ` : undefined
 }
 
-export const helpText = (): string =>
+export const helpText = (custom: ReadonlyArray<CustomCommand> = []): string =>
   [
     "Commands:",
     ...COMMANDS.map((c) => `  /${`${c.name} ${c.args}`.trim().padEnd(16)} ${c.summary}`),
+    ...(custom.length > 0
+      ? [
+        "",
+        "Your commands (~/.factory/commands, and the trusted project's .factory/commands):",
+        ...custom.map((c) => `  /${`${c.name} ${c.argumentHint}`.trim().padEnd(16)} ${c.description}${c.scope === "project" ? " (project)" : ""}`)
+      ]
+      : []),
     "",
     "Keys:",
     "  Enter              send",

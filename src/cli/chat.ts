@@ -4,6 +4,7 @@
 // Model output goes to the terminal and the session store only; the ledger never holds the chat up.
 import { Clock, Deferred, Duration, Effect, Fiber, Option, Queue, Result, Stdio, Stream } from "effect"
 import { COMMANDS, completeCommand, helpText, parseInput } from "../chat/commands.ts"
+import { commandMessage, type CustomCommand, loadCustomCommands, SCRIPT_OUTPUT_LIMIT } from "../chat/custom.ts"
 import { LineEditor, renderFrame } from "../chat/editor.ts"
 import { appendHistory, loadHistory } from "../chat/history.ts"
 import type { Key } from "../chat/keys.ts"
@@ -182,7 +183,8 @@ export const runChat = (flags: ChatInput) =>
     const place = yield* dataPlace
     // Input history is kept between runs where byok records; otherwise for this run only.
     const historyPath = place._tag === "Directory" ? `${place.path}/history.jsonl` : undefined
-    const editor = new LineEditor(historyPath !== undefined ? yield* loadHistory(historyPath) : [], completeCommand)
+    const custom = loadCustomCommands(loaded.commandDirs)
+    const editor = new LineEditor(historyPath !== undefined ? yield* loadHistory(historyPath) : [], (b) => completeCommand(b, custom))
     const typedAhead: Array<Key> = []
     const prompt = { text: `${style.accent("›")} `, width: 2 }
     const continuation = { text: "  ", width: 2 }
@@ -432,7 +434,7 @@ export const runChat = (flags: ChatInput) =>
       Effect.gen(function*() {
         switch (name) {
           case "help":
-            yield* say(helpText())
+            yield* say(helpText(custom))
             break
           case "exit":
             return "exit"
@@ -589,9 +591,18 @@ export const runChat = (flags: ChatInput) =>
         return "continue" as const
       })
 
+    /** A custom command: its prompt, or its script's output (through the key redactor), is the message. */
+    const customCommand = (c: CustomCommand, arg: string): Effect.Effect<void> =>
+      Effect.gen(function*() {
+        const result = yield* Effect.promise((signal) => commandMessage(c, arg, process.cwd(), signal))
+        if (!result.ok) return yield* say(`/${c.name}: ${stripControls(redactor.redact(result.reason))}; nothing was sent.`)
+        if (result.cut) yield* warn(`/${c.name} printed more than ${SCRIPT_OUTPUT_LIMIT / 1024} KiB; the rest was cut`)
+        yield* send(c.kind === "script" ? redactor.redact(result.text) : result.text)
+      })
+
     /** Handles one input line; "exit" ends the chat. */
     const handle = (line: string): Effect.Effect<"continue" | "exit"> => {
-      const parsed = parseInput(line)
+      const parsed = parseInput(line, custom)
       switch (parsed.kind) {
         case "empty":
           return Effect.succeed("continue")
@@ -599,6 +610,8 @@ export const runChat = (flags: ChatInput) =>
           return Effect.as(send(parsed.text), "continue" as const)
         case "command":
           return command(parsed.name, parsed.arg)
+        case "custom":
+          return Effect.as(customCommand(parsed.command, parsed.arg), "continue" as const)
         case "unknown":
           return Effect.as(
             say(`Unknown command /${parsed.name}.${parsed.suggestion ? ` Did you mean /${parsed.suggestion}?` : ""} ` +

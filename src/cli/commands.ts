@@ -241,7 +241,7 @@ const doctor = Command.make("doctor", doctorConfig, (input) => lazily(() => impo
 )
 
 const trust = Command.make("trust", trustConfig, (input) => lazily(() => import("./trust.ts"), (m) => m.runTrust(input))).pipe(
-  Command.withDescription("Trust a project, so that its own .factory files (settings) take effect; until then byok ignores them"),
+  Command.withDescription("Trust a project, so that its own .factory files (settings, commands) take effect; until then byok ignores them"),
   Command.withExamples([
     { command: "byok trust", description: "Trust the project the working directory is in" },
     { command: "byok trust ~/code/app", description: "Trust a given directory" },

@@ -15,6 +15,7 @@ import { runAgent } from "../conversation/agent.ts"
 import { agentSystemPrompt } from "../conversation/context.ts"
 import { autonomyOf, ConfigService } from "../config/config.ts"
 import { toolsFor } from "../tools/registry.ts"
+import { commandMessage, loadCustomCommands, SCRIPT_OUTPUT_LIMIT } from "../chat/custom.ts"
 
 /** With --auto: the most requests of one loop unless --max-turns says. */
 const DEFAULT_MAX_TURNS = 50
@@ -372,7 +373,20 @@ export const runExec = (flags: ExecInput) => {
       return yield* new UsageError({ detail: `--max-tokens must be a positive whole number, got ${maxTokens}` })
     }
     const lines = flags.input === "stream-json"
-    const argument = flags.prompt.length > 0 ? flags.prompt.join(" ") : undefined
+    let argument = flags.prompt.length > 0 ? flags.prompt.join(" ") : undefined
+    // `byok exec /name ARGS`: a custom command's prompt, or its script's output, is the argument.
+    const slash = argument !== undefined ? /^\/([^\s/]+)(?:\s+([\s\S]*))?$/.exec(argument.trim()) : null
+    if (slash !== null) {
+      const loaded = yield* (yield* ConfigService).load
+      const custom = loadCustomCommands(loaded.commandDirs).find((c) => c.name === slash[1]!.toLowerCase())
+      if (custom !== undefined) {
+        const redactor = yield* Redactor
+        const result = yield* Effect.promise((signal) => commandMessage(custom, (slash[2] ?? "").trim(), process.cwd(), signal))
+        if (!result.ok) return yield* new UsageError({ detail: `/${custom.name}: ${redactor.redact(result.reason)}` })
+        if (result.cut) yield* warn(t, `/${custom.name} printed more than ${SCRIPT_OUTPUT_LIMIT / 1024} KiB; the rest was cut`)
+        argument = custom.kind === "script" ? redactor.redact(result.text) : result.text
+      }
+    }
     if (lines && argument !== undefined) {
       return yield* new UsageError({
         detail: "--input-format stream-json reads the messages from stdin only",

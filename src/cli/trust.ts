@@ -3,7 +3,7 @@ import { Effect } from "effect"
 import { existsSync } from "node:fs"
 import { resolve } from "node:path"
 import { UsageError } from "../config/errors.ts"
-import { PROJECT_FILES, projectOf, setTrust, trustedDirs } from "../config/trust.ts"
+import { PROJECT_COMMANDS, PROJECT_FILES, projectOf, setTrust, trustedDirs } from "../config/trust.ts"
 import { dataPlace } from "../lib/sqlite.ts"
 import type { TrustInput } from "./commands.ts"
 import { printLine } from "./render.ts"
@@ -28,11 +28,11 @@ export const runTrust = (flags: TrustInput) =>
       try: () => setTrust(place.path, dir, !flags.revoke),
       catch: (error) => new UsageError({ detail: `cannot write ${place.path}/trusted.json: ${(error as Error).message}` })
     })
-    const files = PROJECT_FILES.filter((f) => existsSync(`${dir}/${f}`))
+    const files = [...PROJECT_FILES, PROJECT_COMMANDS].filter((f) => existsSync(`${dir}/${f}`))
     yield* printLine(
       flags.revoke
         ? `No longer trusted: ${dir}. Its .factory files are ignored again.`
-        : `Trusted: ${dir}. ${files.length > 0 ? `Its ${files.join(" and ")} now take effect` : "Its .factory files take effect"} ` +
+        : `Trusted: ${dir}. ${files.length > 0 ? `Its ${files.join(", ")} now take effect` : "Its .factory files take effect"} ` +
           "(a ${VAR} or ${file:…} in them is never expanded, so none of your keys goes to a server they name)."
     )
   })

@@ -21,7 +21,7 @@ import {
 } from "./errors.ts"
 import { excerpt, parseJson } from "./json.ts"
 import { type Autonomy, AUTONOMY_LEVELS, type CommandRules } from "../tools/risk.ts"
-import { isTrusted, PROJECT_FILES, projectOf } from "./trust.ts"
+import { isDirectory, isTrusted, PROJECT_COMMANDS, PROJECT_FILES, projectOf } from "./trust.ts"
 import { existsSync } from "node:fs"
 import {
   CamelShape,
@@ -75,6 +75,8 @@ export interface LoadedConfig {
   readonly autonomy: Autonomy | undefined
   /** The project the working directory is in, its own files, and whether the user trusts it (config/trust.ts). */
   readonly project: { readonly dir: string; readonly files: ReadonlyArray<string>; readonly trusted: boolean } | undefined
+  /** Where custom slash commands are read from, lowest first: ~/.factory/commands, then the trusted project's. */
+  readonly commandDirs: ReadonlyArray<{ readonly dir: string; readonly scope: "personal" | "project" }>
   /** droid's `commandAllowlist` and `commandDenylist`, from every file read. */
   readonly commands: CommandRules
 }
@@ -143,6 +145,14 @@ export const make = Effect.fn("Config.make")(function*(options: Options = {}) {
   const projectDir = explicit === undefined ? projectOf(options.cwd ?? process.cwd(), home) : undefined
   const projectFiles = projectDir !== undefined ? PROJECT_FILES.map((f) => `${projectDir}/${f}`).filter((f) => existsSync(f)) : []
   const trusted = projectDir !== undefined && isTrusted(dataDir, projectDir)
+  // Its custom slash commands (chat/custom.ts), trusted or not, like its settings.
+  const projectCommands = projectDir !== undefined && isDirectory(`${projectDir}/${PROJECT_COMMANDS}`)
+    ? `${projectDir}/${PROJECT_COMMANDS}`
+    : undefined
+  const commandDirs: LoadedConfig["commandDirs"] = [
+    ...(home !== undefined ? [{ dir: `${home}/.factory/commands`, scope: "personal" as const }] : []),
+    ...(projectCommands !== undefined && trusted ? [{ dir: projectCommands, scope: "project" as const }] : [])
+  ]
 
   // With --config (or BYOK_CONFIG) the models come from that file alone, but prices still come from byok's own
   // file too (the hints say to put them there), the explicit file's own "prices" winning.
@@ -349,7 +359,10 @@ export const make = Effect.fn("Config.make")(function*(options: Options = {}) {
       prices,
       priceIssues,
       discovered: found,
-      project: projectDir !== undefined && projectFiles.length > 0 ? { dir: projectDir, files: projectFiles, trusted } : undefined,
+      project: projectDir !== undefined && (projectFiles.length > 0 || projectCommands !== undefined)
+        ? { dir: projectDir, files: [...projectFiles, ...(projectCommands !== undefined ? [projectCommands] : [])], trusted }
+        : undefined,
+      commandDirs,
       reasoningEffort,
       autonomy,
       commands: { allow, deny }
@@ -485,11 +498,14 @@ export const unexpandedKeyWarning = (entry: ModelEntry): Array<string> => {
   ]
 }
 
+const listed = (items: ReadonlyArray<string>) =>
+  items.length <= 1 ? items.join("") : `${items.slice(0, -1).join(", ")} and ${items[items.length - 1]}`
+
 /** One line per file that could not be read and per entry that was skipped, for stderr. */
 export const configWarnings = (config: LoadedConfig, chosen: EntryRecord | undefined): Array<string> => [
   ...(config.project !== undefined && !config.project.trusted
     ? [
-      `ignored this project's ${config.project.files.map((f) => f.slice(config.project!.dir.length + 1)).join(" and ")} ` +
+      `ignored this project's ${listed(config.project.files.map((f) => f.slice(config.project!.dir.length + 1)))} ` +
       `(${config.project.dir} is not trusted); to use them: byok trust ${config.project.dir}`
     ]
     : []),

@@ -2,12 +2,22 @@
 // servers and commands) could point a model at any server or start any program, so they take effect only in a
 // directory the user has trusted with `byok trust`. The answers are kept in byok's data directory (trusted.json,
 // private like the rest); with nowhere to keep them, nothing is trusted.
-import { existsSync, readFileSync, realpathSync, renameSync, writeFileSync } from "node:fs"
+import { existsSync, readFileSync, realpathSync, renameSync, statSync, writeFileSync } from "node:fs"
 import { dirname, join } from "node:path"
 import { PRIVATE_FILE, privateDirectory } from "../lib/sqlite.ts"
 
 /** The files of a project that byok reads, when they exist, in the order they are merged. */
 export const PROJECT_FILES = [".factory/settings.json", ".factory/settings.local.json"] as const
+/** A project's custom slash commands (chat/custom.ts). */
+export const PROJECT_COMMANDS = ".factory/commands"
+
+export const isDirectory = (path: string): boolean => {
+  try {
+    return statSync(path).isDirectory()
+  } catch {
+    return false
+  }
+}
 
 const real = (path: string) => {
   try {

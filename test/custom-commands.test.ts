@@ -1,0 +1,167 @@
+// Custom slash commands (droid's .factory/commands): Markdown prompts with $ARGUMENTS and scripts whose output is
+// the message; a project's only once the project is trusted; in the chat and in `byok exec /name`.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test"
+import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { completeCommand, helpText, parseInput } from "../src/chat/commands.ts"
+import { type CustomCommand, loadCustomCommands, slugOf, splitFrontmatter } from "../src/chat/custom.ts"
+import { byokBinary } from "./lib/binary.ts"
+import { answer } from "./lib/faults.ts"
+import { CANARY } from "./lib/provider.ts"
+import { type FakeServer, sseResponse, startServer } from "./lib/server.ts"
+
+let bin: string
+let server: FakeServer
+
+beforeAll(() => {
+  bin = byokBinary()
+  server = startServer()
+  server.handle(() => sseResponse(answer("generic-chat-completion-api", ["ok"])))
+}, 60_000)
+afterAll(() => server?.stop())
+
+const userText = (body: unknown): string => {
+  const messages = (body as { messages: Array<{ role: string; content: unknown }> }).messages
+  const last = messages.filter((m) => m.role === "user").at(-1)!
+  return typeof last.content === "string" ? last.content : JSON.stringify(last.content)
+}
+
+const setup = () => {
+  const home = mkdtempSync(join(tmpdir(), "byok-cmd-home-"))
+  mkdirSync(join(home, ".factory", "commands"), { recursive: true })
+  writeFileSync(join(home, ".factory", "settings.json"), JSON.stringify({
+    customModels: [{ displayName: "M", model: "m", baseUrl: `${server.url}/v1`, apiKey: CANARY, provider: "generic-chat-completion-api", maxOutputTokens: 100 }]
+  }))
+  const commands = join(home, ".factory", "commands")
+  writeFileSync(join(commands, "Code Review.md"), "---\ndescription: Review a branch\nargument-hint: <branch>\n---\nPlease review `$ARGUMENTS` for merge blockers.\n")
+  writeFileSync(join(commands, "plain.md"), "# Summarise\nSummarise the repository.\n")
+  writeFileSync(join(commands, "stamp"), `#!/bin/sh\n# description: the arguments and the working directory\necho "args=$1"\necho "dir=$(pwd)"\necho "key=${"$"}LEAK"\n`)
+  chmodSync(join(commands, "stamp"), 0o755)
+  writeFileSync(join(commands, "noexec"), "#!/bin/sh\necho hi\n")
+  chmodSync(join(commands, "noexec"), 0o644)
+  writeFileSync(join(commands, "fails"), "#!/bin/sh\necho 'it broke' >&2\nexit 3\n")
+  chmodSync(join(commands, "fails"), 0o755)
+  writeFileSync(join(commands, "notes.txt"), "not a command: no .md, no shebang\n")
+  const project = mkdtempSync(join(tmpdir(), "byok-cmd-project-"))
+  mkdirSync(join(project, ".git"))
+  mkdirSync(join(project, ".factory", "commands"), { recursive: true })
+  writeFileSync(join(project, ".factory", "commands", "plain.md"), "The project's own plain command.\n")
+  writeFileSync(join(project, ".factory", "commands", "deploy.md"), "Deploy $ARGUMENTS.\n")
+  return { home, project, data: mkdtempSync(join(tmpdir(), "byok-cmd-data-")) }
+}
+
+const run = async (args: ReadonlyArray<string>, s: { home: string; data: string }, cwd: string, stdin?: string) => {
+  const proc = Bun.spawn([bin, ...args], {
+    cwd,
+    env: { PATH: process.env["PATH"] ?? "", NO_COLOR: "1", HOME: s.home, BYOK_HOME: s.data, BYOK_MAX_RETRIES: "0", LEAK: CANARY },
+    stdin: stdin !== undefined ? new TextEncoder().encode(stdin) : "ignore",
+    stdout: "pipe",
+    stderr: "pipe"
+  })
+  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited])
+  expect(stdout + stderr).not.toContain(CANARY)
+  return { stdout, stderr, code }
+}
+
+describe("reading the commands", () => {
+  test("names are droid's slugs; frontmatter gives the description and hint; only .md and #! files count", () => {
+    expect(slugOf("Code Review.md")).toBe("code-review")
+    expect(slugOf("Ship It!.mdx")).toBe("ship-it")
+    expect(splitFrontmatter("---\ndescription: \"Quoted\"\n---\nbody\n")).toEqual({ meta: { description: "Quoted" }, body: "body\n" })
+    expect(splitFrontmatter("no frontmatter\n---\n").meta).toEqual({})
+    const s = setup()
+    const found = loadCustomCommands([{ dir: join(s.home, ".factory", "commands"), scope: "personal" }])
+    expect(found.map((c) => [c.name, c.kind])).toEqual([
+      ["code-review", "prompt"], ["fails", "script"], ["noexec", "script"], ["plain", "prompt"], ["stamp", "script"]
+    ])
+    expect(found.find((c) => c.name === "code-review")).toMatchObject({ description: "Review a branch", argumentHint: "<branch>" })
+    expect(found.find((c) => c.name === "plain")!.description).toBe("Summarise")
+    expect(found.find((c) => c.name === "stamp")!.description).toBe("the arguments and the working directory")
+    const both = loadCustomCommands([
+      { dir: join(s.home, ".factory", "commands"), scope: "personal" },
+      { dir: join(s.project, ".factory", "commands"), scope: "project" }
+    ])
+    expect(both.find((c) => c.name === "plain")!.scope).toBe("project")
+  })
+
+  test("in the chat's parser: byok's own commands first, then the custom ones; Tab and /help know them", () => {
+    const custom: ReadonlyArray<CustomCommand> = [
+      { name: "review", file: "/x/review.md", kind: "prompt", description: "Review a branch", argumentHint: "<branch>", scope: "personal" },
+      { name: "help", file: "/x/help.md", kind: "prompt", description: "shadowed", argumentHint: "", scope: "personal" }
+    ]
+    expect(parseInput("/review main  ", custom)).toMatchObject({ kind: "custom", command: { name: "review" }, arg: "main" })
+    expect(parseInput("/help", custom)).toEqual({ kind: "command", name: "help", arg: "" })
+    expect(parseInput("/reveiw x", custom)).toEqual({ kind: "unknown", name: "reveiw", suggestion: "review" })
+    expect(parseInput("/review x")).toMatchObject({ kind: "unknown" })
+    expect(completeCommand("/rev", custom)).toBe("/review ")
+    expect(completeCommand("/rev")).toBeUndefined()
+    expect(helpText(custom)).toMatch(/\/review <branch> +Review a branch/)
+  })
+})
+
+describe("byok exec /name", () => {
+  test("a Markdown command: $ARGUMENTS replaced; without it, the body as written", async () => {
+    const s = setup()
+    server.requests.length = 0
+    const r = await run(["exec", "/code-review", "feature/login", "now"], s, s.home)
+    expect(r.code).toBe(0)
+    expect(userText(server.requests.at(-1)!.body)).toBe("Please review `feature/login now` for merge blockers.")
+    await run(["exec", "/plain"], s, s.home)
+    expect(userText(server.requests.at(-1)!.body)).toBe("# Summarise\nSummarise the repository.")
+  })
+
+  test("a script: run in the working directory with the arguments as $1; its output, redacted, is the message", async () => {
+    const s = setup()
+    const r = await run(["exec", "/stamp", "a b"], s, s.project)
+    expect(r.code).toBe(0)
+    const sent = userText(server.requests.at(-1)!.body)
+    expect(sent).toContain("args=a b")
+    expect(sent).toContain(`dir=${s.project}`)
+    expect(sent).not.toContain(CANARY)
+  })
+
+  test("a script that fails, or is not executable: said, exit 2, nothing sent", async () => {
+    const s = setup()
+    server.requests.length = 0
+    const failed = await run(["exec", "/fails"], s, s.home)
+    expect(failed.code).toBe(2)
+    expect(failed.stderr).toContain("exited with 3: it broke")
+    const noexec = await run(["exec", "/noexec"], s, s.home)
+    expect(noexec.code).toBe(2)
+    expect(noexec.stderr).toContain("is not executable (chmod +x")
+    expect(server.requests.filter((q) => q.method === "POST")).toHaveLength(0)
+  })
+
+  test("a slash that names no command is sent as written (a path is a prompt too)", async () => {
+    const s = setup()
+    await run(["exec", "/usr/bin/env", "explain"], s, s.home)
+    expect(userText(server.requests.at(-1)!.body)).toBe("/usr/bin/env explain")
+    await run(["exec", "/nosuch"], s, s.home)
+    expect(userText(server.requests.at(-1)!.body)).toBe("/nosuch")
+  })
+
+  test("a project's commands: ignored and said until trusted; then they work and win over the user's", async () => {
+    const s = setup()
+    const before = await run(["exec", "/deploy", "prod"], s, s.project)
+    expect(userText(server.requests.at(-1)!.body)).toBe("/deploy prod")
+    expect(before.stderr).toContain(`ignored this project's .factory/commands (${s.project} is not trusted); to use them: byok trust ${s.project}`)
+    expect((await run(["trust"], s, s.project)).stdout).toContain(".factory/commands")
+    const after = await run(["exec", "/deploy", "prod"], s, s.project)
+    expect(after.stderr).not.toContain("not trusted")
+    expect(userText(server.requests.at(-1)!.body)).toBe("Deploy prod.")
+    await run(["exec", "/plain"], s, s.project)
+    expect(userText(server.requests.at(-1)!.body)).toBe("The project's own plain command.")
+  })
+})
+
+test("in the chat (stdin not a terminal): /help lists them, and /name sends the command's message", async () => {
+  const s = setup()
+  const r = await run(["chat"], s, s.home, "/help\n/code-review main\n/exit\n")
+  expect(r.stdout).toMatch(/\/code-review <branch> +Review a branch/)
+  expect(r.stdout).toMatch(/\/stamp +the arguments and the working directory/)
+  expect(userText(server.requests.at(-1)!.body)).toBe("Please review `main` for merge blockers.")
+  const failed = await run(["chat"], s, s.home, "/fails\n/exit\n")
+  expect(failed.stdout + failed.stderr).toContain("/fails: ")
+  expect(failed.stdout + failed.stderr).toContain("nothing was sent")
+})
