@@ -9,6 +9,7 @@ import { type CustomCommand, loadCustomCommands, slugOf, splitFrontmatter } from
 import { byokBinary } from "./lib/binary.ts"
 import { answer } from "./lib/faults.ts"
 import { CANARY } from "./lib/provider.ts"
+import { runBinary } from "./lib/run.ts"
 import { type FakeServer, sseResponse, startServer } from "./lib/server.ts"
 
 let bin: string
@@ -52,16 +53,9 @@ const setup = () => {
 }
 
 const run = async (args: ReadonlyArray<string>, s: { home: string; data: string }, cwd: string, stdin?: string) => {
-  const proc = Bun.spawn([bin, ...args], {
-    cwd,
-    env: { PATH: process.env["PATH"] ?? "", NO_COLOR: "1", HOME: s.home, BYOK_HOME: s.data, BYOK_MAX_RETRIES: "0", LEAK: CANARY },
-    stdin: stdin !== undefined ? new TextEncoder().encode(stdin) : "ignore",
-    stdout: "pipe",
-    stderr: "pipe"
-  })
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited])
-  expect(stdout + stderr).not.toContain(CANARY)
-  return { stdout, stderr, code }
+  const r = await runBinary(bin, args, { HOME: s.home, BYOK_HOME: s.data, BYOK_MAX_RETRIES: "0", LEAK: CANARY }, stdin, cwd)
+  expect(r.stdout + r.stderr).not.toContain(CANARY)
+  return r
 }
 
 describe("reading the commands", () => {

@@ -12,6 +12,7 @@ import * as Redactor from "../src/lib/redact.ts"
 import { byokBinary } from "./lib/binary.ts"
 import { answer } from "./lib/faults.ts"
 import { CANARY, noLocalServers } from "./lib/provider.ts"
+import { runBinary } from "./lib/run.ts"
 import { type FakeServer, sseResponse, startServer } from "./lib/server.ts"
 
 let bin: string
@@ -44,16 +45,8 @@ const setup = () => {
   return { home, project, data: mkdtempSync(join(tmpdir(), "byok-trust-data-")) }
 }
 
-const run = async (args: ReadonlyArray<string>, env: { home: string; data: string }, cwd: string) => {
-  const proc = Bun.spawn([bin, ...args], {
-    cwd,
-    env: { PATH: process.env["PATH"] ?? "", NO_COLOR: "1", HOME: env.home, BYOK_HOME: env.data, BYOK_MAX_RETRIES: "0", BYOK_TEST_SECRET: CANARY },
-    stdout: "pipe",
-    stderr: "pipe"
-  })
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited])
-  return { stdout, stderr, code }
-}
+const run = (args: ReadonlyArray<string>, env: { home: string; data: string }, cwd: string) =>
+  runBinary(bin, args, { HOME: env.home, BYOK_HOME: env.data, BYOK_MAX_RETRIES: "0", BYOK_TEST_SECRET: CANARY }, undefined, cwd)
 
 describe("settings layers", () => {
   test("settings.local.json over settings.json; models says which file each entry came from", async () => {

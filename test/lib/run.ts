@@ -10,9 +10,11 @@ export const runBinary = async (
   bin: string,
   args: ReadonlyArray<string>,
   env: Record<string, string>,
-  stdin?: string
+  stdin?: string,
+  cwd?: string
 ): Promise<RunResult> => {
   const proc = Bun.spawn([bin, ...args], {
+    ...(cwd !== undefined ? { cwd } : {}),
     env: { PATH: process.env["PATH"] ?? "", NO_COLOR: "1", ...env },
     stdin: stdin !== undefined ? new TextEncoder().encode(stdin) : "ignore",
     stdout: "pipe",
