@@ -11,6 +11,7 @@ import { answer } from "./lib/faults.ts"
 import { CANARY } from "./lib/provider.ts"
 import { runBinary } from "./lib/run.ts"
 import { type FakeServer, sseResponse, startServer } from "./lib/server.ts"
+import { startPane } from "./lib/tmux.ts"
 
 let bin: string
 let server: FakeServer
@@ -158,4 +159,57 @@ test("in the chat (stdin not a terminal): /help lists them, and /name sends the 
   const failed = await run(["chat"], s, s.home, "/fails\n/exit\n")
   expect(failed.stdout + failed.stderr).toContain("/fails: ")
   expect(failed.stdout + failed.stderr).toContain("nothing was sent")
+})
+
+describe("in a real terminal", () => {
+  const chatIn = (s: { home: string; data: string }, dir: string) =>
+    startPane(["sh", "-c", `cd '${dir}' && exec '${bin}'`], { HOME: s.home, BYOK_HOME: s.data, BYOK_MAX_RETRIES: "0", NO_COLOR: "1" })
+
+  test("the chat asks once whether to trust a project; yes makes its commands work at once, Tab completes them", async () => {
+    const s = setup()
+    const pane = chatIn(s, s.project)
+    try {
+      await pane.waitFor(`${s.project} has its own .factory/commands.`)
+      await pane.waitFor("Trust this project? [y/N]")
+      pane.line("y")
+      await pane.waitFor("/help for commands")
+      pane.text("/depl")
+      pane.keys("Tab")
+      await pane.waitFor("/deploy ")
+      pane.line("staging")
+      await pane.waitFor(/ok\s*$/m)
+      expect(userText(server.requests.at(-1)!.body)).toBe("Deploy staging.")
+    } finally {
+      pane.stop()
+    }
+    // Asked once: the next chat there does not ask again.
+    const again = chatIn(s, s.project)
+    try {
+      const screen = await again.waitFor("/help for commands")
+      expect(screen).not.toContain("Trust this project?")
+    } finally {
+      again.stop()
+    }
+  })
+
+  test("no (or Enter) is kept too: not asked again, the project's commands stay ignored, and the notice says how", async () => {
+    const s = setup()
+    const pane = chatIn(s, s.project)
+    try {
+      await pane.waitFor("Trust this project? [y/N]")
+      pane.keys("Enter")
+      const screen = await pane.waitFor("/help for commands")
+      expect(screen).toContain(`to use them: byok trust ${s.project}`)
+      pane.line("/deploy x")
+      await pane.waitFor("Unknown command /deploy")
+    } finally {
+      pane.stop()
+    }
+    const again = chatIn(s, s.project)
+    try {
+      expect(await again.waitFor("/help for commands")).not.toContain("Trust this project?")
+    } finally {
+      again.stop()
+    }
+  })
 })

@@ -4,6 +4,7 @@
 // Model output goes to the terminal and the session store only; the ledger never holds the chat up.
 import { Clock, Deferred, Duration, Effect, Fiber, Option, Queue, Result, Stdio, Stream } from "effect"
 import { COMMANDS, completeCommand, helpText, parseInput } from "../chat/commands.ts"
+import { askToTrust } from "./trust.ts"
 import { commandMessage, type CustomCommand, loadCustomCommands, SCRIPT_OUTPUT_LIMIT } from "../chat/custom.ts"
 import { LineEditor, renderFrame } from "../chat/editor.ts"
 import { appendHistory, loadHistory } from "../chat/history.ts"
@@ -90,6 +91,10 @@ const modelList = (loaded: LoadedConfig, current: ModelEntry, style: Style) => {
 }
 
 export const runChat = (flags: ChatInput) =>
+  // A project's own files are asked about first (once per project, at a terminal): the settings read after it.
+  Effect.andThen(askToTrust(Option.isSome(flags.config)), chatWith(flags))
+
+const chatWith = (flags: ChatInput) =>
   Effect.scoped(Effect.gen(function*() {
     const t = yield* term
     const stdio = yield* Stdio.Stdio

@@ -1,9 +1,10 @@
 // `byok trust`: a project's own .factory files take effect only in a directory the user trusts (config/trust.ts).
 import { Effect } from "effect"
-import { existsSync } from "node:fs"
+import { existsSync, readSync } from "node:fs"
 import { resolve } from "node:path"
 import { UsageError } from "../config/errors.ts"
-import { PROJECT_COMMANDS, PROJECT_FILES, projectOf, setTrust, trustedDirs } from "../config/trust.ts"
+import { PROJECT_COMMANDS, PROJECT_FILES, projectOf, setTrust, trustedDirs, wasAnswered } from "../config/trust.ts"
+import { envVar } from "../lib/env.ts"
 import { dataPlace } from "../lib/sqlite.ts"
 import type { TrustInput } from "./commands.ts"
 import { printLine } from "./render.ts"
@@ -35,4 +36,42 @@ export const runTrust = (flags: TrustInput) =>
         : `Trusted: ${dir}. ${files.length > 0 ? `Its ${files.join(", ")} now take effect` : "Its .factory files take effect"} ` +
           "(a ${VAR} or ${file:…} in them is never expanded, so none of your keys goes to a server they name)."
     )
+  })
+
+/** The answer typed at the chat's trust question: one line from the terminal, in its ordinary (cooked) mode. */
+const readAnswer = (): string => {
+  const buffer = Buffer.alloc(256)
+  try {
+    const n = readSync(0, buffer, 0, buffer.length, null)
+    return buffer.subarray(0, n).toString("utf8")
+  } catch {
+    return ""
+  }
+}
+
+/**
+ * The chat's question, asked once per project, at a terminal, before the settings are read: trust this project's
+ * own files? A yes is `byok trust`; a no (or Enter) is kept too, so the question is not asked again, and the one
+ * notice on stderr says how to trust it later. Not asked with --config or BYOK_CONFIG, or where nothing is kept.
+ */
+export const askToTrust = (explicitConfig: boolean) =>
+  Effect.gen(function*() {
+    if (explicitConfig || (yield* envVar("BYOK_CONFIG")) !== undefined) return
+    if (process.stdin.isTTY !== true || process.stdout.isTTY !== true) return
+    const place = yield* dataPlace
+    if (place._tag !== "Directory") return
+    const dir = projectOf(process.cwd(), process.env["HOME"])
+    if (dir === undefined || wasAnswered(place.path, dir)) return
+    const present = [...PROJECT_FILES, PROJECT_COMMANDS].filter((f) => existsSync(`${dir}/${f}`))
+    if (present.length === 0) return
+    process.stdout.write(
+      `${dir} has its own ${present.join(", ")}.\n` +
+        "They can point a model at another server and run scripts of theirs. Trust this project? [y/N] "
+    )
+    const yes = /^\s*y(es)?\s*$/i.test(readAnswer())
+    yield* Effect.try({
+      try: () => setTrust(place.path, dir, yes),
+      catch: (error) => new UsageError({ detail: `cannot write ${place.path}/trusted.json: ${(error as Error).message}` })
+    })
+    process.stdout.write(yes ? "Trusted (byok trust --revoke takes it back).\n\n" : "Not trusted (byok trust trusts it later).\n\n")
   })

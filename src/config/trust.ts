@@ -42,26 +42,49 @@ export const projectOf = (cwd: string, home: string | undefined): string | undef
 
 const storeOf = (dataDir: string) => join(dataDir, "trusted.json")
 
-/** The trusted directories. */
-export const trustedDirs = (dataDir: string | undefined): ReadonlyArray<string> => {
-  if (dataDir === undefined) return []
+interface Store {
+  readonly trusted: ReadonlyArray<string>
+  /** Projects whose question the chat asked and the user said no to: not asked again. */
+  readonly declined: ReadonlyArray<string>
+}
+
+const strings = (value: unknown): ReadonlyArray<string> =>
+  Array.isArray(value) ? value.filter((d): d is string => typeof d === "string") : []
+
+const readStore = (dataDir: string | undefined): Store => {
+  if (dataDir === undefined) return { trusted: [], declined: [] }
   try {
-    const value: unknown = JSON.parse(readFileSync(storeOf(dataDir), "utf8"))
-    const dirs = (value as { trusted?: unknown })?.trusted
-    return Array.isArray(dirs) ? dirs.filter((d): d is string => typeof d === "string") : []
+    const value = JSON.parse(readFileSync(storeOf(dataDir), "utf8")) as { trusted?: unknown; declined?: unknown } | null
+    return { trusted: strings(value?.trusted), declined: strings(value?.declined) }
   } catch {
-    return []
+    return { trusted: [], declined: [] }
   }
 }
 
+/** The trusted directories. */
+export const trustedDirs = (dataDir: string | undefined): ReadonlyArray<string> => readStore(dataDir).trusted
+
 export const isTrusted = (dataDir: string | undefined, dir: string): boolean => trustedDirs(dataDir).includes(real(dir))
 
-/** Trusts a directory (or takes the trust back); the store is written private, whole or not at all. */
+/** Whether the user already answered this project's question, either way. */
+export const wasAnswered = (dataDir: string | undefined, dir: string): boolean => {
+  const store = readStore(dataDir)
+  return store.trusted.includes(real(dir)) || store.declined.includes(real(dir))
+}
+
+/**
+ * Trusts a directory, or takes the trust back (and the chat does not ask about it again); the store is written
+ * private, whole or not at all.
+ */
 export const setTrust = (dataDir: string, dir: string, trusted: boolean): void => {
   const key = real(dir)
-  const now = trustedDirs(dataDir).filter((d) => d !== key)
+  const store = readStore(dataDir)
+  const without = (list: ReadonlyArray<string>) => list.filter((d) => d !== key)
+  const next: Store = trusted
+    ? { trusted: [...without(store.trusted), key], declined: without(store.declined) }
+    : { trusted: without(store.trusted), declined: [...without(store.declined), key] }
   privateDirectory(dataDir)
   const temporary = `${storeOf(dataDir)}.${process.pid}.tmp`
-  writeFileSync(temporary, `${JSON.stringify({ trusted: trusted ? [...now, key] : now }, null, 2)}\n`, { mode: PRIVATE_FILE })
+  writeFileSync(temporary, `${JSON.stringify(next, null, 2)}\n`, { mode: PRIVATE_FILE })
   renameSync(temporary, storeOf(dataDir))
 }
