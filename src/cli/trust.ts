@@ -39,13 +39,13 @@ export const runTrust = (flags: TrustInput) =>
   })
 
 /** The answer typed at the chat's trust question: one line from the terminal, in its ordinary (cooked) mode. */
-const readAnswer = (): string => {
+const readAnswer = (): string | undefined => {
   const buffer = Buffer.alloc(256)
   try {
     const n = readSync(0, buffer, 0, buffer.length, null)
-    return buffer.subarray(0, n).toString("utf8")
+    return n > 0 ? buffer.subarray(0, n).toString("utf8") : undefined
   } catch {
-    return ""
+    return undefined
   }
 }
 
@@ -68,7 +68,13 @@ export const askToTrust = (explicitConfig: boolean) =>
       `${dir} has its own ${present.join(", ")}.\n` +
         "They can point a model at another server and run scripts of theirs. Trust this project? [y/N] "
     )
-    const yes = /^\s*y(es)?\s*$/i.test(readAnswer())
+    const answer = readAnswer()
+    // No answer could be read (input closed): nothing is kept, and the question comes again next time.
+    if (answer === undefined) {
+      process.stdout.write("\n")
+      return
+    }
+    const yes = /^\s*y(es)?\s*$/i.test(answer)
     yield* Effect.try({
       try: () => setTrust(place.path, dir, yes),
       catch: (error) => new UsageError({ detail: `cannot write ${place.path}/trusted.json: ${(error as Error).message}` })
