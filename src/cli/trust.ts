@@ -25,6 +25,13 @@ export const runTrust = (flags: TrustInput) =>
     const given = flags.dir[0]
     const dir = given !== undefined ? resolve(given) : projectOf(process.cwd(), process.env["HOME"]) ?? process.cwd()
     if (!existsSync(dir)) return yield* new UsageError({ detail: `${dir} does not exist` })
+    const home = process.env["HOME"]
+    if (home !== undefined && resolve(home) === dir && !flags.revoke) {
+      return yield* new UsageError({
+        detail: `${dir} is your home directory: its .factory files are your own, and always read`,
+        hint: "Run byok trust in a project (a directory with a .factory folder), or name one: byok trust DIR"
+      })
+    }
     yield* Effect.try({
       try: () => setTrust(place.path, dir, !flags.revoke),
       catch: (error) => new UsageError({ detail: `cannot write ${place.path}/trusted.json: ${(error as Error).message}` })
