@@ -106,6 +106,15 @@ describe("a project's own files", () => {
   })
 })
 
+test("byok trust in a repository without a .factory folder yet trusts the repository's root, not the folder", async () => {
+  const s = setup()
+  const repo = mkdtempSync(join(tmpdir(), "byok-trust-repo-"))
+  mkdirSync(join(repo, ".git"))
+  mkdirSync(join(repo, "deep", "er"), { recursive: true })
+  const r = await run(["trust"], s, join(repo, "deep", "er"))
+  expect(r.stdout).toContain(`Trusted: ${repo}.`)
+})
+
 describe("what a trusted project may not grant itself", () => {
   const load = (home: string, data: string, cwd: string) =>
     Effect.runPromise(

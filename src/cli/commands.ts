@@ -140,7 +140,7 @@ const doctorConfig = {
 
 const trustConfig = {
   dir: Argument.String("dir").pipe(
-    Argument.withDescription("The project directory (default: the project the working directory is in)"),
+    Argument.withDescription("The project directory (default: the project the working directory is in, else its repository's root)"),
     Argument.variadic()
   ),
   list: Flag.Boolean("list").pipe(Flag.withDescription("List the trusted directories"), Flag.withDefault(false)),

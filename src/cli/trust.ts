@@ -3,7 +3,7 @@ import { Effect } from "effect"
 import { existsSync, readSync } from "node:fs"
 import { resolve } from "node:path"
 import { UsageError } from "../config/errors.ts"
-import { PROJECT_COMMANDS, PROJECT_FILES, projectOf, setTrust, trustedDirs, wasAnswered } from "../config/trust.ts"
+import { PROJECT_COMMANDS, PROJECT_FILES, projectOf, repositoryOf, setTrust, trustedDirs, wasAnswered } from "../config/trust.ts"
 import { envVar } from "../lib/env.ts"
 import { dataPlace } from "../lib/sqlite.ts"
 import type { TrustInput } from "./commands.ts"
@@ -23,7 +23,7 @@ export const runTrust = (flags: TrustInput) =>
       return yield* printLine(dirs.length === 0 ? "No trusted directories." : dirs.join("\n"))
     }
     const given = flags.dir[0]
-    const dir = given !== undefined ? resolve(given) : projectOf(process.cwd(), process.env["HOME"]) ?? process.cwd()
+    const dir = given !== undefined ? resolve(given) : projectOf(process.cwd(), process.env["HOME"]) ?? repositoryOf(process.cwd()) ?? process.cwd()
     if (!existsSync(dir)) return yield* new UsageError({ detail: `${dir} does not exist` })
     const home = process.env["HOME"]
     if (home !== undefined && resolve(home) === dir && !flags.revoke) {

@@ -40,6 +40,14 @@ export const projectOf = (cwd: string, home: string | undefined): string | undef
   }
 }
 
+/** The repository a directory is in (the nearest with `.git`), or undefined. */
+export const repositoryOf = (cwd: string): string | undefined => {
+  for (let dir = real(cwd);; dir = dirname(dir)) {
+    if (existsSync(join(dir, ".git"))) return dir
+    if (dirname(dir) === dir) return undefined
+  }
+}
+
 const storeOf = (dataDir: string) => join(dataDir, "trusted.json")
 
 interface Store {
