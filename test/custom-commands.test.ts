@@ -7,10 +7,10 @@ import { join } from "node:path"
 import { completeCommand, helpText, parseInput } from "../src/chat/commands.ts"
 import { type CustomCommand, loadCustomCommands, slugOf, splitFrontmatter } from "../src/chat/custom.ts"
 import { byokBinary } from "./lib/binary.ts"
-import { answer } from "./lib/faults.ts"
+import { okServer } from "./lib/faults.ts"
 import { CANARY } from "./lib/provider.ts"
 import { runBinary } from "./lib/run.ts"
-import { type FakeServer, sseResponse, startServer } from "./lib/server.ts"
+import type { FakeServer } from "./lib/server.ts"
 import { startPane } from "./lib/tmux.ts"
 
 let bin: string
@@ -18,8 +18,7 @@ let server: FakeServer
 
 beforeAll(() => {
   bin = byokBinary()
-  server = startServer()
-  server.handle(() => sseResponse(answer("generic-chat-completion-api", ["ok"])))
+  server = okServer()
 }, 60_000)
 afterAll(() => server?.stop())
 

@@ -10,18 +10,17 @@ import { setTrust } from "../src/config/trust.ts"
 import * as FileSystem from "../src/lib/fs.ts"
 import * as Redactor from "../src/lib/redact.ts"
 import { byokBinary } from "./lib/binary.ts"
-import { answer } from "./lib/faults.ts"
+import { okServer } from "./lib/faults.ts"
 import { CANARY, noLocalServers } from "./lib/provider.ts"
 import { runBinary } from "./lib/run.ts"
-import { type FakeServer, sseResponse, startServer } from "./lib/server.ts"
+import type { FakeServer } from "./lib/server.ts"
 
 let bin: string
 let server: FakeServer
 
 beforeAll(() => {
   bin = byokBinary()
-  server = startServer()
-  server.handle(() => sseResponse(answer("generic-chat-completion-api", ["ok"])))
+  server = okServer()
 }, 60_000)
 afterAll(() => server?.stop())
 

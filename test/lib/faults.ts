@@ -2,6 +2,7 @@
 // a server misbehaves (echoing the key, redirecting, stalling, never answering), on loopback. Tests pick a fault
 // with `server.fault(...)`; every request is recorded.
 import { sse, sseNamed } from "./http.ts"
+import { type FakeServer, sseResponse, startServer } from "./server.ts"
 
 export type Format = "generic-chat-completion-api" | "anthropic" | "openai"
 export const FORMATS: ReadonlyArray<Format> = ["generic-chat-completion-api", "anthropic", "openai"]
@@ -105,4 +106,11 @@ export const never = () => {
     response: () => new Promise<Response>((resolve) => waiting.push(resolve)),
     release: () => waiting.splice(0).forEach((r) => r(new Response("late", { status: 500 })))
   }
+}
+
+/** A fake Chat Completions server that answers every request "ok". */
+export const okServer = (): FakeServer => {
+  const server = startServer()
+  server.handle(() => sseResponse(answer("generic-chat-completion-api", ["ok"])))
+  return server
 }
