@@ -1,7 +1,7 @@
 // droid's settings layers and a project's own files, which take effect only where the user trusts the project,
 // and which never send an environment key to a base_url they set themselves.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
-import { mkdirSync, mkdtempSync, statSync, writeFileSync } from "node:fs"
+import { chmodSync, mkdirSync, mkdtempSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { ConfigProvider, Effect, Layer } from "effect"
@@ -72,6 +72,11 @@ describe("a project's own files", () => {
     expect(after.stdout).toMatch(/Team .*\/\.factory\/settings\.json/)
     expect(after.stderr).not.toContain("not trusted")
     expect((await run(["trust", "--list"], s, s.home)).stdout.trim()).toBe(s.project)
+    // A store others could write trusts nothing; the doctor says so and makes it private.
+    chmodSync(join(s.data, "trusted.json"), 0o666)
+    expect((await run(["models"], s, join(s.project, "src"))).stdout).not.toContain("Team")
+    expect((await run(["doctor", "-m", "Mine"], s, s.home)).stdout).toContain(`${join(s.data, "trusted.json")} was readable by others (mode 666); byok made it 600`)
+    expect((await run(["models"], s, join(s.project, "src"))).stdout).toContain("Team")
     const home = await run(["trust"], s, s.home)
     expect(home.code).toBe(2)
     expect(home.stderr).toContain("is your home directory: its .factory files are your own, and always read")

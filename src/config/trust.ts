@@ -62,6 +62,8 @@ const strings = (value: unknown): ReadonlyArray<string> =>
 const readStore = (dataDir: string | undefined): Store => {
   if (dataDir === undefined) return { trusted: [], declined: [] }
   try {
+    // A store that others could have written says nothing of what the user trusts (byok doctor makes it 600).
+    if ((statSync(storeOf(dataDir)).mode & 0o022) !== 0) return { trusted: [], declined: [] }
     const value = JSON.parse(readFileSync(storeOf(dataDir), "utf8")) as { trusted?: unknown; declined?: unknown } | null
     return { trusted: strings(value?.trusted), declined: strings(value?.declined) }
   } catch {
