@@ -190,6 +190,7 @@ const exec = Command.make("exec", execConfig, (input) => lazily(() => import("./
     { command: "byok exec --continue \"and in Rust?\"", description: "Go on with the last conversation" },
     { command: "byok exec -i screenshot.png \"What is wrong in this dialog?\"", description: "Attach an image" },
     { command: "byok exec --auto low \"Fix the failing test in src/parse.ts\"", description: "Let the model read, edit files and run low-risk commands" },
+    { command: "byok exec /code-review main", description: "Run a custom command (~/.factory/commands/code-review.md) headless" },
     {
       command: "byok exec --tools tools.json --tool-choice required -o json \"Weather in Paris?\" | jq .tool_calls",
       description: "Offer tools; the calls the model asks for come back as JSON (byok runs none)"
