@@ -1,8 +1,8 @@
 import * as FileSystem from "../src/lib/fs.ts"
-import { describe, expect, test } from "bun:test"
+import { afterAll, describe, expect, test } from "bun:test"
 import { ConfigProvider, Effect, Layer, Redacted, Result } from "effect"
 import fc from "fast-check"
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs"
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describeError } from "../src/cli/exit.ts"
@@ -39,9 +39,13 @@ interface Setup {
   readonly env?: Record<string, string>
 }
 
+// Every HOME of this file in one directory, removed at the end: the property tests make thousands.
+const root = mkdtempSync(join(tmpdir(), "byok-config-"))
+afterAll(() => rmSync(root, { recursive: true, force: true }))
+
 /** Writes the files into a fresh HOME and runs `f` against the Config service there. */
 const withConfig = <A, E>(setup: Setup, f: (c: Config.Interface) => Effect.Effect<A, E>) => {
-  const home = mkdtempSync(join(tmpdir(), "byok-config-"))
+  const home = mkdtempSync(join(root, "home-"))
   mkdirSync(join(home, ".factory"))
   mkdirSync(join(home, ".config", "byok"), { recursive: true })
   const write = (path: string, content: unknown) =>
