@@ -152,3 +152,15 @@ describe("ApplyPatch", () => {
     expect((await run(ApplyPatch, { patch: "no patch" }, ctx(dir))).output).toContain("*** Begin Patch")
   })
 })
+
+test("a dangling link in the workspace that points out of it: Create and Edit through it are refused", async () => {
+  const dir = workspace()
+  const other = workspace()
+  symlinkSync(join(other, "planted.txt"), join(dir, "dangling"))
+  const out = await run(Create, { file_path: "dangling", content: "x" }, ctx(dir, "medium"))
+  expect(out.output).toContain("outside the working directory")
+  expect(existsSync(join(other, "planted.txt"))).toBe(false)
+  symlinkSync(join(other, "missing-dir", "deeper"), join(dir, "dangling-dir"))
+  const deep = await run(Create, { file_path: "dangling-dir/x.txt", content: "x" }, ctx(dir, "medium"))
+  expect(deep.output).toContain("outside the working directory")
+})

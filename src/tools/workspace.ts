@@ -1,14 +1,27 @@
 // Paths a model names, checked against the working directory: resolved, with links and `..` followed to where
 // they really lead, so that neither gets a write (or, below high, a read) out of the workspace.
-import { existsSync, realpathSync } from "node:fs"
+import { lstatSync, readlinkSync, realpathSync } from "node:fs"
 import { dirname, isAbsolute, relative, resolve, sep } from "node:path"
 import type { Autonomy } from "./risk.ts"
 
-/** Where a path really leads: its deepest existing ancestor's real path, with the rest added. */
-export const realPath = (path: string): string => {
+/** Whether anything is at a path, a link whose target is missing included (existsSync follows links). */
+const present = (path: string): boolean => {
+  try {
+    lstatSync(path)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Where a path really leads: its deepest present ancestor's real path, with the rest added. A link whose target
+ * is missing leads where the target would be: a write through it lands there.
+ */
+export const realPath = (path: string, hops = 0): string => {
   let existing = path
   const rest: Array<string> = []
-  while (!existsSync(existing)) {
+  while (!present(existing)) {
     const parent = dirname(existing)
     if (parent === existing) break
     rest.unshift(existing.slice(parent.length + (parent.endsWith(sep) ? 0 : 1)))
@@ -18,7 +31,12 @@ export const realPath = (path: string): string => {
   try {
     real = realpathSync(existing)
   } catch {
-    // keep it as it is
+    try {
+      // A dangling link (or a chain of them, up to the 40 the kernel follows).
+      if (hops < 40) real = realPath(resolve(dirname(existing), readlinkSync(existing)), hops + 1)
+    } catch {
+      // not a link: keep it as it is
+    }
   }
   return rest.length > 0 ? resolve(real, ...rest) : real
 }
