@@ -7,7 +7,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { dimensionsOf, imageFromBytes, imageTokens, mediaTypeOf } from "../src/providers/images.ts"
 import { byokBinary } from "./lib/binary.ts"
-import { homeWithModels } from "./lib/home.ts"
+import { fakeModel, homeWithModels, oneModelPerFormat } from "./lib/home.ts"
 import { CANARY, fixture } from "./lib/provider.ts"
 import { runBinary } from "./lib/run.ts"
 import { type FakeServer, sseResponse, startServer } from "./lib/server.ts"
@@ -56,14 +56,10 @@ beforeAll(() => {
   bin = byokBinary()
   server = startServer()
   dir = mkdtempSync(join(tmpdir(), "byok-img-"))
-  const model = (displayName: string, provider: string, model: string, baseUrl: string, over: Record<string, unknown> = {}) =>
-    ({ displayName, model, baseUrl, apiKey: CANARY, provider, maxOutputTokens: 256, ...over })
   home = homeWithModels([
-    model("Chat", "generic-chat-completion-api", "gpt-4.1", `${server.url}/v1`),
-    model("Claude", "anthropic", "claude-sonnet-4-5", server.url),
-    model("GPT", "openai", "gpt-5.1", `${server.url}/v1`),
-    model("Text only", "generic-chat-completion-api", "coder", `${server.url}/v1`, { noImageSupport: true }),
-    model("Old field", "generic-chat-completion-api", "coder", `${server.url}/v1`, { supportsImages: false })
+    ...oneModelPerFormat(server.url),
+    fakeModel("Text only", "generic-chat-completion-api", "coder", `${server.url}/v1`, { noImageSupport: true }),
+    fakeModel("Old field", "generic-chat-completion-api", "coder", `${server.url}/v1`, { supportsImages: false })
   ])
   writeFileSync(join(dir, "shot.png"), png(800, 600))
   writeFileSync(join(dir, "notes.txt"), "not an image")

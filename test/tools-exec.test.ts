@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { byokBinary } from "./lib/binary.ts"
-import { homeWithModels } from "./lib/home.ts"
+import { homeWithModels, oneModelPerFormat } from "./lib/home.ts"
 import { CANARY, fixture } from "./lib/provider.ts"
 import { runBinary } from "./lib/run.ts"
 import { type FakeServer, sseResponse, startServer } from "./lib/server.ts"
@@ -19,13 +19,7 @@ beforeAll(() => {
   bin = byokBinary()
   server = startServer()
   dir = mkdtempSync(join(tmpdir(), "byok-tools-"))
-  const model = (displayName: string, provider: string, model: string, baseUrl: string) =>
-    ({ displayName, model, baseUrl, apiKey: CANARY, provider, maxOutputTokens: 256 })
-  home = homeWithModels([
-    model("Chat", "generic-chat-completion-api", "gpt-4.1", `${server.url}/v1`),
-    model("Claude", "anthropic", "claude-sonnet-4-5", server.url),
-    model("GPT", "openai", "gpt-5.1", `${server.url}/v1`)
-  ])
+  home = homeWithModels(oneModelPerFormat(server.url))
   server.handle((req) =>
     req.path === "/v1/messages"
       ? sseResponse(fixture("anthropic", "tool-use"))
