@@ -21,6 +21,7 @@ import {
 } from "./errors.ts"
 import { excerpt, parseJson } from "./json.ts"
 import { type Autonomy, AUTONOMY_LEVELS, type CommandRules } from "../tools/risk.ts"
+import { dataDirectory } from "../lib/sqlite.ts"
 import { isDirectory, isTrusted, PROJECT_COMMANDS, PROJECT_FILES, projectOf } from "./trust.ts"
 import { existsSync } from "node:fs"
 import {
@@ -137,10 +138,8 @@ export const make = Effect.fn("Config.make")(function*(options: Options = {}) {
   const explicit = options.explicitFile ?? (yield* envOption("BYOK_CONFIG"))
   const xdg = (yield* envOption("XDG_CONFIG_HOME")) ?? (home !== undefined ? `${home}/.config` : undefined)
   const ownFile = xdg !== undefined ? `${xdg}/byok/config.json` : undefined
-  // The data directory, where the trust answers are kept (as lib/sqlite.ts's dataPlace finds it).
-  const byokHome = yield* envOption("BYOK_HOME")
-  const xdgData = yield* envOption("XDG_DATA_HOME")
-  const dataDir = byokHome || (xdgData ? `${xdgData}/byok` : home !== undefined ? `${home}/.local/share/byok` : undefined)
+  // The data directory, where the trust answers are kept.
+  const dataDir = yield* dataDirectory
   // A project's own files: read only where the user trusted it; otherwise named once, with how to trust it.
   const projectDir = explicit === undefined ? projectOf(options.cwd ?? process.cwd(), home) : undefined
   const projectFiles = projectDir !== undefined ? PROJECT_FILES.map((f) => `${projectDir}/${f}`).filter((f) => existsSync(f)) : []

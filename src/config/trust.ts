@@ -2,9 +2,10 @@
 // servers and commands) could point a model at any server or start any program, so they take effect only in a
 // directory the user has trusted with `byok trust`. The answers are kept in byok's data directory (trusted.json,
 // private like the rest); with nowhere to keep them, nothing is trusted.
-import { existsSync, readFileSync, realpathSync, renameSync, statSync, writeFileSync } from "node:fs"
+import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs"
 import { dirname, join } from "node:path"
 import { PRIVATE_FILE, privateDirectory } from "../lib/sqlite.ts"
+import { realPath } from "../tools/workspace.ts"
 
 /** The files of a project that byok reads, when they exist, in the order they are merged. */
 export const PROJECT_FILES = [".factory/settings.json", ".factory/settings.local.json"] as const
@@ -19,21 +20,13 @@ export const isDirectory = (path: string): boolean => {
   }
 }
 
-const real = (path: string) => {
-  try {
-    return realpathSync(path)
-  } catch {
-    return path
-  }
-}
-
 /**
  * The project a working directory is in: the nearest directory, from it up to the repository root, that has a
  * `.factory` folder, but never HOME itself (~/.factory is the user's own). Undefined when there is none.
  */
 export const projectOf = (cwd: string, home: string | undefined): string | undefined => {
-  const homeDir = home !== undefined ? real(home) : undefined
-  for (let dir = real(cwd);; dir = dirname(dir)) {
+  const homeDir = home !== undefined ? realPath(home) : undefined
+  for (let dir = realPath(cwd);; dir = dirname(dir)) {
     if (dir === homeDir) return undefined
     if (existsSync(join(dir, ".factory"))) return dir
     if (existsSync(join(dir, ".git")) || dirname(dir) === dir) return undefined
@@ -42,7 +35,7 @@ export const projectOf = (cwd: string, home: string | undefined): string | undef
 
 /** The repository a directory is in (the nearest with `.git`), or undefined. */
 export const repositoryOf = (cwd: string): string | undefined => {
-  for (let dir = real(cwd);; dir = dirname(dir)) {
+  for (let dir = realPath(cwd);; dir = dirname(dir)) {
     if (existsSync(join(dir, ".git"))) return dir
     if (dirname(dir) === dir) return undefined
   }
@@ -74,12 +67,13 @@ const readStore = (dataDir: string | undefined): Store => {
 /** The trusted directories. */
 export const trustedDirs = (dataDir: string | undefined): ReadonlyArray<string> => readStore(dataDir).trusted
 
-export const isTrusted = (dataDir: string | undefined, dir: string): boolean => trustedDirs(dataDir).includes(real(dir))
+export const isTrusted = (dataDir: string | undefined, dir: string): boolean => trustedDirs(dataDir).includes(realPath(dir))
 
 /** Whether the user already answered this project's question, either way. */
 export const wasAnswered = (dataDir: string | undefined, dir: string): boolean => {
   const store = readStore(dataDir)
-  return store.trusted.includes(real(dir)) || store.declined.includes(real(dir))
+  const key = realPath(dir)
+  return store.trusted.includes(key) || store.declined.includes(key)
 }
 
 /**
@@ -87,7 +81,7 @@ export const wasAnswered = (dataDir: string | undefined, dir: string): boolean =
  * private, whole or not at all.
  */
 export const setTrust = (dataDir: string, dir: string, trusted: boolean): void => {
-  const key = real(dir)
+  const key = realPath(dir)
   const store = readStore(dataDir)
   const without = (list: ReadonlyArray<string>) => list.filter((d) => d !== key)
   const next: Store = trusted

@@ -201,13 +201,18 @@ export type DataPlace =
   | { readonly _tag: "Off" }
   | { readonly _tag: "Nowhere" }
 
+/** The data directory the environment names (BYOK_HOME, XDG_DATA_HOME, HOME), whether or not byok records. */
+export const dataDirectory: Effect.Effect<string | undefined> = Effect.gen(function*() {
+  const byokHome = yield* envVar("BYOK_HOME")
+  if (byokHome) return byokHome
+  const xdg = yield* envVar("XDG_DATA_HOME")
+  if (xdg) return `${xdg}/byok`
+  const home = yield* envVar("HOME")
+  return home ? `${home.replace(/\/+$/, "")}/.local/share/byok` : undefined
+})
+
 export const dataPlace: Effect.Effect<DataPlace> = Effect.gen(function*() {
   if (yield* envFlag("BYOK_NO_RECORD")) return { _tag: "Off" } as const
-  const byokHome = yield* envVar("BYOK_HOME")
-  if (byokHome) return { _tag: "Directory", path: byokHome } as const
-  const xdg = yield* envVar("XDG_DATA_HOME")
-  if (xdg) return { _tag: "Directory", path: `${xdg}/byok` } as const
-  const home = yield* envVar("HOME")
-  if (home) return { _tag: "Directory", path: `${home.replace(/\/+$/, "")}/.local/share/byok` } as const
-  return { _tag: "Nowhere" } as const
+  const path = yield* dataDirectory
+  return path !== undefined ? { _tag: "Directory", path } as const : { _tag: "Nowhere" } as const
 })
