@@ -211,4 +211,22 @@ describe("in a real terminal", () => {
       again.stop()
     }
   })
+
+  test("Ctrl-C at the question ends byok (exit 130) and keeps no answer", async () => {
+    const s = setup()
+    const pane = chatIn(s, s.project)
+    try {
+      await pane.waitFor("Trust this project? [y/N]")
+      pane.keys("C-c")
+      await pane.waitFor("[exited 130]")
+    } finally {
+      pane.stop()
+    }
+    const again = chatIn(s, s.project)
+    try {
+      await again.waitFor("Trust this project? [y/N]")
+    } finally {
+      again.stop()
+    }
+  })
 })

@@ -1,6 +1,6 @@
 // `byok trust`: a project's own .factory files take effect only in a directory the user trusts (config/trust.ts).
 import { Effect } from "effect"
-import { existsSync, readSync } from "node:fs"
+import { existsSync } from "node:fs"
 import { resolve } from "node:path"
 import { UsageError } from "../config/errors.ts"
 import { PROJECT_COMMANDS, PROJECT_FILES, projectOf, repositoryOf, setTrust, trustedDirs, wasAnswered } from "../config/trust.ts"
@@ -45,16 +45,29 @@ export const runTrust = (flags: TrustInput) =>
     )
   })
 
-/** The answer typed at the chat's trust question: one line from the terminal, in its ordinary (cooked) mode. */
-const readAnswer = (): string | undefined => {
-  const buffer = Buffer.alloc(256)
-  try {
-    const n = readSync(0, buffer, 0, buffer.length, null)
-    return n > 0 ? buffer.subarray(0, n).toString("utf8") : undefined
-  } catch {
-    return undefined
+/**
+ * The answer typed at the chat's trust question: one line from the terminal, in its ordinary (cooked) mode. Read
+ * without blocking, so that Ctrl-C at the question ends byok as it does anywhere else.
+ */
+const readAnswer: Effect.Effect<string | undefined> = Effect.callback<string | undefined>((resume) => {
+  const stop = () => {
+    process.stdin.off("data", onData)
+    process.stdin.off("end", onEnd)
+    process.stdin.pause()
   }
-}
+  const onData = (chunk: Buffer | string) => {
+    stop()
+    resume(Effect.succeed(chunk.toString()))
+  }
+  const onEnd = () => {
+    stop()
+    resume(Effect.succeed(undefined))
+  }
+  process.stdin.on("data", onData)
+  process.stdin.on("end", onEnd)
+  process.stdin.resume()
+  return Effect.sync(stop)
+})
 
 /**
  * The chat's question, asked once per project, at a terminal, before the settings are read: trust this project's
@@ -75,7 +88,8 @@ export const askToTrust = (explicitConfig: boolean) =>
       `${dir} has its own ${present.join(", ")}.\n` +
         "They can point a model at another server and run scripts of theirs. Trust this project? [y/N] "
     )
-    const answer = readAnswer()
+    // Ctrl-C at the question: the shell's prompt starts on a line of its own.
+    const answer = yield* readAnswer.pipe(Effect.onInterrupt(() => Effect.sync(() => void process.stdout.write("\n"))))
     // No answer could be read (input closed): nothing is kept, and the question comes again next time.
     if (answer === undefined) {
       process.stdout.write("\n")
