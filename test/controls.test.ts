@@ -40,3 +40,16 @@ describe("stripControls", () => {
     }), { numRuns: 1000 })
   })
 })
+
+test("a tool call's line on the screen: a made-up tool name and its subject carry no control sequence", async () => {
+  const { callLine } = await import("../src/cli/calls.ts")
+  const { runCall } = await import("../src/tools/registry.ts")
+  const { Effect } = await import("effect")
+  const call = { type: "tool-call" as const, id: "c1", name: "\x1b]0;owned\x07Read\x1b[2J", arguments: "{}", kind: "function" }
+  const outcome = await Effect.runPromise(runCall(call as never, [], { cwd: "/", level: "off" } as never, (s) => s))
+  const line = callLine(outcome, false)
+  expect(line).toContain("! Read · no such tool")
+  expect(line).not.toContain("\x1b]")
+  expect(line).not.toContain("\x1b[2J")
+  expect(line).not.toContain("\x07")
+})
