@@ -164,3 +164,15 @@ test("a dangling link in the workspace that points out of it: Create and Edit th
   const deep = await run(Create, { file_path: "dangling-dir/x.txt", content: "x" }, ctx(dir, "medium"))
   expect(deep.output).toContain("outside the working directory")
 })
+
+test("Glob without ripgrep: a pattern that climbs out of the folder finds nothing there", async () => {
+  const { walk } = await import("../src/tools/search.ts")
+  const outer = workspace()
+  writeFileSync(join(outer, "secret.txt"), "s")
+  const dir = join(outer, "ws")
+  Bun.spawnSync(["mkdir", dir])
+  writeFileSync(join(dir, "a.txt"), "a")
+  expect(walk(dir, "*.txt")).toEqual(["a.txt"])
+  expect(walk(dir, "../*.txt")).toEqual([])
+  expect(walk(dir, `${outer}/*.txt`)).toEqual([])
+})

@@ -3,7 +3,7 @@
 // patterns of the top .gitignore. Results are capped, and the cap said.
 import { Effect } from "effect"
 import { readFileSync, statSync } from "node:fs"
-import { join, relative } from "node:path"
+import { isAbsolute, join, relative } from "node:path"
 import { type BuiltinTool, failed, headAndTail, str } from "./tool.ts"
 import { resolvePath } from "./workspace.ts"
 
@@ -31,11 +31,15 @@ const ignored = (root: string): ReadonlyArray<Bun.Glob> => {
   return [...always, ...globs].map((g) => new Bun.Glob(g))
 }
 
-/** Files under a folder matching a glob, relative to it, without what is ignored. */
-const walk = (folder: string, pattern: string): Array<string> => {
+/**
+ * Files under a folder matching a glob, relative to it, without what is ignored. A pattern that climbs out
+ * (`../*`, `/etc/*`) finds nothing, as with ripgrep.
+ */
+export const walk = (folder: string, pattern: string): Array<string> => {
   const skip = ignored(folder)
   const out: Array<string> = []
   for (const file of new Bun.Glob(pattern).scanSync({ cwd: folder, onlyFiles: true, dot: false })) {
+    if (isAbsolute(file) || file.split(/[\\/]/).includes("..")) continue
     if (skip.some((g) => g.match(file))) continue
     out.push(file)
     if (out.length > MAX_FILES * 4) break
