@@ -15,6 +15,7 @@ import { runAgent } from "../conversation/agent.ts"
 import { agentSystemPrompt } from "../conversation/context.ts"
 import { autonomyOf, ConfigService } from "../config/config.ts"
 import { toolsFor } from "../tools/registry.ts"
+import { mcpToolsFor, openHub } from "../mcp/open.ts"
 import { commandMessage, loadCustomCommands, SCRIPT_OUTPUT_LIMIT } from "../chat/custom.ts"
 
 /** With --auto: the most requests of one loop unless --max-turns says. */
@@ -182,7 +183,8 @@ const plainTurn = (ctx: Context, prompt: string, label?: string) =>
 
 interface AgentSettings {
   readonly level: Autonomy
-  readonly tools: ReadonlyArray<BuiltinTool>
+  /** Built-in and MCP tools: asked before each request, as a server's list can change. */
+  readonly tools: () => ReadonlyArray<BuiltinTool>
   readonly maxTurns: number
   readonly skipPermissions: boolean
   readonly rules: CommandRules
@@ -417,9 +419,14 @@ export const runExec = (flags: ExecInput) => {
     }
     const maxTurns = Option.getOrUndefined(flags.maxTurns) ?? DEFAULT_MAX_TURNS
     if (maxTurns < 1) return yield* new UsageError({ detail: `--max-turns must be a whole number of 1 or more, got ${maxTurns}` })
+    // The MCP servers' tools join byok's; a server whose list is cached starts only when one of its tools is called.
+    const errStdio = yield* Stdio.Stdio
+    const hub = level === undefined
+      ? undefined
+      : yield* Effect.acquireRelease(openHub(loaded, (text) => warn(t, text).pipe(Effect.provideService(Stdio.Stdio, errStdio))), (h) => h.close)
     const agent: AgentSettings | undefined = level === undefined ? undefined : {
       level,
-      tools: toolsFor(level),
+      tools: () => [...toolsFor(level), ...mcpToolsFor(hub, level)],
       maxTurns,
       skipPermissions: flags.skipPermissionsUnsafe,
       rules: loaded.commands
@@ -435,7 +442,7 @@ export const runExec = (flags: ExecInput) => {
         ? Option.getOrUndefined(flags.system)
         : agentSystemPrompt({
           cwd: process.cwd(),
-          tools: agent.tools.map((t) => t.definition.name),
+          tools: agent.tools().map((t) => t.definition.name),
           level: agent.level,
           home: process.env["HOME"],
           user: Option.getOrUndefined(flags.system),
@@ -504,5 +511,5 @@ export const runExec = (flags: ExecInput) => {
       Effect.ensuring(flushLedger(t, conversation))
     )
     if (failure !== 0) return yield* new QuietExit({ code: failure })
-  }).pipe(withConfig(flags.config), resultOnFailure(flags, () => results.printed))
+  }).pipe(Effect.scoped, withConfig(flags.config), resultOnFailure(flags, () => results.printed))
 }

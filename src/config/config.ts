@@ -22,7 +22,7 @@ import {
 import { excerpt, parseJson } from "./json.ts"
 import { type Autonomy, AUTONOMY_LEVELS, type CommandRules } from "../tools/risk.ts"
 import { dataDirectory } from "../lib/sqlite.ts"
-import { isDirectory, isTrusted, PROJECT_COMMANDS, PROJECT_FILES, projectOf } from "./trust.ts"
+import { isDirectory, isTrusted, PROJECT_COMMANDS, PROJECT_FILES, PROJECT_MCP, projectOf } from "./trust.ts"
 import { existsSync } from "node:fs"
 import {
   CamelShape,
@@ -78,6 +78,8 @@ export interface LoadedConfig {
   readonly project: { readonly dir: string; readonly files: ReadonlyArray<string>; readonly trusted: boolean } | undefined
   /** Where custom slash commands are read from, lowest first: ~/.factory/commands, then the trusted project's. */
   readonly commandDirs: ReadonlyArray<{ readonly dir: string; readonly scope: "personal" | "project" }>
+  /** Where MCP servers are read from (mcp/config.ts), lowest first: ~/.factory/mcp.json, then the trusted project's. */
+  readonly mcpFiles: ReadonlyArray<{ readonly path: string; readonly scope: "personal" | "project" }>
   /** droid's `commandAllowlist` and `commandDenylist`, from every file read. */
   readonly commands: CommandRules
 }
@@ -151,6 +153,12 @@ export const make = Effect.fn("Config.make")(function*(options: Options = {}) {
   const commandDirs: LoadedConfig["commandDirs"] = [
     ...(home !== undefined ? [{ dir: `${home}/.factory/commands`, scope: "personal" as const }] : []),
     ...(projectCommands !== undefined && trusted ? [{ dir: projectCommands, scope: "project" as const }] : [])
+  ]
+  // Its MCP servers: programs it would have byok start, so only when trusted.
+  const projectMcp = projectDir !== undefined && existsSync(`${projectDir}/${PROJECT_MCP}`) ? `${projectDir}/${PROJECT_MCP}` : undefined
+  const mcpFiles: LoadedConfig["mcpFiles"] = [
+    ...(home !== undefined ? [{ path: `${home}/.factory/mcp.json`, scope: "personal" as const }] : []),
+    ...(projectMcp !== undefined && trusted ? [{ path: projectMcp, scope: "project" as const }] : [])
   ]
 
   // With --config (or BYOK_CONFIG) the models come from that file alone, but prices still come from byok's own
@@ -358,10 +366,15 @@ export const make = Effect.fn("Config.make")(function*(options: Options = {}) {
       prices,
       priceIssues,
       discovered: found,
-      project: projectDir !== undefined && (projectFiles.length > 0 || projectCommands !== undefined)
-        ? { dir: projectDir, files: [...projectFiles, ...(projectCommands !== undefined ? [projectCommands] : [])], trusted }
+      project: projectDir !== undefined && (projectFiles.length > 0 || projectCommands !== undefined || projectMcp !== undefined)
+        ? {
+          dir: projectDir,
+          files: [...projectFiles, ...(projectMcp !== undefined ? [projectMcp] : []), ...(projectCommands !== undefined ? [projectCommands] : [])],
+          trusted
+        }
         : undefined,
       commandDirs,
+      mcpFiles,
       reasoningEffort,
       autonomy,
       commands: { allow, deny }

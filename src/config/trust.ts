@@ -1,5 +1,5 @@
-// Projects and trust. A project's own droid files (.factory/settings.json, settings.local.json, and later its MCP
-// servers and commands) could point a model at any server or start any program, so they take effect only in a
+// Projects and trust. A project's own droid files (.factory/settings.json, settings.local.json, its MCP servers
+// and commands) could point a model at any server or start any program, so they take effect only in a
 // directory the user has trusted with `byok trust`. The answers are kept in byok's data directory (trusted.json,
 // private like the rest); with nowhere to keep them, nothing is trusted.
 import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs"
@@ -11,6 +11,8 @@ import { realPath } from "../tools/workspace.ts"
 export const PROJECT_FILES = [".factory/settings.json", ".factory/settings.local.json"] as const
 /** A project's custom slash commands (chat/custom.ts). */
 export const PROJECT_COMMANDS = ".factory/commands"
+/** A project's MCP servers (mcp/config.ts). */
+export const PROJECT_MCP = ".factory/mcp.json"
 
 export const isDirectory = (path: string): boolean => {
   try {

@@ -9,7 +9,8 @@ import type { BuiltinTool, ToolContext } from "../tools/tool.ts"
 import type { Conversation, SendOptions, TurnResult } from "./conversation.ts"
 
 export interface AgentOptions<E, R> {
-  readonly tools: ReadonlyArray<BuiltinTool>
+  /** The tools offered; a function is asked again before each request (an MCP server's list can change). */
+  readonly tools: ReadonlyArray<BuiltinTool> | (() => ReadonlyArray<BuiltinTool>)
   readonly context: ToolContext
   /** Redacts what a tool gives back before it goes to the model or the screen. */
   readonly redact: (text: string) => string
@@ -51,13 +52,13 @@ export const runAgent = <E, R>(conversation: Conversation, prompt: string, optio
   Effect.gen(function*() {
     const turns: Array<TurnResult> = []
     const calls: Array<CallOutcome> = []
-    const definitions = options.tools.map((t) => t.definition)
     let input: string | ReadonlyArray<UserPart> = prompt
     let last = ""
     let repeats = 0
     let missing = 0
     for (let step = 1;; step++) {
-      const turn = yield* conversation.send(input, { ...options.send(step), tools: definitions })
+      const tools = typeof options.tools === "function" ? options.tools() : options.tools
+      const turn = yield* conversation.send(input, { ...options.send(step), tools: tools.map((t) => t.definition) })
       turns.push(turn)
       if (turn.failure !== undefined) return { turns, calls, end: "failed", why: undefined } satisfies AgentResult
       if (turn.toolCalls.length === 0) return { turns, calls, end: "answered", why: undefined } satisfies AgentResult
@@ -70,13 +71,13 @@ export const runAgent = <E, R>(conversation: Conversation, prompt: string, optio
         } satisfies AgentResult
       }
       // Calls that only read may run at once; any other, one after another, in the order asked.
-      const readOnly = turn.toolCalls.every((c) => options.tools.find((t) => t.definition.name === c.name)?.readOnly === true)
+      const readOnly = turn.toolCalls.every((c) => tools.find((t) => t.definition.name === c.name)?.readOnly === true)
       // Tools run interruptibly (Ctrl-C stops a command and its process group), even where the caller is not.
       const ran = yield* Effect.exit(Effect.interruptible(Effect.forEach(
         turn.toolCalls,
         (call) =>
           Effect.tap(
-            runCall(call, options.tools, options.context, options.redact, options.skipPermissions, options.approve),
+            runCall(call, tools, options.context, options.redact, options.skipPermissions, options.approve),
             (o) => options.onCall?.(o) ?? Effect.void
           ),
         { concurrency: readOnly ? 4 : 1 }

@@ -1,0 +1,419 @@
+// One connection to one MCP server, over effect/ai's McpClient (initialization, discovery, tool calls, their
+// validation). Loaded only when a server is started: a run whose tool lists are cached never loads it.
+//
+// The Streamable HTTP transport is effect's. stdio and legacy SSE are byok's own transports under the same client,
+// because effect's stdio transport drops three things the issue asks for: the server's stderr (here appended to a
+// log file in the data directory), server notifications (here `notifications/tools/list_changed` reaches byok), and
+// a line of stdout that is not JSON-RPC (effect ends the connection; here it is logged and skipped, as servers that
+// print a banner on stdout are common). Every request can be interrupted: the server is sent
+// `notifications/cancelled` for it.
+import { Effect, Scope } from "effect"
+import * as McpClient from "effect/ai/McpClient"
+import { McpClientError, TimeoutError, TransportError } from "effect/ai/McpClientError"
+import * as McpProtocol from "effect/ai/McpProtocol"
+import type * as McpSchema from "effect/ai/McpSchema"
+import { HttpClient } from "effect/http"
+import { appendFileSync, closeSync, openSync } from "node:fs"
+import { VERSION } from "../version.ts"
+import type { McpServer } from "./config.ts"
+
+/** A tool as the server listed it, with its annotations as written (the decoded ones have defaults filled in). */
+export interface RawTool {
+  readonly name: string
+  readonly description?: string | undefined
+  readonly inputSchema: unknown
+  readonly annotations?: Readonly<Record<string, unknown>> | undefined
+}
+
+export interface CallResult {
+  readonly text: string
+  readonly isError: boolean
+}
+
+export interface Connection {
+  readonly tools: () => ReadonlyArray<RawTool>
+  /** Lists the tools again (after `notifications/tools/list_changed`). */
+  readonly relist: Effect.Effect<ReadonlyArray<RawTool>, string>
+  readonly call: (name: string, args: Record<string, unknown>, timeoutMs: number) => Effect.Effect<CallResult, string>
+  /** Why the connection ended (the process exited, the stream closed), once it has. */
+  readonly ended: () => string | undefined
+}
+
+export interface ConnectOptions {
+  readonly env: Readonly<Record<string, string>>
+  readonly cwd: string
+  /** Where the server's stderr and byok's notes about it go. */
+  readonly logFile: string | undefined
+  readonly startTimeoutMs: number
+  readonly onListChanged: () => void
+  readonly http: HttpClient.HttpClient
+}
+
+const PROTOCOL = McpProtocol.v2025_11_25
+const MAX_LINE = 16 * 1024 * 1024
+
+/** Every server process byok started and has not seen end: stopped when byok exits, whatever the way. */
+const live = new Set<Bun.Subprocess>()
+let exitHook = false
+const stopAllOnExit = () => {
+  if (exitHook) return
+  exitHook = true
+  process.on("exit", () => {
+    for (const child of live) {
+      try {
+        child.kill("SIGTERM")
+      } catch {
+        // already gone
+      }
+    }
+  })
+}
+
+const problem = (description: string) => new McpClientError({ reason: new TransportError({ description }) })
+
+const log = (file: string | undefined, text: string) => {
+  if (file === undefined) return
+  try {
+    appendFileSync(file, `[byok ${new Date().toISOString()}] ${text}\n`, { mode: 0o600 })
+  } catch {
+    // a log that cannot be written is not worth stopping a tool for
+  }
+}
+
+type Message = Record<string, unknown>
+
+/**
+ * The JSON-RPC half common to stdio and legacy SSE: requests waiting for their responses, the server's own requests
+ * answered (ping; the rest declined, as byok offers no client capabilities), and notifications passed on.
+ */
+const channel = (options: {
+  readonly send: (json: string) => void
+  readonly logFile: string | undefined
+  readonly onListChanged: () => void
+}) => {
+  const pending = new Map<string | number, (response: Message | McpClientError) => void>()
+  let ended: string | undefined
+  const receive = (message: Message) => {
+    const id = message["id"] as string | number | undefined
+    const method = message["method"]
+    if (typeof method === "string") {
+      if (id !== undefined) {
+        options.send(JSON.stringify(
+          method === "ping"
+            ? { jsonrpc: "2.0", id, result: {} }
+            : { jsonrpc: "2.0", id, error: { code: -32601, message: `byok does not support ${method}` } }
+        ))
+      } else if (method === "notifications/tools/list_changed") options.onListChanged()
+      return
+    }
+    if (id !== undefined) pending.get(id)?.(message)
+  }
+  const receiveLine = (line: string) => {
+    if (line.trim() === "") return
+    let message: unknown
+    try {
+      message = JSON.parse(line)
+    } catch {
+      message = undefined
+    }
+    if (typeof message !== "object" || message === null || (message as Message)["jsonrpc"] !== "2.0") {
+      log(options.logFile, `ignored a line of stdout that is not JSON-RPC: ${line.slice(0, 200)}`)
+      return
+    }
+    receive(message as Message)
+  }
+  const end = (why: string) => {
+    if (ended !== undefined) return
+    ended = why
+    for (const resolve of pending.values()) resolve(problem(why))
+    pending.clear()
+  }
+  const transport: McpClient.Transport = {
+    ["~effect/ai/McpClient/Transport"]: "~effect/ai/McpClient/Transport",
+    protocol: PROTOCOL,
+    isCallable: () => true,
+    notify: (message) =>
+      Effect.suspend(() => {
+        if (ended !== undefined) return Effect.fail(problem(ended))
+        options.send(JSON.stringify(message))
+        return Effect.void
+      }),
+    request: (message) =>
+      Effect.callback<McpSchema.JsonRpcResponse, McpClientError>((resume) => {
+        if (ended !== undefined) return resume(Effect.fail(problem(ended)))
+        pending.set(message.id, (response) => {
+          pending.delete(message.id)
+          resume(response instanceof McpClientError ? Effect.fail(response) : Effect.succeed(response as unknown as McpSchema.JsonRpcResponse))
+        })
+        options.send(JSON.stringify(message))
+        // Interrupted (Ctrl-C, the call's timeout): the server is told to stop working on it.
+        return Effect.sync(() => {
+          if (!pending.delete(message.id) || ended !== undefined || message.method === "initialize") return
+          options.send(JSON.stringify({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: message.id, reason: "cancelled by the user or timed out" } }))
+        })
+      })
+  }
+  return { transport, receive, receiveLine, end, ended: () => ended }
+}
+
+/** A stdio server: a child process, stdin and stdout carrying one JSON-RPC message per line. */
+const stdioTransport = (server: McpServer, options: ConnectOptions) =>
+  Effect.gen(function*() {
+    const logFd = options.logFile !== undefined ? safeOpen(options.logFile) : undefined
+    let child: Bun.Subprocess<"pipe", "pipe", number | "ignore">
+    try {
+      child = Bun.spawn([server.command!, ...server.args], {
+        cwd: options.cwd,
+        env: options.env,
+        stdin: "pipe",
+        stdout: "pipe",
+        stderr: logFd ?? "ignore"
+      })
+    } catch (error) {
+      if (logFd !== undefined) closeSync(logFd)
+      const code = (error as NodeJS.ErrnoException).code
+      return yield* Effect.fail(problem(
+        code === "ENOENT"
+          ? `cannot start "${server.command}": no such program (is it installed and on PATH?)`
+          : `cannot start "${server.command}": ${(error as Error).message}`
+      ))
+    }
+    stopAllOnExit()
+    live.add(child)
+    const rpc = channel({
+      send: (json) => {
+        try {
+          child.stdin.write(`${json}\n`)
+          child.stdin.flush()
+        } catch {
+          // the exit below says why
+        }
+      },
+      logFile: options.logFile,
+      onListChanged: options.onListChanged
+    })
+    // stdout, line by line; the process's end fails whatever is still waiting.
+    void (async () => {
+      const decoder = new TextDecoder()
+      let buffer = ""
+      try {
+        for await (const chunk of child.stdout) {
+          buffer += decoder.decode(chunk, { stream: true })
+          let index: number
+          while ((index = buffer.indexOf("\n")) >= 0) {
+            rpc.receiveLine(buffer.slice(0, index))
+            buffer = buffer.slice(index + 1)
+          }
+          if (buffer.length > MAX_LINE) {
+            log(options.logFile, "a message longer than 16 MiB: stopped the server")
+            child.kill("SIGKILL")
+            break
+          }
+        }
+      } catch {
+        // the exit says why
+      }
+      if (buffer.trim() !== "") rpc.receiveLine(buffer)
+      const code = await child.exited
+      live.delete(child)
+      const why = child.signalCode !== null ? `the server was ended by ${child.signalCode}` : `the server exited (code ${code})`
+      log(options.logFile, why)
+      rpc.end(why)
+    })()
+    yield* Effect.addFinalizer(() =>
+      Effect.promise(async () => {
+        rpc.end("the connection was closed")
+        try {
+          child.stdin.end()
+        } catch {
+          // already closed
+        }
+        // MCP's stdio shutdown: close stdin, then SIGTERM, then SIGKILL.
+        const waited = await Promise.race([child.exited.then(() => true), Bun.sleep(500).then(() => false)])
+        if (!waited) {
+          child.kill("SIGTERM")
+          const termed = await Promise.race([child.exited.then(() => true), Bun.sleep(500).then(() => false)])
+          if (!termed) child.kill("SIGKILL")
+        }
+        live.delete(child)
+        if (logFd !== undefined) closeSync(logFd)
+      })
+    )
+    return rpc
+  })
+
+const safeOpen = (path: string): number | undefined => {
+  try {
+    return openSync(path, "a", 0o600)
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * The legacy HTTP+SSE transport (MCP 2024-11-05), which droid keeps for older servers: a GET opens an event stream
+ * whose first `endpoint` event names where to POST messages; responses come back on the stream.
+ */
+const sseTransport = (server: McpServer, options: ConnectOptions) =>
+  Effect.gen(function*() {
+    const controller = new AbortController()
+    let endpoint: string | undefined
+    const posts: Array<string> = []
+    const post = (json: string) => {
+      if (endpoint === undefined) {
+        posts.push(json)
+        return
+      }
+      void fetch(endpoint, {
+        method: "POST",
+        headers: { ...server.headers, "content-type": "application/json" },
+        body: json,
+        signal: controller.signal
+      }).then((r) => r.body?.cancel()).catch((error: Error) => rpc.end(`cannot send to ${endpoint}: ${error.message}`))
+    }
+    const rpc = channel({ send: post, logFile: options.logFile, onListChanged: options.onListChanged })
+    const response = yield* Effect.tryPromise({
+      try: () => fetch(server.url!, { headers: { ...server.headers, accept: "text/event-stream" }, signal: controller.signal }),
+      catch: (error) => problem(`cannot reach ${server.url}: ${(error as Error).message}`)
+    })
+    if (!response.ok || response.body === null) {
+      void response.body?.cancel()
+      return yield* Effect.fail(problem(`${server.url} answered ${response.status} to the event-stream request`))
+    }
+    yield* Effect.addFinalizer(() => Effect.sync(() => {
+      rpc.end("the connection was closed")
+      controller.abort()
+    }))
+    const ready = Promise.withResolvers<void>()
+    void (async () => {
+      const decoder = new TextDecoder()
+      let buffer = ""
+      let event = "message"
+      let data: Array<string> = []
+      try {
+        for await (const chunk of response.body!) {
+          buffer += decoder.decode(chunk, { stream: true })
+          let index: number
+          while ((index = buffer.search(/\r?\n/)) >= 0) {
+            const line = buffer.slice(0, index)
+            buffer = buffer.slice(buffer[index] === "\r" ? index + 2 : index + 1)
+            if (line === "") {
+              const text = data.join("\n")
+              if (event === "endpoint") {
+                endpoint = new URL(text, server.url).href
+                for (const queued of posts.splice(0)) post(queued)
+                ready.resolve()
+              } else if (data.length > 0) rpc.receiveLine(text)
+              event = "message"
+              data = []
+            } else if (line.startsWith("event:")) event = line.slice(6).trim()
+            else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""))
+          }
+        }
+        rpc.end("the server closed the event stream")
+      } catch (error) {
+        rpc.end(`the event stream failed: ${(error as Error).message}`)
+      }
+      ready.resolve()
+    })()
+    yield* Effect.promise(() => ready.promise)
+    if (rpc.ended() !== undefined) return yield* Effect.fail(problem(rpc.ended()!))
+    return rpc
+  })
+
+/** A tool result as the text a model reads: text parts, embedded text, links, and a line for what is not text. */
+export const resultText = (result: McpSchema.CallToolResult): string => {
+  const parts: Array<string> = []
+  for (const block of result.content) {
+    switch (block.type) {
+      case "text":
+        parts.push(block.text)
+        break
+      case "resource_link":
+        parts.push(`${block.title ?? block.name}: ${block.uri}`)
+        break
+      case "resource":
+        parts.push("text" in block.resource ? block.resource.text : `[binary resource ${block.resource.uri}, not shown]`)
+        break
+      case "image":
+      case "audio":
+        parts.push(`[${block.type} (${block.mimeType}, ${Math.round(block.data.length * 0.75 / 1024)} KiB), not shown]`)
+        break
+    }
+  }
+  if (parts.length === 0 && result.structuredContent !== undefined) return JSON.stringify(result.structuredContent)
+  return parts.join("\n")
+}
+
+/** What an MCP failure says to a model and a user. */
+export const describe = (error: unknown): string => {
+  if (error instanceof McpClientError) {
+    const reason = error.reason
+    if (reason instanceof TimeoutError) return `no answer within the time allowed (${reason.message})`
+    return reason.message
+  }
+  return error instanceof Error ? error.message : String(error)
+}
+
+/** Starts (or reaches) the server, initializes, and lists its tools. The scope owns the process or stream. */
+export const connect = (server: McpServer, options: ConnectOptions): Effect.Effect<Connection, string, Scope.Scope> =>
+  Effect.gen(function*() {
+    log(options.logFile, `starting ${server.type === "stdio" ? [server.command, ...server.args].join(" ") : server.url}`)
+    const base = server.type === "stdio"
+      ? yield* stdioTransport(server, options)
+      : server.type === "sse"
+      ? yield* sseTransport(server, options)
+      : { transport: yield* McpClient.http({ url: server.url!, protocol: PROTOCOL, headers: server.headers }).pipe(Effect.provideService(HttpClient.HttpClient, options.http)), ended: () => undefined }
+    // The raw tools/list pages: their annotations as the server wrote them.
+    const raw = new Map<string, RawTool>()
+    const transport: McpClient.Transport = {
+      ...base.transport,
+      request: (message, tool) =>
+        base.transport.request(message, tool).pipe(Effect.tap((response) =>
+          Effect.sync(() => {
+            const result = (response as { result?: { tools?: unknown } }).result
+            if (message.method !== "tools/list" || !Array.isArray(result?.tools)) return
+            for (const t of result.tools as Array<RawTool>) if (typeof t?.name === "string") raw.set(t.name, t)
+          })
+        ))
+    }
+    const client = yield* McpClient.make({ name: "byok", version: VERSION, timeout: options.startTimeoutMs }).pipe(
+      Effect.provideService(McpClient.Transport, transport)
+    )
+    let decoded: ReadonlyArray<McpSchema.Tool> = []
+    let tools: ReadonlyArray<RawTool> = []
+    const list = Effect.gen(function*() {
+      raw.clear()
+      decoded = yield* client.listTools({ timeout: options.startTimeoutMs })
+      tools = decoded.map((t) => {
+        const r = raw.get(t.name)
+        return {
+          name: t.name,
+          description: t.description,
+          inputSchema: r?.inputSchema ?? t.inputSchema,
+          annotations: r?.annotations !== undefined && typeof r.annotations === "object" ? r.annotations : undefined
+        }
+      })
+      return tools
+    }).pipe(Effect.mapError(describe))
+    yield* list
+    return {
+      tools: () => tools,
+      relist: list,
+      ended: base.ended,
+      call: (name, args, timeoutMs) =>
+        Effect.suspend(() => {
+          const tool = decoded.find((t) => t.name === name)
+          if (tool === undefined) return Effect.fail(`the server no longer has a tool named ${name}`)
+          return client.callTool({ tool, arguments: args }, { timeout: timeoutMs }).pipe(
+            Effect.map((result) => ({ text: resultText(result), isError: result.isError === true })),
+            Effect.mapError((error) => {
+              const why = describe(error)
+              return error instanceof McpClientError && error.reason instanceof TimeoutError
+                ? `no answer within ${Math.round(timeoutMs / 1000)} s (BYOK_MCP_TIMEOUT sets the limit)`
+                : why
+            })
+          )
+        })
+    } satisfies Connection
+  }).pipe(Effect.mapError((error) => (typeof error === "string" ? error : describe(error))))

@@ -1,0 +1,306 @@
+// The configured MCP servers for one run of byok: their tools, offered to the model beside the built-in ones, and
+// their lifecycle. A server's tool list is cached in the data directory (mcp-tools.json), keyed by its configuration,
+// so a run whose lists are cached sends its first request at once and starts a server only when the model calls one
+// of its tools; a server with no cached list is started (and listed) before the first request. A server that fails
+// to start, crashes or hangs gives the model a tool error and the user one line on stderr; byok goes on.
+import { Effect, Scope, Semaphore } from "effect"
+import type { HttpClient } from "effect/http"
+import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { PRIVATE_FILE, privateDirectory } from "../lib/sqlite.ts"
+import type { Risk } from "../tools/risk.ts"
+import { type BuiltinTool, failed, headAndTail } from "../tools/tool.ts"
+import type { CallResult, Connection, RawTool } from "./client.ts"
+import { type McpServer, serverEnvironment } from "./config.ts"
+
+/** How long a call may take, and a server to start and list its tools: BYOK_MCP_TIMEOUT seconds. */
+export const DEFAULT_MCP_TIMEOUT_S = 60
+/** A server that has failed to start this many times in a run is not started again in that run. */
+const MAX_STARTS = 3
+
+export type ServerStatus = "disabled" | "cached" | "running" | "failed" | "not listed"
+
+export interface ServerState {
+  readonly server: McpServer
+  /** The tools as last listed (from the cache until the server runs). */
+  tools: ReadonlyArray<RawTool> | undefined
+  /** When `tools` were listed. */
+  listedAt: string | undefined
+  status: ServerStatus
+  /** Why it failed, when it did. */
+  error: string | undefined
+  connection: Connection | undefined
+  scope: Scope.Closeable | undefined
+  starts: number
+  /** The list being read again after `notifications/tools/list_changed`; a call waits for it before it returns. */
+  relisting: Promise<void> | undefined
+}
+
+export interface HubOptions {
+  readonly dataDir: string | undefined
+  readonly cwd: string
+  readonly env: Readonly<Record<string, string | undefined>>
+  readonly timeoutMs: number
+  readonly http: HttpClient.HttpClient
+  /** One line to the user (stderr). */
+  readonly warn: (text: string) => Effect.Effect<void>
+}
+
+export interface McpHub {
+  readonly states: ReadonlyArray<ServerState>
+  /** The tools of the servers that are enabled and listed, as byok's tools (the model sees `mcp__server__tool`). */
+  readonly tools: () => ReadonlyArray<BuiltinTool>
+  /** Lists the servers whose tools are not cached (or all, with `all`), at once; failures are said, not raised. */
+  readonly prepare: (all?: boolean) => Effect.Effect<void>
+  /** Stops every server byok started. */
+  readonly close: Effect.Effect<void>
+}
+
+// ---- the cache -------------------------------------------------------------------------------------------------
+
+interface CacheEntry {
+  readonly server: string
+  readonly listedAt: string
+  readonly tools: ReadonlyArray<RawTool>
+}
+
+const cacheFile = (dataDir: string) => join(dataDir, "mcp-tools.json")
+
+const readCache = (dataDir: string | undefined): Record<string, CacheEntry> => {
+  if (dataDir === undefined) return {}
+  try {
+    const value = JSON.parse(readFileSync(cacheFile(dataDir), "utf8")) as unknown
+    return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, CacheEntry>) : {}
+  } catch {
+    return {}
+  }
+}
+
+const writeCache = (dataDir: string | undefined, key: string, entry: CacheEntry | undefined): void => {
+  if (dataDir === undefined) return
+  try {
+    privateDirectory(dataDir)
+    const cache = readCache(dataDir)
+    if (entry === undefined) delete cache[key]
+    else cache[key] = entry
+    const temp = `${cacheFile(dataDir)}.${process.pid}.tmp`
+    writeFileSync(temp, JSON.stringify(cache), { mode: PRIVATE_FILE })
+    renameSync(temp, cacheFile(dataDir))
+  } catch {
+    // A cache that cannot be written costs a start next time, nothing more.
+  }
+}
+
+/** The server's log: its stderr and byok's notes. Kept to about 1 MiB (the older half is dropped at a start). */
+export const logFileOf = (dataDir: string | undefined, server: McpServer): string | undefined => {
+  if (dataDir === undefined) return undefined
+  const dir = join(dataDir, "mcp-logs")
+  try {
+    privateDirectory(dir)
+    const file = join(dir, `${server.slug}.log`)
+    if (existsSync(file) && statSync(file).size > 1024 * 1024) {
+      const text = readFileSync(file, "utf8")
+      writeFileSync(file, text.slice(-512 * 1024), { mode: PRIVATE_FILE })
+    }
+    return file
+  } catch {
+    return undefined
+  }
+}
+
+// ---- tools -------------------------------------------------------------------------------------------------------
+
+/** The name the model calls: `mcp__server__tool`, within the 64 characters every API allows. */
+export const toolNameOf = (server: McpServer, tool: string): string =>
+  `mcp__${server.slug}__${tool.replace(/[^A-Za-z0-9_-]/g, "_")}`.slice(0, 64)
+
+/**
+ * A tool's risk from the MCP annotations: read-only is "read"; not destructive (`destructiveHint: false`) is "low";
+ * destructive, said or implied (`readOnlyHint: false` with no `destructiveHint`, as the spec's default), is "high";
+ * no annotations at all is "medium".
+ */
+export const riskOfAnnotations = (annotations: Readonly<Record<string, unknown>> | undefined): { readonly risk: Risk; readonly why: string } => {
+  const readOnly = annotations?.["readOnlyHint"]
+  const destructive = annotations?.["destructiveHint"]
+  if (readOnly === true) return { risk: "read", why: "the server marks this tool read-only" }
+  if (destructive === false) return { risk: "low", why: "the server marks this tool as not destructive" }
+  if (destructive === true || readOnly === false) return { risk: "high", why: "the server marks this tool as one that may change or delete things" }
+  return { risk: "medium", why: "the server does not say what this tool changes" }
+}
+
+const schemaOf = (input: unknown): Record<string, unknown> =>
+  typeof input === "object" && input !== null && !Array.isArray(input) && (input as Record<string, unknown>)["type"] === "object"
+    ? (input as Record<string, unknown>)
+    : { type: "object", properties: {} }
+
+const subjectOf = (args: Record<string, unknown>): string => {
+  const text = JSON.stringify(args)
+  return text === "{}" ? "" : text.length > 100 ? `${text.slice(0, 97)}…` : text
+}
+
+export const makeHub = (servers: ReadonlyArray<McpServer>, options: HubOptions): Effect.Effect<McpHub> =>
+  Effect.gen(function*() {
+    const cache = readCache(options.dataDir)
+    const scope = yield* Scope.make()
+    const states: Array<ServerState> = servers.map((server) => {
+      const cached = cache[server.key]
+      return {
+        server,
+        tools: cached?.tools,
+        listedAt: cached?.listedAt,
+        status: server.disabled ? "disabled" : cached !== undefined ? "cached" : "not listed",
+        error: undefined,
+        connection: undefined,
+        scope: undefined,
+        starts: 0,
+        relisting: undefined
+      }
+    })
+    const said = new Set<string>()
+    const tell = (state: ServerState, why: string) => {
+      const line = `MCP server "${state.server.name}": ${why}${logHint(state)}`
+      if (said.has(line)) return Effect.void
+      said.add(line)
+      return options.warn(line)
+    }
+    const logHint = (state: ServerState) => {
+      const file = logFileOf(options.dataDir, state.server)
+      return file !== undefined && state.server.type === "stdio" ? ` (its log: ${file})` : ""
+    }
+
+    const remember = (state: ServerState, tools: ReadonlyArray<RawTool>) => {
+      state.tools = tools
+      state.listedAt = new Date().toISOString()
+      writeCache(options.dataDir, state.server.key, { server: state.server.name, listedAt: state.listedAt, tools })
+    }
+
+    // The tools changed on the server: listed again, and the call that is running waits for it, so the next
+    // request offers the new list.
+    const relist = (state: ServerState) => {
+      const connection = state.connection
+      if (connection === undefined || state.relisting !== undefined) return
+      state.relisting = Effect.runPromise(connection.relist.pipe(
+        Effect.tap((tools) => Effect.sync(() => remember(state, tools))),
+        Effect.ignore,
+        Effect.ensuring(Effect.sync(() => {
+          state.relisting = undefined
+        }))
+      ))
+    }
+    const settled = (state: ServerState) =>
+      Effect.suspend(() =>
+        state.relisting === undefined ? Effect.void : Effect.promise(() => state.relisting!).pipe(Effect.timeoutOption(options.timeoutMs), Effect.asVoid)
+      )
+
+    const locks = new Map(states.map((s) => [s, Semaphore.makeUnsafe(1)]))
+    /** The running connection, started when there is none (one start at a time per server). */
+    const ensure = (state: ServerState): Effect.Effect<Connection, string> =>
+      Semaphore.withPermit(locks.get(state)!)(Effect.gen(function*() {
+        const running = state.connection
+        if (running !== undefined && running.ended() === undefined) return running
+        if (running !== undefined) {
+          state.connection = undefined
+          if (state.scope !== undefined) yield* Scope.close(state.scope, Effect.void as never)
+        }
+        if (state.starts >= MAX_STARTS) return yield* Effect.fail(`not started again: it failed ${MAX_STARTS} times in this run (${state.error ?? "see above"})`)
+        state.starts++
+        const { connect } = yield* Effect.promise(() => import("./client.ts"))
+        const child = yield* Scope.fork(scope)
+        const connection = yield* connect(state.server, {
+          env: serverEnvironment(state.server, options.env),
+          cwd: options.cwd,
+          logFile: logFileOf(options.dataDir, state.server),
+          startTimeoutMs: options.timeoutMs,
+          onListChanged: () => relist(state),
+          http: options.http
+        }).pipe(
+          Scope.provide(child),
+          Effect.timeoutOrElse({
+            duration: options.timeoutMs + 1000,
+            orElse: () => Effect.fail(`did not start within ${Math.round(options.timeoutMs / 1000)} s (BYOK_MCP_TIMEOUT sets the limit)`)
+          }),
+          Effect.tapError((why) =>
+            Effect.andThen(Scope.close(child, Effect.void as never), Effect.sync(() => {
+              state.status = "failed"
+              state.error = why
+            }))
+          )
+        )
+        state.connection = connection
+        state.scope = child
+        // A notification during the start itself came before the connection was known: the list is fresh anyway.
+        state.status = "running"
+        state.error = undefined
+        remember(state, connection.tools())
+        return connection
+      }))
+
+    const call = (state: ServerState, tool: RawTool, args: Record<string, unknown>) =>
+      Effect.gen(function*() {
+        const connection = yield* ensure(state)
+        const result: CallResult = yield* connection.call(tool.name, args, options.timeoutMs).pipe(
+          Effect.tapError(() =>
+            Effect.sync(() => {
+              // The process ended under the call: it is started again for the next one.
+              const ended = connection.ended()
+              if (ended !== undefined) {
+                state.status = "failed"
+                state.error = ended
+              }
+            })
+          )
+        )
+        return result
+      })
+
+    const adapt = (state: ServerState, tool: RawTool): BuiltinTool => {
+      const { risk, why } = riskOfAnnotations(tool.annotations)
+      const description = `${tool.description ?? ""}`.slice(0, 4000)
+      return {
+        definition: {
+          name: toolNameOf(state.server, tool.name),
+          description: `${description}${description !== "" ? "\n\n" : ""}(from the MCP server "${state.server.name}")`,
+          parameters: schemaOf(tool.inputSchema)
+        },
+        readOnly: risk === "read",
+        risk: () => ({ risk, why }),
+        subject: subjectOf,
+        run: (args) =>
+          call(state, tool, args).pipe(
+            Effect.tap(() => settled(state)),
+            Effect.map((result) => ({
+              output: headAndTail(result.text),
+              isError: result.isError,
+              summary: result.isError ? "the tool reported an error" : `${result.text.split("\n").length} lines`
+            })),
+            Effect.catch((why: string) =>
+              Effect.as(
+                tell(state, why),
+                failed(`The MCP server "${state.server.name}" could not run ${tool.name}: ${why}. Go on without this tool, or tell the user.`, `MCP server failed: ${why}`)
+              )
+            )
+          )
+      }
+    }
+
+    const tools = (): ReadonlyArray<BuiltinTool> =>
+      states.flatMap((state) =>
+        state.server.disabled || state.tools === undefined
+          ? []
+          : state.tools.filter((t) => !state.server.disabledTools.includes(t.name)).map((t) => adapt(state, t))
+      )
+
+    const prepare = (all = false) =>
+      Effect.forEach(
+        states.filter((s) => !s.server.disabled && (all || s.tools === undefined)),
+        (state) => ensure(state).pipe(Effect.catch((why: string) => tell(state, `${why}; its tools are not offered`))),
+        { concurrency: 4, discard: true }
+      )
+
+    return {
+      states,
+      tools,
+      prepare,
+      close: Scope.close(scope, Effect.void as never)
+    } satisfies McpHub
+  })

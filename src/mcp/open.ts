@@ -1,0 +1,83 @@
+// The MCP servers of a run: read from the config's mcp.json files, their `${VAR}` values made secrets for the
+// redactor, and a hub made (mcp/hub.ts). What `byok mcp`, `/mcp` and the doctor print of them is here too.
+import { Effect } from "effect"
+import { HttpClient } from "effect/http"
+import type { LoadedConfig } from "../config/config.ts"
+import { dataDirectory } from "../lib/sqlite.ts"
+import { Redactor } from "../lib/redact.ts"
+import type { Autonomy } from "../tools/risk.ts"
+import type { BuiltinTool } from "../tools/tool.ts"
+import { readMcpConfig } from "./config.ts"
+import { DEFAULT_MCP_TIMEOUT_S, makeHub, type McpHub, riskOfAnnotations, type ServerState, toolNameOf } from "./hub.ts"
+
+/** BYOK_MCP_TIMEOUT: seconds, a positive number; anything else is said and the default used. */
+export const mcpTimeoutMs = (value: string | undefined, warn: (text: string) => void): number => {
+  if (value === undefined || value.trim() === "") return DEFAULT_MCP_TIMEOUT_S * 1000
+  const seconds = Number(value)
+  if (!Number.isFinite(seconds) || seconds <= 0) {
+    warn(`BYOK_MCP_TIMEOUT must be a number of seconds above 0, found "${value}"; using ${DEFAULT_MCP_TIMEOUT_S}`)
+    return DEFAULT_MCP_TIMEOUT_S * 1000
+  }
+  return Math.round(seconds * 1000)
+}
+
+/**
+ * The hub of this run's servers. With `prepare`, the servers whose tools are not cached are started and listed
+ * now, so their tools can be offered with the first request.
+ */
+export const openHub = (loaded: LoadedConfig, warn: (text: string) => Effect.Effect<void>, prepare = true): Effect.Effect<McpHub, never, Redactor | HttpClient.HttpClient> =>
+  Effect.gen(function*() {
+    const config = readMcpConfig(loaded.mcpFiles, process.env)
+    for (const issue of config.issues) yield* warn(issue)
+    const redactor = yield* Redactor
+    for (const server of config.servers) for (const secret of server.secrets) redactor.add(secret)
+    const notes: Array<string> = []
+    const timeoutMs = mcpTimeoutMs(process.env["BYOK_MCP_TIMEOUT"], (text) => notes.push(text))
+    for (const note of notes) yield* warn(note)
+    const hub = yield* makeHub(config.servers, {
+      dataDir: yield* dataDirectory,
+      cwd: process.cwd(),
+      env: process.env,
+      timeoutMs,
+      http: yield* HttpClient.HttpClient,
+      warn
+    })
+    if (prepare) yield* hub.prepare()
+    return hub
+  })
+
+/** What the model is offered at a level: at off only read-only tools, as with the built-in ones. */
+export const mcpToolsFor = (hub: McpHub | undefined, level: Autonomy): ReadonlyArray<BuiltinTool> =>
+  hub === undefined ? [] : hub.tools().filter((t) => level !== "off" || t.readOnly)
+
+const where = (state: ServerState) =>
+  state.server.type === "stdio" ? [state.server.command, ...state.server.args].join(" ") : state.server.url ?? ""
+
+const statusText = (state: ServerState): string =>
+  state.status === "failed"
+    ? `failed: ${state.error ?? "unknown"}`
+    : state.status === "cached"
+    ? `not started (tools cached ${state.listedAt?.slice(0, 16).replace("T", " ") ?? ""})`
+    : state.status
+
+/** `byok mcp list`, `/mcp`: one line per server. */
+export const serverLines = (hub: McpHub): Array<string> =>
+  hub.states.length === 0
+    ? ["No MCP servers are configured. Add one with: byok mcp add NAME -- COMMAND [ARGS…]  (or NAME URL --type http)"]
+    : hub.states.map((s) =>
+      `${s.server.name}  ${s.server.type}  ${statusText(s)}  ·  ${s.tools?.length ?? "?"} tools  ·  ${where(s)}  (${s.server.source.path})`
+    )
+
+/** `byok mcp get NAME`, the doctor: a server and its tools with their risk. */
+export const serverDetail = (state: ServerState): Array<string> => [
+  `${state.server.name} (${state.server.type}, from ${state.server.source.path})`,
+  `  ${state.server.type === "stdio" ? "command" : "url"}: ${where(state)}`,
+  ...(Object.keys(state.server.env).length > 0 ? [`  env: ${Object.keys(state.server.env).join(", ")} (values not shown)`] : []),
+  ...(Object.keys(state.server.headers).length > 0 ? [`  headers: ${Object.keys(state.server.headers).join(", ")} (values not shown)`] : []),
+  `  status: ${statusText(state)}`,
+  ...(state.tools ?? []).map((t) => {
+    const { risk } = riskOfAnnotations(t.annotations)
+    const off = state.server.disabledTools.includes(t.name) ? " (disabled)" : ""
+    return `  ${toolNameOf(state.server, t.name)}  ${risk}${off}${t.description !== undefined ? `  ${t.description.split("\n")[0]!.slice(0, 80)}` : ""}`
+  })
+]

@@ -1,0 +1,304 @@
+// MCP servers from the compiled binary: the reference server-everything (stdio, Streamable HTTP and legacy SSE)
+// called by a scripted model in each wire format; the tool-list cache (a run with cached lists starts no server);
+// risk from annotations; a hand-written server that crashes, hangs, prints garbage or changes its tools; Ctrl-C
+// sent on as cancellation; project servers only when trusted; the canary key never reaching a model.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test"
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join, resolve } from "node:path"
+import { byokBinary } from "./lib/binary.ts"
+import { FORMATS, type Format } from "./lib/faults.ts"
+import { homeWithModels } from "./lib/home.ts"
+import { CANARY } from "./lib/provider.ts"
+import { scripted, type Step } from "./lib/scripted.ts"
+import { type FakeServer, startServer } from "./lib/server.ts"
+
+const EVERYTHING = resolve("node_modules/.bin/mcp-server-everything")
+const ODD = resolve("test/fixtures/mcp/odd-server.ts")
+const NAMES: Record<Format, string> = { "generic-chat-completion-api": "Chat", anthropic: "Claude", openai: "GPT" }
+/** A second secret, given to a server through `env: {"TOKEN": "${MCP_TOKEN}"}`. */
+const TOKEN = "mcp-token-canary-7f3a9c21e8d4"
+
+let bin: string
+let server: FakeServer
+let root: string
+
+beforeAll(() => {
+  bin = byokBinary()
+  server = startServer()
+  root = mkdtempSync(join(tmpdir(), "byok-mcp-"))
+}, 60_000)
+
+afterAll(() => {
+  server?.stop()
+  rmSync(root, { recursive: true, force: true })
+})
+
+let count = 0
+const scratch = (name: string) => {
+  const dir = join(root, `${name}-${++count}`)
+  mkdirSync(dir, { recursive: true })
+  return dir
+}
+
+/** A HOME with one model per format and the given mcp.json. */
+const homeWith = (servers: Record<string, unknown>) => {
+  const home = homeWithModels(FORMATS.map((f) => ({
+    displayName: NAMES[f],
+    model: f === "anthropic" ? "claude-sonnet-4-5" : "gpt-5.1",
+    baseUrl: f === "anthropic" ? server.url : `${server.url}/v1`,
+    apiKey: CANARY,
+    provider: f,
+    maxOutputTokens: 256
+  })))
+  writeFileSync(join(home, ".factory", "mcp.json"), JSON.stringify({ mcpServers: servers }))
+  return home
+}
+
+interface Run {
+  readonly stdout: string
+  readonly stderr: string
+  readonly code: number
+}
+
+const run = async (
+  args: ReadonlyArray<string>,
+  home: string,
+  data: string,
+  options: { readonly cwd?: string; readonly env?: Record<string, string>; readonly signalAfter?: () => Promise<void> } = {}
+): Promise<Run> => {
+  const proc = Bun.spawn([bin, ...args], {
+    cwd: options.cwd ?? root,
+    env: {
+      PATH: process.env["PATH"] ?? "",
+      NO_COLOR: "1",
+      HOME: home,
+      BYOK_HOME: data,
+      BYOK_MAX_RETRIES: "0",
+      OPENAI_API_KEY: CANARY,
+      MCP_TOKEN: TOKEN,
+      ...options.env
+    },
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe"
+  })
+  if (options.signalAfter !== undefined) void options.signalAfter().then(() => proc.kill("SIGINT"))
+  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited])
+  expect(stdout + stderr).not.toContain(CANARY)
+  expect(stdout + stderr).not.toContain(TOKEN)
+  return { stdout, stderr, code }
+}
+
+const play = (format: Format, steps: ReadonlyArray<Step>, final = "Done.") => {
+  const script = scripted(format, steps, final)
+  server.handle(script.handler)
+  return script
+}
+
+const toolsOffered = (format: Format, index = -1): Array<string> => {
+  const body = server.requests.at(index)!.body as { tools?: Array<Record<string, any>> }
+  return (body.tools ?? []).map((t) => (format === "generic-chat-completion-api" ? t["function"]["name"] : t["name"]) as string)
+}
+
+const waitFor = async (check: () => boolean | Promise<boolean>, ms = 15_000) => {
+  const end = Date.now() + ms
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error("timed out waiting")
+    await Bun.sleep(50)
+  }
+}
+
+const freePort = () => {
+  const s = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response("") })
+  const port = s.port!
+  s.stop(true)
+  return port
+}
+
+describe("server-everything through byok", () => {
+  test("a scripted model in each wire format calls its tools over stdio and gets their results", async () => {
+    const home = homeWith({ every: { command: EVERYTHING } })
+    for (const format of FORMATS) {
+      const data = scratch("data")
+      const script = play(format, [
+        { name: "mcp__every__echo", args: { message: "hello from byok" } },
+        { name: "mcp__every__get-sum", args: { a: 2, b: 3 } }
+      ], "The sum is 5.")
+      const r = await run(["exec", "--auto", "low", "-m", NAMES[format], "Echo, then add 2 and 3"], home, data)
+      expect(r.stderr).toBe(r.stderr) // shown on failure below
+      expect({ code: r.code, stderr: r.stderr }).toMatchObject({ code: 0 })
+      expect(r.stdout).toContain("The sum is 5.")
+      expect(toolsOffered(format)).toContain("mcp__every__echo")
+      const last = script.seen.at(-1)!
+      expect(last.map((x) => x.output)).toEqual([expect.stringContaining("Echo: hello from byok"), expect.stringContaining("5")])
+      expect(r.stderr).toContain("mcp__every__echo")
+    }
+  }, 120_000)
+
+  test("over Streamable HTTP and legacy SSE", async () => {
+    const httpPort = freePort()
+    const ssePort = freePort()
+    const http = Bun.spawn([EVERYTHING, "streamableHttp"], { env: { ...process.env, PORT: String(httpPort) }, stdout: "ignore", stderr: "pipe" })
+    const sse = Bun.spawn([EVERYTHING, "sse"], { env: { ...process.env, PORT: String(ssePort) }, stdout: "ignore", stderr: "pipe" })
+    try {
+      const up = async (port: number) =>
+        waitFor(() => fetch(`http://127.0.0.1:${port}/`).then(() => true, () => false))
+      await up(httpPort)
+      await up(ssePort)
+      const home = homeWith({
+        web: { type: "http", url: `http://127.0.0.1:${httpPort}/mcp` },
+        old: { type: "sse", url: `http://127.0.0.1:${ssePort}/sse` }
+      })
+      const script = play("anthropic", [
+        { name: "mcp__web__echo", args: { message: "over http" } },
+        { name: "mcp__old__echo", args: { message: "over sse" } }
+      ])
+      const r = await run(["exec", "--auto", "low", "-m", "Claude", "Echo twice"], home, scratch("data"))
+      expect({ code: r.code, stderr: r.stderr }).toMatchObject({ code: 0 })
+      expect(script.seen.at(-1)!.map((x) => x.output)).toEqual([expect.stringContaining("Echo: over http"), expect.stringContaining("Echo: over sse")])
+    } finally {
+      http.kill()
+      sse.kill()
+    }
+  }, 60_000)
+
+  test("no key reaches a model through a server: the server gets no key from byok's environment, and an ${VAR} it is given is redacted", async () => {
+    const home = homeWith({ every: { command: EVERYTHING, env: { TOKEN: "${MCP_TOKEN}" } } })
+    const script = play("openai", [{ name: "mcp__every__get-env", args: {} }], "Seen.")
+    const r = await run(["exec", "--auto", "low", "-m", "GPT", "Show the environment"], home, scratch("data"))
+    expect(r.code).toBe(0)
+    const output = script.seen.at(-1)![0]!.output
+    expect(output).toContain("TOKEN")
+    expect(output).toContain("[REDACTED]")
+    expect(output).not.toContain(TOKEN)
+    expect(output).not.toContain(CANARY)
+    expect(output).not.toContain("OPENAI_API_KEY")
+  }, 60_000)
+})
+
+describe("the tool-list cache", () => {
+  test("the first run lists the server; a later one sends its request at once and starts no server it does not use", async () => {
+    const mark = join(scratch("mark"), "mark")
+    const home = homeWith({ odd: { command: process.execPath, args: [ODD, "plain"], env: { MARK: mark } } })
+    const data = scratch("data")
+    play("anthropic", [], "Hello.")
+    const first = await run(["exec", "--auto", "low", "-m", "Claude", "Hi"], home, data)
+    expect(first.code).toBe(0)
+    expect(readFileSync(mark, "utf8")).toBe("started\n")
+    expect(toolsOffered("anthropic")).toEqual(expect.arrayContaining(["mcp__odd__touch", "mcp__odd__erase", "mcp__odd__peek"]))
+    expect(existsSync(join(data, "mcp-tools.json"))).toBe(true)
+    const second = await run(["exec", "--auto", "low", "-m", "Claude", "Hi again"], home, data)
+    expect(second.code).toBe(0)
+    expect(toolsOffered("anthropic")).toContain("mcp__odd__touch")
+    expect(readFileSync(mark, "utf8")).toBe("started\n")
+    // Called: started then.
+    play("anthropic", [{ name: "mcp__odd__peek", args: {} }])
+    const third = await run(["exec", "--auto", "low", "-m", "Claude", "Peek"], home, data)
+    expect(third.code).toBe(0)
+    expect(readFileSync(mark, "utf8")).toBe("started\nstarted\n")
+  }, 60_000)
+
+  test("a changed configuration is listed again", async () => {
+    const mark = join(scratch("mark"), "mark")
+    const data = scratch("data")
+    play("anthropic", [], "Hello.")
+    await run(["exec", "--auto", "low", "-m", "Claude", "Hi"], homeWith({ odd: { command: process.execPath, args: [ODD, "plain"], env: { MARK: mark } } }), data)
+    await run(["exec", "--auto", "low", "-m", "Claude", "Hi"], homeWith({ odd: { command: process.execPath, args: [ODD, "garbage"], env: { MARK: mark } } }), data)
+    expect(readFileSync(mark, "utf8")).toBe("started\nstarted\n")
+  }, 60_000)
+})
+
+describe("risk from annotations", () => {
+  test("read-only runs at off; unannotated is medium; destructive is high: a call above the level is refused and the model told", async () => {
+    const home = homeWith({ odd: { command: process.execPath, args: [ODD, "plain"] } })
+    const data = scratch("data")
+    const off = play("openai", [{ name: "mcp__odd__peek", args: {} }])
+    expect((await run(["exec", "--auto", "off", "-m", "GPT", "Peek"], home, data)).code).toBe(0)
+    expect(toolsOffered("openai", 0 - 1)).toEqual(expect.arrayContaining(["mcp__odd__peek"]))
+    expect(toolsOffered("openai")).not.toContain("mcp__odd__touch")
+    expect(off.seen.at(-1)![0]!.output).toContain("peek ran")
+    const low = play("openai", [{ name: "mcp__odd__touch", args: { what: "x" } }, { name: "mcp__odd__erase", args: {} }])
+    const r = await run(["exec", "--auto", "medium", "-m", "GPT", "Touch, erase"], home, data)
+    expect(low.seen.at(-1)!.map((x) => x.output)).toEqual([
+      expect.stringContaining("touch ran"),
+      expect.stringContaining("needs autonomy level high")
+    ])
+    expect(r.stderr).toContain("refused")
+    const atLow = play("openai", [{ name: "mcp__odd__touch", args: {} }])
+    await run(["exec", "--auto", "low", "-m", "GPT", "Touch"], home, data)
+    expect(atLow.seen.at(-1)![0]!.output).toContain("needs autonomy level medium")
+  }, 60_000)
+})
+
+describe("servers that fail", () => {
+  test("one that crashes: the model gets a tool error, the user one line, and byok goes on", async () => {
+    const home = homeWith({ odd: { command: process.execPath, args: [ODD, "crash"] } })
+    const script = play("generic-chat-completion-api", [{ name: "mcp__odd__peek", args: {} }], "It failed.")
+    const r = await run(["exec", "--auto", "low", "-m", "Chat", "Peek"], home, scratch("data"))
+    expect(r.code).toBe(0)
+    expect(r.stdout).toContain("It failed.")
+    expect(script.seen.at(-1)![0]!.output).toContain("exited (code 3)")
+    expect(r.stderr.split("\n").filter((l) => l.includes('MCP server "odd"'))).toHaveLength(1)
+  }, 60_000)
+
+  test("one that hangs: the call times out (BYOK_MCP_TIMEOUT), and the server is told to stop", async () => {
+    const mark = join(scratch("mark"), "mark")
+    const home = homeWith({ odd: { command: process.execPath, args: [ODD, "hang"], env: { MARK: mark } } })
+    const script = play("anthropic", [{ name: "mcp__odd__peek", args: {} }], "No answer.")
+    const started = Date.now()
+    const r = await run(["exec", "--auto", "low", "-m", "Claude", "Peek"], home, scratch("data"), { env: { BYOK_MCP_TIMEOUT: "1" } })
+    expect(r.code).toBe(0)
+    expect(Date.now() - started).toBeLessThan(8_000)
+    expect(script.seen.at(-1)![0]!.output).toContain("no answer within 1 s")
+    expect(r.stderr).toContain("BYOK_MCP_TIMEOUT")
+    await waitFor(() => readFileSync(mark, "utf8").includes("cancelled"))
+  }, 60_000)
+
+  test("Ctrl-C during a call ends byok (130) and sends the server notifications/cancelled", async () => {
+    const mark = join(scratch("mark"), "mark")
+    const home = homeWith({ odd: { command: process.execPath, args: [ODD, "hang"], env: { MARK: mark } } })
+    play("anthropic", [{ name: "mcp__odd__peek", args: {} }], "never")
+    const data = scratch("data")
+    // The list is cached first, so the only start is the call's.
+    play("anthropic", [], "Hi.")
+    await run(["exec", "--auto", "low", "-m", "Claude", "Hi"], home, data)
+    play("anthropic", [{ name: "mcp__odd__peek", args: {} }], "never")
+    const r = await run(["exec", "--auto", "low", "-m", "Claude", "Peek"], home, data, {
+      signalAfter: () => waitFor(() => readFileSync(mark, "utf8").split("started").length === 3).then(() => Bun.sleep(300))
+    })
+    expect(r.code).toBe(130)
+    expect(readFileSync(mark, "utf8")).toMatch(/cancelled \d+/)
+  }, 60_000)
+
+  test("one that prints garbage on stdout still works (the lines go to its log)", async () => {
+    const home = homeWith({ odd: { command: process.execPath, args: [ODD, "garbage"] } })
+    const data = scratch("data")
+    const script = play("openai", [{ name: "mcp__odd__peek", args: {} }])
+    const r = await run(["exec", "--auto", "low", "-m", "GPT", "Peek"], home, data)
+    expect(r.code).toBe(0)
+    expect(script.seen.at(-1)![0]!.output).toContain("peek ran")
+    expect(readFileSync(join(data, "mcp-logs", "odd.log"), "utf8")).toContain("not JSON-RPC")
+  }, 60_000)
+
+  test("one that cannot start: said once, its tools not offered, and the answer still comes", async () => {
+    const home = homeWith({ gone: { command: "/nonexistent/mcp-server" }, odd: { command: process.execPath, args: [ODD, "plain"] } })
+    play("anthropic", [], "Hello.")
+    const r = await run(["exec", "--auto", "low", "-m", "Claude", "Hi"], home, scratch("data"))
+    expect(r.code).toBe(0)
+    expect(r.stdout).toContain("Hello.")
+    expect(r.stderr).toContain('MCP server "gone": cannot start "/nonexistent/mcp-server": no such program')
+    expect(toolsOffered("anthropic")).toContain("mcp__odd__peek")
+    expect(toolsOffered("anthropic").some((t) => t.startsWith("mcp__gone__"))).toBe(false)
+  }, 60_000)
+
+  test("notifications/tools/list_changed: the next request offers the new list", async () => {
+    const home = homeWith({ odd: { command: process.execPath, args: [ODD, "changing"] } })
+    play("anthropic", [{ name: "mcp__odd__peek", args: {} }, { name: "mcp__odd__fresh", args: {} }])
+    const r = await run(["exec", "--auto", "low", "-m", "Claude", "Go"], home, scratch("data"))
+    expect(r.code).toBe(0)
+    const offered = server.requests.slice(-3).map((q) => ((q.body as { tools: Array<{ name: string }> }).tools).map((t) => t.name))
+    expect(offered[0]).not.toContain("mcp__odd__fresh")
+    expect(offered[1]).toContain("mcp__odd__fresh")
+  }, 60_000)
+})
