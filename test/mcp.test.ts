@@ -302,3 +302,121 @@ describe("servers that fail", () => {
     expect(offered[1]).toContain("mcp__odd__fresh")
   }, 60_000)
 })
+
+describe("project servers and trust", () => {
+  const project = (servers: Record<string, unknown>) => {
+    const dir = scratch("project")
+    mkdirSync(join(dir, ".git"))
+    mkdirSync(join(dir, ".factory"))
+    writeFileSync(join(dir, ".factory", "mcp.json"), JSON.stringify({ mcpServers: servers }))
+    return dir
+  }
+
+  test("a project's .factory/mcp.json is ignored (and said) until trusted, and used after", async () => {
+    const mark = join(scratch("mark"), "mark")
+    const dir = project({ proj: { command: process.execPath, args: [ODD, "plain"], env: { MARK: mark } } })
+    const home = homeWith({})
+    const data = scratch("data")
+    play("anthropic", [], "Hello.")
+    const before = await run(["exec", "--auto", "low", "-m", "Claude", "Hi"], home, data, { cwd: dir })
+    expect(before.code).toBe(0)
+    expect(before.stderr).toContain(".factory/mcp.json")
+    expect(before.stderr).toContain(`byok trust ${dir}`)
+    expect(toolsOffered("anthropic").some((t) => t.startsWith("mcp__"))).toBe(false)
+    expect(existsSync(mark)).toBe(false)
+    expect((await run(["trust", dir], home, data, { cwd: dir })).stdout).toContain(".factory/mcp.json")
+    const after = await run(["exec", "--auto", "low", "-m", "Claude", "Hi"], home, data, { cwd: dir })
+    expect(after.code).toBe(0)
+    expect(toolsOffered("anthropic")).toContain("mcp__proj__peek")
+    expect(readFileSync(mark, "utf8")).toBe("started\n")
+  }, 60_000)
+
+  test("a trusted project's server gets no ${VAR} expanded, and cannot replace the user's server of the same name", async () => {
+    const dir = project({
+      every: { command: "/bin/false" },
+      leak: { command: EVERYTHING, env: { TOKEN: "${MCP_TOKEN}" } }
+    })
+    const home = homeWith({ every: { command: EVERYTHING } })
+    const data = scratch("data")
+    await run(["trust", dir], home, data, { cwd: dir })
+    const script = play("openai", [{ name: "mcp__leak__get-env", args: {} }, { name: "mcp__every__echo", args: { message: "mine" } }])
+    const r = await run(["exec", "--auto", "low", "-m", "GPT", "Env"], home, data, { cwd: dir })
+    expect(r.code).toBe(0)
+    expect(r.stderr).toContain("is not expanded in a project's mcp.json")
+    expect(r.stderr).toContain("mcpServers.every is ignored: ~/.factory/mcp.json defines a server of that name")
+    const [env, echo] = script.seen.at(-1)!
+    expect(env!.output).toContain("${MCP_TOKEN}")
+    expect(env!.output).not.toContain("[REDACTED]")
+    expect(echo!.output).toContain("Echo: mine")
+  }, 60_000)
+})
+
+describe("byok mcp, /mcp and the doctor", () => {
+  test("add, list, get and remove; the file stays private; bad input is a usage error", async () => {
+    const home = homeWith({})
+    rmSync(join(home, ".factory", "mcp.json"))
+    const data = scratch("data")
+    const add = await run(["mcp", "add", "every", "--", EVERYTHING], home, data)
+    expect(add.code).toBe(0)
+    expect(add.stdout).toContain(`Added "every" (stdio)`)
+    expect((await run(["mcp", "add", "web", "http://127.0.0.1:9/mcp", "--type", "http", "--header", "Authorization: Bearer ${MCP_TOKEN}"], home, data)).code).toBe(0)
+    const file = join(home, ".factory", "mcp.json")
+    expect(Bun.spawnSync(["stat", "-c", "%a", file]).stdout.toString().trim()).toBe("600")
+    expect(JSON.parse(readFileSync(file, "utf8")).mcpServers.web).toEqual({ type: "http", url: "http://127.0.0.1:9/mcp", headers: { Authorization: "Bearer ${MCP_TOKEN}" } })
+    const list = await run(["mcp", "list"], home, data)
+    expect(list.stdout).toContain("every  stdio  not started yet")
+    expect(list.stdout).toContain("web  http")
+    const get = await run(["mcp", "get", "every"], home, data)
+    expect(get.code).toBe(0)
+    expect(get.stdout).toContain("mcp__every__echo  read")
+    expect((await run(["mcp"], home, data)).stdout).toContain("every  stdio  not started (tools cached")
+    expect((await run(["mcp", "remove", "web"], home, data)).stdout).toContain(`Removed "web"`)
+    expect((await run(["mcp", "remove", "web"], home, data)).code).toBe(2)
+    expect((await run(["mcp", "get", "nope"], home, data)).code).toBe(2)
+    expect((await run(["mcp", "add", "bad name", "x"], home, data)).code).toBe(2)
+    expect((await run(["mcp", "add", "x", "http://h/mcp", "--env", "A=1"], home, data)).code).toBe(2)
+    expect((await run(["mcp", "add", "x", "--type", "ws", "cmd"], home, data)).code).toBe(2)
+    expect(JSON.parse(readFileSync(file, "utf8")).mcpServers).toEqual({ every: { type: "stdio", command: EVERYTHING, args: [] } })
+  }, 60_000)
+
+  test("a broken mcp.json names its line, and byok goes on without its servers", async () => {
+    const home = homeWith({})
+    writeFileSync(join(home, ".factory", "mcp.json"), '{\n  "mcpServers": {\n    "x": { "command": "a", }\n  }\n}\n')
+    play("anthropic", [], "Hello.")
+    const r = await run(["exec", "--auto", "low", "-m", "Claude", "Hi"], home, scratch("data"))
+    expect(r.code).toBe(0)
+    expect(r.stderr).toMatch(/mcp\.json:3:\d+: .*its MCP servers are ignored/)
+    writeFileSync(join(home, ".factory", "mcp.json"), JSON.stringify({ mcpServers: { a: { type: "ws", url: "x" }, b: { type: "http" } } }))
+    const bad = await run(["mcp", "list"], home, scratch("data"))
+    expect(bad.stderr).toContain('mcpServers.a.type: must be "stdio", "http" or "sse", found "ws"')
+    expect(bad.stderr).toContain("mcpServers.b.url: an http server needs an http:// or https:// address")
+  }, 60_000)
+
+  test("/mcp in the chat lists the servers and one server's tools", async () => {
+    const home = homeWith({ odd: { command: process.execPath, args: [ODD, "plain"] } })
+    const proc = Bun.spawn([bin, "-m", "Claude"], {
+      cwd: root,
+      env: { PATH: process.env["PATH"] ?? "", NO_COLOR: "1", HOME: home, BYOK_HOME: scratch("data") },
+      stdin: new Blob(["/mcp\n/mcp odd\n"]),
+      stdout: "pipe",
+      stderr: "pipe"
+    })
+    const [stdout, code] = await Promise.all([new Response(proc.stdout).text(), proc.exited])
+    expect(code).toBe(0)
+    expect(stdout).toContain("odd  stdio  running  ·  3 tools")
+    expect(stdout).toContain("mcp__odd__erase  high")
+    expect(stdout).toContain("mcp__odd__touch  medium")
+    expect(stdout).toContain("mcp__odd__peek  read")
+  }, 60_000)
+
+  test("the doctor starts each server and lists its tools, or gives the fix (exit 1)", async () => {
+    const home = homeWith({ odd: { command: process.execPath, args: [ODD, "plain"] }, gone: { command: "/nonexistent/mcp" }, off: { command: "x", disabled: true } })
+    server.handle(() => new Response("no", { status: 500 }))
+    const r = await run(["doctor", "--timeout", "1"], home, scratch("data"))
+    expect(r.stdout).toContain("MCP servers")
+    expect(r.stdout).toMatch(/✓ odd\s+stdio, 3 tools \(1 read-only\): touch, erase, peek/)
+    expect(r.stdout).toMatch(/✗ gone\s+cannot start "\/nonexistent\/mcp": no such program/)
+    expect(r.stdout).toContain('fix: install "/nonexistent/mcp", or correct "command" of "gone"')
+    expect(r.stdout).toMatch(/- off\s+disabled in/)
+  }, 60_000)
+})

@@ -3,7 +3,7 @@
 // before a command (`byok -m NAME exec hi`, `byok --config FILE models`), which go after it when that command
 // takes them, or are refused with where to put them.
 
-export const COMMANDS = ["chat", "exec", "models", "cost", "sessions", "doctor", "trust"] as const
+export const COMMANDS = ["chat", "exec", "models", "cost", "sessions", "doctor", "trust", "mcp"] as const
 
 /** The root's (the chat's) flags, and whether each takes a value. */
 const ROOT_FLAGS: Readonly<Record<string, { readonly value: boolean; readonly long: string }>> = {
@@ -29,7 +29,8 @@ const TAKES: Readonly<Record<(typeof COMMANDS)[number], ReadonlyArray<string>>> 
   doctor: ["--model", "--timeout", "--config"],
   cost: ["--model"],
   sessions: [],
-  trust: []
+  trust: [],
+  mcp: ["--config"]
 }
 
 export type Normalised =

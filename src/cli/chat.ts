@@ -21,6 +21,7 @@ import { agentSystemPrompt } from "../conversation/context.ts"
 import { UsageError } from "../config/errors.ts"
 import type { RetryInfo } from "../providers/conversation.ts"
 import { toolsFor } from "../tools/registry.ts"
+import { mcpToolsFor, openHub, serverDetail, serverLines } from "../mcp/open.ts"
 import { type Autonomy, levelFor } from "../tools/risk.ts"
 import { callLine } from "./calls.ts"
 import { explainRetry } from "../explain/provider.ts"
@@ -167,6 +168,8 @@ const chatWith = (flags: ChatInput) =>
         : Effect.sync(() => warnOnce.add(s)).pipe(Effect.andThen(tell(style.dim(`warning: ${stripControls(s)}`))))
 
     for (const w of warnings) yield* warn(w)
+    // MCP servers: read now (their cached lists); started when the model first acts, or by /mcp.
+    const hub = yield* Effect.acquireRelease(openHub(loaded, warn, false), (h) => h.close)
     yield* tell(style.dim(
       `byok ${VERSION} · ${conversation.model.entry.displayName} (${conversation.model.entry.provider}) · /help for commands · Ctrl-D to leave`
     ))
@@ -339,8 +342,9 @@ const chatWith = (flags: ChatInput) =>
             turn = yield* conversation.send(text, { ...options, images })
           } else {
             const agentLevel = level
+            yield* hub.prepare()
             const result = yield* runAgent(conversation, text, {
-              tools: toolsFor(agentLevel),
+              tools: () => [...toolsFor(agentLevel), ...mcpToolsFor(hub, agentLevel)],
               context: { cwd: process.cwd(), level: agentLevel, rules: settings.commands },
               redact: redactor.redact,
               maxTurns: CHAT_MAX_TURNS,
@@ -577,6 +581,17 @@ const chatWith = (flags: ChatInput) =>
                   ` A proxy in between may drop the cache markers, or the prompt changed at its start.`
               )
             }
+            break
+          }
+          case "mcp": {
+            yield* hub.prepare()
+            const state = hub.states.find((x) => x.server.name === arg)
+            if (arg !== "" && state === undefined) {
+              yield* say(`No MCP server is named "${arg}". ${hub.states.length > 0 ? `The servers: ${hub.states.map((x) => x.server.name).join(", ")}.` : ""}`)
+              break
+            }
+            for (const line of state !== undefined ? serverDetail(state) : serverLines(hub)) yield* say(stripControls(line))
+            if (state === undefined && hub.states.length > 0) yield* say(style.dim("/mcp NAME shows a server's tools and their risk."))
             break
           }
           case "sessions": {

@@ -159,6 +159,23 @@ export type SessionsInput = Command.Command.Config.Infer<typeof sessionsConfig>
 export type DoctorInput = Command.Command.Config.Infer<typeof doctorConfig>
 export type TrustInput = Command.Command.Config.Infer<typeof trustConfig>
 
+const mcpNameArg = Argument.String("name").pipe(Argument.withDescription("The server's name in mcp.json"))
+const mcpGetConfig = { name: mcpNameArg, config: configFlag }
+const mcpAddConfig = {
+  name: mcpNameArg,
+  target: Argument.String("command-or-url").pipe(
+    Argument.withDescription("The program to run (stdio; its arguments follow, after --), or the server's URL (--type http or sse)"),
+    Argument.variadic()
+  ),
+  type: Flag.String("type").pipe(Flag.withMetavar("stdio|http|sse"), Flag.withDescription("The transport (default: stdio, or http for a URL)"), Flag.optional),
+  env: Flag.KeyValuePair("env").pipe(Flag.withAlias("e"), Flag.withDescription("An environment variable for a stdio server, KEY=VALUE (repeatable; write ${VAR} to pass one of yours)"), Flag.optional),
+  header: Flag.String("header").pipe(Flag.withMetavar("\"NAME: VALUE\""), Flag.withDescription("An HTTP header for an http or sse server (repeatable)"), Flag.atLeast(0))
+}
+const mcpRemoveConfig = { name: mcpNameArg }
+export type McpGetInput = Command.Command.Config.Infer<typeof mcpGetConfig>
+export type McpAddInput = Command.Command.Config.Infer<typeof mcpAddConfig>
+export type McpRemoveInput = Command.Command.Config.Infer<typeof mcpRemoveConfig>
+
 // ---- commands ----------------------------------------------------------------------------------------------------
 
 /** A handler that loads its implementation when it runs. */
@@ -251,6 +268,33 @@ const trust = Command.make("trust", trustConfig, (input) => lazily(() => import(
   ])
 )
 
+const mcpList = Command.make("list", { config: configFlag }, (input) => lazily(() => import("./mcp.ts"), (m) => m.runMcpList(input))).pipe(
+  Command.withDescription("The MCP servers: where each is from, its state (not started, failed) and how many tools it has")
+)
+const mcpGet = Command.make("get", mcpGetConfig, (input) => lazily(() => import("./mcp.ts"), (m) => m.runMcpGet(input))).pipe(
+  Command.withDescription("Start one server and list its tools, with the risk each has for the autonomy levels")
+)
+const mcpAdd = Command.make("add", mcpAddConfig, (input) => lazily(() => import("./mcp.ts"), (m) => m.runMcpAdd(input))).pipe(
+  Command.withDescription("Add a server to ~/.factory/mcp.json (or replace the one of that name)")
+)
+const mcpRemove = Command.make("remove", mcpRemoveConfig, (input) => lazily(() => import("./mcp.ts"), (m) => m.runMcpRemove(input))).pipe(
+  Command.withDescription("Remove a server from ~/.factory/mcp.json")
+)
+const mcp = Command.make("mcp", { config: configFlag }, (input) => lazily(() => import("./mcp.ts"), (m) => m.runMcpList(input))).pipe(
+  Command.withDescription(
+    "MCP servers (~/.factory/mcp.json, and a trusted project's .factory/mcp.json): their tools join byok's when the model acts (--auto)"
+  ),
+  Command.withSubcommands([mcpList, mcpGet, mcpAdd, mcpRemove]),
+  Command.withExamples([
+    { command: "byok mcp", description: "The servers and their state (byok mcp list does the same)" },
+    { command: "byok mcp get github", description: "Start one and list its tools" },
+    { command: "byok mcp add fs -- npx -y @modelcontextprotocol/server-filesystem ~/notes", description: "A stdio server" },
+    { command: "byok mcp add gh --env GITHUB_TOKEN='${GITHUB_TOKEN}' -- npx -y @modelcontextprotocol/server-github", description: "With a variable of yours" },
+    { command: "byok mcp add linear https://mcp.linear.app/mcp --type http --header 'Authorization: Bearer ${LINEAR_TOKEN}'", description: "A Streamable HTTP server" },
+    { command: "byok mcp remove fs", description: "Remove one" }
+  ])
+)
+
 /** `byok` alone is the chat; its flags (-m, -c, -s, --system, --timeout, --config) are the chat's. */
 export const root = Command.make("byok", chatFlags, runChat).pipe(
   Command.withDescription(
@@ -259,7 +303,7 @@ export const root = Command.make("byok", chatFlags, runChat).pipe(
       "  byok help [COMMAND] (or COMMAND --help) for a command's flags; byok version (or --version).\n" +
       EXIT_CODES_HELP
   ),
-  Command.withSubcommands([chat, exec, models, cost, sessions, doctor, trust]),
+  Command.withSubcommands([chat, exec, models, cost, sessions, doctor, trust, mcp]),
   Command.withExamples([
     { command: "byok", description: "Chat with the default model (/help inside for commands)" },
     { command: "byok -c", description: "Resume the last conversation" },

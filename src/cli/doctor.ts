@@ -11,6 +11,9 @@ import { QuietExit } from "./exit.ts"
 import { timeoutSetting, withConfig } from "./services.ts"
 import { printJson, printLine } from "./render.ts"
 import { term } from "./term.ts"
+import { fixFor, openHub } from "../mcp/open.ts"
+import { riskOfAnnotations } from "../mcp/hub.ts"
+import { stripControls } from "../lib/controls.ts"
 
 /** How many models are checked at once. */
 const CONCURRENT_CHECKS = 4
@@ -29,6 +32,8 @@ const render = (report: ModelReport, color: boolean): string => {
     ])
   ].join("\n")
 }
+
+const shorten = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text)
 
 export const runDoctor = (flags: DoctorInput) =>
   Effect.gen(function*() {
@@ -71,6 +76,33 @@ export const runDoctor = (flags: DoctorInput) =>
           if (!flags.json) yield* printLine(`${render(report, t.stdoutIsTty && t.color)}\n`)
         }))
     )
+    // MCP servers (unless one model was asked for): each started, its tools listed, or the fix.
+    if (Option.isNone(flags.model)) {
+      // Its configuration problems are checks of the report, not warnings besides.
+      const hub = yield* Effect.acquireRelease(openHub(loaded, () => Effect.void, false), (h) => h.close)
+      if (hub.states.length > 0 || hub.issues.length > 0) {
+        const checks: Array<Check> = hub.issues.map((issue) => ({ name: "config", status: "warn", detail: issue }))
+        yield* Effect.forEach(hub.states, (state) => state.server.disabled ? Effect.void : hub.start(state), { concurrency: CONCURRENT_CHECKS, discard: true })
+        for (const state of hub.states) {
+          const tools = state.tools ?? []
+          const read = tools.filter((x) => riskOfAnnotations(x.annotations).risk === "read").length
+          checks.push(
+            state.server.disabled
+              ? { name: state.server.name, status: "skip", detail: `disabled in ${state.server.source.path}` }
+              : state.status === "failed"
+              ? { name: state.server.name, status: "fail", detail: stripControls(state.error ?? "failed"), fix: fixFor(state), code: 1 }
+              : {
+                name: state.server.name,
+                status: "ok",
+                detail: `${state.server.type}, ${tools.length} tools (${read} read-only)${tools.length > 0 ? `: ${shorten(stripControls(tools.map((x) => x.name).join(", ")), 160)}` : ""}`
+              }
+          )
+        }
+        const report = { model: "MCP servers", checks }
+        reports.push(report)
+        if (!flags.json) yield* printLine(`${render(report, t.stdoutIsTty && t.color)}\n`)
+      }
+    }
     if (files !== undefined) {
       reports.push(files)
       if (!flags.json) yield* printLine(`${render(files, t.stdoutIsTty && t.color)}\n`)
@@ -78,4 +110,4 @@ export const runDoctor = (flags: DoctorInput) =>
     if (flags.json) yield* printJson(reports)
     const failed = reports.flatMap((r) => r.checks).find((c) => c.status === "fail")
     if (failed !== undefined) return yield* new QuietExit({ code: failed.code ?? 1 })
-  }).pipe(withConfig(flags.config))
+  }).pipe(Effect.scoped, withConfig(flags.config))

@@ -3,7 +3,7 @@ import { Effect } from "effect"
 import { existsSync } from "node:fs"
 import { resolve } from "node:path"
 import { UsageError } from "../config/errors.ts"
-import { PROJECT_COMMANDS, PROJECT_FILES, projectOf, repositoryOf, setTrust, trustedDirs, wasAnswered } from "../config/trust.ts"
+import { PROJECT_COMMANDS, PROJECT_FILES, PROJECT_MCP, projectOf, repositoryOf, setTrust, trustedDirs, wasAnswered } from "../config/trust.ts"
 import { envVar } from "../lib/env.ts"
 import { dataPlace } from "../lib/sqlite.ts"
 import type { TrustInput } from "./commands.ts"
@@ -36,7 +36,7 @@ export const runTrust = (flags: TrustInput) =>
       try: () => setTrust(place.path, dir, !flags.revoke),
       catch: (error) => new UsageError({ detail: `cannot write ${place.path}/trusted.json: ${(error as Error).message}` })
     })
-    const files = [...PROJECT_FILES, PROJECT_COMMANDS].filter((f) => existsSync(`${dir}/${f}`))
+    const files = [...PROJECT_FILES, PROJECT_MCP, PROJECT_COMMANDS].filter((f) => existsSync(`${dir}/${f}`))
     yield* printLine(
       flags.revoke
         ? `No longer trusted: ${dir}. Its .factory files are ignored again.`
@@ -82,7 +82,7 @@ export const askToTrust = (explicitConfig: boolean) =>
     if (place._tag !== "Directory") return
     const dir = projectOf(process.cwd(), process.env["HOME"])
     if (dir === undefined || wasAnswered(place.path, dir)) return
-    const present = [...PROJECT_FILES, PROJECT_COMMANDS].filter((f) => existsSync(`${dir}/${f}`))
+    const present = [...PROJECT_FILES, PROJECT_MCP, PROJECT_COMMANDS].filter((f) => existsSync(`${dir}/${f}`))
     if (present.length === 0) return
     process.stdout.write(
       `${dir} has its own ${present.join(", ")}.\n` +

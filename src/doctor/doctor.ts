@@ -78,7 +78,7 @@ const variants = (entry: ModelEntry): ReadonlyArray<string> => {
 }
 
 /** byok's own files, which hold prompts, answers and costs: the data directory and what is in it. */
-const DATA_FILES = ["ledger.db", "ledger.db-wal", "ledger.db-shm", "sessions.db", "sessions.db-wal", "sessions.db-shm", "history.jsonl", "trusted.json"]
+const DATA_FILES = ["ledger.db", "ledger.db-wal", "ledger.db-shm", "sessions.db", "sessions.db-wal", "sessions.db-shm", "history.jsonl", "trusted.json", "mcp-tools.json"]
 
 /**
  * Whether others can read byok's data directory or files. Any that can are tightened here, as byok does whenever

@@ -138,7 +138,7 @@ const readServer = (
         )
       }
       if (missing !== undefined) {
-        issues.push(`${at}.${field}.${k}: environment variable ${missing} is not set (export ${missing}=… in the shell that runs byok); server left out`)
+        issues.push(`${at}.${field}.${k} needs the environment variable ${missing}, which is not set (export ${missing}=… in the shell that runs byok); server left out`)
         return undefined
       }
     }

@@ -52,6 +52,8 @@ export interface McpHub {
   readonly tools: () => ReadonlyArray<BuiltinTool>
   /** Lists the servers whose tools are not cached (or all, with `all`), at once; failures are said, not raised. */
   readonly prepare: (all?: boolean) => Effect.Effect<void>
+  /** Starts one server (if it is not running) and lists its tools; false, with the reason in its state, if it fails. */
+  readonly start: (state: ServerState) => Effect.Effect<boolean>
   /** Stops every server byok started. */
   readonly close: Effect.Effect<void>
 }
@@ -301,6 +303,7 @@ export const makeHub = (servers: ReadonlyArray<McpServer>, options: HubOptions):
       states,
       tools,
       prepare,
+      start: (state) => ensure(state).pipe(Effect.as(true), Effect.catch(() => Effect.succeed(false))),
       close: Scope.close(scope, Effect.void as never)
     } satisfies McpHub
   })

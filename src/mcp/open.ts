@@ -25,7 +25,11 @@ export const mcpTimeoutMs = (value: string | undefined, warn: (text: string) => 
  * The hub of this run's servers. With `prepare`, the servers whose tools are not cached are started and listed
  * now, so their tools can be offered with the first request.
  */
-export const openHub = (loaded: LoadedConfig, warn: (text: string) => Effect.Effect<void>, prepare = true): Effect.Effect<McpHub, never, Redactor | HttpClient.HttpClient> =>
+export const openHub = (
+  loaded: LoadedConfig,
+  warn: (text: string) => Effect.Effect<void>,
+  prepare = true
+): Effect.Effect<McpHub & { readonly issues: ReadonlyArray<string> }, never, Redactor | HttpClient.HttpClient> =>
   Effect.gen(function*() {
     const config = readMcpConfig(loaded.mcpFiles, process.env)
     for (const issue of config.issues) yield* warn(issue)
@@ -43,7 +47,7 @@ export const openHub = (loaded: LoadedConfig, warn: (text: string) => Effect.Eff
       warn
     })
     if (prepare) yield* hub.prepare()
-    return hub
+    return { ...hub, issues: config.issues }
   })
 
 /** What the model is offered at a level: at off only read-only tools, as with the built-in ones. */
@@ -58,6 +62,8 @@ const statusText = (state: ServerState): string =>
     ? `failed: ${state.error ?? "unknown"}`
     : state.status === "cached"
     ? `not started (tools cached ${state.listedAt?.slice(0, 16).replace("T", " ") ?? ""})`
+    : state.status === "not listed"
+    ? "not started yet"
     : state.status
 
 /** `byok mcp list`, `/mcp`: one line per server. */
@@ -65,7 +71,7 @@ export const serverLines = (hub: McpHub): Array<string> =>
   hub.states.length === 0
     ? ["No MCP servers are configured. Add one with: byok mcp add NAME -- COMMAND [ARGS…]  (or NAME URL --type http)"]
     : hub.states.map((s) =>
-      `${s.server.name}  ${s.server.type}  ${statusText(s)}  ·  ${s.tools?.length ?? "?"} tools  ·  ${where(s)}  (${s.server.source.path})`
+      `${s.server.name}  ${s.server.type}  ${statusText(s)}  ·  ${s.tools !== undefined ? `${s.tools.length} tools` : "tools not listed"}  ·  ${where(s)}  (${s.server.source.path})`
     )
 
 /** `byok mcp get NAME`, the doctor: a server and its tools with their risk. */
@@ -81,3 +87,17 @@ export const serverDetail = (state: ServerState): Array<string> => [
     return `  ${toolNameOf(state.server, t.name)}  ${risk}${off}${t.description !== undefined ? `  ${t.description.split("\n")[0]!.slice(0, 80)}` : ""}`
   })
 ]
+
+/** The fix for a server that failed, from why it did. */
+export const fixFor = (state: ServerState): string => {
+  const why = state.error ?? ""
+  const file = state.server.source.path
+  if (/no such program/.test(why)) return `install "${state.server.command}", or correct "command" of "${state.server.name}" in ${file}`
+  if (/did not start within|no answer within/.test(why)) {
+    return `run it by hand to see what it waits for (${where(state)}); BYOK_MCP_TIMEOUT=SECONDS allows longer`
+  }
+  if (/exited|ended by/.test(why)) return `its log says why: byok's data directory, mcp-logs/${state.server.slug}.log`
+  if (/HTTP status 401|HTTP status 403/.test(why)) return `check the token in "headers" of "${state.server.name}" in ${file}`
+  if (state.server.type !== "stdio") return `check that ${state.server.url} is an MCP endpoint and reachable (for an older server, "type": "sse")`
+  return `check "${state.server.name}" in ${file}`
+}
