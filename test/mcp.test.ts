@@ -177,6 +177,29 @@ describe("server-everything through byok", () => {
   }, 60_000)
 })
 
+describe("server-filesystem through byok", () => {
+  test("its read tools run at low, a file with the key in it reaches the model redacted, and write_file needs high", async () => {
+    const files = scratch("files")
+    writeFileSync(join(files, "notes.txt"), `the key is ${CANARY}\n`)
+    const home = homeWith({ fs: { command: resolve("node_modules/.bin/mcp-server-filesystem"), args: [files] } })
+    const data = scratch("data")
+    const target = join(files, "new.txt")
+    const low = play("anthropic", [
+      { name: "mcp__fs__read_text_file", args: { path: join(files, "notes.txt") } },
+      { name: "mcp__fs__write_file", args: { path: target, content: "x" } }
+    ])
+    // The last call was refused: exec's exit says the work stopped at a permission (7).
+    expect((await run(["exec", "--auto", "low", "-m", "Claude", "Read, write"], home, data)).code).toBe(7)
+    const [read, write] = low.seen.at(-1)!
+    expect(read!.output).toContain("the key is [REDACTED]")
+    expect(write!.output).toContain("needs autonomy level high")
+    expect(existsSync(target)).toBe(false)
+    play("anthropic", [{ name: "mcp__fs__write_file", args: { path: target, content: "written" } }])
+    expect((await run(["exec", "--auto", "high", "-m", "Claude", "Write"], home, data)).code).toBe(0)
+    expect(readFileSync(target, "utf8")).toBe("written")
+  }, 60_000)
+})
+
 describe("the tool-list cache", () => {
   test("the first run lists the server; a later one sends its request at once and starts no server it does not use", async () => {
     const mark = join(scratch("mark"), "mark")

@@ -285,12 +285,16 @@ export const makeHub = (servers: ReadonlyArray<McpServer>, options: HubOptions):
       }
     }
 
-    const tools = (): ReadonlyArray<BuiltinTool> =>
-      states.flatMap((state) =>
+    // Two tools whose names become one (after the characters APIs refuse are replaced, or the cut at 64): the
+    // first is offered; an API would refuse the request with both.
+    const tools = (): ReadonlyArray<BuiltinTool> => {
+      const seen = new Set<string>()
+      return states.flatMap((state) =>
         state.server.disabled || state.tools === undefined
           ? []
           : state.tools.filter((t) => !state.server.disabledTools.includes(t.name)).map((t) => adapt(state, t))
-      )
+      ).filter((t) => !seen.has(t.definition.name) && seen.add(t.definition.name) !== undefined)
+    }
 
     const prepare = (all = false) =>
       Effect.forEach(
