@@ -315,6 +315,16 @@ describe("servers that fail", () => {
     expect(toolsOffered("anthropic").some((t) => t.startsWith("mcp__gone__"))).toBe(false)
   }, 60_000)
 
+  test("a server that speaks an older MCP revision is connected to with it; an unknown one is said", async () => {
+    const home = homeWith({ old: { command: process.execPath, args: [ODD, "old"] }, ancient: { command: process.execPath, args: [ODD, "ancient"] } })
+    const script = play("anthropic", [{ name: "mcp__old__peek", args: {} }])
+    const r = await run(["exec", "--auto", "low", "-m", "Claude", "Peek"], home, scratch("data"))
+    expect(r.code).toBe(0)
+    expect(script.seen.at(-1)![0]!.output).toContain("peek ran")
+    expect(r.stderr).toContain('MCP server "ancient"')
+    expect(r.stderr).toContain("the server speaks MCP 2023-01-01, which byok does not")
+  }, 60_000)
+
   test("notifications/tools/list_changed: the next request offers the new list", async () => {
     const home = homeWith({ odd: { command: process.execPath, args: [ODD, "changing"] } })
     play("anthropic", [{ name: "mcp__odd__peek", args: {} }, { name: "mcp__odd__fresh", args: {} }])

@@ -7,7 +7,7 @@
 // a line of stdout that is not JSON-RPC (effect ends the connection; here it is logged and skipped, as servers that
 // print a banner on stdout are common). Every request can be interrupted: the server is sent
 // `notifications/cancelled` for it.
-import { Effect, Scope } from "effect"
+import { Effect, Exit, Scope } from "effect"
 import * as McpClient from "effect/ai/McpClient"
 import { McpClientError, TimeoutError, TransportError } from "effect/ai/McpClientError"
 import * as McpProtocol from "effect/ai/McpProtocol"
@@ -49,7 +49,18 @@ export interface ConnectOptions {
   readonly http: HttpClient.HttpClient
 }
 
-const PROTOCOL = McpProtocol.v2025_11_25
+type Protocol = McpProtocol.ProtocolAdapter<McpClient.ProtocolVersion>
+const LATEST: Protocol = McpProtocol.v2025_11_25
+/**
+ * The older revisions a server may answer `initialize` with. effect's client takes one revision and refuses a
+ * server that answers another; these share its stateful shape (initialize, then tools/list and tools/call), so a
+ * server that speaks one of them is connected to again with it rather than refused.
+ */
+const OLDER: Readonly<Record<string, Protocol>> = {
+  "2025-06-18": McpProtocol.v2025_06_18 as unknown as Protocol,
+  "2025-03-26": McpProtocol.v2025_03_26 as unknown as Protocol,
+  "2024-11-05": McpProtocol.v2024_11_05 as unknown as Protocol
+}
 const MAX_LINE = 16 * 1024 * 1024
 
 /** Every server process byok started and has not seen end: stopped when byok exits, whatever the way. */
@@ -87,6 +98,7 @@ type Message = Record<string, unknown>
  * answered (ping; the rest declined, as byok offers no client capabilities), and notifications passed on.
  */
 const channel = (options: {
+  readonly protocol: Protocol
   readonly send: (json: string) => void
   readonly logFile: string | undefined
   readonly onListChanged: () => void
@@ -130,7 +142,7 @@ const channel = (options: {
   }
   const transport: McpClient.Transport = {
     ["~effect/ai/McpClient/Transport"]: "~effect/ai/McpClient/Transport",
-    protocol: PROTOCOL,
+    protocol: options.protocol,
     isCallable: () => true,
     notify: (message) =>
       Effect.suspend(() => {
@@ -157,7 +169,7 @@ const channel = (options: {
 }
 
 /** A stdio server: a child process, stdin and stdout carrying one JSON-RPC message per line. */
-const stdioTransport = (server: McpServer, options: ConnectOptions) =>
+const stdioTransport = (server: McpServer, options: ConnectOptions, protocol: Protocol) =>
   Effect.gen(function*() {
     const logFd = options.logFile !== undefined ? safeOpen(options.logFile) : undefined
     let child: Bun.Subprocess<"pipe", "pipe", number | "ignore">
@@ -181,6 +193,7 @@ const stdioTransport = (server: McpServer, options: ConnectOptions) =>
     stopAllOnExit()
     live.add(child)
     const rpc = channel({
+      protocol,
       send: (json) => {
         try {
           child.stdin.write(`${json}\n`)
@@ -254,7 +267,7 @@ const safeOpen = (path: string): number | undefined => {
  * The legacy HTTP+SSE transport (MCP 2024-11-05), which droid keeps for older servers: a GET opens an event stream
  * whose first `endpoint` event names where to POST messages; responses come back on the stream.
  */
-const sseTransport = (server: McpServer, options: ConnectOptions) =>
+const sseTransport = (server: McpServer, options: ConnectOptions, protocol: Protocol) =>
   Effect.gen(function*() {
     const controller = new AbortController()
     let endpoint: string | undefined
@@ -271,7 +284,7 @@ const sseTransport = (server: McpServer, options: ConnectOptions) =>
         signal: controller.signal
       }).then((r) => r.body?.cancel()).catch((error: Error) => rpc.end(`cannot send to ${endpoint}: ${error.message}`))
     }
-    const rpc = channel({ send: post, logFile: options.logFile, onListChanged: options.onListChanged })
+    const rpc = channel({ protocol, send: post, logFile: options.logFile, onListChanged: options.onListChanged })
     const response = yield* Effect.tryPromise({
       try: () => fetch(server.url!, { headers: { ...server.headers, accept: "text/event-stream" }, signal: controller.signal }),
       catch: (error) => problem(`cannot reach ${server.url}: ${(error as Error).message}`)
@@ -355,15 +368,42 @@ export const describe = (error: unknown): string => {
   return error instanceof Error ? error.message : String(error)
 }
 
-/** Starts (or reaches) the server, initializes, and lists its tools. The scope owns the process or stream. */
+/**
+ * Starts (or reaches) the server, initializes, and lists its tools. The scope owns the process or stream. A server
+ * that answers with an older protocol revision byok knows is started again with that one.
+ */
 export const connect = (server: McpServer, options: ConnectOptions): Effect.Effect<Connection, string, Scope.Scope> =>
+  Effect.gen(function*() {
+    let answered: string | undefined
+    const attempt = (protocol: Protocol) =>
+      Effect.gen(function*() {
+        const scope = yield* Scope.make()
+        const exit = yield* Effect.exit(connectWith(server, options, protocol, (version) => {
+          answered = version
+        }).pipe(Scope.provide(scope)))
+        if (exit._tag === "Success") {
+          yield* Effect.addFinalizer(() => Scope.close(scope, Exit.void))
+          return exit.value
+        }
+        yield* Scope.close(scope, Exit.void)
+        return yield* Effect.failCause(exit.cause)
+      })
+    return yield* attempt(LATEST).pipe(Effect.catch((why: string) => {
+      const older = answered !== undefined && answered !== LATEST.protocolVersion ? OLDER[answered] : undefined
+      if (older === undefined) return Effect.fail(answered !== undefined && answered !== LATEST.protocolVersion ? `${why} (the server speaks MCP ${answered}, which byok does not)` : why)
+      log(options.logFile, `the server speaks MCP ${answered}: connecting again with it`)
+      return attempt(older)
+    }))
+  })
+
+const connectWith = (server: McpServer, options: ConnectOptions, protocol: Protocol, onVersion: (version: string) => void) =>
   Effect.gen(function*() {
     log(options.logFile, `starting ${server.type === "stdio" ? [server.command, ...server.args].join(" ") : server.url}`)
     const base = server.type === "stdio"
-      ? yield* stdioTransport(server, options)
+      ? yield* stdioTransport(server, options, protocol)
       : server.type === "sse"
-      ? yield* sseTransport(server, options)
-      : { transport: yield* McpClient.http({ url: server.url!, protocol: PROTOCOL, headers: server.headers }).pipe(Effect.provideService(HttpClient.HttpClient, options.http)), ended: () => undefined }
+      ? yield* sseTransport(server, options, protocol)
+      : { transport: yield* McpClient.http({ url: server.url!, protocol, headers: server.headers }).pipe(Effect.provideService(HttpClient.HttpClient, options.http)), ended: () => undefined }
     // The raw tools/list pages: their annotations as the server wrote them.
     const raw = new Map<string, RawTool>()
     const transport: McpClient.Transport = {
@@ -371,7 +411,8 @@ export const connect = (server: McpServer, options: ConnectOptions): Effect.Effe
       request: (message, tool) =>
         base.transport.request(message, tool).pipe(Effect.tap((response) =>
           Effect.sync(() => {
-            const result = (response as { result?: { tools?: unknown } }).result
+            const result = (response as { result?: { tools?: unknown; protocolVersion?: unknown } }).result
+            if (message.method === "initialize" && typeof result?.protocolVersion === "string") onVersion(result.protocolVersion)
             if (message.method !== "tools/list" || !Array.isArray(result?.tools)) return
             for (const t of result.tools as Array<RawTool>) if (typeof t?.name === "string") raw.set(t.name, t)
           })
