@@ -442,6 +442,23 @@ describe("byok mcp, /mcp and the doctor", () => {
     expect(stdout).toContain("mcp__odd__peek  read")
   }, 60_000)
 
+  test("the chat's model calls a server's tools (--auto low): the call shown, its result sent back", async () => {
+    const home = homeWith({ every: { command: EVERYTHING } })
+    const script = play("generic-chat-completion-api", [{ name: "mcp__every__get-sum", args: { a: 20, b: 22 } }], "It is 42.")
+    const proc = Bun.spawn([bin, "-m", "Chat", "--auto", "low"], {
+      cwd: root,
+      env: { PATH: process.env["PATH"] ?? "", NO_COLOR: "1", HOME: home, BYOK_HOME: scratch("data"), BYOK_MAX_RETRIES: "0" },
+      stdin: new Blob(["What is 20 + 22?\n"]),
+      stdout: "pipe",
+      stderr: "pipe"
+    })
+    const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited])
+    expect(code).toBe(0)
+    expect(stdout).toContain("It is 42.")
+    expect(stderr).toContain("mcp__every__get-sum")
+    expect(script.seen.at(-1)![0]!.output).toContain("42")
+  }, 60_000)
+
   test("the doctor starts each server and lists its tools, or gives the fix (exit 1)", async () => {
     const home = homeWith({ odd: { command: process.execPath, args: [ODD, "plain"] }, gone: { command: "/nonexistent/mcp" }, off: { command: "x", disabled: true } })
     server.handle(() => new Response("no", { status: 500 }))

@@ -169,7 +169,7 @@ const chatWith = (flags: ChatInput) =>
 
     for (const w of warnings) yield* warn(w)
     // MCP servers: read now (their cached lists); started when the model first acts, or by /mcp.
-    const hub = yield* Effect.acquireRelease(openHub(loaded, warn, false), (h) => h.close)
+    const hub = yield* Effect.acquireRelease(openHub(loaded, warn), (h) => h.close)
     yield* tell(style.dim(
       `byok ${VERSION} · ${conversation.model.entry.displayName} (${conversation.model.entry.provider}) · /help for commands · Ctrl-D to leave`
     ))

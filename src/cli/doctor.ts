@@ -79,7 +79,7 @@ export const runDoctor = (flags: DoctorInput) =>
     // MCP servers (unless one model was asked for): each started, its tools listed, or the fix.
     if (Option.isNone(flags.model)) {
       // Its configuration problems are checks of the report, not warnings besides.
-      const hub = yield* Effect.acquireRelease(openHub(loaded, () => Effect.void, false), (h) => h.close)
+      const hub = yield* Effect.acquireRelease(openHub(loaded, () => Effect.void), (h) => h.close)
       if (hub.states.length > 0 || hub.issues.length > 0) {
         const checks: Array<Check> = hub.issues.map((issue) => ({ name: "config", status: "warn", detail: issue }))
         yield* Effect.forEach(hub.states, (state) => state.server.disabled ? Effect.void : hub.start(state), { concurrency: CONCURRENT_CHECKS, discard: true })

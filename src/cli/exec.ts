@@ -424,6 +424,11 @@ export const runExec = (flags: ExecInput) => {
     const hub = level === undefined
       ? undefined
       : yield* Effect.acquireRelease(openHub(loaded, (text) => warn(t, text).pipe(Effect.provideService(Stdio.Stdio, errStdio))), (h) => h.close)
+    // Servers with no cached tool list are started and listed before the first request (a spinner meanwhile).
+    if (hub !== undefined && hub.states.some((s) => !s.server.disabled && s.tools === undefined)) {
+      const stop = yield* startSpinner(flags.output === "text" && t.stderrIsTty, "starting MCP servers…")
+      yield* hub.prepare().pipe(Effect.ensuring(stop))
+    }
     const agent: AgentSettings | undefined = level === undefined ? undefined : {
       level,
       tools: () => [...toolsFor(level), ...mcpToolsFor(hub, level)],

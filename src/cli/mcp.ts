@@ -18,7 +18,7 @@ const hubOf = Effect.gen(function*() {
   const t = yield* term
   const stdio = yield* Stdio.Stdio
   const loaded = yield* (yield* ConfigService).load
-  return yield* Effect.acquireRelease(openHub(loaded, (text) => warn(t, text).pipe(Effect.provideService(Stdio.Stdio, stdio)), false), (h) => h.close)
+  return yield* Effect.acquireRelease(openHub(loaded, (text) => warn(t, text).pipe(Effect.provideService(Stdio.Stdio, stdio))), (h) => h.close)
 })
 
 export const runMcpList = (flags: { readonly config: McpGetInput["config"] }) =>

@@ -21,14 +21,10 @@ export const mcpTimeoutMs = (value: string | undefined, warn: (text: string) => 
   return Math.round(seconds * 1000)
 }
 
-/**
- * The hub of this run's servers. With `prepare`, the servers whose tools are not cached are started and listed
- * now, so their tools can be offered with the first request.
- */
+/** The hub of this run's servers; none is started yet (the hub's `prepare` and `start` do that). */
 export const openHub = (
   loaded: LoadedConfig,
-  warn: (text: string) => Effect.Effect<void>,
-  prepare = true
+  warn: (text: string) => Effect.Effect<void>
 ): Effect.Effect<McpHub & { readonly issues: ReadonlyArray<string> }, never, Redactor | HttpClient.HttpClient> =>
   Effect.gen(function*() {
     const config = readMcpConfig(loaded.mcpFiles, process.env)
@@ -46,7 +42,6 @@ export const openHub = (
       http: yield* HttpClient.HttpClient,
       warn
     })
-    if (prepare) yield* hub.prepare()
     return { ...hub, issues: config.issues }
   })
 
