@@ -8,7 +8,7 @@ import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { byokBinary } from "./lib/binary.ts"
 import { FORMATS, type Format } from "./lib/faults.ts"
-import { homeWithModels } from "./lib/home.ts"
+import { homeWithModels, oneModelPerFormat } from "./lib/home.ts"
 import { CANARY } from "./lib/provider.ts"
 import { scripted, type Step } from "./lib/scripted.ts"
 import { type FakeServer, startServer } from "./lib/server.ts"
@@ -41,16 +41,9 @@ const scratch = (name: string) => {
   return dir
 }
 
-/** A HOME with one model per format and the given mcp.json. */
+/** A HOME with one model per format (Chat, Claude, GPT) and the given mcp.json. */
 const homeWith = (servers: Record<string, unknown>) => {
-  const home = homeWithModels(FORMATS.map((f) => ({
-    displayName: NAMES[f],
-    model: f === "anthropic" ? "claude-sonnet-4-5" : "gpt-5.1",
-    baseUrl: f === "anthropic" ? server.url : `${server.url}/v1`,
-    apiKey: CANARY,
-    provider: f,
-    maxOutputTokens: 256
-  })))
+  const home = homeWithModels(oneModelPerFormat(server.url))
   writeFileSync(join(home, ".factory", "mcp.json"), JSON.stringify({ mcpServers: servers }))
   return home
 }
