@@ -433,6 +433,15 @@ describe("byok mcp, /mcp and the doctor", () => {
     expect(stdout).toContain("mcp__odd__erase  high")
     expect(stdout).toContain("mcp__odd__touch  medium")
     expect(stdout).toContain("mcp__odd__peek  read")
+    const bare = homeWithModels(oneModelPerFormat(server.url))
+    const none = Bun.spawn([bin, "-m", "Claude"], {
+      cwd: root,
+      env: { PATH: process.env["PATH"] ?? "", NO_COLOR: "1", HOME: bare, BYOK_HOME: scratch("data") },
+      stdin: new Blob(["/mcp\n"]),
+      stdout: "pipe",
+      stderr: "pipe"
+    })
+    expect(await new Response(none.stdout).text()).toContain("There is no mcp.json")
   }, 60_000)
 
   test("the chat's model calls a server's tools (--auto low): the call shown, its result sent back", async () => {

@@ -21,7 +21,6 @@ import { agentSystemPrompt } from "../conversation/context.ts"
 import { UsageError } from "../config/errors.ts"
 import type { RetryInfo } from "../providers/conversation.ts"
 import { toolsFor } from "../tools/registry.ts"
-import { mcpToolsFor, openHub, serverDetail, serverLines } from "../mcp/open.ts"
 import { type Autonomy, levelFor } from "../tools/risk.ts"
 import { callLine } from "./calls.ts"
 import { explainRetry } from "../explain/provider.ts"
@@ -30,7 +29,7 @@ import type { Totals } from "../ledger/ledger.ts"
 import { controlStripper, stripControls } from "../lib/controls.ts"
 import type { ImagePart } from "../providers/conversation.ts"
 import { imageFromBytes } from "../providers/images.ts"
-import { readFileSync } from "node:fs"
+import { existsSync, readFileSync } from "node:fs"
 import { Redactor } from "../lib/redact.ts"
 import { dataPlace } from "../lib/sqlite.ts"
 import type { LlmEvent } from "../providers/event.ts"
@@ -169,7 +168,9 @@ const chatWith = (flags: ChatInput) =>
 
     for (const w of warnings) yield* warn(w)
     // MCP servers: read now (their cached lists); started when the model first acts, or by /mcp.
-    const hub = yield* Effect.acquireRelease(openHub(loaded, warn), (h) => h.close)
+    // (The MCP modules are loaded only when there is an mcp.json.)
+    const mcp = loaded.mcpFiles.some((f) => existsSync(f.path)) ? yield* Effect.promise(() => import("../mcp/open.ts")) : undefined
+    const hub = mcp !== undefined ? yield* Effect.acquireRelease(mcp.openHub(loaded, warn), (h) => h.close) : undefined
     yield* tell(style.dim(
       `byok ${VERSION} · ${conversation.model.entry.displayName} (${conversation.model.entry.provider}) · /help for commands · Ctrl-D to leave`
     ))
@@ -342,9 +343,9 @@ const chatWith = (flags: ChatInput) =>
             turn = yield* conversation.send(text, { ...options, images })
           } else {
             const agentLevel = level
-            yield* hub.prepare()
+            if (hub !== undefined) yield* hub.prepare()
             const result = yield* runAgent(conversation, text, {
-              tools: () => [...toolsFor(agentLevel), ...mcpToolsFor(hub, agentLevel)],
+              tools: () => [...toolsFor(agentLevel), ...(mcp?.mcpToolsFor(hub, agentLevel) ?? [])],
               context: { cwd: process.cwd(), level: agentLevel, rules: settings.commands },
               redact: redactor.redact,
               maxTurns: CHAT_MAX_TURNS,
@@ -584,13 +585,17 @@ const chatWith = (flags: ChatInput) =>
             break
           }
           case "mcp": {
+            if (mcp === undefined || hub === undefined) {
+              yield* say("There is no mcp.json (~/.factory/mcp.json, or a trusted project's .factory/mcp.json). byok mcp add NAME -- COMMAND [ARGS…] adds a server.")
+              break
+            }
             yield* hub.prepare()
             const state = hub.states.find((x) => x.server.name === arg)
             if (arg !== "" && state === undefined) {
               yield* say(`No MCP server is named "${arg}". ${hub.states.length > 0 ? `The servers: ${hub.states.map((x) => x.server.name).join(", ")}.` : ""}`)
               break
             }
-            for (const line of state !== undefined ? serverDetail(state) : serverLines(hub)) yield* say(stripControls(line))
+            for (const line of state !== undefined ? mcp.serverDetail(state) : mcp.serverLines(hub)) yield* say(stripControls(line))
             if (state === undefined && hub.states.length > 0) yield* say(style.dim("/mcp NAME shows a server's tools and their risk."))
             break
           }

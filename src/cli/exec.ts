@@ -2,7 +2,7 @@
 // Every run is saved as a conversation, so a script can go on with -s ID or --continue; with
 // `--input-format stream-json` each stdin line is one user message of the same conversation, one result line out.
 import { Cause, Effect, Exit, FileSystem, Option, Stdio, Stream } from "effect"
-import { fstatSync, readFileSync } from "node:fs"
+import { existsSync, fstatSync, readFileSync } from "node:fs"
 import { UsageError } from "../config/errors.ts"
 import { type Conversation, open as openConversation, type TurnResult } from "../conversation/conversation.ts"
 import { explainRetry } from "../explain/provider.ts"
@@ -15,7 +15,7 @@ import { runAgent } from "../conversation/agent.ts"
 import { agentSystemPrompt } from "../conversation/context.ts"
 import { autonomyOf, ConfigService } from "../config/config.ts"
 import { toolsFor } from "../tools/registry.ts"
-import { mcpToolsFor, openHub } from "../mcp/open.ts"
+import type { McpHub } from "../mcp/hub.ts"
 import { commandMessage, loadCustomCommands, SCRIPT_OUTPUT_LIMIT } from "../chat/custom.ts"
 
 /** With --auto: the most requests of one loop unless --max-turns says. */
@@ -421,9 +421,11 @@ export const runExec = (flags: ExecInput) => {
     if (maxTurns < 1) return yield* new UsageError({ detail: `--max-turns must be a whole number of 1 or more, got ${maxTurns}` })
     // The MCP servers' tools join byok's; a server whose list is cached starts only when one of its tools is called.
     const errStdio = yield* Stdio.Stdio
-    const hub = level === undefined
+    // (Loaded only here: an exec without tools, or with no mcp.json, never evaluates the MCP modules.)
+    const mcp = level === undefined || !loaded.mcpFiles.some((f) => existsSync(f.path)) ? undefined : yield* Effect.promise(() => import("../mcp/open.ts"))
+    const hub: McpHub | undefined = mcp === undefined
       ? undefined
-      : yield* Effect.acquireRelease(openHub(loaded, (text) => warn(t, text).pipe(Effect.provideService(Stdio.Stdio, errStdio))), (h) => h.close)
+      : yield* Effect.acquireRelease(mcp.openHub(loaded, (text) => warn(t, text).pipe(Effect.provideService(Stdio.Stdio, errStdio))), (h) => h.close)
     // Servers with no cached tool list are started and listed before the first request (a spinner meanwhile).
     if (hub !== undefined && hub.states.some((s) => !s.server.disabled && s.tools === undefined)) {
       const stop = yield* startSpinner(flags.output === "text" && t.stderrIsTty, "starting MCP servers…")
@@ -431,7 +433,7 @@ export const runExec = (flags: ExecInput) => {
     }
     const agent: AgentSettings | undefined = level === undefined ? undefined : {
       level,
-      tools: () => [...toolsFor(level), ...mcpToolsFor(hub, level)],
+      tools: () => [...toolsFor(level), ...(mcp?.mcpToolsFor(hub, level) ?? [])],
       maxTurns,
       skipPermissions: flags.skipPermissionsUnsafe,
       rules: loaded.commands
