@@ -12,6 +12,7 @@ import { homeWithModels, oneModelPerFormat } from "./lib/home.ts"
 import { CANARY } from "./lib/provider.ts"
 import { scripted, type Step } from "./lib/scripted.ts"
 import { type FakeServer, startServer } from "./lib/server.ts"
+import { startPane } from "./lib/tmux.ts"
 
 const EVERYTHING = resolve("node_modules/.bin/mcp-server-everything")
 const ODD = resolve("test/fixtures/mcp/odd-server.ts")
@@ -429,7 +430,8 @@ describe("byok mcp, /mcp and the doctor", () => {
     })
     const [stdout, code] = await Promise.all([new Response(proc.stdout).text(), proc.exited])
     expect(code).toBe(0)
-    expect(stdout).toContain("odd  stdio  running  ·  3 tools")
+    expect(stdout).toContain("odd  stdio  not started yet  ·  tools not listed")
+    expect(stdout).toContain("odd (stdio, from")
     expect(stdout).toContain("mcp__odd__erase  high")
     expect(stdout).toContain("mcp__odd__touch  medium")
     expect(stdout).toContain("mcp__odd__peek  read")
@@ -459,6 +461,25 @@ describe("byok mcp, /mcp and the doctor", () => {
     expect(stdout).toContain("It is 42.")
     expect(stderr).toContain("mcp__every__get-sum")
     expect(script.seen.at(-1)![0]!.output).toContain("42")
+  }, 60_000)
+
+  test("in the chat, Ctrl-C while a server starts stops it: nothing is sent, and the chat goes on", async () => {
+    const home = homeWith({ mute: { command: process.execPath, args: [ODD, "mute"] } })
+    play("anthropic", [], "Hello.")
+    const before = server.requests.length
+    const pane = startPane([bin, "-m", "Claude", "--auto", "low"], { HOME: home, BYOK_HOME: scratch("data"), NO_COLOR: "1" })
+    try {
+      await pane.waitFor("/help for commands")
+      pane.line("Hi")
+      await Bun.sleep(700)
+      pane.keys("C-c")
+      await pane.waitFor("stopped while MCP servers started")
+      expect(server.requests.length).toBe(before)
+      pane.line("/mcp")
+      await pane.waitFor("mute  stdio  not started yet")
+    } finally {
+      pane.stop()
+    }
   }, 60_000)
 
   test("the doctor starts each server and lists its tools, or gives the fix (exit 1)", async () => {

@@ -2,7 +2,7 @@
 // lines from a pipe), streams answers, handles slash commands, and saves the conversation after every answer.
 // Ctrl-C stops an answer (the partial text stays, the ledger says "interrupted") and returns to the prompt.
 // Model output goes to the terminal and the session store only; the ledger never holds the chat up.
-import { Clock, Deferred, Duration, Effect, Fiber, Option, Queue, Result, Stdio, Stream } from "effect"
+import { Clock, Deferred, Duration, Effect, Exit, Fiber, Option, Queue, Result, Stdio, Stream } from "effect"
 import { COMMANDS, completeCommand, helpText, parseInput } from "../chat/commands.ts"
 import { askToTrust } from "./trust.ts"
 import { commandMessage, type CustomCommand, loadCustomCommands, SCRIPT_OUTPUT_LIMIT } from "../chat/custom.ts"
@@ -343,7 +343,13 @@ const chatWith = (flags: ChatInput) =>
             turn = yield* conversation.send(text, { ...options, images })
           } else {
             const agentLevel = level
-            if (hub !== undefined) yield* hub.prepare()
+            // Starting servers that have no cached list can take a while: Ctrl-C stops it, as it stops a tool, and
+            // nothing is sent.
+            if (hub !== undefined && Exit.isFailure(yield* Effect.exit(Effect.interruptible(hub.prepare())))) {
+              yield* tell(style.dim("[stopped while MCP servers started; nothing was sent; press ↑ to resend]"))
+              yield* tell("")
+              return
+            }
             const result = yield* runAgent(conversation, text, {
               tools: () => [...toolsFor(agentLevel), ...(mcp?.mcpToolsFor(hub, agentLevel) ?? [])],
               context: { cwd: process.cwd(), level: agentLevel, rules: settings.commands },
@@ -589,12 +595,13 @@ const chatWith = (flags: ChatInput) =>
               yield* say("There is no mcp.json (~/.factory/mcp.json, or a trusted project's .factory/mcp.json). byok mcp add NAME -- COMMAND [ARGS…] adds a server.")
               break
             }
-            yield* hub.prepare()
             const state = hub.states.find((x) => x.server.name === arg)
             if (arg !== "" && state === undefined) {
               yield* say(`No MCP server is named "${arg}". ${hub.states.length > 0 ? `The servers: ${hub.states.map((x) => x.server.name).join(", ")}.` : ""}`)
               break
             }
+            // The list is what is known (no server is started for it); `/mcp NAME` starts that one to list its tools.
+            if (state !== undefined && !state.server.disabled && state.status !== "running") yield* hub.start(state)
             for (const line of state !== undefined ? mcp.serverDetail(state) : mcp.serverLines(hub)) yield* say(stripControls(line))
             if (state === undefined && hub.states.length > 0) yield* say(style.dim("/mcp NAME shows a server's tools and their risk."))
             break
