@@ -298,6 +298,18 @@ describe("servers that fail", () => {
     expect(readFileSync(join(data, "mcp-logs", "odd.log"), "utf8")).toContain("not JSON-RPC")
   }, 60_000)
 
+  test("a server's stderr goes to its log (private) through the redactor", async () => {
+    const home = homeWith({ odd: { command: process.execPath, args: [ODD, "plain"], env: { LEAK: "${MCP_TOKEN}" } } })
+    const data = scratch("data")
+    play("openai", [], "Hi.")
+    expect((await run(["exec", "--auto", "low", "-m", "GPT", "Hi"], home, data)).code).toBe(0)
+    const log = join(data, "mcp-logs", "odd.log")
+    await waitFor(() => readFileSync(log, "utf8").includes("my token is"))
+    expect(readFileSync(log, "utf8")).toContain("my token is [REDACTED]")
+    expect(readFileSync(log, "utf8")).not.toContain(TOKEN)
+    expect(Bun.spawnSync(["stat", "-c", "%a", log]).stdout.toString().trim()).toBe("600")
+  }, 60_000)
+
   test("one that cannot start: said once, its tools not offered, and the answer still comes", async () => {
     const home = homeWith({ gone: { command: "/nonexistent/mcp-server" }, odd: { command: process.execPath, args: [ODD, "plain"] } })
     play("anthropic", [], "Hello.")

@@ -13,7 +13,7 @@ import { McpClientError, TimeoutError, TransportError } from "effect/ai/McpClien
 import * as McpProtocol from "effect/ai/McpProtocol"
 import type * as McpSchema from "effect/ai/McpSchema"
 import { HttpClient } from "effect/http"
-import { appendFileSync, closeSync, openSync } from "node:fs"
+import { appendFileSync } from "node:fs"
 import { VERSION } from "../version.ts"
 import type { McpServer } from "./config.ts"
 
@@ -42,8 +42,10 @@ export interface Connection {
 export interface ConnectOptions {
   readonly env: Readonly<Record<string, string>>
   readonly cwd: string
-  /** Where the server's stderr and byok's notes about it go. */
+  /** Where the server's stderr and byok's notes about it go, through `redact`. */
   readonly logFile: string | undefined
+  /** The key redactor: nothing byok writes to the log carries a secret it knows. */
+  readonly redact: (text: string) => string
   readonly startTimeoutMs: number
   readonly onListChanged: () => void
   readonly http: HttpClient.HttpClient
@@ -82,10 +84,20 @@ const stopAllOnExit = () => {
 
 const problem = (description: string) => new McpClientError({ reason: new TransportError({ description }) })
 
+const append = (file: string | undefined, text: string) => {
+  if (file === undefined) return
+  try {
+    appendFileSync(file, text, { mode: 0o600 })
+  } catch {
+    // a log that cannot be written is not worth stopping a tool for
+  }
+}
+
+let redactLog: (text: string) => string = (text) => text
 const log = (file: string | undefined, text: string) => {
   if (file === undefined) return
   try {
-    appendFileSync(file, `[byok ${new Date().toISOString()}] ${text}\n`, { mode: 0o600 })
+    appendFileSync(file, `[byok ${new Date().toISOString()}] ${redactLog(text)}\n`, { mode: 0o600 })
   } catch {
     // a log that cannot be written is not worth stopping a tool for
   }
@@ -165,24 +177,27 @@ const channel = (options: {
         })
       })
   }
-  return { transport, receive, receiveLine, end, ended: () => ended }
+  /** A message the server would not take: its request (if it was one) fails with why. */
+  const refuse = (json: string, why: string) => {
+    const id = (JSON.parse(json) as Message)["id"] as string | number | undefined
+    if (id !== undefined) pending.get(id)?.(problem(why))
+  }
+  return { transport, receive, receiveLine, end, refuse, ended: () => ended }
 }
 
 /** A stdio server: a child process, stdin and stdout carrying one JSON-RPC message per line. */
 const stdioTransport = (server: McpServer, options: ConnectOptions, protocol: Protocol) =>
   Effect.gen(function*() {
-    const logFd = options.logFile !== undefined ? safeOpen(options.logFile) : undefined
-    let child: Bun.Subprocess<"pipe", "pipe", number | "ignore">
+    let child: Bun.Subprocess<"pipe", "pipe", "pipe">
     try {
       child = Bun.spawn([server.command!, ...server.args], {
         cwd: options.cwd,
         env: options.env,
         stdin: "pipe",
         stdout: "pipe",
-        stderr: logFd ?? "ignore"
+        stderr: "pipe"
       })
     } catch (error) {
-      if (logFd !== undefined) closeSync(logFd)
       const code = (error as NodeJS.ErrnoException).code
       return yield* Effect.fail(problem(
         code === "ENOENT"
@@ -192,6 +207,24 @@ const stdioTransport = (server: McpServer, options: ConnectOptions, protocol: Pr
     }
     stopAllOnExit()
     live.add(child)
+    // Its stderr, line by line through the redactor, to the log (a secret is never split by a line's end).
+    void (async () => {
+      const decoder = new TextDecoder()
+      let pending = ""
+      try {
+        for await (const chunk of child.stderr) {
+          pending += decoder.decode(chunk, { stream: true })
+          const end = pending.lastIndexOf("\n")
+          if (end < 0 && pending.length < 64 * 1024) continue
+          const whole = end < 0 ? pending : pending.slice(0, end + 1)
+          pending = end < 0 ? "" : pending.slice(end + 1)
+          append(options.logFile, options.redact(whole))
+        }
+      } catch {
+        // the exit says why
+      }
+      if (pending !== "") append(options.logFile, `${options.redact(pending)}\n`)
+    })()
     const rpc = channel({
       protocol,
       send: (json) => {
@@ -249,19 +282,10 @@ const stdioTransport = (server: McpServer, options: ConnectOptions, protocol: Pr
           if (!termed) child.kill("SIGKILL")
         }
         live.delete(child)
-        if (logFd !== undefined) closeSync(logFd)
       })
     )
     return rpc
   })
-
-const safeOpen = (path: string): number | undefined => {
-  try {
-    return openSync(path, "a", 0o600)
-  } catch {
-    return undefined
-  }
-}
 
 /**
  * The legacy HTTP+SSE transport (MCP 2024-11-05), which droid keeps for older servers: a GET opens an event stream
@@ -282,7 +306,10 @@ const sseTransport = (server: McpServer, options: ConnectOptions, protocol: Prot
         headers: { ...server.headers, "content-type": "application/json" },
         body: json,
         signal: controller.signal
-      }).then((r) => r.body?.cancel()).catch((error: Error) => rpc.end(`cannot send to ${endpoint}: ${error.message}`))
+      }).then((r) => {
+        void r.body?.cancel()
+        if (!r.ok) rpc.refuse(json, `the server answered ${r.status} to a message`)
+      }).catch((error: Error) => rpc.end(`cannot send to ${endpoint}: ${error.message}`))
     }
     const rpc = channel({ protocol, send: post, logFile: options.logFile, onListChanged: options.onListChanged })
     const response = yield* Effect.tryPromise({
@@ -374,19 +401,17 @@ export const describe = (error: unknown): string => {
  */
 export const connect = (server: McpServer, options: ConnectOptions): Effect.Effect<Connection, string, Scope.Scope> =>
   Effect.gen(function*() {
+    redactLog = options.redact
     let answered: string | undefined
+    // Each attempt in a scope of its own inside the caller's: a failed one is closed at once (its process
+    // stopped); an interrupted one when the caller's is.
+    const outer = yield* Scope.Scope
     const attempt = (protocol: Protocol) =>
       Effect.gen(function*() {
-        const scope = yield* Scope.make()
-        const exit = yield* Effect.exit(connectWith(server, options, protocol, (version) => {
+        const scope = yield* Scope.fork(outer)
+        return yield* connectWith(server, options, protocol, (version) => {
           answered = version
-        }).pipe(Scope.provide(scope)))
-        if (exit._tag === "Success") {
-          yield* Effect.addFinalizer(() => Scope.close(scope, Exit.void))
-          return exit.value
-        }
-        yield* Scope.close(scope, Exit.void)
-        return yield* Effect.failCause(exit.cause)
+        }).pipe(Scope.provide(scope), Effect.tapError(() => Scope.close(scope, Exit.void)))
       })
     return yield* attempt(LATEST).pipe(Effect.catch((why: string) => {
       const older = answered !== undefined && answered !== LATEST.protocolVersion ? OLDER[answered] : undefined

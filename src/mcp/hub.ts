@@ -3,7 +3,7 @@
 // so a run whose lists are cached sends its first request at once and starts a server only when the model calls one
 // of its tools; a server with no cached list is started (and listed) before the first request. A server that fails
 // to start, crashes or hangs gives the model a tool error and the user one line on stderr; byok goes on.
-import { Effect, Scope, Semaphore } from "effect"
+import { Effect, Exit, Scope, Semaphore } from "effect"
 import type { HttpClient } from "effect/http"
 import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
@@ -42,6 +42,7 @@ export interface HubOptions {
   readonly env: Readonly<Record<string, string | undefined>>
   readonly timeoutMs: number
   readonly http: HttpClient.HttpClient
+  readonly redact: (text: string) => string
   /** One line to the user (stderr). */
   readonly warn: (text: string) => Effect.Effect<void>
 }
@@ -202,7 +203,7 @@ export const makeHub = (servers: ReadonlyArray<McpServer>, options: HubOptions):
         if (running !== undefined && running.ended() === undefined) return running
         if (running !== undefined) {
           state.connection = undefined
-          if (state.scope !== undefined) yield* Scope.close(state.scope, Effect.void as never)
+          if (state.scope !== undefined) yield* Scope.close(state.scope, Exit.void)
         }
         if (state.starts >= MAX_STARTS) return yield* Effect.fail(`not started again: it failed ${MAX_STARTS} times in this run (${state.error ?? "see above"})`)
         state.starts++
@@ -214,7 +215,8 @@ export const makeHub = (servers: ReadonlyArray<McpServer>, options: HubOptions):
           logFile: logFileOf(options.dataDir, state.server),
           startTimeoutMs: options.timeoutMs,
           onListChanged: () => relist(state),
-          http: options.http
+          http: options.http,
+          redact: options.redact
         }).pipe(
           Scope.provide(child),
           Effect.timeoutOrElse({
@@ -222,11 +224,13 @@ export const makeHub = (servers: ReadonlyArray<McpServer>, options: HubOptions):
             orElse: () => Effect.fail(`did not start within ${Math.round(options.timeoutMs / 1000)} s (BYOK_MCP_TIMEOUT sets the limit)`)
           }),
           Effect.tapError((why) =>
-            Effect.andThen(Scope.close(child, Effect.void as never), Effect.sync(() => {
+            Effect.sync(() => {
               state.status = "failed"
               state.error = why
-            }))
-          )
+            })
+          ),
+          // Failed or stopped (Ctrl-C, the limit): whatever it started is stopped now.
+          Effect.onExit((exit) => (exit._tag === "Success" ? Effect.void : Scope.close(child, exit)))
         )
         state.connection = connection
         state.scope = child
@@ -308,6 +312,6 @@ export const makeHub = (servers: ReadonlyArray<McpServer>, options: HubOptions):
       tools,
       prepare,
       start: (state) => ensure(state).pipe(Effect.as(true), Effect.catch(() => Effect.succeed(false))),
-      close: Scope.close(scope, Effect.void as never)
+      close: Scope.close(scope, Exit.void)
     } satisfies McpHub
   })

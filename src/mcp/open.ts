@@ -40,6 +40,7 @@ export const openHub = (
       env: process.env,
       timeoutMs,
       http: yield* HttpClient.HttpClient,
+      redact: redactor.redact,
       warn
     })
     return { ...hub, issues: config.issues }
