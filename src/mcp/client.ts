@@ -84,23 +84,22 @@ const stopAllOnExit = () => {
 
 const problem = (description: string) => new McpClientError({ reason: new TransportError({ description }) })
 
-const append = (file: string | undefined, text: string) => {
-  if (file === undefined) return
-  try {
-    appendFileSync(file, text, { mode: 0o600 })
-  } catch {
-    // a log that cannot be written is not worth stopping a tool for
-  }
+/** A server's log: its stderr as it comes (`raw`) and byok's dated notes, both through the redactor. */
+interface Log {
+  readonly raw: (text: string) => void
+  readonly note: (text: string) => void
 }
 
-let redactLog: (text: string) => string = (text) => text
-const log = (file: string | undefined, text: string) => {
-  if (file === undefined) return
-  try {
-    appendFileSync(file, `[byok ${new Date().toISOString()}] ${redactLog(text)}\n`, { mode: 0o600 })
-  } catch {
-    // a log that cannot be written is not worth stopping a tool for
+const logTo = (file: string | undefined, redact: (text: string) => string): Log => {
+  const append = (text: string) => {
+    if (file === undefined) return
+    try {
+      appendFileSync(file, redact(text), { mode: 0o600 })
+    } catch {
+      // a log that cannot be written is not worth stopping a tool for
+    }
   }
+  return { raw: append, note: (text) => append(`[byok ${new Date().toISOString()}] ${text}\n`) }
 }
 
 type Message = Record<string, unknown>
@@ -112,7 +111,7 @@ type Message = Record<string, unknown>
 const channel = (options: {
   readonly protocol: Protocol
   readonly send: (json: string) => void
-  readonly logFile: string | undefined
+  readonly log: Log
   readonly onListChanged: () => void
 }) => {
   const pending = new Map<string | number, (response: Message | McpClientError) => void>()
@@ -141,7 +140,7 @@ const channel = (options: {
       message = undefined
     }
     if (typeof message !== "object" || message === null || (message as Message)["jsonrpc"] !== "2.0") {
-      log(options.logFile, `ignored a line of stdout that is not JSON-RPC: ${line.slice(0, 200)}`)
+      options.log.note(`ignored a line of stdout that is not JSON-RPC: ${line.slice(0, 200)}`)
       return
     }
     receive(message as Message)
@@ -186,7 +185,7 @@ const channel = (options: {
 }
 
 /** A stdio server: a child process, stdin and stdout carrying one JSON-RPC message per line. */
-const stdioTransport = (server: McpServer, options: ConnectOptions, protocol: Protocol) =>
+const stdioTransport = (server: McpServer, options: ConnectOptions, protocol: Protocol, log: Log) =>
   Effect.gen(function*() {
     let child: Bun.Subprocess<"pipe", "pipe", "pipe">
     try {
@@ -218,12 +217,12 @@ const stdioTransport = (server: McpServer, options: ConnectOptions, protocol: Pr
           if (end < 0 && pending.length < 64 * 1024) continue
           const whole = end < 0 ? pending : pending.slice(0, end + 1)
           pending = end < 0 ? "" : pending.slice(end + 1)
-          append(options.logFile, options.redact(whole))
+          log.raw(whole)
         }
       } catch {
         // the exit says why
       }
-      if (pending !== "") append(options.logFile, `${options.redact(pending)}\n`)
+      if (pending !== "") log.raw(`${pending}\n`)
     })()
     const rpc = channel({
       protocol,
@@ -235,7 +234,7 @@ const stdioTransport = (server: McpServer, options: ConnectOptions, protocol: Pr
           // the exit below says why
         }
       },
-      logFile: options.logFile,
+      log,
       onListChanged: options.onListChanged
     })
     // stdout, line by line; the process's end fails whatever is still waiting.
@@ -251,7 +250,7 @@ const stdioTransport = (server: McpServer, options: ConnectOptions, protocol: Pr
             buffer = buffer.slice(index + 1)
           }
           if (buffer.length > MAX_LINE) {
-            log(options.logFile, "a message longer than 16 MiB: stopped the server")
+            log.note("a message longer than 16 MiB: stopped the server")
             child.kill("SIGKILL")
             break
           }
@@ -263,7 +262,7 @@ const stdioTransport = (server: McpServer, options: ConnectOptions, protocol: Pr
       const code = await child.exited
       live.delete(child)
       const why = child.signalCode !== null ? `the server was ended by ${child.signalCode}` : `the server exited (code ${code})`
-      log(options.logFile, why)
+      log.note(why)
       rpc.end(why)
     })()
     yield* Effect.addFinalizer(() =>
@@ -291,7 +290,7 @@ const stdioTransport = (server: McpServer, options: ConnectOptions, protocol: Pr
  * The legacy HTTP+SSE transport (MCP 2024-11-05), which droid keeps for older servers: a GET opens an event stream
  * whose first `endpoint` event names where to POST messages; responses come back on the stream.
  */
-const sseTransport = (server: McpServer, options: ConnectOptions, protocol: Protocol) =>
+const sseTransport = (server: McpServer, options: ConnectOptions, protocol: Protocol, log: Log) =>
   Effect.gen(function*() {
     const controller = new AbortController()
     let endpoint: string | undefined
@@ -311,7 +310,7 @@ const sseTransport = (server: McpServer, options: ConnectOptions, protocol: Prot
         if (!r.ok) rpc.refuse(json, `the server answered ${r.status} to a message`)
       }).catch((error: Error) => rpc.end(`cannot send to ${endpoint}: ${error.message}`))
     }
-    const rpc = channel({ protocol, send: post, logFile: options.logFile, onListChanged: options.onListChanged })
+    const rpc = channel({ protocol, send: post, log, onListChanged: options.onListChanged })
     const response = yield* Effect.tryPromise({
       try: () => fetch(server.url!, { headers: { ...server.headers, accept: "text/event-stream" }, signal: controller.signal }),
       catch: (error) => problem(`cannot reach ${server.url}: ${(error as Error).message}`)
@@ -401,7 +400,7 @@ export const describe = (error: unknown): string => {
  */
 export const connect = (server: McpServer, options: ConnectOptions): Effect.Effect<Connection, string, Scope.Scope> =>
   Effect.gen(function*() {
-    redactLog = options.redact
+    const log = logTo(options.logFile, options.redact)
     let answered: string | undefined
     // Each attempt in a scope of its own inside the caller's: a failed one is closed at once (its process
     // stopped); an interrupted one when the caller's is.
@@ -409,25 +408,25 @@ export const connect = (server: McpServer, options: ConnectOptions): Effect.Effe
     const attempt = (protocol: Protocol) =>
       Effect.gen(function*() {
         const scope = yield* Scope.fork(outer)
-        return yield* connectWith(server, options, protocol, (version) => {
+        return yield* connectWith(server, options, protocol, log, (version) => {
           answered = version
         }).pipe(Scope.provide(scope), Effect.tapError(() => Scope.close(scope, Exit.void)))
       })
     return yield* attempt(LATEST).pipe(Effect.catch((why: string) => {
       const older = answered !== undefined && answered !== LATEST.protocolVersion ? OLDER[answered] : undefined
       if (older === undefined) return Effect.fail(answered !== undefined && answered !== LATEST.protocolVersion ? `${why} (the server speaks MCP ${answered}, which byok does not)` : why)
-      log(options.logFile, `the server speaks MCP ${answered}: connecting again with it`)
+      log.note(`the server speaks MCP ${answered}: connecting again with it`)
       return attempt(older)
     }))
   })
 
-const connectWith = (server: McpServer, options: ConnectOptions, protocol: Protocol, onVersion: (version: string) => void) =>
+const connectWith = (server: McpServer, options: ConnectOptions, protocol: Protocol, log: Log, onVersion: (version: string) => void) =>
   Effect.gen(function*() {
-    log(options.logFile, `starting ${server.type === "stdio" ? [server.command, ...server.args].join(" ") : server.url}`)
+    log.note(`starting ${server.type === "stdio" ? [server.command, ...server.args].join(" ") : server.url}`)
     const base = server.type === "stdio"
-      ? yield* stdioTransport(server, options, protocol)
+      ? yield* stdioTransport(server, options, protocol, log)
       : server.type === "sse"
-      ? yield* sseTransport(server, options, protocol)
+      ? yield* sseTransport(server, options, protocol, log)
       : { transport: yield* McpClient.http({ url: server.url!, protocol, headers: server.headers }).pipe(Effect.provideService(HttpClient.HttpClient, options.http)), ended: () => undefined }
     // The raw tools/list pages: their annotations as the server wrote them.
     const raw = new Map<string, RawTool>()
