@@ -84,6 +84,19 @@ const run = async (
   return { stdout, stderr, code }
 }
 
+/** The chat, its stdin piped (one line a message or /command). */
+const chatPiped = async (args: ReadonlyArray<string>, home: string, input: string) => {
+  const proc = Bun.spawn([bin, ...args], {
+    cwd: root,
+    env: { PATH: process.env["PATH"] ?? "", NO_COLOR: "1", HOME: home, BYOK_HOME: scratch("data"), BYOK_MAX_RETRIES: "0" },
+    stdin: new Blob([input]),
+    stdout: "pipe",
+    stderr: "pipe"
+  })
+  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited])
+  return { stdout, stderr, code }
+}
+
 const play = (format: Format, steps: ReadonlyArray<Step>, final = "Done.") => {
   const script = scripted(format, steps, final)
   server.handle(script.handler)
@@ -433,14 +446,7 @@ describe("byok mcp, /mcp and the doctor", () => {
 
   test("/mcp in the chat lists the servers and one server's tools", async () => {
     const home = homeWith({ odd: { command: process.execPath, args: [ODD, "plain"] } })
-    const proc = Bun.spawn([bin, "-m", "Claude"], {
-      cwd: root,
-      env: { PATH: process.env["PATH"] ?? "", NO_COLOR: "1", HOME: home, BYOK_HOME: scratch("data") },
-      stdin: new Blob(["/mcp\n/mcp odd\n"]),
-      stdout: "pipe",
-      stderr: "pipe"
-    })
-    const [stdout, code] = await Promise.all([new Response(proc.stdout).text(), proc.exited])
+    const { stdout, code } = await chatPiped(["-m", "Claude"], home, "/mcp\n/mcp odd\n")
     expect(code).toBe(0)
     expect(stdout).toContain("odd  stdio  not started yet  ·  tools not listed")
     expect(stdout).toContain("odd (stdio, from")
@@ -448,27 +454,13 @@ describe("byok mcp, /mcp and the doctor", () => {
     expect(stdout).toContain("mcp__odd__touch  medium")
     expect(stdout).toContain("mcp__odd__peek  read")
     const bare = homeWithModels(oneModelPerFormat(server.url))
-    const none = Bun.spawn([bin, "-m", "Claude"], {
-      cwd: root,
-      env: { PATH: process.env["PATH"] ?? "", NO_COLOR: "1", HOME: bare, BYOK_HOME: scratch("data") },
-      stdin: new Blob(["/mcp\n"]),
-      stdout: "pipe",
-      stderr: "pipe"
-    })
-    expect(await new Response(none.stdout).text()).toContain("There is no mcp.json")
+    expect((await chatPiped(["-m", "Claude"], bare, "/mcp\n")).stdout).toContain("There is no mcp.json")
   }, 60_000)
 
   test("the chat's model calls a server's tools (--auto low): the call shown, its result sent back", async () => {
     const home = homeWith({ every: { command: EVERYTHING } })
     const script = play("generic-chat-completion-api", [{ name: "mcp__every__get-sum", args: { a: 20, b: 22 } }], "It is 42.")
-    const proc = Bun.spawn([bin, "-m", "Chat", "--auto", "low"], {
-      cwd: root,
-      env: { PATH: process.env["PATH"] ?? "", NO_COLOR: "1", HOME: home, BYOK_HOME: scratch("data"), BYOK_MAX_RETRIES: "0" },
-      stdin: new Blob(["What is 20 + 22?\n"]),
-      stdout: "pipe",
-      stderr: "pipe"
-    })
-    const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited])
+    const { stdout, stderr, code } = await chatPiped(["-m", "Chat", "--auto", "low"], home, "What is 20 + 22?\n")
     expect(code).toBe(0)
     expect(stdout).toContain("It is 42.")
     expect(stderr).toContain("mcp__every__get-sum")

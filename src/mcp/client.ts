@@ -184,6 +184,29 @@ const channel = (options: {
   return { transport, receive, receiveLine, end, refuse, ended: () => ended }
 }
 
+/** Calls `onLine` with each line of a byte stream (and its unterminated end); a line over 16 MiB ends the reading. */
+const eachLine = async (stream: ReadableStream<Uint8Array>, onLine: (line: string) => void, tooLong: () => void): Promise<void> => {
+  const decoder = new TextDecoder()
+  let buffer = ""
+  try {
+    for await (const chunk of stream) {
+      buffer += decoder.decode(chunk, { stream: true })
+      let index: number
+      while ((index = buffer.indexOf("\n")) >= 0) {
+        onLine(buffer.slice(0, index))
+        buffer = buffer.slice(index + 1)
+      }
+      if (buffer.length > MAX_LINE) {
+        tooLong()
+        return
+      }
+    }
+  } catch {
+    // the stream ended badly: the process's exit says why
+  }
+  if (buffer.trim() !== "") onLine(buffer)
+}
+
 /** A stdio server: a child process, stdin and stdout carrying one JSON-RPC message per line. */
 const stdioTransport = (server: McpServer, options: ConnectOptions, protocol: Protocol, log: Log) =>
   Effect.gen(function*() {
@@ -206,24 +229,8 @@ const stdioTransport = (server: McpServer, options: ConnectOptions, protocol: Pr
     }
     stopAllOnExit()
     live.add(child)
-    // Its stderr, line by line through the redactor, to the log (a secret is never split by a line's end).
-    void (async () => {
-      const decoder = new TextDecoder()
-      let pending = ""
-      try {
-        for await (const chunk of child.stderr) {
-          pending += decoder.decode(chunk, { stream: true })
-          const end = pending.lastIndexOf("\n")
-          if (end < 0 && pending.length < 64 * 1024) continue
-          const whole = end < 0 ? pending : pending.slice(0, end + 1)
-          pending = end < 0 ? "" : pending.slice(end + 1)
-          log.raw(whole)
-        }
-      } catch {
-        // the exit says why
-      }
-      if (pending !== "") log.raw(`${pending}\n`)
-    })()
+    // Its stderr, line by line through the redactor (a secret is never split by a line's end), to the log.
+    void eachLine(child.stderr, (line) => log.raw(`${line}\n`), () => log.note("a line of stderr longer than 16 MiB: the rest is not logged"))
     const rpc = channel({
       protocol,
       send: (json) => {
@@ -238,33 +245,16 @@ const stdioTransport = (server: McpServer, options: ConnectOptions, protocol: Pr
       onListChanged: options.onListChanged
     })
     // stdout, line by line; the process's end fails whatever is still waiting.
-    void (async () => {
-      const decoder = new TextDecoder()
-      let buffer = ""
-      try {
-        for await (const chunk of child.stdout) {
-          buffer += decoder.decode(chunk, { stream: true })
-          let index: number
-          while ((index = buffer.indexOf("\n")) >= 0) {
-            rpc.receiveLine(buffer.slice(0, index))
-            buffer = buffer.slice(index + 1)
-          }
-          if (buffer.length > MAX_LINE) {
-            log.note("a message longer than 16 MiB: stopped the server")
-            child.kill("SIGKILL")
-            break
-          }
-        }
-      } catch {
-        // the exit says why
-      }
-      if (buffer.trim() !== "") rpc.receiveLine(buffer)
+    void eachLine(child.stdout, rpc.receiveLine, () => {
+      log.note("a message longer than 16 MiB: stopped the server")
+      child.kill("SIGKILL")
+    }).then(async () => {
       const code = await child.exited
       live.delete(child)
       const why = child.signalCode !== null ? `the server was ended by ${child.signalCode}` : `the server exited (code ${code})`
       log.note(why)
       rpc.end(why)
-    })()
+    })
     yield* Effect.addFinalizer(() =>
       Effect.promise(async () => {
         rpc.end("the connection was closed")
@@ -324,37 +314,27 @@ const sseTransport = (server: McpServer, options: ConnectOptions, protocol: Prot
       controller.abort()
     }))
     const ready = Promise.withResolvers<void>()
-    void (async () => {
-      const decoder = new TextDecoder()
-      let buffer = ""
-      let event = "message"
-      let data: Array<string> = []
-      try {
-        for await (const chunk of response.body!) {
-          buffer += decoder.decode(chunk, { stream: true })
-          let index: number
-          while ((index = buffer.search(/\r?\n/)) >= 0) {
-            const line = buffer.slice(0, index)
-            buffer = buffer.slice(buffer[index] === "\r" ? index + 2 : index + 1)
-            if (line === "") {
-              const text = data.join("\n")
-              if (event === "endpoint") {
-                endpoint = new URL(text, server.url).href
-                for (const queued of posts.splice(0)) post(queued)
-                ready.resolve()
-              } else if (data.length > 0) rpc.receiveLine(text)
-              event = "message"
-              data = []
-            } else if (line.startsWith("event:")) event = line.slice(6).trim()
-            else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""))
-          }
-        }
-        rpc.end("the server closed the event stream")
-      } catch (error) {
-        rpc.end(`the event stream failed: ${(error as Error).message}`)
-      }
+    // The event stream, line by line (a `\r` before the `\n` dropped): `endpoint` once, then `message` events.
+    let event = "message"
+    let data: Array<string> = []
+    const onLine = (raw: string) => {
+      const line = raw.endsWith("\r") ? raw.slice(0, -1) : raw
+      if (line === "") {
+        const text = data.join("\n")
+        if (event === "endpoint") {
+          endpoint = new URL(text, server.url).href
+          for (const queued of posts.splice(0)) post(queued)
+          ready.resolve()
+        } else if (data.length > 0) rpc.receiveLine(text)
+        event = "message"
+        data = []
+      } else if (line.startsWith("event:")) event = line.slice(6).trim()
+      else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""))
+    }
+    void eachLine(response.body, onLine, () => rpc.end("an event longer than 16 MiB")).then(() => {
+      rpc.end("the server closed the event stream")
       ready.resolve()
-    })()
+    })
     yield* Effect.promise(() => ready.promise)
     if (rpc.ended() !== undefined) return yield* Effect.fail(problem(rpc.ended()!))
     return rpc
