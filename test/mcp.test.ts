@@ -229,6 +229,20 @@ describe("the tool-list cache", () => {
     expect(readFileSync(mark, "utf8")).toBe("started\nstarted\n")
   }, 60_000)
 
+  test("BYOK_NO_RECORD: nothing is written (no cache, no log); the server is listed each run", async () => {
+    const mark = join(scratch("mark"), "mark")
+    const home = homeWith({ odd: { command: process.execPath, args: [ODD, "plain"], env: { MARK: mark } } })
+    const data = scratch("data")
+    play("anthropic", [], "Hello.")
+    for (let i = 0; i < 2; i++) {
+      expect((await run(["exec", "--auto", "low", "-m", "Claude", "Hi"], home, data, { env: { BYOK_NO_RECORD: "1" } })).code).toBe(0)
+    }
+    expect(toolsOffered("anthropic")).toContain("mcp__odd__peek")
+    expect(readFileSync(mark, "utf8")).toBe("started\nstarted\n")
+    expect(existsSync(join(data, "mcp-tools.json"))).toBe(false)
+    expect(existsSync(join(data, "mcp-logs"))).toBe(false)
+  }, 60_000)
+
   test("a changed configuration is listed again", async () => {
     const mark = join(scratch("mark"), "mark")
     const data = scratch("data")

@@ -3,7 +3,7 @@
 import { Effect } from "effect"
 import { HttpClient } from "effect/http"
 import type { LoadedConfig } from "../config/config.ts"
-import { dataDirectory } from "../lib/sqlite.ts"
+import { dataPlace } from "../lib/sqlite.ts"
 import { Redactor } from "../lib/redact.ts"
 import type { Autonomy } from "../tools/risk.ts"
 import type { BuiltinTool } from "../tools/tool.ts"
@@ -34,8 +34,10 @@ export const openHub = (
     const notes: Array<string> = []
     const timeoutMs = mcpTimeoutMs(process.env["BYOK_MCP_TIMEOUT"], (text) => notes.push(text))
     for (const note of notes) yield* warn(note)
+    // Where the tool lists and logs are kept; nowhere when byok records nothing (BYOK_NO_RECORD, no HOME).
+    const place = yield* dataPlace
     const hub = yield* makeHub(config.servers, {
-      dataDir: yield* dataDirectory,
+      dataDir: place._tag === "Directory" ? place.path : undefined,
       cwd: process.cwd(),
       env: process.env,
       timeoutMs,
