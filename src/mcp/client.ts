@@ -364,12 +364,24 @@ export const resultText = (result: McpSchema.CallToolResult): string => {
   return parts.join("\n")
 }
 
+/** The innermost message of a cause chain (an HTTP client error wraps the socket's), with its code when it has one. */
+const causeText = (cause: unknown): string | undefined => {
+  let text: string | undefined
+  for (let c = cause, depth = 0; c instanceof Error && depth < 5; c = c.cause, depth++) {
+    const code = (c as NodeJS.ErrnoException).code
+    text = `${c.message}${typeof code === "string" && !c.message.includes(code) ? ` (${code})` : ""}`
+  }
+  return text
+}
+
 /** What an MCP failure says to a model and a user. */
 export const describe = (error: unknown): string => {
   if (error instanceof McpClientError) {
     const reason = error.reason
     if (reason instanceof TimeoutError) return `no answer within the time allowed (${reason.message})`
-    return reason.message
+    // A transport failure's own words are general ("MCP HTTP request failed"): the cause says what happened.
+    const cause = "cause" in reason ? causeText(reason.cause) : undefined
+    return cause !== undefined && !reason.message.includes(cause) ? `${reason.message}: ${cause}` : reason.message
   }
   return error instanceof Error ? error.message : String(error)
 }

@@ -96,6 +96,7 @@ export const fixFor = (state: ServerState): string => {
   }
   if (/exited|ended by/.test(why)) return `its log says why: byok's data directory, mcp-logs/${state.server.slug}.log`
   if (/HTTP status 401|HTTP status 403/.test(why)) return `check the token in "headers" of "${state.server.name}" in ${file}`
-  if (state.server.type !== "stdio") return `check that ${state.server.url} is an MCP endpoint and reachable (for an older server, "type": "sse")`
+  if (state.server.type === "http") return `check that ${state.server.url} is reachable and an MCP endpoint (for an older server, "type": "sse")`
+  if (state.server.type === "sse") return `check that ${state.server.url} is reachable and an MCP event stream (for a newer server, "type": "http")`
   return `check "${state.server.name}" in ${file}`
 }
