@@ -8,7 +8,7 @@ import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { byokBinary } from "./lib/binary.ts"
 import { FORMATS, type Format } from "./lib/faults.ts"
-import { homeWithModels, oneModelPerFormat } from "./lib/home.ts"
+import { fakeModel, homeWithModels, oneModelPerFormat } from "./lib/home.ts"
 import { CANARY } from "./lib/provider.ts"
 import { scripted, type Step } from "./lib/scripted.ts"
 import { type FakeServer, startServer } from "./lib/server.ts"
@@ -141,6 +141,32 @@ describe("server-everything through byok", () => {
       expect(last.map((x) => x.output)).toEqual([expect.stringContaining("Echo: hello from byok"), expect.stringContaining("5")])
       expect(r.stderr).toContain("mcp__every__echo")
     }
+  }, 120_000)
+
+  test("an image a tool returns reaches the model as an image after the results, in each format; a model without images is told", async () => {
+    const home = homeWith({ every: { command: EVERYTHING } })
+    const settings = JSON.parse(readFileSync(join(home, ".factory", "settings.json"), "utf8"))
+    settings.customModels.push(fakeModel("Blind", "generic-chat-completion-api", "gpt-4.1", `${server.url}/v1`, { noImageSupport: true }))
+    writeFileSync(join(home, ".factory", "settings.json"), JSON.stringify(settings))
+    const imageIn = (format: Format, body: any): boolean => {
+      const all = JSON.stringify(format === "openai" ? body.input : body.messages)
+      return format === "anthropic"
+        ? /"type":"image","source":\{"type":"base64","media_type":"image\/png"/.test(all)
+        : format === "openai"
+        ? all.includes('"type":"input_image","image_url":"data:image/png;base64,')
+        : all.includes('"type":"image_url","image_url":{"url":"data:image/png;base64,')
+    }
+    for (const format of FORMATS) {
+      const script = play(format, [{ name: "mcp__every__get-tiny-image", args: {} }], "A tiny image.")
+      const r = await run(["exec", "--auto", "low", "-m", NAMES[format], "Show me"], home, scratch("data"))
+      expect({ format, code: r.code }).toEqual({ format, code: 0 })
+      expect(script.seen.at(-1)![0]!.output).toContain("[image 1 (image/png")
+      expect(imageIn(format, server.requests.at(-1)!.body)).toBe(true)
+    }
+    const blind = play("generic-chat-completion-api", [{ name: "mcp__every__get-tiny-image", args: {} }], "I cannot see it.")
+    expect((await run(["exec", "--auto", "low", "-m", "Blind", "Show me"], home, scratch("data"))).code).toBe(0)
+    expect(blind.seen.at(-1)![0]!.output).toContain("Its images are not attached")
+    expect(imageIn("generic-chat-completion-api", server.requests.at(-1)!.body)).toBe(false)
   }, 120_000)
 
   test("over Streamable HTTP and legacy SSE", async () => {

@@ -3,7 +3,7 @@
 // or the model repeats itself. Each request is one turn of the conversation (one ledger row, saved with every
 // part); parallel calls that all only read run at once. What is shown is the caller's: this module returns values.
 import { Effect } from "effect"
-import type { ToolResultPart, UserPart } from "../providers/conversation.ts"
+import type { ImagePart, ToolResultPart, UserPart } from "../providers/conversation.ts"
 import { type Approve, type CallOutcome, runCall } from "../tools/registry.ts"
 import type { BuiltinTool, ToolContext } from "../tools/tool.ts"
 import type { Conversation, SendOptions, TurnResult } from "./conversation.ts"
@@ -100,15 +100,18 @@ export const runAgent = <E, R>(conversation: Conversation, prompt: string, optio
             : `the model called tools that do not exist ${REPEATS} times in a row; stopped`
         } satisfies AgentResult
       }
+      // Images a tool gave back go after the results, where the model takes images; else the model is told.
+      const images: ReadonlyArray<ImagePart> = outcomes.flatMap((o) => o.images ?? [])
+      const refused: string | undefined = images.length > 0 ? conversation.imagesRefused(images) : undefined
       const results: Array<ToolResultPart> = outcomes.map((o) => ({
         type: "tool-result",
         callId: o.call.id,
         name: o.call.name,
-        output: repeats === REPEATS - 1
+        output: (repeats === REPEATS - 1
           ? `${o.output}\n[You called this with the same arguments twice in a row; a third time stops the work. Do something else.]`
-          : o.output,
+          : o.output) + (refused !== undefined && (o.images?.length ?? 0) > 0 ? `\n[Its images are not attached: ${refused}.]` : ""),
         ...(o.isError ? { isError: true } : {})
       }))
-      input = results
+      input = refused === undefined ? [...results, ...images] : results
     }
   })

@@ -15,6 +15,8 @@ import type * as McpSchema from "effect/ai/McpSchema"
 import { HttpClient } from "effect/http"
 import { appendFileSync } from "node:fs"
 import { VERSION } from "../version.ts"
+import type { ImagePart } from "../providers/conversation.ts"
+import { imageFromBytes } from "../providers/images.ts"
 import type { McpServer } from "./config.ts"
 
 /** A tool as the server listed it, with its annotations as written (the decoded ones have defaults filled in). */
@@ -28,6 +30,8 @@ export interface RawTool {
 export interface CallResult {
   readonly text: string
   readonly isError: boolean
+  /** The images it returned (PNG, JPEG, GIF, WebP), for the model to see after the results. */
+  readonly images: ReadonlyArray<ImagePart>
 }
 
 export interface Connection {
@@ -340,9 +344,19 @@ const sseTransport = (server: McpServer, options: ConnectOptions, protocol: Prot
     return rpc
   })
 
-/** A tool result as the text a model reads: text parts, embedded text, links, and a line for what is not text. */
-export const resultText = (result: McpSchema.CallToolResult): string => {
+/** At most this many images of one result go to the model; more are named in the text only. */
+const MAX_IMAGES = 4
+
+/**
+ * A tool result as a model reads it: text parts, embedded text and links as text; images (PNG, JPEG, GIF, WebP) as
+ * images, each named in the text where it came; anything else (audio, binary resources, other image types) as a
+ * line saying what was not shown.
+ */
+export const resultOf = (result: McpSchema.CallToolResult): { readonly text: string; readonly images: ReadonlyArray<ImagePart> } => {
   const parts: Array<string> = []
+  const images: Array<ImagePart> = []
+  // (effect's schema has decoded the base64 already: `data` is the bytes.)
+  const size = (bytes: Uint8Array) => `${Math.max(1, Math.round(bytes.length / 1024))} KiB`
   for (const block of result.content) {
     switch (block.type) {
       case "text":
@@ -354,14 +368,22 @@ export const resultText = (result: McpSchema.CallToolResult): string => {
       case "resource":
         parts.push("text" in block.resource ? block.resource.text : `[binary resource ${block.resource.uri}, not shown]`)
         break
-      case "image":
+      case "image": {
+        const image = images.length < MAX_IMAGES ? imageFromBytes(block.data) : "more images than byok sends from one result"
+        if (typeof image === "string") parts.push(`[image (${block.mimeType}, ${size(block.data)}), not shown: ${image}]`)
+        else {
+          images.push(image)
+          parts.push(`[image ${images.length} (${image.mediaType}, ${size(block.data)}): attached after the results]`)
+        }
+        break
+      }
       case "audio":
-        parts.push(`[${block.type} (${block.mimeType}, ${Math.round(block.data.length * 0.75 / 1024)} KiB), not shown]`)
+        parts.push(`[audio (${block.mimeType}, ${size(block.data)}), not shown]`)
         break
     }
   }
-  if (parts.length === 0 && result.structuredContent !== undefined) return JSON.stringify(result.structuredContent)
-  return parts.join("\n")
+  const text = parts.length === 0 && result.structuredContent !== undefined ? JSON.stringify(result.structuredContent) : parts.join("\n")
+  return { text, images }
 }
 
 /** The innermost message of a cause chain (an HTTP client error wraps the socket's), with its code when it has one. */
@@ -463,7 +485,7 @@ const connectWith = (server: McpServer, options: ConnectOptions, protocol: Proto
           const tool = decoded.find((t) => t.name === name)
           if (tool === undefined) return Effect.fail(`the server no longer has a tool named ${name}`)
           return client.callTool({ tool, arguments: args }, { timeout: timeoutMs }).pipe(
-            Effect.map((result) => ({ text: resultText(result), isError: result.isError === true })),
+            Effect.map((result) => ({ ...resultOf(result), isError: result.isError === true })),
             Effect.mapError((error) => {
               const why = describe(error)
               return error instanceof McpClientError && error.reason instanceof TimeoutError

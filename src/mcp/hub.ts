@@ -277,6 +277,7 @@ export const makeHub = (servers: ReadonlyArray<McpServer>, options: HubOptions):
             Effect.map((result) => ({
               output: headAndTail(result.text),
               isError: result.isError,
+              ...(result.images.length > 0 ? { images: result.images } : {}),
               summary: result.isError ? "the tool reported an error" : `${result.text.split("\n").length} lines`
             })),
             Effect.catch((why: string) =>

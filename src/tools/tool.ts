@@ -2,7 +2,7 @@
 // (risk.ts), and its run, which returns a value: the output the model gets back and a one-line summary for the
 // screen. A tool never writes to the terminal. Results are sized for a model's context, with any cut said in them.
 import type { Effect } from "effect"
-import type { ToolDefinition } from "../providers/conversation.ts"
+import type { ImagePart, ToolDefinition } from "../providers/conversation.ts"
 import type { Autonomy, CommandRules, Risk } from "./risk.ts"
 
 export interface ToolContext {
@@ -24,6 +24,8 @@ export interface ToolOutcome {
   readonly diff?: string | undefined
   /** The end of a command's output, for the screen. */
   readonly tail?: string | undefined
+  /** Images the tool gave back (an MCP server's): sent to the model after the results, where it takes images. */
+  readonly images?: ReadonlyArray<ImagePart> | undefined
 }
 
 export interface BuiltinTool {
