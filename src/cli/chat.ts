@@ -601,7 +601,7 @@ const chatWith = (flags: ChatInput) =>
               break
             }
             // The list is what is known (no server is started for it); `/mcp NAME` starts that one to list its tools.
-            if (state !== undefined && !state.server.disabled && state.status !== "running") yield* hub.start(state)
+            if (state !== undefined && !state.server.disabled) yield* hub.start(state)
             for (const line of state !== undefined ? mcp.serverDetail(state) : mcp.serverLines(hub)) yield* say(stripControls(line))
             if (state === undefined && hub.states.length > 0) yield* say(style.dim("/mcp NAME shows a server's tools and their risk."))
             break

@@ -12,7 +12,7 @@ import { timeoutSetting, withConfig } from "./services.ts"
 import { printJson, printLine } from "./render.ts"
 import { term } from "./term.ts"
 import { fixFor, openHub } from "../mcp/open.ts"
-import { riskOfAnnotations } from "../mcp/hub.ts"
+import { riskOfAnnotations, statusOf } from "../mcp/hub.ts"
 import { stripControls } from "../lib/controls.ts"
 
 /** How many models are checked at once. */
@@ -89,7 +89,7 @@ export const runDoctor = (flags: DoctorInput) =>
           checks.push(
             state.server.disabled
               ? { name: state.server.name, status: "skip", detail: `disabled in ${state.server.source.path}` }
-              : state.status === "failed"
+              : statusOf(state) === "failed"
               ? { name: state.server.name, status: "fail", detail: stripControls(state.error ?? "failed"), fix: fixFor(state), code: 1 }
               : {
                 name: state.server.name,

@@ -26,8 +26,7 @@ export interface ServerState {
   tools: ReadonlyArray<RawTool> | undefined
   /** When `tools` were listed. */
   listedAt: string | undefined
-  status: ServerStatus
-  /** Why it failed, when it did. */
+  /** Why its last start or call failed; cleared by a start that succeeds. */
   error: string | undefined
   connection: Connection | undefined
   scope: Scope.Closeable | undefined
@@ -51,13 +50,25 @@ export interface McpHub {
   readonly states: ReadonlyArray<ServerState>
   /** The tools of the servers that are enabled and listed, as byok's tools (the model sees `mcp__server__tool`). */
   readonly tools: () => ReadonlyArray<BuiltinTool>
-  /** Lists the servers whose tools are not cached (or all, with `all`), at once; failures are said, not raised. */
-  readonly prepare: (all?: boolean) => Effect.Effect<void>
+  /** Starts the servers whose tools are not cached, at once, to list them; failures are said, not raised. */
+  readonly prepare: () => Effect.Effect<void>
   /** Starts one server (if it is not running) and lists its tools; false, with the reason in its state, if it fails. */
   readonly start: (state: ServerState) => Effect.Effect<boolean>
   /** Stops every server byok started. */
   readonly close: Effect.Effect<void>
 }
+
+/** A server's state in one word, from what is known of it. */
+export const statusOf = (state: ServerState): ServerStatus =>
+  state.server.disabled
+    ? "disabled"
+    : state.connection !== undefined && state.connection.ended() === undefined
+    ? "running"
+    : state.error !== undefined
+    ? "failed"
+    : state.tools !== undefined
+    ? "cached"
+    : "not listed"
 
 // ---- the cache -------------------------------------------------------------------------------------------------
 
@@ -79,13 +90,11 @@ const readCache = (dataDir: string | undefined): Record<string, CacheEntry> => {
   }
 }
 
-const writeCache = (dataDir: string | undefined, key: string, entry: CacheEntry | undefined): void => {
+const writeCache = (dataDir: string | undefined, key: string, entry: CacheEntry): void => {
   if (dataDir === undefined) return
   try {
     privateDirectory(dataDir)
-    const cache = readCache(dataDir)
-    if (entry === undefined) delete cache[key]
-    else cache[key] = entry
+    const cache = { ...readCache(dataDir), [key]: entry }
     const temp = `${cacheFile(dataDir)}.${process.pid}.tmp`
     writeFileSync(temp, JSON.stringify(cache), { mode: PRIVATE_FILE })
     renameSync(temp, cacheFile(dataDir))
@@ -94,16 +103,17 @@ const writeCache = (dataDir: string | undefined, key: string, entry: CacheEntry 
   }
 }
 
-/** The server's log: its stderr and byok's notes. Kept to about 1 MiB (the older half is dropped at a start). */
-export const logFileOf = (dataDir: string | undefined, server: McpServer): string | undefined => {
+/** Where a server's log is: its stderr and byok's notes (only a stdio server has one of its own). */
+const logPathOf = (dataDir: string, server: McpServer): string => join(dataDir, "mcp-logs", `${server.slug}.log`)
+
+/** The log, made ready for a start: its private folder made, and kept to about 1 MiB (the older half dropped). */
+const openLog = (dataDir: string | undefined, server: McpServer): string | undefined => {
   if (dataDir === undefined) return undefined
-  const dir = join(dataDir, "mcp-logs")
+  const file = logPathOf(dataDir, server)
   try {
-    privateDirectory(dir)
-    const file = join(dir, `${server.slug}.log`)
+    privateDirectory(join(dataDir, "mcp-logs"))
     if (existsSync(file) && statSync(file).size > 1024 * 1024) {
-      const text = readFileSync(file, "utf8")
-      writeFileSync(file, text.slice(-512 * 1024), { mode: PRIVATE_FILE })
+      writeFileSync(file, readFileSync(file, "utf8").slice(-512 * 1024), { mode: PRIVATE_FILE })
     }
     return file
   } catch {
@@ -151,7 +161,6 @@ export const makeHub = (servers: ReadonlyArray<McpServer>, options: HubOptions):
         server,
         tools: cached?.tools,
         listedAt: cached?.listedAt,
-        status: server.disabled ? "disabled" : cached !== undefined ? "cached" : "not listed",
         error: undefined,
         connection: undefined,
         scope: undefined,
@@ -166,10 +175,8 @@ export const makeHub = (servers: ReadonlyArray<McpServer>, options: HubOptions):
       said.add(line)
       return options.warn(line)
     }
-    const logHint = (state: ServerState) => {
-      const file = logFileOf(options.dataDir, state.server)
-      return file !== undefined && state.server.type === "stdio" ? ` (its log: ${file})` : ""
-    }
+    const logHint = (state: ServerState) =>
+      options.dataDir !== undefined && state.server.type === "stdio" ? ` (its log: ${logPathOf(options.dataDir, state.server)})` : ""
 
     const remember = (state: ServerState, tools: ReadonlyArray<RawTool>) => {
       state.tools = tools
@@ -212,7 +219,7 @@ export const makeHub = (servers: ReadonlyArray<McpServer>, options: HubOptions):
         const connection = yield* connect(state.server, {
           env: serverEnvironment(state.server, options.env),
           cwd: options.cwd,
-          logFile: logFileOf(options.dataDir, state.server),
+          logFile: openLog(options.dataDir, state.server),
           startTimeoutMs: options.timeoutMs,
           onListChanged: () => relist(state),
           http: options.http,
@@ -225,7 +232,6 @@ export const makeHub = (servers: ReadonlyArray<McpServer>, options: HubOptions):
           }),
           Effect.tapError((why) =>
             Effect.sync(() => {
-              state.status = "failed"
               state.error = why
             })
           ),
@@ -234,30 +240,22 @@ export const makeHub = (servers: ReadonlyArray<McpServer>, options: HubOptions):
         )
         state.connection = connection
         state.scope = child
-        // A notification during the start itself came before the connection was known: the list is fresh anyway.
-        state.status = "running"
         state.error = undefined
+        // (A list_changed during the start came before the connection was known: this list is fresh anyway.)
         remember(state, connection.tools())
         return connection
       }))
 
-    const call = (state: ServerState, tool: RawTool, args: Record<string, unknown>) =>
-      Effect.gen(function*() {
-        const connection = yield* ensure(state)
-        const result: CallResult = yield* connection.call(tool.name, args, options.timeoutMs).pipe(
+    const call = (state: ServerState, tool: RawTool, args: Record<string, unknown>): Effect.Effect<CallResult, string> =>
+      Effect.flatMap(ensure(state), (connection) =>
+        connection.call(tool.name, args, options.timeoutMs).pipe(
           Effect.tapError(() =>
             Effect.sync(() => {
               // The process ended under the call: it is started again for the next one.
-              const ended = connection.ended()
-              if (ended !== undefined) {
-                state.status = "failed"
-                state.error = ended
-              }
+              state.error = connection.ended() ?? state.error
             })
           )
-        )
-        return result
-      })
+        ))
 
     const adapt = (state: ServerState, tool: RawTool): BuiltinTool => {
       const { risk, why } = riskOfAnnotations(tool.annotations)
@@ -293,17 +291,21 @@ export const makeHub = (servers: ReadonlyArray<McpServer>, options: HubOptions):
     // Two tools whose names become one (after the characters APIs refuse are replaced, or the cut at 64): the
     // first is offered; an API would refuse the request with both.
     const tools = (): ReadonlyArray<BuiltinTool> => {
-      const seen = new Set<string>()
-      return states.flatMap((state) =>
-        state.server.disabled || state.tools === undefined
-          ? []
-          : state.tools.filter((t) => !state.server.disabledTools.includes(t.name)).map((t) => adapt(state, t))
-      ).filter((t) => !seen.has(t.definition.name) && seen.add(t.definition.name) !== undefined)
+      const byName = new Map<string, BuiltinTool>()
+      for (const state of states) {
+        if (state.server.disabled || state.tools === undefined) continue
+        for (const tool of state.tools) {
+          if (state.server.disabledTools.includes(tool.name)) continue
+          const adapted = adapt(state, tool)
+          if (!byName.has(adapted.definition.name)) byName.set(adapted.definition.name, adapted)
+        }
+      }
+      return [...byName.values()]
     }
 
-    const prepare = (all = false) =>
+    const prepare = () =>
       Effect.forEach(
-        states.filter((s) => !s.server.disabled && (all || s.tools === undefined)),
+        states.filter((s) => !s.server.disabled && s.tools === undefined),
         (state) => ensure(state).pipe(Effect.catch((why: string) => tell(state, `${why}; its tools are not offered`))),
         { concurrency: 4, discard: true }
       )

@@ -8,7 +8,7 @@ import { Redactor } from "../lib/redact.ts"
 import type { Autonomy } from "../tools/risk.ts"
 import type { BuiltinTool } from "../tools/tool.ts"
 import { readMcpConfig } from "./config.ts"
-import { DEFAULT_MCP_TIMEOUT_S, makeHub, type McpHub, riskOfAnnotations, type ServerState, toolNameOf } from "./hub.ts"
+import { DEFAULT_MCP_TIMEOUT_S, makeHub, type McpHub, riskOfAnnotations, type ServerState, statusOf, toolNameOf } from "./hub.ts"
 
 /** BYOK_MCP_TIMEOUT: seconds, a positive number; anything else is said and the default used. */
 export const mcpTimeoutMs = (value: string | undefined, warn: (text: string) => void): number => {
@@ -55,14 +55,16 @@ export const mcpToolsFor = (hub: McpHub | undefined, level: Autonomy): ReadonlyA
 const where = (state: ServerState) =>
   state.server.type === "stdio" ? [state.server.command, ...state.server.args].join(" ") : state.server.url ?? ""
 
-const statusText = (state: ServerState): string =>
-  state.status === "failed"
-    ? `failed: ${state.error ?? "unknown"}`
-    : state.status === "cached"
+const statusText = (state: ServerState): string => {
+  const status = statusOf(state)
+  return status === "failed"
+    ? `failed: ${state.error}`
+    : status === "cached"
     ? `not started (tools cached ${state.listedAt?.slice(0, 16).replace("T", " ") ?? ""})`
-    : state.status === "not listed"
+    : status === "not listed"
     ? "not started yet"
-    : state.status
+    : status
+}
 
 /** `byok mcp list`, `/mcp`: one line per server. */
 export const serverLines = (hub: McpHub): Array<string> =>
