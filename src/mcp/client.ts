@@ -144,7 +144,7 @@ const channel = (options: {
       message = undefined
     }
     if (typeof message !== "object" || message === null || (message as Message)["jsonrpc"] !== "2.0") {
-      options.log.note(`ignored a line of stdout that is not JSON-RPC: ${line.slice(0, 200)}`)
+      options.log.note(`ignored a message that is not JSON-RPC: ${line.slice(0, 200)}`)
       return
     }
     receive(message as Message)
@@ -267,12 +267,11 @@ const stdioTransport = (server: McpServer, options: ConnectOptions, protocol: Pr
         } catch {
           // already closed
         }
-        // MCP's stdio shutdown: close stdin, then SIGTERM, then SIGKILL.
-        const waited = await Promise.race([child.exited.then(() => true), Bun.sleep(500).then(() => false)])
-        if (!waited) {
+        // MCP's stdio shutdown: close stdin, then SIGTERM, then SIGKILL, half a second apart.
+        const exitedSoon = () => Promise.race([child.exited.then(() => true), Bun.sleep(500).then(() => false)])
+        if (!(await exitedSoon())) {
           child.kill("SIGTERM")
-          const termed = await Promise.race([child.exited.then(() => true), Bun.sleep(500).then(() => false)])
-          if (!termed) child.kill("SIGKILL")
+          if (!(await exitedSoon())) child.kill("SIGKILL")
         }
         live.delete(child)
       })
@@ -427,8 +426,10 @@ export const connect = (server: McpServer, options: ConnectOptions): Effect.Effe
         }).pipe(Scope.provide(scope), Effect.tapError(() => Scope.close(scope, Exit.void)))
       })
     return yield* attempt(LATEST).pipe(Effect.catch((why: string) => {
-      const older = answered !== undefined && answered !== LATEST.protocolVersion ? OLDER[answered] : undefined
-      if (older === undefined) return Effect.fail(answered !== undefined && answered !== LATEST.protocolVersion ? `${why} (the server speaks MCP ${answered}, which byok does not)` : why)
+      // Refused for another revision: again with it, if byok knows it.
+      if (answered === undefined || answered === LATEST.protocolVersion) return Effect.fail(why)
+      const older = OLDER[answered]
+      if (older === undefined) return Effect.fail(`${why} (the server speaks MCP ${answered}, which byok does not)`)
       log.note(`the server speaks MCP ${answered}: connecting again with it`)
       return attempt(older)
     }))
@@ -486,12 +487,11 @@ const connectWith = (server: McpServer, options: ConnectOptions, protocol: Proto
           if (tool === undefined) return Effect.fail(`the server no longer has a tool named ${name}`)
           return client.callTool({ tool, arguments: args }, { timeout: timeoutMs }).pipe(
             Effect.map((result) => ({ ...resultOf(result), isError: result.isError === true })),
-            Effect.mapError((error) => {
-              const why = describe(error)
-              return error instanceof McpClientError && error.reason instanceof TimeoutError
+            Effect.mapError((error) =>
+              error instanceof McpClientError && error.reason instanceof TimeoutError
                 ? `no answer within ${Math.round(timeoutMs / 1000)} s (BYOK_MCP_TIMEOUT sets the limit)`
-                : why
-            })
+                : describe(error)
+            )
           )
         })
     } satisfies Connection
