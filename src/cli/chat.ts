@@ -29,7 +29,7 @@ import type { Totals } from "../ledger/ledger.ts"
 import { controlStripper, stripControls } from "../lib/controls.ts"
 import type { ImagePart } from "../providers/conversation.ts"
 import { imageFromBytes } from "../providers/images.ts"
-import { existsSync, readFileSync } from "node:fs"
+import { readFileSync } from "node:fs"
 import { Redactor } from "../lib/redact.ts"
 import { dataPlace } from "../lib/sqlite.ts"
 import type { LlmEvent } from "../providers/event.ts"
@@ -169,7 +169,7 @@ const chatWith = (flags: ChatInput) =>
     for (const w of warnings) yield* warn(w)
     // MCP servers: read now (their cached lists); started when the model first acts, or by /mcp.
     // (The MCP modules are loaded only when there is an mcp.json.)
-    const mcp = loaded.mcpFiles.some((f) => existsSync(f.path)) ? yield* Effect.promise(() => import("../mcp/open.ts")) : undefined
+    const mcp = loaded.mcpFiles.length > 0 ? yield* Effect.promise(() => import("../mcp/open.ts")) : undefined
     const hub = mcp !== undefined ? yield* Effect.acquireRelease(mcp.openHub(loaded, warn), (h) => h.close) : undefined
     yield* tell(style.dim(
       `byok ${VERSION} · ${conversation.model.entry.displayName} (${conversation.model.entry.provider}) · /help for commands · Ctrl-D to leave`

@@ -90,7 +90,7 @@ export const runDoctor = (flags: DoctorInput) =>
             state.server.disabled
               ? { name: state.server.name, status: "skip", detail: `disabled in ${state.server.source.path}` }
               : statusOf(state) === "failed"
-              ? { name: state.server.name, status: "fail", detail: stripControls(state.error ?? "failed"), fix: fixFor(state), code: 1 }
+              ? { name: state.server.name, status: "fail", detail: stripControls(state.error ?? "failed"), fix: stripControls(fixFor(state)), code: 1 }
               : {
                 name: state.server.name,
                 status: "ok",

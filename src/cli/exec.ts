@@ -2,7 +2,7 @@
 // Every run is saved as a conversation, so a script can go on with -s ID or --continue; with
 // `--input-format stream-json` each stdin line is one user message of the same conversation, one result line out.
 import { Cause, Effect, Exit, FileSystem, Option, Stdio, Stream } from "effect"
-import { existsSync, fstatSync, readFileSync } from "node:fs"
+import { fstatSync, readFileSync } from "node:fs"
 import { UsageError } from "../config/errors.ts"
 import { type Conversation, open as openConversation, type TurnResult } from "../conversation/conversation.ts"
 import { explainRetry } from "../explain/provider.ts"
@@ -422,7 +422,7 @@ export const runExec = (flags: ExecInput) => {
     // The MCP servers' tools join byok's; a server whose list is cached starts only when one of its tools is called.
     const errStdio = yield* Stdio.Stdio
     // (Loaded only here: an exec without tools, or with no mcp.json, never evaluates the MCP modules.)
-    const mcp = level === undefined || !loaded.mcpFiles.some((f) => existsSync(f.path)) ? undefined : yield* Effect.promise(() => import("../mcp/open.ts"))
+    const mcp = level === undefined || loaded.mcpFiles.length === 0 ? undefined : yield* Effect.promise(() => import("../mcp/open.ts"))
     const hub: McpHub | undefined = mcp === undefined
       ? undefined
       : yield* Effect.acquireRelease(mcp.openHub(loaded, (text) => warn(t, text).pipe(Effect.provideService(Stdio.Stdio, errStdio))), (h) => h.close)

@@ -1,6 +1,6 @@
 // `byok mcp`: the MCP servers of ~/.factory/mcp.json and a trusted project's .factory/mcp.json (mcp/), listed,
 // one started to show its tools, and servers added to or removed from the user's file, as droid's `mcp` does.
-import { Effect, Stdio } from "effect"
+import { Effect, Option, Stdio } from "effect"
 import { existsSync } from "node:fs"
 import { ConfigService } from "../config/config.ts"
 import { UsageError } from "../config/errors.ts"
@@ -42,7 +42,7 @@ export const runMcpGet = (flags: McpGetInput) =>
     const ok = state.server.disabled ? true : yield* hub.start(state)
     for (const line of serverDetail(state)) yield* printLine(stripControls(line))
     if (!ok) {
-      yield* printLine(`  fix: ${fixFor(state)}`)
+      yield* printLine(stripControls(`  fix: ${fixFor(state)}`))
       return yield* new QuietExit({ code: ExitCode.other })
     }
   }).pipe(Effect.scoped, withConfig(flags.config))
@@ -64,13 +64,13 @@ export const runMcpAdd = (flags: McpAddInput) =>
     if (first === undefined) {
       return yield* new UsageError({ detail: "give the command to run (byok mcp add NAME -- COMMAND ARGS…) or the URL (byok mcp add NAME URL --type http)" })
     }
-    const given = flags.type._tag === "Some" ? flags.type.value : undefined
+    const given = Option.getOrUndefined(flags.type)
     if (given !== undefined && !(MCP_TRANSPORTS as ReadonlyArray<string>).includes(given)) {
       return yield* new UsageError({ detail: `--type must be one of ${MCP_TRANSPORTS.join(", ")}, got "${given}"` })
     }
     const isUrl = /^https?:\/\//i.test(first)
     const type: McpTransport = (given as McpTransport | undefined) ?? (isUrl ? "http" : "stdio")
-    const env = flags.env._tag === "Some" ? flags.env.value : {}
+    const env = Option.getOrElse(flags.env, () => ({}))
     let entry: Record<string, unknown>
     if (type === "stdio") {
       if (flags.header.length > 0) return yield* new UsageError({ detail: "--header is for http and sse servers; a stdio server takes --env" })

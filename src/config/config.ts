@@ -78,7 +78,8 @@ export interface LoadedConfig {
   readonly project: { readonly dir: string; readonly files: ReadonlyArray<string>; readonly trusted: boolean } | undefined
   /** Where custom slash commands are read from, lowest first: ~/.factory/commands, then the trusted project's. */
   readonly commandDirs: ReadonlyArray<{ readonly dir: string; readonly scope: "personal" | "project" }>
-  /** Where MCP servers are read from (mcp/config.ts), lowest first: ~/.factory/mcp.json, then the trusted project's. */
+  /** The mcp.json files that exist, MCP servers are read from (mcp/config.ts), lowest first: ~/.factory/mcp.json,
+   * then the trusted project's. Empty: MCP is not used, and its modules are never loaded. */
   readonly mcpFiles: ReadonlyArray<{ readonly path: string; readonly scope: "personal" | "project" }>
   /** droid's `commandAllowlist` and `commandDenylist`, from every file read. */
   readonly commands: CommandRules
@@ -157,7 +158,7 @@ export const make = Effect.fn("Config.make")(function*(options: Options = {}) {
   // Its MCP servers: programs it would have byok start, so only when trusted.
   const projectMcp = projectDir !== undefined && existsSync(`${projectDir}/${PROJECT_MCP}`) ? `${projectDir}/${PROJECT_MCP}` : undefined
   const mcpFiles: LoadedConfig["mcpFiles"] = [
-    ...(home !== undefined ? [{ path: `${home}/.factory/mcp.json`, scope: "personal" as const }] : []),
+    ...(home !== undefined && existsSync(`${home}/.factory/mcp.json`) ? [{ path: `${home}/.factory/mcp.json`, scope: "personal" as const }] : []),
     ...(projectMcp !== undefined && trusted ? [{ path: projectMcp, scope: "project" as const }] : [])
   ]
 

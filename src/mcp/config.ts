@@ -171,11 +171,11 @@ export const readMcpConfig = (files: ReadonlyArray<McpFile>, env: Readonly<Recor
   const issues: Array<string> = []
   const servers = new Map<string, McpServer>()
   for (const file of files) {
-    if (!existsSync(file.path)) continue
     let text: string
     try {
       text = readFileSync(file.path, "utf8")
     } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") continue
       issues.push(`${file.path}: cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); its MCP servers are ignored`)
       continue
     }

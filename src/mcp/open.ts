@@ -3,6 +3,7 @@
 import { Effect } from "effect"
 import { HttpClient } from "effect/http"
 import type { LoadedConfig } from "../config/config.ts"
+import { envVar } from "../lib/env.ts"
 import { dataPlace } from "../lib/sqlite.ts"
 import { Redactor } from "../lib/redact.ts"
 import type { Autonomy } from "../tools/risk.ts"
@@ -10,16 +11,16 @@ import type { BuiltinTool } from "../tools/tool.ts"
 import { readMcpConfig } from "./config.ts"
 import { DEFAULT_MCP_TIMEOUT_S, makeHub, type McpHub, riskOfAnnotations, type ServerState, statusOf, toolNameOf } from "./hub.ts"
 
-/** BYOK_MCP_TIMEOUT: seconds, a positive number; anything else is said and the default used. */
-export const mcpTimeoutMs = (value: string | undefined, warn: (text: string) => void): number => {
-  if (value === undefined || value.trim() === "") return DEFAULT_MCP_TIMEOUT_S * 1000
-  const seconds = Number(value)
-  if (!Number.isFinite(seconds) || seconds <= 0) {
-    warn(`BYOK_MCP_TIMEOUT must be a number of seconds above 0, found "${value}"; using ${DEFAULT_MCP_TIMEOUT_S}`)
+/** BYOK_MCP_TIMEOUT in milliseconds: seconds, a positive number; anything else is said and the default used. */
+const mcpTimeoutMs = (warn: (text: string) => Effect.Effect<void>) =>
+  Effect.gen(function*() {
+    const value = yield* envVar("BYOK_MCP_TIMEOUT")
+    if (value === undefined || value.trim() === "") return DEFAULT_MCP_TIMEOUT_S * 1000
+    const seconds = Number(value)
+    if (Number.isFinite(seconds) && seconds > 0) return Math.round(seconds * 1000)
+    yield* warn(`BYOK_MCP_TIMEOUT must be a number of seconds above 0, found "${value}"; using ${DEFAULT_MCP_TIMEOUT_S}`)
     return DEFAULT_MCP_TIMEOUT_S * 1000
-  }
-  return Math.round(seconds * 1000)
-}
+  })
 
 /** The hub of this run's servers; none is started yet (the hub's `prepare` and `start` do that). */
 export const openHub = (
@@ -31,9 +32,7 @@ export const openHub = (
     for (const issue of config.issues) yield* warn(issue)
     const redactor = yield* Redactor
     for (const server of config.servers) for (const secret of server.secrets) redactor.add(secret)
-    const notes: Array<string> = []
-    const timeoutMs = mcpTimeoutMs(process.env["BYOK_MCP_TIMEOUT"], (text) => notes.push(text))
-    for (const note of notes) yield* warn(note)
+    const timeoutMs = yield* mcpTimeoutMs(warn)
     // Where the tool lists and logs are kept; nowhere when byok records nothing (BYOK_NO_RECORD, no HOME).
     const place = yield* dataPlace
     const hub = yield* makeHub(config.servers, {
