@@ -469,6 +469,10 @@ describe("byok mcp, /mcp and the doctor", () => {
     const file = join(home, ".factory", "mcp.json")
     expect(Bun.spawnSync(["stat", "-c", "%a", file]).stdout.toString().trim()).toBe("600")
     expect(JSON.parse(readFileSync(file, "utf8")).mcpServers.web).toEqual({ type: "http", url: "http://127.0.0.1:9/mcp", headers: { Authorization: "Bearer ${MCP_TOKEN}" } })
+    // droid's form: the command as one quoted word.
+    expect((await run(["mcp", "add", "quoted", "npx -y '@scope/server x' --flag"], home, data)).code).toBe(0)
+    expect(JSON.parse(readFileSync(file, "utf8")).mcpServers.quoted).toEqual({ type: "stdio", command: "npx", args: ["-y", "@scope/server x", "--flag"] })
+    expect((await run(["mcp", "remove", "quoted"], home, data)).code).toBe(0)
     const list = await run(["mcp", "list"], home, data)
     expect(list.stdout).toContain("every  stdio  not started yet")
     expect(list.stdout).toContain("web  http")

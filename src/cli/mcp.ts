@@ -11,6 +11,7 @@ import type { McpAddInput, McpGetInput, McpRemoveInput } from "./commands.ts"
 import { QuietExit } from "./exit.ts"
 import { ExitCode } from "../explain/codes.ts"
 import { printLine } from "./render.ts"
+import { parseCommand } from "../tools/risk.ts"
 import { withConfig } from "./services.ts"
 import { term, warn } from "./term.ts"
 
@@ -60,7 +61,13 @@ export const runMcpAdd = (flags: McpAddInput) =>
     if (name === "" || slugOf(name) !== name) {
       return yield* new UsageError({ detail: `a server's name is letters, digits, _ and - (it becomes part of its tools' names), got "${flags.name}"` })
     }
-    const [first, ...rest] = flags.target
+    // droid's own form gives the command as one quoted word (`droid mcp add fs "npx -y pkg"`): its words are split
+    // as a shell would (quotes kept together; no expansion), so both forms give the same entry.
+    const parsed = flags.target.length === 1 && /\s/.test(flags.target[0]!.trim()) ? parseCommand(flags.target[0]!) : undefined
+    const words = parsed !== undefined && parsed.commands.length === 1 && parsed.operators.length === 0 && !parsed.opaque
+      ? parsed.commands[0]!
+      : flags.target
+    const [first, ...rest] = words
     if (first === undefined) {
       return yield* new UsageError({ detail: "give the command to run (byok mcp add NAME -- COMMAND ARGS…) or the URL (byok mcp add NAME URL --type http)" })
     }
