@@ -41,7 +41,10 @@ const page = versionAsked
   ? BYOK_HELP[helpAskedFor(args) ?? "\0"]
   : undefined
 
-if (page !== undefined) {
+if (args[0] === "__sandbox") {
+  // A command byok runs for a model, to be sandboxed (sandbox/enter.ts): nothing else of byok loads.
+  await import("./sandbox/enter.ts")
+} else if (page !== undefined) {
   answer(color ? page.color : page.plain)
 } else {
   deferSegmenter()

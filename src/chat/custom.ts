@@ -109,19 +109,23 @@ export const expandPrompt = (command: CustomCommand, args: string): ScriptResult
 }
 
 /** Either kind of command, to the message it stands for. */
-export const commandMessage = (command: CustomCommand, args: string, cwd: string, signal?: AbortSignal): Promise<ScriptResult> =>
-  command.kind === "prompt" ? Promise.resolve(expandPrompt(command, args)) : runScript(command, args, cwd, signal)
+export const commandMessage = (command: CustomCommand, args: string, cwd: string, env: Readonly<Record<string, string>>, signal?: AbortSignal): Promise<ScriptResult> =>
+  command.kind === "prompt" ? Promise.resolve(expandPrompt(command, args)) : runScript(command, args, cwd, env, signal)
 
 export type ScriptResult =
   | { readonly ok: true; readonly text: string; readonly cut: boolean }
   | { readonly ok: false; readonly reason: string }
 
-/** Runs a script command: the arguments as $1, in `cwd`; its stdout is the message. */
-export const runScript = async (command: CustomCommand, args: string, cwd: string, signal?: AbortSignal): Promise<ScriptResult> => {
+/**
+ * Runs a script command: the arguments as $1, in `cwd`, with the environment commands get (no keys: its output
+ * becomes the model's message); its stdout is the message.
+ */
+export const runScript = async (command: CustomCommand, args: string, cwd: string, env: Readonly<Record<string, string>>, signal?: AbortSignal): Promise<ScriptResult> => {
   let proc: ReturnType<typeof Bun.spawn>
   try {
     proc = Bun.spawn([command.file, ...(args === "" ? [] : [args])], {
       cwd,
+      env: { ...env },
       stdin: "ignore",
       stdout: "pipe",
       stderr: "pipe",

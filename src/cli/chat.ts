@@ -31,6 +31,8 @@ import type { ImagePart } from "../providers/conversation.ts"
 import { imageFromBytes } from "../providers/images.ts"
 import { readFileSync } from "node:fs"
 import { Redactor } from "../lib/redact.ts"
+import { openSandbox, shellEnvironment } from "../conversation/sandbox.ts"
+import { describe as describeSandbox } from "../sandbox/sandbox.ts"
 import { dataPlace } from "../lib/sqlite.ts"
 import type { LlmEvent } from "../providers/event.ts"
 import { minimumCacheablePrompt } from "../providers/registry.ts"
@@ -171,6 +173,8 @@ const chatWith = (flags: ChatInput) =>
     // (The MCP modules are loaded only when there is an mcp.json.)
     const mcp = loaded.mcpFiles.length > 0 ? yield* Effect.promise(() => import("../mcp/open.ts")) : undefined
     const hub = mcp !== undefined ? yield* Effect.acquireRelease(mcp.openHub(loaded, warn), (h) => h.close) : undefined
+    // The sandbox commands run in: made when the model first acts (or by /sandbox).
+    const sandbox = yield* Effect.cached(openSandbox(loaded, redactor))
     yield* tell(style.dim(
       `byok ${VERSION} · ${conversation.model.entry.displayName} (${conversation.model.entry.provider}) · /help for commands · Ctrl-D to leave`
     ))
@@ -343,6 +347,9 @@ const chatWith = (flags: ChatInput) =>
             turn = yield* conversation.send(text, { ...options, images })
           } else {
             const agentLevel = level
+            const box = yield* sandbox
+            const unsandboxed = box.notice(agentLevel)
+            if (unsandboxed !== undefined) yield* warn(unsandboxed)
             // Starting servers that have no cached list can take a while: Ctrl-C stops it, as it stops a tool, and
             // nothing is sent.
             if (hub !== undefined && Exit.isFailure(yield* Effect.exit(Effect.interruptible(hub.prepare())))) {
@@ -352,8 +359,8 @@ const chatWith = (flags: ChatInput) =>
             }
             const result = yield* runAgent(conversation, text, {
               tools: () => [...toolsFor(agentLevel), ...(mcp?.mcpToolsFor(hub, agentLevel) ?? [])],
-              context: { cwd: process.cwd(), level: agentLevel, rules: settings.commands },
-              redact: redactor.redact,
+              context: { cwd: process.cwd(), level: agentLevel, rules: settings.commands, sandbox: box },
+              redact: redactor.redactDeep,
               maxTurns: CHAT_MAX_TURNS,
               send: (step) => ({ ...options, ...(step === 1 ? { images } : {}) }),
               onCall: (o) => info(callLine(o, tty !== undefined ? color : t.color)),
@@ -590,6 +597,12 @@ const chatWith = (flags: ChatInput) =>
             }
             break
           }
+          case "sandbox": {
+            const box = yield* sandbox
+            for (const line of describeSandbox(box, level ?? "off", process.cwd())) yield* say(stripControls(line))
+            if (level === undefined) yield* say(style.dim("The model does not act now; /auto LEVEL lets it, and this is what its commands would get at off."))
+            break
+          }
           case "mcp": {
             if (mcp === undefined || hub === undefined) {
               yield* say("There is no mcp.json (~/.factory/mcp.json, or a trusted project's .factory/mcp.json). byok mcp add NAME -- COMMAND [ARGS…] adds a server.")
@@ -626,7 +639,7 @@ const chatWith = (flags: ChatInput) =>
     /** A custom command: its prompt, or its script's output (through the key redactor), is the message. */
     const customCommand = (c: CustomCommand, arg: string): Effect.Effect<void> =>
       Effect.gen(function*() {
-        const result = yield* Effect.promise((signal) => commandMessage(c, arg, process.cwd(), signal))
+        const result = yield* Effect.promise((signal) => commandMessage(c, arg, process.cwd(), shellEnvironment(loaded, redactor).env, signal))
         if (!result.ok) return yield* say(`/${c.name}: ${stripControls(redactor.redact(result.reason))}; nothing was sent.`)
         if (result.cut) yield* warn(`/${c.name} printed more than ${SCRIPT_OUTPUT_LIMIT / 1024} KiB; the rest was cut`)
         yield* send(c.kind === "script" ? redactor.redact(result.text) : result.text)

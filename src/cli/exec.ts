@@ -11,6 +11,8 @@ import type { ExecInput } from "./commands.ts"
 import { describeCause, formatReport, QuietExit } from "./exit.ts"
 import { endingOf } from "../lib/cause.ts"
 import { Redactor } from "../lib/redact.ts"
+import { openSandbox, shellEnvironment } from "../conversation/sandbox.ts"
+import type { Sandbox } from "../sandbox/sandbox.ts"
 import { runAgent } from "../conversation/agent.ts"
 import { agentSystemPrompt } from "../conversation/context.ts"
 import { autonomyOf, ConfigService } from "../config/config.ts"
@@ -188,6 +190,7 @@ interface AgentSettings {
   readonly maxTurns: number
   readonly skipPermissions: boolean
   readonly rules: CommandRules
+  readonly sandbox: Sandbox
 }
 
 /**
@@ -205,8 +208,8 @@ const agentTurn = (ctx: Context, agent: AgentSettings, prompt: string, label?: s
     const live = format === "text" && t.stdoutIsTty
     const result = yield* runAgent(conversation, prompt, {
       tools: agent.tools,
-      context: { cwd: process.cwd(), level: agent.level, rules: agent.rules },
-      redact: redactor.redact,
+      context: { cwd: process.cwd(), level: agent.level, rules: agent.rules, sandbox: agent.sandbox },
+      redact: redactor.redactDeep,
       maxTurns: agent.maxTurns,
       skipPermissions: agent.skipPermissions,
       onCall: (o) =>
@@ -383,7 +386,8 @@ export const runExec = (flags: ExecInput) => {
       const custom = loadCustomCommands(loaded.commandDirs).find((c) => c.name === slash[1]!.toLowerCase())
       if (custom !== undefined) {
         const redactor = yield* Redactor
-        const result = yield* Effect.promise((signal) => commandMessage(custom, (slash[2] ?? "").trim(), process.cwd(), signal))
+        const { env } = shellEnvironment(loaded, redactor)
+        const result = yield* Effect.promise((signal) => commandMessage(custom, (slash[2] ?? "").trim(), process.cwd(), env, signal))
         if (!result.ok) return yield* new UsageError({ detail: `/${custom.name}: ${redactor.redact(result.reason)}` })
         if (result.cut) yield* warn(t, `/${custom.name} printed more than ${SCRIPT_OUTPUT_LIMIT / 1024} KiB; the rest was cut`)
         argument = custom.kind === "script" ? redactor.redact(result.text) : result.text
@@ -431,12 +435,17 @@ export const runExec = (flags: ExecInput) => {
       const stop = yield* startSpinner(flags.output === "text" && t.stderrIsTty, "starting MCP servers…")
       yield* hub.prepare().pipe(Effect.ensuring(stop))
     }
-    const agent: AgentSettings | undefined = level === undefined ? undefined : {
+    // Commands run in the level's sandbox; where there is none (or it is off), that is said once.
+    const sandbox = level === undefined ? undefined : yield* openSandbox(loaded, yield* Redactor)
+    const unsandboxed = level === undefined || flags.skipPermissionsUnsafe ? undefined : sandbox?.notice(level)
+    if (unsandboxed !== undefined) yield* warn(t, unsandboxed)
+    const agent: AgentSettings | undefined = level === undefined || sandbox === undefined ? undefined : {
       level,
       tools: () => [...toolsFor(level), ...(mcp?.mcpToolsFor(hub, level) ?? [])],
       maxTurns,
       skipPermissions: flags.skipPermissionsUnsafe,
-      rules: loaded.commands
+      rules: loaded.commands,
+      sandbox
     }
     const toolChoice = yield* toolChoiceOf(Option.getOrUndefined(flags.toolChoice), tools)
     const reasoningEffort = yield* reasoningEffortSetting(flags.reasoningEffort)

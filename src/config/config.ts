@@ -22,6 +22,7 @@ import {
 import { excerpt, parseJson } from "./json.ts"
 import { type Autonomy, AUTONOMY_LEVELS, type CommandRules } from "../tools/risk.ts"
 import { dataDirectory } from "../lib/sqlite.ts"
+import { DEFAULT_SETTINGS as DEFAULT_SANDBOX, SANDBOX_MODES, type SandboxMode, type SandboxSettings, strictness } from "../sandbox/policy.ts"
 import { isDirectory, isTrusted, PROJECT_COMMANDS, PROJECT_FILES, PROJECT_MCP, projectOf } from "./trust.ts"
 import { existsSync } from "node:fs"
 import {
@@ -83,6 +84,15 @@ export interface LoadedConfig {
   readonly mcpFiles: ReadonlyArray<{ readonly path: string; readonly scope: "personal" | "project" }>
   /** droid's `commandAllowlist` and `commandDenylist`, from every file read. */
   readonly commands: CommandRules
+  /** byok's `sandbox` and `sandboxWritableRoots`, and the file the mode came from (sandbox/policy.ts). */
+  readonly sandbox: { readonly settings: SandboxSettings; readonly source: string }
+  /** `shellEnvironment.include`: variables commands get even when their names look secret (the user's files only). */
+  readonly shellInclude: ReadonlyArray<string>
+  /** Files that hold secrets, outside the places the sandbox already keeps: the explicit config file, every
+   * `${file:…}`, byok's data directory. No command a model runs below high reads them. */
+  readonly secretFiles: ReadonlyArray<string>
+  /** Every `${VAR}` the config files name: commands never get these variables. */
+  readonly referencedVars: ReadonlyArray<string>
 }
 
 /** Which model a command asked for. Every way of choosing one goes through `select`. */
@@ -233,6 +243,11 @@ export const make = Effect.fn("Config.make")(function*(options: Options = {}) {
     let autonomy: Autonomy | undefined
     const allow: Array<string> = []
     const deny: Array<string> = []
+    let sandbox: LoadedConfig["sandbox"] = { settings: DEFAULT_SANDBOX, source: "byok's default" }
+    const writableRoots: Array<string> = []
+    const shellInclude: Array<string> = []
+    const secretFiles: Array<string> = [...(explicit !== undefined ? [explicit] : []), ...(dataDir !== undefined ? [dataDir] : [])]
+    const referencedVars = new Set<string>()
     let anonymous = 0
     const prices: Record<string, Price> = {}
     const priceIssues: Array<ConfigIssue> = []
@@ -263,6 +278,8 @@ export const make = Effect.fn("Config.make")(function*(options: Options = {}) {
       }
       const env = new Map<string, RefValue>()
       for (const name of envRefs(root)) {
+        if (name.startsWith("file:")) secretFiles.push(name.slice("file:".length))
+        else referencedVars.add(name)
         // A project file sets its models' base_url itself: no environment value or secret file goes to it.
         if (project === true) {
           env.set(name, { unreadable: PROJECT_REF })
@@ -333,6 +350,22 @@ export const make = Effect.fn("Config.make")(function*(options: Options = {}) {
         if (Array.isArray(list)) into.push(...list.filter((x): x is string => typeof x === "string" && x.trim() !== ""))
         else if (list !== undefined && list !== null) priceIssues.push({ file: path, path: field, message: "must be a list of commands (ignored)" })
       }
+      // byok's sandbox settings: a project may make the sandbox stricter, never looser.
+      const sandboxMode = root["sandbox"]
+      if (sandboxMode !== undefined && sandboxMode !== null) {
+        if (typeof sandboxMode !== "string" || !(SANDBOX_MODES as ReadonlyArray<unknown>).includes(sandboxMode)) {
+          priceIssues.push({ file: path, path: "sandbox", message: `must be one of ${SANDBOX_MODES.join(", ")}, found ${JSON.stringify(sandboxMode)} (ignored)` })
+        } else if (project === true && strictness(sandboxMode as SandboxMode) < strictness(sandbox.settings.mode)) {
+          priceIssues.push({ file: path, path: "sandbox", message: `a project file may make the sandbox stricter, not looser (ignored); set it in ~/.factory/settings.json` })
+        } else sandbox = { settings: { ...sandbox.settings, mode: sandboxMode as SandboxMode }, source: path }
+      }
+      for (const [field, into] of [["sandboxWritableRoots", writableRoots], ["shellEnvironment.include", shellInclude]] as const) {
+        const list = field === "shellEnvironment.include" ? (isRecord(root["shellEnvironment"]) ? root["shellEnvironment"]["include"] : undefined) : root[field]
+        if (list === undefined || list === null) continue
+        if (project === true) priceIssues.push({ file: path, path: field, message: "a project file may not widen what commands reach (ignored); set it in ~/.factory/settings.json" })
+        else if (Array.isArray(list) && list.every((x) => typeof x === "string")) into.push(...list)
+        else priceIssues.push({ file: path, path: field, message: "must be a list of strings (ignored)" })
+      }
       // droid's settings.json: the reasoning effort of every model that does not set its own.
       const effort = root["reasoningEffort"]
       if (effort !== undefined && effort !== null) {
@@ -378,7 +411,11 @@ export const make = Effect.fn("Config.make")(function*(options: Options = {}) {
       mcpFiles,
       reasoningEffort,
       autonomy,
-      commands: { allow, deny }
+      commands: { allow, deny },
+      sandbox: { ...sandbox, settings: { ...sandbox.settings, writableRoots } },
+      shellInclude,
+      secretFiles,
+      referencedVars: [...referencedVars]
     }
   })
 

@@ -1,6 +1,7 @@
 // Text from a model or a server, made safe to write to a terminal: every control sequence (CSI, OSC, DCS, SOS, PM,
 // APC, in their 7-bit ESC forms and 8-bit C1 forms) and every control character except newline and tab is removed,
-// so an answer cannot set the window title, clear the screen, move the cursor or overwrite a line with a bare \r.
+// so an answer cannot set the window title, clear the screen, move the cursor or overwrite a line with a bare \r;
+// bidirectional overrides go too.
 // The streaming form keeps its place across pieces: a sequence split between two deltas is still removed whole.
 
 /** Where the scanner is: in text, after ESC, in a CSI sequence, or in a string sequence (OSC, DCS…) up to its end. */
@@ -21,7 +22,9 @@ export const controlStripper = (): ControlStripper => {
         const c = text.charCodeAt(i)
         if (state === "text") {
           // Printable: kept (copied in runs, not a character at a time).
-          if ((c >= 0x20 && c < 0x7f) || c > 0x9f || c === 0x0a || c === 0x09) continue
+          // Bidirectional overrides and isolates (U+202A–202E, U+2066–2069) reorder what is shown: a line could read
+          // differently from what it holds.
+          if (((c >= 0x20 && c < 0x7f) || c > 0x9f || c === 0x0a || c === 0x09) && !(c >= 0x202a && c <= 0x202e) && !(c >= 0x2066 && c <= 0x2069)) continue
           out += text.slice(start, i)
           start = i + 1
           if (c === 0x1b) state = "esc"

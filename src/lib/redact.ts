@@ -30,6 +30,12 @@ export interface Interface {
   /** The same, plus header-shaped secrets: for diagnostics and server error text. */
   readonly redactDiagnostic: (text: string) => string
   /**
+   * For what a tool gives back to a model, the last wall: as `redact`, and a secret also when it comes reversed, in
+   * another case, as hex or base64 (any alignment), split by white space or line breaks, or any run of 16 or more
+   * of its characters in any of those forms.
+   */
+  readonly redactDeep: (text: string) => string
+  /**
    * A redactor for text written in pieces (an answer as it streams): a secret split across two pieces is still
    * caught, because a piece's end that could be the start of a secret is held back until the next piece.
    */
@@ -59,9 +65,21 @@ const replaceAll = (text: string, secrets: ReadonlyArray<string>): string => {
 export const make = (initial: Iterable<string> = []): Interface => {
   /** Longest first, so that a key is replaced before its own fragments. */
   let secrets: Array<string> = []
+  /** The runs redactDeep looks for, lower case, each RUN long (or a whole short secret), built when a secret is added. */
+  const runs = new Set<string>()
+  const shortSecrets: Array<string> = []
+  const addRuns = (form: string) => {
+    const f = form.toLowerCase()
+    if (f.length < RUN) {
+      if (!shortSecrets.includes(f)) shortSecrets.push(f)
+      return
+    }
+    for (let i = 0; i + RUN <= f.length; i++) runs.add(f.slice(i, i + RUN))
+  }
   const add = (secret: string) => {
     const s = secret.trim()
     if (s.length < MIN_SECRET_LENGTH) return
+    for (const form of deepForms(s)) addRuns(form)
     const pieces = s.length >= FRAGMENT_FROM ? [s, s.slice(0, FRAGMENT), s.slice(-FRAGMENT)] : [s]
     let changed = false
     for (const piece of pieces) {
@@ -140,7 +158,65 @@ export const make = (initial: Iterable<string> = []): Interface => {
     }
   }
 
-  return { add, redact, redactDiagnostic, stream }
+  const redactDeep = (text: string): string => {
+    if (runs.size === 0 && shortSecrets.length === 0) return text
+    // (On the text as it came: the plain redaction's own replacements would cut a run short.)
+    const plain = text
+    // The text without white space, lower case, each character knowing where it stood.
+    const at: Array<number> = []
+    let compact = ""
+    for (let i = 0; i < plain.length; i++) {
+      if (/\s/.test(plain[i]!)) continue
+      at.push(i)
+      compact += plain[i]!.toLowerCase()
+    }
+    const hit = new Uint8Array(compact.length)
+    let any = false
+    for (let i = 0; i + RUN <= compact.length; i++) {
+      if (runs.has(compact.slice(i, i + RUN))) {
+        hit.fill(1, i, i + RUN)
+        any = true
+      }
+    }
+    for (const short of shortSecrets) {
+      for (let i = compact.indexOf(short); i >= 0; i = compact.indexOf(short, i + 1)) {
+        hit.fill(1, i, i + short.length)
+        any = true
+      }
+    }
+    if (!any) return redact(plain)
+    // Each stretch that matched, from its first character to its last in the original, becomes one [REDACTED].
+    let out = ""
+    let from = 0
+    for (let i = 0; i < compact.length; i++) {
+      if (hit[i] !== 1 || (i > 0 && hit[i - 1] === 1)) continue
+      let j = i
+      while (j + 1 < compact.length && hit[j + 1] === 1) j++
+      out += plain.slice(from, at[i]) + REDACTED
+      from = at[j]! + 1
+      i = j
+    }
+    return redact(out + plain.slice(from))
+  }
+
+  return { add, redact, redactDiagnostic, redactDeep, stream }
+}
+
+/** How many characters of a secret, in a row, give it away in a tool's output. */
+const RUN = 16
+
+/** The forms a secret may be turned into by a command: itself, reversed, hex, and base64 at each alignment. */
+const deepForms = (secret: string): ReadonlyArray<string> => {
+  const bytes = Buffer.from(secret, "utf8")
+  const forms = [secret, [...secret].reverse().join(""), bytes.toString("hex")]
+  for (let shift = 0; shift < 3; shift++) {
+    // base64 of the secret after 0, 1 or 2 other bytes: the characters that depend on those bytes (and on what
+    // follows) are dropped from each end.
+    const encoded = Buffer.concat([Buffer.alloc(shift), bytes]).toString("base64").replace(/=+$/, "")
+    const start = shift === 0 ? 0 : Math.ceil((shift * 8 + 1) / 6)
+    forms.push(encoded.slice(start, encoded.length - 2))
+  }
+  return forms
 }
 
 export const layer = Layer.sync(Redactor, () => Redactor.of(make()))

@@ -47,6 +47,8 @@ export interface McpConfig {
 const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g
 const HAS_REF = /\$\{[A-Za-z_][A-Za-z0-9_]*\}/
 
+const SECRET_NAME = /KEY|SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIAL|AUTH/i
+
 export const slugOf = (name: string): string => name.replace(/[^A-Za-z0-9_-]/g, "_").slice(0, 40) || "server"
 
 /** The variables a server process gets from byok's environment (the rest only through `env`): never a key. */
@@ -127,9 +129,16 @@ const readServer = (
       out[k] = file.scope === "project" ? v : v.replace(ENV_REF, (_, variable: string) => {
         const found = env[variable]
         if (found === undefined || found === "") missing ??= variable
-        else secrets.push(found)
+        else if (!secrets.includes(found)) secrets.push(found)
         return found ?? ""
       })
+      // A value written out in the file is a secret too when it looks like one (every header; an env value whose
+      // name says so, or that is shaped like a token): the redactor keeps it out of every output.
+      // (A project's file is in the repository: what it writes out is no secret of the user's.)
+      const value = out[k]!
+      if (file.scope !== "project" && !secrets.includes(value) && (field === "headers" || SECRET_NAME.test(k) || /^(?=.*\d)(?=.*[A-Za-z])[^\s/]{16,}$/.test(value))) {
+        secrets.push(value)
+      }
       if (file.scope === "project" && HAS_REF.test(v)) {
         issues.push(
           `${at}.${field}.${k}: \${…} is not expanded in a project's mcp.json (byok gives no environment value to a ` +

@@ -3,9 +3,9 @@
 // directory unless the level is high, and give the screen a diff of what changed.
 import { Effect } from "effect"
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
-import { dirname } from "node:path"
+import { dirname, resolve } from "node:path"
 import { type BuiltinTool, failed, str } from "./tool.ts"
-import { isInside, resolvePath, shown } from "./workspace.ts"
+import { isInside, isProtected, resolveWrite, shown } from "./workspace.ts"
 
 /**
  * A unified-diff-like view of one change: the whole lines it touches, before and after, from the line it starts
@@ -25,8 +25,11 @@ const diffOf = (path: string, before: string, at: number, oldText: string, newTe
 
 const writeRisk = (args: Record<string, unknown>, ctx: { readonly cwd: string }) => {
   const given = str(args, "file_path")
-  return given !== undefined && !isInside(ctx.cwd, given.startsWith("/") ? given : `${ctx.cwd}/${given}`)
+  const path = given === undefined ? undefined : resolve(ctx.cwd, given)
+  return path !== undefined && !isInside(ctx.cwd, path)
     ? { risk: "high" as const, why: "it writes outside the working directory" }
+    : path !== undefined && isProtected(ctx.cwd, path)
+    ? { risk: "high" as const, why: "it writes .git/config, .git/hooks or .factory, whose code runs later as the user" }
     : { risk: "low" as const, why: "it writes a file in the working directory" }
 }
 
@@ -51,8 +54,8 @@ export const Create: BuiltinTool = {
       const given = str(args, "file_path")
       const content = str(args, "content")
       if (given === undefined || content === undefined) return failed("file_path and content are both needed.")
-      const where = resolvePath(ctx.cwd, given, ctx.level)
-      if ("refused" in where) return failed(where.refused, "outside the working directory")
+      const where = resolveWrite(ctx, given)
+      if ("refused" in where) return failed(where.refused, "refused")
       if (existsSync(where.path)) return failed(`${given} exists already: use Edit to change it (Read it first).`, "exists")
       mkdirSync(dirname(where.path), { recursive: true })
       writeFileSync(where.path, content)
@@ -92,8 +95,8 @@ export const Edit: BuiltinTool = {
       const newStr = str(args, "new_str")
       if (given === undefined || oldStr === undefined || newStr === undefined) return failed("file_path, old_str and new_str are all needed.")
       if (oldStr === "") return failed("old_str is empty: give the exact text to replace (use Create for a new file).")
-      const where = resolvePath(ctx.cwd, given, ctx.level)
-      if ("refused" in where) return failed(where.refused, "outside the working directory")
+      const where = resolveWrite(ctx, given)
+      if ("refused" in where) return failed(where.refused, "refused")
       let text: string
       try {
         text = readFileSync(where.path, "utf8")

@@ -1,12 +1,13 @@
 // Execute: a shell command in the working directory, in a process group of its own (so that a timeout or Ctrl-C
 // stops everything it started), with a time limit and its output kept as head and tail with the cut said. Its
-// risk is the command's (risk.ts), raised to high when a word names a path outside the working directory.
+// risk is the command's (risk.ts); it runs in the level's sandbox (sandbox/) with the scrubbed environment, and
+// below high the workspace's protected places are put back after it, the model told of what was undone.
 import { spawn } from "node:child_process"
 import { Effect } from "effect"
-import { isAbsolute, resolve } from "node:path"
-import { classifyCommand, maxRisk } from "./risk.ts"
+import { restore, snapshot } from "../sandbox/protect.ts"
+import { refusalNote } from "../sandbox/sandbox.ts"
+import { classifyCommand } from "./risk.ts"
 import { type BuiltinTool, failed, headAndTail, int, str } from "./tool.ts"
-import { isInside } from "./workspace.ts"
 
 const DEFAULT_TIMEOUT_S = 120
 const MAX_TIMEOUT_S = 600
@@ -45,15 +46,7 @@ export const Execute: BuiltinTool = {
   risk: (args, ctx) => {
     const command = str(args, "command")
     if (command === undefined) return { risk: "read", why: "no command" }
-    const classified = classifyCommand(command, ctx.rules)
-    const outside = command.split(/\s+/).some((w) => {
-      const word = w.replace(/^['"]|['"]$/g, "")
-      return (isAbsolute(word) && word !== "/dev/null" && !word.startsWith("/tmp/") && !isInside(ctx.cwd, word)) ||
-        (word.includes("..") && !isInside(ctx.cwd, resolve(ctx.cwd, word)))
-    })
-    return outside && classified.risk !== "read" && classified.risk !== "blocked"
-      ? { risk: maxRisk(classified.risk, "high"), why: `${classified.why}; it names a path outside the working directory` }
-      : classified
+    return classifyCommand(command, ctx.rules, { cwd: ctx.cwd, home: process.env["HOME"] })
   },
   subject: (args) => str(args, "command") ?? "",
   run: (args, ctx) =>
@@ -61,8 +54,12 @@ export const Execute: BuiltinTool = {
       const command = str(args, "command")
       if (command === undefined || command.trim() === "") return resume(Effect.succeed(failed("command is missing.")))
       const seconds = Math.min(MAX_TIMEOUT_S, Math.max(1, int(args, "timeout") ?? DEFAULT_TIMEOUT_S))
-      const started = Date.now()
-      const child = spawn("sh", ["-c", command], { cwd: ctx.cwd, detached: true, stdio: ["ignore", "pipe", "pipe"] })
+      const launch = ctx.sandbox?.launch(["/bin/sh", "-c", command], ctx.level, ctx.cwd) ??
+        { file: "sh", args: ["-c", command], env: process.env, policy: undefined, protect: [] }
+      if ("refused" in launch) return resume(Effect.succeed(failed(`Not run: ${launch.refused}`, "refused: no sandbox")))
+      const saved = launch.protect.length > 0 ? snapshot(ctx.cwd, launch.protect) : undefined
+      const started = performance.now()
+      const child = spawn(launch.file, launch.args, { cwd: ctx.cwd, env: launch.env, detached: true, stdio: ["ignore", "pipe", "pipe"] })
       let output = ""
       let timedOut = false
       const take = (chunk: Buffer) => {
@@ -87,7 +84,14 @@ export const Execute: BuiltinTool = {
       child.on("close", (code, signal) => {
         clearTimeout(timer)
         ctx.signal?.removeEventListener("abort", abort)
-        const elapsed = `${((Date.now() - started) / 1000).toFixed(1)} s`
+        const undone = saved !== undefined ? restore(saved) : []
+        const notes = [
+          ...(undone.length > 0
+            ? [`[byok put back what the command changed in the workspace's protected places, which stay as they are below the high autonomy level: ${undone.join(", ")}]`]
+            : []),
+          ...(launch.policy !== undefined && code !== 0 ? [refusalNote(output, launch.policy)].filter((n) => n !== undefined) : [])
+        ]
+        const elapsed = `${((performance.now() - started) / 1000).toFixed(1)} s`
         const body = headAndTail(output.replace(/\s+$/, ""))
         const status = timedOut
           ? `[stopped after ${seconds} s: the time limit; give a larger timeout if it needs longer]`
@@ -96,7 +100,7 @@ export const Execute: BuiltinTool = {
           : `[exit code ${code}]`
         const tail = output.replace(/\s+$/, "").split("\n").slice(-5).join("\n")
         resume(Effect.succeed({
-          output: `${body === "" ? "(no output)" : body}\n${status}`,
+          output: [body === "" ? "(no output)" : body, status, ...notes].join("\n"),
           isError: timedOut || signal !== null || code !== 0,
           summary: timedOut ? `timed out after ${seconds} s` : `${signal !== null ? `stopped (${signal})` : `exit ${code}`} · ${elapsed}`,
           tail

@@ -24,7 +24,7 @@ export const LS: BuiltinTool = {
   run: (args, ctx) =>
     Effect.sync(() => {
       const given = str(args, "directory_path") ?? "."
-      const where = resolvePath(ctx.cwd, given, ctx.level)
+      const where = resolvePath(ctx, given)
       if ("refused" in where) return failed(where.refused, "outside the working directory")
       const ignore = new Set(Array.isArray(args["ignore"]) ? (args["ignore"] as Array<unknown>).filter((x): x is string => typeof x === "string") : [])
       let entries: Array<string>

@@ -4,9 +4,9 @@
 // must be inside the working directory unless the level is high; nothing is written unless every hunk applies.
 import { Effect } from "effect"
 import { existsSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs"
-import { dirname } from "node:path"
+import { dirname, resolve } from "node:path"
 import { type BuiltinTool, failed, str } from "./tool.ts"
-import { isInside, resolvePath, shown } from "./workspace.ts"
+import { isInside, isProtected, resolveWrite, shown } from "./workspace.ts"
 
 type Hunk = { readonly context: string | undefined; readonly lines: ReadonlyArray<string> }
 type Op =
@@ -109,9 +109,12 @@ export const ApplyPatch: BuiltinTool = {
     const ops = parsePatch(str(args, "patch") ?? "")
     if (typeof ops === "string") return { risk: "read", why: "a patch byok cannot read (it fails on its own)" }
     const paths = ops.flatMap((o) => (o.kind === "update" && o.moveTo !== undefined ? [o.path, o.moveTo] : [o.path]))
-    return paths.every((p) => isInside(ctx.cwd, p.startsWith("/") ? p : `${ctx.cwd}/${p}`))
-      ? { risk: "low", why: "it edits files in the working directory" }
-      : { risk: "high", why: "it writes outside the working directory" }
+    const full = paths.map((p) => resolve(ctx.cwd, p))
+    return !full.every((p) => isInside(ctx.cwd, p))
+      ? { risk: "high", why: "it writes outside the working directory" }
+      : full.some((p) => isProtected(ctx.cwd, p))
+      ? { risk: "high", why: "it writes .git/config, .git/hooks or .factory, whose code runs later as the user" }
+      : { risk: "low", why: "it edits files in the working directory" }
   },
   subject: (args) => {
     const ops = parsePatch(str(args, "patch") ?? "")
@@ -125,8 +128,8 @@ export const ApplyPatch: BuiltinTool = {
       const writes: Array<() => void> = []
       const diffs: Array<string> = []
       for (const op of ops) {
-        const where = resolvePath(ctx.cwd, op.path, ctx.level)
-        if ("refused" in where) return failed(where.refused, "outside the working directory")
+        const where = resolveWrite(ctx, op.path)
+        if ("refused" in where) return failed(where.refused, "refused")
         const path = where.path
         if (op.kind === "add") {
           if (existsSync(path)) return failed(`${op.path} exists already: update it instead of adding it.`, "exists")
@@ -149,7 +152,7 @@ export const ApplyPatch: BuiltinTool = {
           }
           const updated = applyHunks(op.path, text, op.hunks)
           if (typeof updated !== "string") return failed(updated.error, "does not apply")
-          const target = op.moveTo !== undefined ? resolvePath(ctx.cwd, op.moveTo, ctx.level) : { path }
+          const target = op.moveTo !== undefined ? resolveWrite(ctx, op.moveTo) : { path }
           if ("refused" in target) return failed(target.refused, "outside the working directory")
           writes.push(() => {
             writeFileSync(path, updated)

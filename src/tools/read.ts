@@ -1,7 +1,7 @@
 // Read: a text file's lines (or a range of them), numbered. A binary file is refused, and a long one is given in
 // part, with how to read the rest.
 import { Effect } from "effect"
-import { readFileSync, statSync } from "node:fs"
+import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs"
 import { type BuiltinTool, failed, int, str } from "./tool.ts"
 import { resolvePath, shown } from "./workspace.ts"
 
@@ -33,18 +33,36 @@ export const Read: BuiltinTool = {
     Effect.sync(() => {
       const given = str(args, "file_path")
       if (given === undefined) return failed("file_path is missing: give the file to read.")
-      const where = resolvePath(ctx.cwd, given, ctx.level)
+      const where = resolvePath(ctx, given)
       if ("refused" in where) return failed(where.refused, "outside the working directory")
-      let size: number
+      // Opened without waiting (a FIFO with no writer would hang) and checked on the open file, not the name, so
+      // that a device, a FIFO or a socket swapped in after a look is still refused.
+      let fd: number
       try {
-        const stat = statSync(where.path)
-        if (stat.isDirectory()) return failed(`${given} is a directory: use LS to list it.`, "a directory")
-        size = stat.size
-      } catch {
-        return failed(`${given} does not exist.`, "no such file")
+        fd = openSync(where.path, constants.O_RDONLY | constants.O_NONBLOCK)
+      } catch (error) {
+        const code = (error as { code?: string }).code
+        return code === "EISDIR"
+          ? failed(`${given} is a directory: use LS to list it.`, "a directory")
+          : code === "ENOENT"
+          ? failed(`${given} does not exist.`, "no such file")
+          : failed(`${given} cannot be read (${code ?? "error"}).`, "unreadable")
       }
-      if (size > MAX_BYTES) return failed(`${given} is ${Math.round(size / 1048576)} MB: too large to read. Use Grep to find the part you need.`, "too large")
-      const bytes = readFileSync(where.path)
+      let bytes: Buffer
+      try {
+        const stat = fstatSync(fd)
+        if (stat.isDirectory()) return failed(`${given} is a directory: use LS to list it.`, "a directory")
+        if (!stat.isFile()) return failed(`${given} is not a regular file (a device, a FIFO or a socket); Read reads files only.`, "not a file")
+        if (stat.size > MAX_BYTES) return failed(`${given} is ${Math.round(stat.size / 1048576)} MB: too large to read. Use Grep to find the part you need.`, "too large")
+        // At most the cap, whatever the size said (a file that grows while it is read).
+        const buffer = Buffer.alloc(Math.min(stat.size, MAX_BYTES) + 1)
+        let got = 0
+        for (let n = 1; n > 0 && got < buffer.length; got += n) n = readSync(fd, buffer, got, buffer.length - got, null)
+        bytes = buffer.subarray(0, Math.min(got, MAX_BYTES))
+      } finally {
+        closeSync(fd)
+      }
+      const size = bytes.length
       if (bytes.subarray(0, 8192).includes(0)) {
         return failed(`${given} is a binary file (${size} bytes); Read gives text only. Execute \`file ${given}\` says what it is.`, "binary")
       }

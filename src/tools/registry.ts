@@ -8,7 +8,7 @@ import { Execute } from "./execute.ts"
 import { LS } from "./ls.ts"
 import { ApplyPatch } from "./patch.ts"
 import { Read } from "./read.ts"
-import { allows, levelFor, type Risk } from "./risk.ts"
+import { allows, AUTONOMY_LEVELS, levelFor, type Risk } from "./risk.ts"
 import { Glob, Grep } from "./search.ts"
 import type { BuiltinTool, ToolContext, ToolOutcome } from "./tool.ts"
 
@@ -79,7 +79,11 @@ export const runCall = (
   }
   const subject = redact(tool.subject(args))
   const { risk, why } = tool.risk(args, ctx)
-  const run = Effect.map(tool.run(args, risk === "high" || skipPermissions ? { ...ctx, level: "high" } : ctx), (outcome) => ({
+  // A call runs at the level it needs: the session's, or (approved by the user) the call's own; the sandbox and the
+  // tools' path checks follow it.
+  const needed = levelFor(risk) ?? "high"
+  const level = skipPermissions ? "high" : AUTONOMY_LEVELS.indexOf(needed) > AUTONOMY_LEVELS.indexOf(ctx.level) ? needed : ctx.level
+  const run = Effect.map(tool.run(args, level === ctx.level ? ctx : { ...ctx, level }), (outcome) => ({
     ...outcome,
     ...base,
     subject,
@@ -104,7 +108,6 @@ export const runCall = (
         : run)
   }
   if (risk === "blocked" || (!skipPermissions && !allows(ctx.level, risk))) {
-    const needed = levelFor(risk)
     return Effect.succeed({
       ...base,
       subject,

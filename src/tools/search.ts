@@ -72,7 +72,7 @@ export const Glob: BuiltinTool = {
     Effect.sync(() => {
       const patterns = patternsOf(args)
       if (patterns.length === 0) return failed("patterns is missing: give at least one glob pattern, like \"**/*.ts\".")
-      const where = resolvePath(ctx.cwd, str(args, "folder") ?? ".", ctx.level)
+      const where = resolvePath(ctx, str(args, "folder") ?? ".")
       if ("refused" in where) return failed(where.refused, "outside the working directory")
       let files: Array<string>
       const rg = ripgrep()
@@ -113,7 +113,7 @@ export const Grep: BuiltinTool = {
     Effect.sync(() => {
       const pattern = str(args, "pattern")
       if (pattern === undefined || pattern === "") return failed("pattern is missing: give a regular expression to search for.")
-      const where = resolvePath(ctx.cwd, str(args, "path") ?? ".", ctx.level)
+      const where = resolvePath(ctx, str(args, "path") ?? ".")
       if ("refused" in where) return failed(where.refused, "outside the working directory")
       const glob = str(args, "glob")
       const insensitive = args["case_insensitive"] === true

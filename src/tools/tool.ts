@@ -3,6 +3,7 @@
 // screen. A tool never writes to the terminal. Results are sized for a model's context, with any cut said in them.
 import type { Effect } from "effect"
 import type { ImagePart, ToolDefinition } from "../providers/conversation.ts"
+import type { Sandbox } from "../sandbox/sandbox.ts"
 import type { Autonomy, CommandRules, Risk } from "./risk.ts"
 
 export interface ToolContext {
@@ -10,6 +11,8 @@ export interface ToolContext {
   readonly cwd: string
   readonly level: Autonomy
   readonly rules: CommandRules
+  /** What commands run in (sandbox/): absent, they run as byok does, with its environment. */
+  readonly sandbox?: Sandbox | undefined
   /** Stops a running command (its whole process group). */
   readonly signal?: AbortSignal | undefined
 }
