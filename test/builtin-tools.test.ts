@@ -2,11 +2,14 @@
 // time and leaves no process behind, links out of the working directory) and their results' sizes.
 import { describe, expect, test } from "bun:test"
 import { Effect } from "effect"
-import { existsSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs"
+import { existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Create, Edit } from "../src/tools/edit.ts"
 import { Execute } from "../src/tools/execute.ts"
+import { ApplyPatch } from "../src/tools/patch.ts"
+import { DEFAULT_SETTINGS } from "../src/sandbox/policy.ts"
+import { make } from "../src/sandbox/sandbox.ts"
 import { LS } from "../src/tools/ls.ts"
 import { Read } from "../src/tools/read.ts"
 import type { Autonomy } from "../src/tools/risk.ts"
@@ -175,4 +178,46 @@ test("Glob without ripgrep: a pattern that climbs out of the folder finds nothin
   expect(walk(dir, "*.txt")).toEqual(["a.txt"])
   expect(walk(dir, "../*.txt")).toEqual([])
   expect(walk(dir, `${outer}/*.txt`)).toEqual([])
+})
+
+describe("the tools below high: devices, hard links, protected and secret places", () => {
+  test("Read refuses a FIFO (without hanging), a device and a socket; a file is read up to the cap", async () => {
+    const dir = workspace()
+    Bun.spawnSync(["mkfifo", join(dir, "pipe")])
+    const fifo = await run(Read, { file_path: "pipe" }, ctx(dir))
+    expect(fifo).toMatchObject({ isError: true, summary: "not a file" })
+    const zero = await run(Read, { file_path: "/dev/zero" }, ctx(dir, "high"))
+    expect(zero).toMatchObject({ isError: true, summary: "not a file" })
+    symlinkSync("/dev/urandom", join(dir, "rand"))
+    expect((await run(Read, { file_path: "rand" }, ctx(dir, "high"))).summary).toBe("not a file")
+  })
+  test("Create, Edit and ApplyPatch refuse a file with a second hard link, and .git/config, .git/hooks, .factory, below high", async () => {
+    const dir = workspace()
+    const other = workspace()
+    writeFileSync(join(other, "f"), "outside\n")
+    linkSync(join(other, "f"), join(dir, "hl"))
+    const edit = await run(Edit, { file_path: "hl", old_str: "outside", new_str: "owned" }, ctx(dir, "medium"))
+    expect(edit.output).toContain("has 2 hard links")
+    expect(readFileSync(join(other, "f"), "utf8")).toBe("outside\n")
+    expect((await run(Edit, { file_path: "hl", old_str: "outside", new_str: "mine" }, ctx(dir, "high"))).isError).toBe(false)
+    mkdirSync(join(dir, ".git/hooks"), { recursive: true })
+    for (const path of [".git/hooks/pre-commit", ".factory/mcp.json", ".git/config"]) {
+      const made = await run(Create, { file_path: path, content: "x" }, ctx(dir, "medium"))
+      expect(made.output).toContain("stay as they are below the high autonomy level")
+      expect(Create.risk({ file_path: path }, ctx(dir)).risk).toBe("high")
+    }
+    const patch = await run(ApplyPatch, { patch: "*** Begin Patch\n*** Add File: .factory/commands/x.sh\n+evil\n*** End Patch" }, ctx(dir, "medium"))
+    expect(patch.isError).toBe(true)
+    expect(existsSync(join(dir, ".factory"))).toBe(false)
+  })
+  test("a secret place inside the working directory is neither read nor written below high", async () => {
+    const home = workspace()
+    mkdirSync(join(home, ".ssh"))
+    writeFileSync(join(home, ".ssh", "id_ed25519"), "PRIVATE KEY")
+    const sandbox = make({ settings: DEFAULT_SETTINGS, source: "test", status: { kind: "none", abi: 0, network: false, why: "test" }, home, secretFiles: [], env: {}, dropped: [] })
+    const c = { ...ctx(home, "medium"), sandbox }
+    const read = await Effect.runPromise(Read.run({ file_path: ".ssh/id_ed25519" }, c))
+    expect(read.output).toContain("keys and credentials are kept")
+    expect(read.output).not.toContain("PRIVATE KEY")
+  })
 })

@@ -18,6 +18,10 @@ describe("stripControls", () => {
     expect(stripControls(`${ESC}P1$r${ESC}\\dcs gone`)).toBe("dcs gone")
     expect(stripControls("héllo 世界 🙂 — “quotes”\n")).toBe("héllo 世界 🙂 — “quotes”\n")
   })
+  test("bidirectional overrides and isolates are removed, so a line reads as it is", () => {
+    expect(stripControls("rm -rf \u202e/ fi\u202c safe \u2066x\u2069 \u202a\u202b\u202d\u2067\u2068")).toBe("rm -rf / fi safe x ")
+    expect(stripControls("עברית and English")).toBe("עברית and English")
+  })
   test("an OSC never closed does not swallow the lines after it", () => {
     expect(stripControls(`start${ESC}]0;no end\nthe rest`)).toBe("start\nthe rest")
   })

@@ -67,6 +67,10 @@ describe("readMcpConfig", () => {
     expect(user.servers[0]!.secrets).toEqual(["tok-123456789012"])
     expect(user.issues.join("\n")).toContain("needs the environment variable NOPE")
     expect(user.issues.join("\n")).toContain("needs the environment variable EMPTY")
+    // values written out count as secrets too when they look like them: every header, a secret-named or token-shaped env value
+    const literal = readMcpConfig([file({ mcpServers: { l: { command: "x", env: { API_KEY: "literal-value-1", MODE: "production", ID: "abc123def456ghi789" } }, h: { url: "http://h", headers: { "X-Custom": "custom header value" } } } })], env)
+    expect(literal.servers.find((x) => x.name === "l")!.secrets).toEqual(["literal-value-1", "abc123def456ghi789"])
+    expect(literal.servers.find((x) => x.name === "h")!.secrets).toEqual(["custom header value"])
     const project = readMcpConfig([file({ mcpServers: { p: { command: "x", env: { T: "${TOKEN}" } } } }, "project")], env)
     expect(project.servers[0]!.env).toEqual({ T: "${TOKEN}" })
     expect(project.servers[0]!.secrets).toEqual([])

@@ -86,3 +86,43 @@ describe("14. a character split across two deltas", () => {
     }), { numRuns: 500 })
   })
 })
+
+describe("the last wall: a key in a tool's output, in any form a command can give it", () => {
+  const KEY = "sk-canary-9f8e7d6c5b4a39281706abcdefXYZ"
+  const b64 = (s: string) => Buffer.from(s).toString("base64")
+  test("reversed, in upper or lower case, as hex, as base64 at each alignment, split by spaces or lines, any 16 of its characters", () => {
+    const r = make([KEY])
+    const forms = [
+      [...KEY].reverse().join(""), KEY.toUpperCase(), KEY.toLowerCase(), Buffer.from(KEY).toString("hex"),
+      b64(KEY), b64(`x${KEY}`), b64(`xy${KEY}`), b64(`OPENAI_API_KEY=${KEY}\nPATH=/usr/bin`),
+      KEY.match(/.{1,5}/g)!.join("\n"), KEY.split("").join(" "), KEY.slice(3, 22), KEY.slice(-16), KEY.slice(10, 26),
+      "00000000: 736b 2d63 616e 6172 792d 3966 3865 3764  sk-canary-9f8e7d"
+    ]
+    for (const form of forms) {
+      const out = r.redactDeep(`before ${form} after`)
+      expect(out).toContain(REDACTED)
+      expect(out.startsWith("before ")).toBe(true)
+      expect(out.endsWith(" after")).toBe(true)
+      // nothing of 8 or more of the key's characters, in any of its forms, is left
+      const left = out.replace(/\s/g, "").toLowerCase()
+      for (const f of [KEY, [...KEY].reverse().join(""), Buffer.from(KEY).toString("hex")]) {
+        for (let i = 0; i + 16 <= f.length; i++) expect(left.includes(f.slice(i, i + 16).toLowerCase())).toBe(false)
+      }
+    }
+  })
+  test("ordinary output is left as it is; a short secret is matched whole", () => {
+    const r = make([KEY, "short-key-12"])
+    const text = "total 48\ndrwxr-xr-x 2 root root 4096 Dec  7 src\n1234567890abcdef hello world\n"
+    expect(r.redactDeep(text)).toBe(text)
+    expect(r.redactDeep("x SHORT-KEY-12 y")).toBe(`x ${REDACTED} y`)
+  })
+  test("property: the key in a random form, anywhere in random text, never leaves 16 of its characters", () => {
+    const r = make([KEY])
+    const FORMS = [(k: string) => k, (k: string) => [...k].reverse().join(""), (k: string) => k.toUpperCase(), (k: string) => Buffer.from(k).toString("hex"), (k: string) => k.split("").join("\n")]
+    fc.assert(fc.property(fc.string(), fc.string(), fc.nat(FORMS.length - 1), fc.nat(3), (pre, post, form, shift) => {
+      const shown = form === 0 && shift > 0 ? b64(`${"x".repeat(shift - 1)}${KEY}`) : FORMS[form]!(KEY)
+      const out = r.redactDeep(`${pre}${shown}${post}`).replace(/\s/g, "").toLowerCase()
+      for (let i = 0; i + 16 <= KEY.length; i++) expect(out.includes(KEY.slice(i, i + 16).toLowerCase())).toBe(false)
+    }), { numRuns: 300 })
+  })
+})

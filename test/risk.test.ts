@@ -135,4 +135,50 @@ describe("the risk of a command", () => {
     expect(allows("high", "high")).toBe(true)
     expect(allows("high", "blocked")).toBe(false)
   })
+
+  test("the shell as a shell reads it: quoting, $'…', ~ and $HOME, glued redirections, substitutions and heredocs", () => {
+    const at = { cwd: "/work/p", home: "/home/u" }
+    const risk = (c: string, rules?: { allow: Array<string>; deny: Array<string> }) => classifyCommand(c, rules, at).risk
+    expect(risk("echo x>/elsewhere/f")).toBe("high")
+    expect(risk("echo x >out.txt")).toBe("low")
+    expect(risk("touch \\/elsewhere/f")).toBe("high")
+    expect(risk("touch ~/f")).toBe("high")
+    expect(risk("touch \"$HOME\"/f")).toBe("high")
+    expect(risk("touch ${HOME}/f")).toBe("high")
+    expect(risk("cat ../x")).toBe("high")
+    expect(risk("cat ./...")).toBe("read")
+    expect(risk("$'\\x72\\x6d' f", { allow: [], deny: ["rm"] })).toBe("blocked")
+    expect(risk("cat <(rm f)")).toBe("medium")
+    expect(risk("cat <<'EOF' > notes.md\n$(rm -rf /)\nEOF")).toBe("low")
+    expect(risk("X=${Y:-$(rm f)}")).toBe("high")
+    expect(risk("for f in *.txt; do rm $f; done")).toBe("high")
+    expect(risk("if grep -q x a; then echo y; fi")).toBe("read")
+    expect(risk("case $x in a) rm f;; esac")).toBe("high")
+    expect(risk("f() { rm x; }; f")).toBe("high")
+  })
+
+  test("options and forms that write or run", () => {
+    const at = { cwd: "/work/p", home: "/home/u" }
+    const table: ReadonlyArray<readonly [string, Risk]> = [
+      ["sort -o out.txt a.txt", "low"], ["sort --compress-program=x a", "high"], ["uniq a b", "low"], ["uniq a", "read"],
+      ["xxd a b", "low"], ["xxd -r a", "read"], ["git log --output=x", "low"], ["git -c core.pager=x log", "high"],
+      ["git --config-env=core.fsmonitor=X status", "high"], ["git -C sub status", "read"], ["git -C /elsewhere status", "high"],
+      ["GIT_DIR=x git log", "medium"], ["git grep -O x", "high"], ["find . -fprint out", "low"], ["find . -delete", "high"],
+      ["find . -exec grep -l x {} +", "high"], ["sed -n '1,5p' a", "read"], ["sed 's/a/b/w out' a", "high"], ["sed 's/a/b/e' a", "high"],
+      ["sed '1e id' a", "high"], ["sed -f script.sed a", "high"], ["sed 'r other' a", "medium"], ["awk '{print $1}' a", "read"],
+      ["awk '$3 > 100' a", "read"], ["awk '{print > \"out\"}' a", "high"], ["awk 'BEGIN{\"date\" | getline d}'", "high"],
+      ["tar -tf a.tar", "read"], ["tar -xf a.tar", "medium"], ["tar --checkpoint-action=exec=x -xf a.tar", "high"],
+      ["zip -T a.zip f", "high"], ["less +!id a", "high"], ["LESSOPEN='|x %s' less a", "medium"], ["dd if=a of=b", "medium"],
+      ["date -s 2020-01-01", "high"], ["date +%s", "read"], ["date 0101000020", "high"], ["hostname", "read"], ["hostname evil", "high"],
+      ["sysctl -w kernel.x=1", "high"], ["sysctl kernel.ostype", "read"], ["timedatectl set-time 10:00", "high"],
+      ["python3 help", "medium"], ["python3 --version", "read"], ["mystery --help", "high"], ["rg --pre x y", "high"],
+      ["man -P id ls", "high"], ["yq -i '.a=1' f.yml", "medium"], ["env -i rm f", "medium"], ["sh -c 'ls'", "read"], ["bash", "high"],
+      ["./build.sh", "medium"], ["/opt/tool", "high"]
+    ]
+    const wrong = table.flatMap(([c, expected]) => {
+      const got = classifyCommand(c, undefined, at).risk
+      return got === expected ? [] : [`${c}: expected ${expected}, got ${got}`]
+    })
+    expect(wrong).toEqual([])
+  })
 })

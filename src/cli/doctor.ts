@@ -14,6 +14,9 @@ import { term } from "./term.ts"
 import { fixFor, openHub } from "../mcp/open.ts"
 import { riskOfAnnotations, statusOf } from "../mcp/hub.ts"
 import { stripControls } from "../lib/controls.ts"
+import { Redactor } from "../lib/redact.ts"
+import { openSandbox } from "../conversation/sandbox.ts"
+import { describe as describeSandbox } from "../sandbox/sandbox.ts"
 
 /** How many models are checked at once. */
 const CONCURRENT_CHECKS = 4
@@ -102,6 +105,30 @@ export const runDoctor = (flags: DoctorInput) =>
         reports.push(report)
         if (!flags.json) yield* printLine(`${render(report, t.stdoutIsTty && t.color)}\n`)
       }
+    }
+    // The sandbox commands run in (unless one model was asked for): what the OS offers and what each level gets.
+    if (Option.isNone(flags.model)) {
+      const box = yield* openSandbox(loaded, yield* Redactor)
+      const level = loaded.autonomy ?? "low"
+      const [means, ...rest] = describeSandbox(box, level, process.cwd())
+      const missing = box.status.kind === "none" && box.settings.mode !== "off"
+      const report: ModelReport = {
+        model: "Sandbox",
+        checks: [
+          {
+            name: "sandbox",
+            status: missing ? (box.settings.mode === "auto" ? "warn" : "fail") : box.settings.mode === "off" ? "warn" : "ok",
+            detail: means!.replace(/^sandbox: /, ""),
+            fix: missing
+              ? "Linux 5.13 or later with Landlock among its LSMs (lsm=…,landlock), or macOS; until then commands below --auto high are checked by their words only"
+              : 'sandbox: "auto" in ~/.factory/settings.json turns it back on',
+            code: 1
+          },
+          ...rest.map((line, i): Check => ({ name: i === rest.length - 1 ? "environment" : `level ${level}`, status: "ok", detail: line.replace(/^environment: /, "") }))
+        ]
+      }
+      reports.push(report)
+      if (!flags.json) yield* printLine(`${render(report, t.stdoutIsTty && t.color)}\n`)
     }
     if (files !== undefined) {
       reports.push(files)

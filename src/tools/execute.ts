@@ -89,7 +89,7 @@ export const Execute: BuiltinTool = {
           ...(undone.length > 0
             ? [`[byok put back what the command changed in the workspace's protected places, which stay as they are below the high autonomy level: ${undone.join(", ")}]`]
             : []),
-          ...(launch.policy !== undefined && code !== 0 ? [refusalNote(output, launch.policy)].filter((n) => n !== undefined) : [])
+          ...(launch.policy !== undefined ? [refusalNote(output, launch.policy)].filter((n) => n !== undefined) : [])
         ]
         const elapsed = `${((performance.now() - started) / 1000).toFixed(1)} s`
         const body = headAndTail(output.replace(/\s+$/, ""))

@@ -837,7 +837,11 @@ const programRisk = (run: Run, at: PathCheck): Verdict => {
       if (has("--to-command", "--checkpoint-action", "--use-compress-program", "--info-script", "--new-volume-script", "--rsh-command", "-I", "-F") || args.some((a) => /^-[a-zA-Z]*I./.test(a))) {
         return v("high", "tar runs a program (--to-command, --checkpoint-action, -I…)")
       }
-      return /^-?[a-zA-Z]*t[a-zA-Z]*$/.test(first) && !/[xcru]/.test(first) ? v("read", "tar lists an archive") : v("medium", "tar writes files")
+      {
+        // the mode is the first word's letters (tar tf, tar -tf) or --list
+        const mode = /^-?[a-zA-Z]+$/.test(args[0] ?? "") ? args[0]!.replace(/^-/, "") : ""
+        return has("--list") || (mode.includes("t") && !/[xcruA]/.test(mode)) ? v("read", "tar lists an archive") : v("medium", "tar writes files")
+      }
     case "zip":
       if (has("-T", "-TT", "--test", "--unzip-command") || args.some((a) => /^-[a-zA-Z]*T/.test(a))) return v("high", "zip runs a program (-T/-TT)")
       return v("medium", "zip writes an archive")
