@@ -94,6 +94,19 @@ describe("Landlock rules", () => {
   })
 })
 
+describe("Landlock rules in a crowded folder", () => {
+  test("a home inside a folder of thousands of entries costs a rule for the way to it, not one per entry", () => {
+    const crowd = scratch("crowd")
+    for (let i = 0; i < 600; i++) mkdirSync(join(crowd, `d${i}`))
+    const home = join(crowd, "home")
+    mkdirSync(join(home, ".ssh"), { recursive: true })
+    const rules = rulesFor(policyFor("low", DEFAULT_SETTINGS, { ...place(), home, cwd: scratch("crowd-work"), tmpdir: scratch("t2") }), 7)
+    expect(rules.filter((r) => r.path.startsWith(`${crowd}/`)).length).toBeLessThan(50)
+    expect(rules.some((r) => r.path === join(crowd, "d1"))).toBe(false)
+    expect(rules.find((r) => r.path === crowd)?.access).toBe(FS.READ_DIR)
+  })
+})
+
 describe("the environment of commands", () => {
   test("no variable that may hold a secret: by its name, a config's reference, a known key's value, an agent's socket; include passes named ones", () => {
     const env = {
@@ -206,7 +219,7 @@ describe.skipIf(!landlock)("Landlock and seccomp on this kernel", () => {
   const sh = (command: string, level: "off" | "low" | "medium" | "high") => {
     const l = sandbox.launch(["/bin/sh", "-c", command], level, cwd)
     if ("refused" in l) throw new Error(l.refused)
-    const r = spawnSync(l.file, [...l.args], { cwd, env: { ...l.env }, encoding: "utf8", timeout: 20_000 })
+    const r = spawnSync(l.file, [...l.args], { cwd, env: { ...l.env }, encoding: "utf8", timeout: 20_000, ...(l.input !== undefined ? { input: l.input } : {}) })
     return { code: r.status, out: `${r.stdout}${r.stderr}`, policy: l.policy }
   }
 

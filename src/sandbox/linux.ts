@@ -63,6 +63,9 @@ const isDir = (path: string): boolean => {
   }
 }
 
+/** The most entries of a folder holding a secret that get a rule each. */
+const MAX_FANOUT = 256
+
 const below = (path: string, root: string) => path === root || path.startsWith(root === "/" ? "/" : `${root}/`)
 
 /**
@@ -91,7 +94,13 @@ export const rulesFor = (policy: Policy, abi: number): ReadonlyArray<Rule> => {
     } catch {
       return
     }
-    for (const child of children) carve(join(at, child), access, ancestor)
+    // A crowded folder on the way to a secret (HOME under a busy /tmp): a rule per entry would cost a command
+    // milliseconds each; its other entries are left unreadable instead, and only the way to the secret is carved.
+    const crowded = children.length > MAX_FANOUT
+    for (const child of children) {
+      const path = join(at, child)
+      if (!crowded || secret.some((s) => below(s, path))) carve(path, access, ancestor)
+    }
   }
   carve("/", READ, FS.READ_DIR)
   for (const root of policy.write) {
@@ -129,6 +138,7 @@ const SIGXFSZ = 25
 const PR_SET_SECCOMP = 22
 const SECCOMP_MODE_FILTER = 2
 const O_PATH = 0x200000
+const O_RDONLY = 0
 const O_CLOEXEC = 0x80000
 const AF_UNIX = 1
 const EPERM = 1
@@ -140,6 +150,7 @@ type Libc = {
   readonly open: (path: number, flags: number) => number
   readonly close: (fd: number) => number
   readonly execve: (path: number, argv: number, envp: number) => number
+  readonly dup2: (from: number, to: number) => number
   /** Puts a signal back to its default action (Bun ignores SIGPIPE and SIGXFSZ, and execve keeps what is ignored). */
   readonly defaultSignal: (signal: number) => void
   readonly geteuid: () => number
@@ -165,6 +176,7 @@ const loadLibc = async (): Promise<Libc | null> => {
           open: { args: [T.ptr, T.i32], returns: T.i32 },
           close: { args: [T.i32], returns: T.i32 },
           execve: { args: [T.ptr, T.ptr, T.ptr], returns: T.i32 },
+          dup2: { args: [T.i32, T.i32], returns: T.i32 },
           signal: { args: [T.i32, T.ptr], returns: T.ptr },
           geteuid: { args: [], returns: T.u32 },
           __errno_location: { args: [], returns: T.ptr }
@@ -176,6 +188,7 @@ const loadLibc = async (): Promise<Libc | null> => {
           open: (p, f) => s.open(p as never, f),
           close: (fd) => s.close(fd),
           execve: (p, a, e) => s.execve(p as never, a as never, e as never),
+          dup2: (f, t) => s.dup2(f, t),
           defaultSignal: (n) => void s.signal(n, null),
           geteuid: () => s.geteuid(),
           errno: () => {
@@ -192,6 +205,11 @@ const loadLibc = async (): Promise<Libc | null> => {
     // no bun:ffi
   }
   return (libc = null)
+}
+
+/** Loads libc's functions ahead of the job (the helper does it while it waits for one). */
+export const ready = async (): Promise<void> => {
+  await loadLibc()
 }
 
 /** The Landlock ABI the kernel offers (0: none, or not Linux). */
@@ -244,6 +262,10 @@ const networkFilter = (): Buffer => {
 export const enter = async (plan: Plan, file: string, argv: ReadonlyArray<string>): Promise<string> => {
   const c = await loadLibc()
   if (c === null || sys === undefined) return "this system has no libc that byok can call"
+  // The job came on stdin; the command reads nothing (as Execute's commands always have).
+  const devNull = c.open(c.ptr(cString("/dev/null")), O_RDONLY)
+  if (devNull < 0 || c.dup2(devNull, 0) < 0) return `cannot put /dev/null on stdin (errno ${c.errno()})`
+  if (devNull !== 0) c.close(devNull)
   if (c.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) !== 0) return `prctl(PR_SET_NO_NEW_PRIVS) failed (errno ${c.errno()})`
   // Run as root (a container), the command would keep root's capabilities, and CAP_SYS_PTRACE reads other
   // processes' environments (byok's keys) past Landlock: every capability leaves the bounding set, so none

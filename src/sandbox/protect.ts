@@ -4,6 +4,10 @@
 // and the model is told what was undone.
 import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { dirname, join, relative } from "node:path"
+import { PROTECTED } from "./policy.ts"
+
+/** The protected places of a working directory. */
+export const protectedPlaces = (cwd: string): ReadonlyArray<string> => PROTECTED.map((p) => join(cwd, p))
 
 type Node =
   | { readonly kind: "file"; readonly mode: number; readonly content: Buffer }

@@ -1,13 +1,14 @@
 // The sandbox as the tools see it: what runs a command at a level (byok's own executable as the Landlock helper on
 // Linux, sandbox-exec on macOS, the bare shell where neither can be had), with the scrubbed environment, and what is
 // in force, for /sandbox and the doctor. tools/execute.ts asks it to launch a command and knows no platform.
+import { type ChildProcess, spawn } from "node:child_process"
 import { mkdtempSync, realpathSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import type { Autonomy } from "../tools/risk.ts"
 import { profileOf, SANDBOX_EXEC } from "./macos.ts"
 import { landlockAbi, type Plan, rulesFor } from "./linux.ts"
-import { PROTECTED, type Policy, policyFor, SANDBOX_ARG, type SandboxSettings, sandboxed } from "./policy.ts"
+import { type Policy, policyFor, SANDBOX_ARG, type SandboxSettings, sandboxed } from "./policy.ts"
 
 /** What the OS offers. */
 export interface Status {
@@ -43,10 +44,10 @@ export type Launch =
     readonly file: string
     readonly args: ReadonlyArray<string>
     readonly env: Readonly<Record<string, string>>
+    /** What the program reads on stdin first: the helper's job (linux.ts's plan, the command), one JSON line. */
+    readonly input: string | undefined
     /** The policy in force, when the command is sandboxed. */
     readonly policy: Policy | undefined
-    /** Workspace paths to put back after the command (below high). */
-    readonly protect: ReadonlyArray<string>
   }
   | { readonly refused: string }
 
@@ -63,8 +64,15 @@ export interface Sandbox {
   readonly isSecret: (path: string) => boolean
   /** How to run `argv` for a model at a level in a working directory, or why it may not run. */
   readonly launch: (argv: ReadonlyArray<string>, level: Autonomy, cwd: string) => Launch
+  /** Runs it: a process of its own group, stdout and stderr piped (a helper started beforehand where one waits). */
+  readonly spawn: (argv: ReadonlyArray<string>, level: Autonomy, cwd: string) => Spawned | { readonly refused: string }
   /** What to tell the user once, at a level, when commands run without a sandbox; undefined when they do not. */
   readonly notice: (level: Autonomy) => string | undefined
+}
+
+export interface Spawned {
+  readonly child: ChildProcess
+  readonly policy: Policy | undefined
 }
 
 export interface Options {
@@ -77,6 +85,9 @@ export interface Options {
   readonly env: Readonly<Record<string, string>>
   readonly dropped: ReadonlyArray<string>
 }
+
+/** How long after a command ends the next helper starts: by then the result is on its way to the model. */
+const PREPARE_AFTER_MS = 30
 
 /** byok's own executable as the helper: the compiled binary itself, or Bun with enter.ts from source. */
 const helper = (): ReadonlyArray<string> =>
@@ -119,8 +130,7 @@ export const make = (options: Options): Sandbox => {
   }
   const plans = new Map<string, Plan>()
   const launch = (argv: ReadonlyArray<string>, level: Autonomy, cwd: string): Launch => {
-    const protect = level === "high" ? [] : PROTECTED.map((p) => join(realOr(cwd), p))
-    if (!sandboxed(level, settings)) return { file: argv[0]!, args: argv.slice(1), env: options.env, policy: undefined, protect }
+    if (!sandboxed(level, settings)) return { file: argv[0]!, args: argv.slice(1), env: options.env, input: undefined, policy: undefined }
     if (status.kind === "none") {
       if (settings.mode === "required" || settings.mode === "always") {
         return {
@@ -128,13 +138,13 @@ export const make = (options: Options): Sandbox => {
             `Tell the user; at --auto high, or with sandbox: "auto", they run unsandboxed.`
         }
       }
-      return { file: argv[0]!, args: argv.slice(1), env: options.env, policy: undefined, protect }
+      return { file: argv[0]!, args: argv.slice(1), env: options.env, input: undefined, policy: undefined }
     }
     const own = tmp()
     const p = policyFor(level, settings, place(cwd, own))
     const env = { ...options.env, TMPDIR: own }
     if (status.kind === "seatbelt") {
-      return { file: SANDBOX_EXEC, args: ["-p", profileOf(p), ...argv], env, policy: p, protect }
+      return { file: SANDBOX_EXEC, args: ["-p", profileOf(p), ...argv], env, input: undefined, policy: p }
     }
     const key = `${level}\0${p.write.join("\0")}`
     let plan = plans.get(key)
@@ -143,7 +153,42 @@ export const make = (options: Options): Sandbox => {
       plans.set(key, plan)
     }
     const [exe, ...pre] = helper()
-    return { file: exe!, args: [...pre, SANDBOX_ARG, JSON.stringify(plan), argv[0]!, ...argv], env, policy: p, protect }
+    const input = `${JSON.stringify({ plan, file: argv[0]!, argv })}\n`
+    return { file: exe!, args: [...pre, SANDBOX_ARG], env, input, policy: p }
+  }
+  /** A helper started before it is needed, waiting for its job on stdin (it exits when byok does). */
+  let waiting: { readonly child: ChildProcess; readonly key: string } | undefined
+  const start = (file: string, args: ReadonlyArray<string>, cwd: string, env: Readonly<Record<string, string>>, input: boolean) =>
+    spawn(file, args, { cwd, env, detached: true, stdio: [input ? "pipe" : "ignore", "pipe", "pipe"] })
+  const hold = (child: ChildProcess, held: boolean) => {
+    for (const handle of [child, child.stdin, child.stdout, child.stderr] as Array<{ ref?: () => void; unref?: () => void } | null>) {
+      if (held) handle?.ref?.()
+      else handle?.unref?.()
+    }
+  }
+  const spawnOne = (argv: ReadonlyArray<string>, level: Autonomy, cwd: string): Spawned | { readonly refused: string } => {
+    const l = launch(argv, level, cwd)
+    if ("refused" in l) return l
+    if (l.input === undefined) return { child: start(l.file, l.args, cwd, l.env, false), policy: l.policy }
+    const key = `${cwd}\0${l.file}\0${l.args.join("\0")}`
+    const ready = waiting !== undefined && waiting.key === key && waiting.child.exitCode === null && waiting.child.signalCode === null
+    const child = ready ? waiting!.child : start(l.file, l.args, cwd, l.env, true)
+    if (waiting !== undefined && !ready) waiting.child.kill("SIGKILL")
+    waiting = undefined
+    hold(child, true)
+    child.stdin!.end(l.input)
+    // The next command's helper starts a little after this one ends: while the model thinks, not while byok sends
+    // it this command's result.
+    child.once("close", () => {
+      setTimeout(() => {
+        if (waiting !== undefined) return
+        const next = start(l.file, l.args, cwd, l.env, true)
+        next.on("error", () => {})
+        hold(next, false)
+        waiting = { child: next, key }
+      }, PREPARE_AFTER_MS).unref()
+    })
+    return { child, policy: l.policy }
   }
   const notice = (level: Autonomy) =>
     level === "high" && settings.mode !== "always"
@@ -155,7 +200,7 @@ export const make = (options: Options): Sandbox => {
         ? `commands run unsandboxed (${status.why}): byok checks them by their words only`
         : `commands will not run: ${options.source} says sandbox: "${settings.mode}", and ${status.why}`
       : undefined
-  return { settings, status, env: options.env, dropped: options.dropped, source: options.source, policy, isSecret, launch, notice }
+  return { settings, status, env: options.env, dropped: options.dropped, source: options.source, policy, isSecret, launch, spawn: spawnOne, notice }
 }
 
 /** What the sandbox refusing looks like in a command's output, and what a model should be told of it. */

@@ -4,7 +4,7 @@
 // below high the workspace's protected places are put back after it, the model told of what was undone.
 import { spawn } from "node:child_process"
 import { Effect } from "effect"
-import { restore, snapshot } from "../sandbox/protect.ts"
+import { protectedPlaces, restore, snapshot } from "../sandbox/protect.ts"
 import { refusalNote } from "../sandbox/sandbox.ts"
 import { classifyCommand } from "./risk.ts"
 import { type BuiltinTool, failed, headAndTail, int, str } from "./tool.ts"
@@ -54,12 +54,13 @@ export const Execute: BuiltinTool = {
       const command = str(args, "command")
       if (command === undefined || command.trim() === "") return resume(Effect.succeed(failed("command is missing.")))
       const seconds = Math.min(MAX_TIMEOUT_S, Math.max(1, int(args, "timeout") ?? DEFAULT_TIMEOUT_S))
-      const launch = ctx.sandbox?.launch(["/bin/sh", "-c", command], ctx.level, ctx.cwd) ??
-        { file: "sh", args: ["-c", command], env: process.env, policy: undefined, protect: [] }
-      if ("refused" in launch) return resume(Effect.succeed(failed(`Not run: ${launch.refused}`, "refused: no sandbox")))
-      const saved = launch.protect.length > 0 ? snapshot(ctx.cwd, launch.protect) : undefined
+      // Snapshot first: the command may start running as soon as it is spawned.
+      const saved = ctx.level !== "high" && ctx.sandbox !== undefined ? snapshot(ctx.cwd, protectedPlaces(ctx.cwd)) : undefined
       const started = performance.now()
-      const child = spawn(launch.file, launch.args, { cwd: ctx.cwd, env: launch.env, detached: true, stdio: ["ignore", "pipe", "pipe"] })
+      const launch = ctx.sandbox?.spawn(["/bin/sh", "-c", command], ctx.level, ctx.cwd) ??
+        { child: spawn("sh", ["-c", command], { cwd: ctx.cwd, detached: true, stdio: ["ignore", "pipe", "pipe"] }), policy: undefined }
+      if ("refused" in launch) return resume(Effect.succeed(failed(`Not run: ${launch.refused}`, "refused: no sandbox")))
+      const child = launch.child
       let output = ""
       let timedOut = false
       const take = (chunk: Buffer) => {
@@ -67,8 +68,8 @@ export const Execute: BuiltinTool = {
         // Keep memory bounded on a flood: the middle is cut anyway.
         if (output.length > 4_000_000) output = headAndTail(output, 1_000_000)
       }
-      child.stdout.on("data", take)
-      child.stderr.on("data", take)
+      child.stdout!.on("data", take)
+      child.stderr!.on("data", take)
       const timer = setTimeout(() => {
         timedOut = true
         if (child.pid !== undefined) killGroup(child.pid)
