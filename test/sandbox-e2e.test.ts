@@ -56,7 +56,7 @@ afterAll(() => {
   rmSync(base, { recursive: true, force: true })
 })
 
-const run = async (args: ReadonlyArray<string>, extraEnv: Record<string, string> = {}) => {
+const run = async (args: ReadonlyArray<string>, extraEnv: Record<string, string> = {}, input?: string) => {
   const proc = Bun.spawn([bin, ...args], {
     cwd: ws,
     env: {
@@ -69,7 +69,7 @@ const run = async (args: ReadonlyArray<string>, extraEnv: Record<string, string>
       OPENAI_API_KEY: CANARY,
       ...extraEnv
     },
-    stdin: "ignore",
+    stdin: input !== undefined ? new Blob([input]) : "ignore",
     stdout: "pipe",
     stderr: "pipe"
   })
@@ -111,9 +111,15 @@ describe.skipIf(!landlock)("the sandbox from the compiled binary", () => {
     expect(first).toContain("If that refusal came from byok's sandbox")
   }, 60_000)
 
-  test("the doctor says what is in force, and sandbox: \"off\" is said once", async () => {
+  test("the doctor and /sandbox say what is in force, and sandbox: \"off\" is said once", async () => {
     const doctor = await run(["doctor"])
     expect(doctor.stdout + doctor.stderr).toMatch(/sandbox +Landlock ABI \d+ and seccomp/)
+    expect(doctor.stdout).toContain("left out: MY_MODEL_KEY, OPENAI_API_KEY")
+    const chat = await run(["-m", "Chat", "--auto", "medium"], {}, "/sandbox\n")
+    expect(chat.stdout).toMatch(/sandbox: Landlock ABI \d+ and seccomp \(Linux\); setting sandbox: "auto" \(byok's default\)/)
+    expect(chat.stdout).toContain("at level medium: writes in ")
+    expect(chat.stdout).toContain("network: allowed")
+    expect(leaks(chat.stdout + chat.stderr)).toEqual([])
     writeFileSync(join(home, ".factory", "settings.local.json"), JSON.stringify({ sandbox: "off" }))
     try {
       const script = scripted("generic-chat-completion-api", [{ name: "Execute", args: { command: "true" } }], "ok")
