@@ -37,7 +37,7 @@ const setup = () => {
   const commands = join(home, ".factory", "commands")
   writeFileSync(join(commands, "Code Review.md"), "---\ndescription: Review a branch\nargument-hint: <branch>\n---\nPlease review `$ARGUMENTS` for merge blockers.\n")
   writeFileSync(join(commands, "plain.md"), "# Summarise\nSummarise the repository.\n")
-  writeFileSync(join(commands, "stamp"), `#!/bin/sh\n# description: the arguments and the working directory\necho "args=$1"\necho "dir=$(pwd)"\necho "key=${"$"}LEAK"\n`)
+  writeFileSync(join(commands, "stamp"), `#!/bin/sh\n# description: the arguments and the working directory\necho "args=$1"\necho "dir=$(pwd)"\necho "key=${"$"}LEAK"\necho "token=${"$"}API_TOKEN"\necho "path=${"$"}PATH"\n`)
   chmodSync(join(commands, "stamp"), 0o755)
   writeFileSync(join(commands, "noexec"), "#!/bin/sh\necho hi\n")
   chmodSync(join(commands, "noexec"), 0o644)
@@ -53,7 +53,7 @@ const setup = () => {
 }
 
 const run = async (args: ReadonlyArray<string>, s: { home: string; data: string }, cwd: string, stdin?: string) => {
-  const r = await runBinary(bin, args, { HOME: s.home, BYOK_HOME: s.data, BYOK_MAX_RETRIES: "0", LEAK: CANARY }, stdin, cwd)
+  const r = await runBinary(bin, args, { HOME: s.home, BYOK_HOME: s.data, BYOK_MAX_RETRIES: "0", LEAK: CANARY, API_TOKEN: "tok-not-configured-anywhere-42" }, stdin, cwd)
   expect(r.stdout + r.stderr).not.toContain(CANARY)
   return r
 }
@@ -113,6 +113,11 @@ describe("byok exec /name", () => {
     expect(sent).toContain("args=a b")
     expect(sent).toContain(`dir=${s.project}`)
     expect(sent).not.toContain(CANARY)
+    // the script's environment holds no key at all (not even a redacted one): neither a configured key's value nor
+    // a variable whose name says it is a secret
+    expect(sent).toMatch(/^key=$/m)
+    expect(sent).toMatch(/^token=$/m)
+    expect(sent).toMatch(/^path=\S+/m)
   })
 
   test("a script that fails, or is not executable: said, exit 2, nothing sent", async () => {
