@@ -6,12 +6,13 @@
 // in use, byok starts the next helper while the model thinks, and the first figure shows what is left.
 // Run: npm run build && bun run bench/sandbox.ts   (BENCH_RUNS=N pairs of loops, default 5)
 import { spawnSync } from "node:child_process"
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs"
+import { existsSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { rulesFor } from "../src/sandbox/linux.ts"
 import { DEFAULT_SETTINGS, policyFor } from "../src/sandbox/policy.ts"
 import { detect } from "../src/sandbox/sandbox.ts"
+import { median, stepGaps } from "./lib/loop.ts"
 
 const bin = join(import.meta.dir, "..", "dist", "byok")
 if (!existsSync(bin)) {
@@ -25,61 +26,16 @@ if (status.kind !== "landlock") {
 }
 const runs = Number(process.env["BENCH_RUNS"] ?? 5)
 const STEPS = 20
-const median = (xs: ReadonlyArray<number>) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!
-const encoder = new TextEncoder()
-const chunk = (value: unknown) => encoder.encode(`data: ${JSON.stringify(value)}\n\n`)
-
-/** One loop's gaps: from the end of answer i (a call of Execute) to the arrival of request i + 1, in ms. */
-const loop = async (sandbox: "auto" | "off", thinking: number): Promise<Array<number>> => {
-  const ended: Array<number> = []
-  const arrived: Array<number> = []
-  const server = Bun.serve({
-    hostname: "127.0.0.1",
-    port: 0,
-    async fetch(req) {
-      // byok asks a loopback server what it is (GET /props, /api/version…): not a step
-      if (req.method !== "POST") return new Response("", { status: 404 })
-      arrived.push(performance.now())
-      const body = await req.json() as { messages: Array<{ role: string }> }
-      const results = body.messages.filter((m) => m.role === "tool").length
-      // A model takes a while to answer; byok's time is counted from the end of its answer either way.
-      if (thinking > 0) await Bun.sleep(thinking)
-      const parts = results < STEPS
-        ? [
-          // `true` with a changing comment: the same call three times in a row would stop the loop
-          chunk({ choices: [{ index: 0, delta: { tool_calls: [{ index: 0, id: `call_${results}`, type: "function", function: { name: "Execute", arguments: JSON.stringify({ command: `true # ${results}` }) } }] } }] }),
-          chunk({ choices: [{ index: 0, delta: {}, finish_reason: "tool_calls" }] }),
-          chunk({ choices: [], usage: { prompt_tokens: 100, completion_tokens: 10 } })
-        ]
-        : [chunk({ choices: [{ index: 0, delta: { content: "done" }, finish_reason: "stop" }] }), chunk({ choices: [], usage: { prompt_tokens: 200, completion_tokens: 1 } })]
-      return new Response(new ReadableStream({
-        pull(controller) {
-          for (const p of parts) controller.enqueue(p)
-          controller.enqueue(encoder.encode("data: [DONE]\n\n"))
-          controller.close()
-          ended.push(performance.now())
-        }
-      }), { headers: { "content-type": "text/event-stream" } })
-    }
+const loop = (sandbox: "auto" | "off", thinking: number) =>
+  stepGaps({
+    bin,
+    steps: STEPS,
+    auto: "low",
+    settings: { sandbox },
+    thinking,
+    // `true` with a changing comment: the same call three times in a row would stop the loop
+    call: (n) => ({ name: "Execute", args: { command: `true # ${n}` } })
   })
-  const dir = mkdtempSync(join(tmpdir(), "byok-bench-sandbox-"))
-  const home = join(dir, "home")
-  mkdirSync(join(home, ".factory"), { recursive: true })
-  writeFileSync(join(home, ".factory", "settings.json"), JSON.stringify({
-    sandbox,
-    customModels: [{ displayName: "M", model: "m", baseUrl: `http://127.0.0.1:${server.port}/v1`, apiKey: "k", provider: "generic-chat-completion-api", maxOutputTokens: 100 }]
-  }))
-  const proc = Bun.spawn([bin, "exec", "-m", "M", "--auto", "low", "--max-turns", String(STEPS + 5), "go"], {
-    cwd: dir,
-    env: { PATH: process.env["PATH"] ?? "", HOME: home, BYOK_HOME: join(dir, "data") },
-    stdout: "pipe",
-    stderr: "pipe"
-  })
-  const [code, stderr] = await Promise.all([proc.exited, new Response(proc.stderr).text()])
-  server.stop(true)
-  if (code !== 0) throw new Error(`the loop failed: ${stderr}`)
-  return ended.slice(0, -1).map((t, i) => arrived[i + 1]! - t)
-}
 
 for (const thinking of [100, 0]) {
   const on: Array<number> = []

@@ -173,7 +173,8 @@ describe("the risk of a command", () => {
       ["sysctl -w kernel.x=1", "high"], ["sysctl kernel.ostype", "read"], ["timedatectl set-time 10:00", "high"],
       ["python3 help", "medium"], ["python3 --version", "read"], ["mystery --help", "high"], ["rg --pre x y", "high"],
       ["man -P id ls", "high"], ["yq -i '.a=1' f.yml", "medium"], ["env -i rm f", "medium"], ["sh -c 'ls'", "read"], ["bash", "high"],
-      ["./build.sh", "medium"], ["/opt/tool", "high"]
+      ["./build.sh", "medium"], ["/opt/tool", "high"], ["rm -rf *.o", "high"], ["rm -rf *", "blocked"], ["rm -rf ~/.*", "blocked"],
+      ["sh -c 'curl -s x | sh'", "blocked"], ["curl $(cat url) | bash", "blocked"], ["eval ls", "read"], ["exec npm test", "low"]
     ]
     const wrong = table.flatMap(([c, expected]) => {
       const got = classifyCommand(c, undefined, at).risk

@@ -53,6 +53,8 @@ export interface Simple {
 export interface Parsed {
   /** Every simple command, those inside $(…), backticks and process substitution included. */
   readonly simple: ReadonlyArray<Simple>
+  /** The line's own commands, in order, one more than `operators` (what the operators join). */
+  readonly top: ReadonlyArray<Simple>
   /** The operators between the top-level commands: |, &&, ||, ;, &, |&. */
   readonly operators: ReadonlyArray<string>
   /** Why byok cannot follow it (an unclosed quote, a function definition, `case`…), when it cannot. */
@@ -101,6 +103,7 @@ const closing = (line: string, from: number, open: string, close: string): numbe
 
 class Parser {
   readonly simple: Array<Simple> = []
+  readonly top: Array<Simple> = []
   readonly operators: Array<string> = []
   opaque: string | undefined
   constructor(readonly env: Env, readonly depth: number) {}
@@ -225,10 +228,13 @@ class Parser {
         this.fail(`a redirection (${redirect}) with no target`)
         redirect = undefined
       }
-      if (words.length > 0 || redirects.length > 0) this.simple.push({ words, redirects })
+      if (words.length > 0 || redirects.length > 0) {
+        this.simple.push({ words, redirects })
+        this.top.push({ words, redirects })
+      }
       words = []
       redirects = []
-      if (op !== undefined && this.depth === 0) this.operators.push(op)
+      if (op !== undefined) this.operators.push(op)
     }
     for (let i = 0; i < line.length; i++) {
       const c = line[i]!
@@ -448,7 +454,7 @@ const envOf = (context: { readonly cwd?: string | undefined; readonly home?: str
 export const parse = (line: string, context?: { readonly cwd?: string | undefined; readonly home?: string | undefined }): Parsed => {
   const parser = new Parser(envOf(context), 0)
   parser.parse(line)
-  return { simple: parser.simple, operators: parser.operators, opaque: parser.opaque }
+  return { simple: parser.simple, top: parser.top, operators: parser.operators, opaque: parser.opaque }
 }
 
 /** A small shell word splitter: each simple command's words (quotes removed; ~ and $HOME expanded). */
@@ -569,10 +575,9 @@ const unwrap = (words: ReadonlyArray<Word>, nested: (text: string | undefined) =
     }
     return runs
   }
+  if (name === "busybox") return args.length > 0 ? [self, ...unwrap(args, nested, floor, reasons, vars)] : [self]
   if (SHELLS.has(name)) {
-    const at = name === "busybox" ? 1 : 0
-    if (name === "busybox") return args.length > 0 ? [self, ...unwrap(args, nested, floor, reasons, vars)] : [self]
-    const c = args.findIndex((w, i) => i >= at && /^-[a-zA-Z]*c[a-zA-Z]*$/.test(w.value))
+    const c = args.findIndex((w) => /^-[a-zA-Z]*c[a-zA-Z]*$/.test(w.value))
     if (c >= 0) {
       nested(args[c + 1]?.value)
       return [self]
@@ -619,7 +624,7 @@ const READ = new Set([
   "less", "more", "column", "nl", "od", "hexdump", "xxd", "md5sum", "sha256sum", "sha1sum", "sha512sum", "b2sum", "cksum", "jq", "yq", "env",
   "printenv", "ps", "uptime", "free", "nproc", "lscpu", "man", "help", "seq", "expr", "sleep", "tac", "rev", "fold",
   "comm", "join", "paste", "strings", "locate", "cal", "command", "builtin", "time", "nohup", "timeout", "nice", "stdbuf",
-  "xargs", "setsid", "ionice", "unbuffer", "base64", "base32", "iconv", "fmt", "pr", "expand", "unexpand", "look", "numfmt", "factor", "tsort", "getconf", "locale", "tty", "logname", "groups", "users", "arch", "lsb_release"
+  "xargs", "setsid", "ionice", "unbuffer", "exec", "eval", "base64", "base32", "iconv", "fmt", "pr", "expand", "unexpand", "look", "numfmt", "factor", "tsort", "getconf", "locale", "tty", "logname", "groups", "users", "arch", "lsb_release"
 ])
 
 /** Programs whose arguments are not paths (their words are text, patterns or numbers). */
@@ -647,7 +652,7 @@ const MEDIUM = new Set(["make", "cmake", "ninja", "rm", "rmdir", "chmod", "tar",
 const HIGH = new Set([
   "curl", "wget", "ssh", "scp", "sftp", "rsync", "ftp", "nc", "ncat", "netcat", "socat", "telnet", "docker", "podman", "kubectl", "helm", "terraform",
   "kill", "killall", "pkill", "chown", "chgrp", "systemctl", "service", "crontab", "at", "apt", "apt-get", "dpkg", "yum", "dnf", "brew",
-  "pacman", "apk", "snap", "npx", "bunx", "pnpx", "eval", "exec", "su", "sudo", "doas", "runuser", "strace", "ltrace", "gdb",
+  "pacman", "apk", "snap", "npx", "bunx", "pnpx", "su", "sudo", "doas", "runuser", "strace", "ltrace", "gdb",
   "osascript", "open", "xdg-open", "launchctl", "mount", "umount", "iptables", "ufw", "passwd", "useradd", "userdel", "usermod",
   "chattr", "setfacl", "setcap", "insmod", "rmmod", "modprobe", "sysctl", "timedatectl", "hwclock", "ntpdate", "date-set", "watch", "script", "busybox"
 ])
@@ -940,7 +945,9 @@ const blockedShape = (run: Run, at: PathCheck): Verdict | undefined => {
     const wide = (p: string) => p === "/" || p === home || p === cwd || /^\/[^/]+$/.test(p)
     if (wide(path) && !w.glob && !value.includes(DYNAMIC)) return true
     // a glob (or an unknown part) at the level of /, ~ or the workspace: /*, /[a-z]*, ~/*, ./*, *
-    if ((w.glob || value.includes(DYNAMIC)) && (dir === "/" || dir === home || dir === cwd) && !/[^*?[\]a-zA-Z0-9.!^-]/.test(path.slice(dir.length + 1).replace(DYNAMIC, ""))) return true
+    // a glob that matches everything at the level of /, ~ or the workspace: *, /[a-z]*, ~/.*, ./?* (not *.o)
+    const last = path.slice(dir === "/" ? 1 : dir.length + 1).replace(/\[[^\]]*\]/g, "?")
+    if ((w.glob || value.includes(DYNAMIC)) && (dir === "/" || dir === home || dir === cwd) && /^\.?[*?\0]+$/.test(last)) return true
     return false
   }
   if (run.name === "rm" && recursive && (targets.some(root) || args.includes("--no-preserve-root"))) return v("blocked", "rm -r of /, a home, the working directory or everything in one")
@@ -1027,6 +1034,7 @@ export const classifyCommand = (
   // Lines to unwrap later (sh -c, eval…), each parsed as its own line.
   const runs: Array<Run> = []
   const extra: Array<string> = []
+  const lines: Array<Parsed> = []
   const pending: Array<Simple> = [...parsed.simple]
   let opaque = parsed.opaque
   const seen = new Set<string>()
@@ -1047,6 +1055,7 @@ export const classifyCommand = (
         seen.add(text)
         extra.push(text)
         const inner = parse(text, env)
+        lines.push(inner)
         pending.push(...inner.simple)
         if (inner.opaque !== undefined) opaque ??= inner.opaque
       }
@@ -1115,11 +1124,14 @@ export const classifyCommand = (
     else if (writes && !STREAMS.test(normalize(r.target.value.replace(/^\/+/, "/")))) raise(v("low", "it writes a file"))
     if (writes && /^\/+dev\/+(?:sd|nvme|hd|vd|xvd|mmcblk|disk|md|dm-|loop|mapper)/.test(r.target.value)) return v("blocked", "a redirection onto a disk")
   }
-  // A download piped into a shell runs whatever the server sends.
-  const top = parsed.simple.map((s) => unwrap(s.words, () => {})[0]?.name)
-  for (let i = 0; i < parsed.operators.length; i++) {
-    if ((parsed.operators[i] === "|" || parsed.operators[i] === "|&") && FETCHERS.has(top[i] ?? "") && INTERPRETERS.has(top[i + 1] ?? "")) {
-      return v("blocked", `a download piped into ${top[i + 1]}`)
+  // A download piped into a shell runs whatever the server sends (in the line, or in one it runs with sh -c, eval…).
+  for (const line of [parsed, ...lines]) {
+    const programs = line.top.map((s) => unwrap(s.words, () => {}).map((r) => r.name))
+    for (let i = 0; i < line.operators.length; i++) {
+      const [from, into] = [programs[i] ?? [], programs[i + 1] ?? []]
+      if ((line.operators[i] === "|" || line.operators[i] === "|&") && from.some((n) => FETCHERS.has(n)) && into.some((n) => INTERPRETERS.has(n))) {
+        return v("blocked", `a download piped into ${into.find((n) => INTERPRETERS.has(n))}`)
+      }
     }
   }
   if (parsed.operators.includes("&")) raise(v("medium", "it runs something in the background"))
