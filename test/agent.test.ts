@@ -2,7 +2,7 @@
 // repository; refusals the model is told of; the canary key through every tool; --max-turns and repeated calls.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { Database } from "bun:sqlite"
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { byokBinary } from "./lib/binary.ts"
@@ -177,6 +177,46 @@ describe("loops that do not end", () => {
     const r = await run(["exec", "-m", "Chat", "--auto", "off", "--max-turns", "3", "Read forever"], dir)
     expect(r.code).toBe(1)
     expect(r.stderr).toContain("still calling tools after 3 requests (--max-turns 3)")
+  })
+  test("-o json and stream-json tell --max-turns as a failure, with the calls that were not run", async () => {
+    const dir = repo()
+    for (const format of ["json", "stream-json"]) {
+      const script = scripted("generic-chat-completion-api", Array.from({ length: 10 }, (_, i) => ({ name: "Read", args: { file_path: "README.md", offset: i + 1 } })), "never")
+      server.handle((req) => script.handler(req))
+      const r = await run(["exec", "-m", "Chat", "--auto", "off", "--max-turns", "2", "-o", format, "Read forever"], dir)
+      expect(r.code).toBe(1)
+      const result = JSON.parse(r.stdout.trim().split("\n").at(-1)!)
+      expect(result).toMatchObject({ type: "result", is_error: true, subtype: "error_max_turns", exit_code: 1 })
+      expect(result.tool_calls.filter((c: { run?: boolean }) => c.run === false)).toHaveLength(1)
+      expect(result.tool_calls).toHaveLength(2)
+    }
+  })
+  test("a refused call the model gives up at: exit 7, a failure in JSON; a denylisted one is said to be denied, not a level away", async () => {
+    const dir = repo()
+    writeFileSync(join(home, ".factory", "settings.local.json"), JSON.stringify({ commandDenylist: ["git push"] }))
+    try {
+      const script = scripted("anthropic", [{ name: "Execute", args: { command: "git -C . push" } }], "I cannot push.")
+      server.handle((req) => script.handler(req))
+      const text = await run(["exec", "-m", "Claude", "--auto", "high", "Push it"], dir)
+      expect(text.code).toBe(7)
+      expect(text.stderr).toContain("denied by commandDenylist); no level allows it")
+      expect(text.stderr).not.toContain("higher --auto level")
+      expect(script.seen[1]![0]!.output).toContain("the user's commandDenylist forbids it")
+      const script2 = scripted("anthropic", [{ name: "Execute", args: { command: "touch x.txt" } }], "I cannot write.")
+      server.handle((req) => script2.handler(req))
+      const json = await run(["exec", "-m", "Claude", "--auto", "off", "-o", "json", "Write"], dir)
+      expect(json.code).toBe(7)
+      expect(JSON.parse(json.stdout)).toMatchObject({ is_error: true, subtype: "error_permission", exit_code: 7 })
+    } finally {
+      rmSync(join(home, ".factory", "settings.local.json"))
+    }
+  })
+  test("--max-turns without --auto is a usage error, and nothing is sent", async () => {
+    const before = server.requests.length
+    const r = await run(["exec", "-m", "Chat", "--max-turns", "3", "hi"], repo())
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain("--max-turns limits the agent loop")
+    expect(server.requests.length).toBe(before)
   })
   test("the same call three times in a row: told on the second repeat, stopped on the third", async () => {
     const dir = repo()

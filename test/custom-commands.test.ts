@@ -91,6 +91,12 @@ describe("reading the commands", () => {
     expect(completeCommand("/rev", custom)).toBe("/review ")
     expect(completeCommand("/rev")).toBeUndefined()
     expect(helpText(custom)).toMatch(/\/review <branch> +Review a branch/)
+    // a long hint does not push its summary out of the column: it goes on the next line, aligned
+    const long = helpText([{ ...custom[0]!, argumentHint: "<branch> [--a-very-long-option] [--another-one]" }])
+    const rows = long.split("\n").filter((l) => l.startsWith("  /") || /^ {20,}\S/.test(l))
+    const column = rows.map((l) => /^(\s*\/\S+(?: \S+)*?)( {2,})\S/.exec(l)).filter((m) => m !== null).map((m) => m![1]!.length + m![2]!.length)
+    expect(new Set(column).size).toBe(1)
+    expect(long).toContain("  /review <branch> [--a-very-long-option] [--another-one]\n" + " ".repeat(column[0]!) + "Review a branch")
   })
 })
 

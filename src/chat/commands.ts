@@ -66,15 +66,26 @@ export const completeCommand = (buffer: string, custom: ReadonlyArray<CustomComm
   return matches.length === 1 ? `/${matches[0]!} ` : undefined
 }
 
+/** The widest command column; a longer one (a long argument hint) puts its summary on the next line, aligned. */
+const MAX_COLUMN = 28
+
+/** Rows of `/command args` and a summary, the summaries in one column whatever the lengths. */
+const columns = (rows: ReadonlyArray<readonly [string, string]>): ReadonlyArray<string> => {
+  const width = Math.min(MAX_COLUMN, Math.max(...rows.map(([left]) => left.length)))
+  return rows.flatMap(([left, right]) =>
+    left.length <= width ? [`  ${left.padEnd(width)}  ${right}`] : [`  ${left}`, `  ${" ".repeat(width)}  ${right}`]
+  )
+}
+
 export const helpText = (custom: ReadonlyArray<CustomCommand> = []): string =>
   [
     "Commands:",
-    ...COMMANDS.map((c) => `  /${`${c.name} ${c.args}`.trim().padEnd(16)} ${c.summary}`),
+    ...columns(COMMANDS.map((c) => [`/${`${c.name} ${c.args}`.trim()}`, c.summary])),
     ...(custom.length > 0
       ? [
         "",
         "Your commands (~/.factory/commands, and the trusted project's .factory/commands):",
-        ...custom.map((c) => `  /${`${c.name} ${c.argumentHint}`.trim().padEnd(16)} ${c.description}${c.scope === "project" ? " (project)" : ""}`)
+        ...columns(custom.map((c) => [`/${`${c.name} ${c.argumentHint}`.trim()}`, `${c.description}${c.scope === "project" ? " (project)" : ""}`]))
       ]
       : []),
     "",

@@ -25,7 +25,7 @@ const DEFAULT_MAX_TURNS = 50
 import { ExitCode } from "../explain/codes.ts"
 import type { Autonomy, CommandRules } from "../tools/risk.ts"
 import type { BuiltinTool } from "../tools/tool.ts"
-import { closest } from "../lib/text.ts"
+import { closest, count } from "../lib/text.ts"
 import type { ReasoningEffort } from "../config/schema.ts"
 import type { ImagePart, ToolChoice, ToolDefinition } from "../providers/conversation.ts"
 import { imageFromBytes } from "../providers/images.ts"
@@ -264,7 +264,8 @@ const agentTurn = (ctx: Context, agent: AgentSettings, prompt: string, label?: s
     if (failure !== undefined) return yield* Effect.failCause(failure)
     if (result.end !== "answered") return yield* new QuietExit({ code: ExitCode.other })
     if (stoppedByPermission) {
-      yield* warn(t, `the work stopped at a refused tool call (${lastCall!.call.name}: ${lastCall!.summary}); a higher --auto level allows it`)
+      const blocked = lastCall!.summary.startsWith("denied") || lastCall!.summary.startsWith("blocked")
+      yield* warn(t, `the work stopped at a refused tool call (${lastCall!.call.name}: ${lastCall!.summary}); ${blocked ? "no level allows it" : "a higher --auto level allows it"}`)
       return yield* new QuietExit({ code: ExitCode.permission })
     }
   })
@@ -290,7 +291,7 @@ const storeWarnings = (t: Term, turn: TurnResult) => {
 const flushLedger = (t: Term, conversation: Conversation) =>
   conversation.flush.pipe(
     Effect.flatMap((left) =>
-      left > 0 ? warn(t, `the cost ledger stayed locked; ${left} request(s) were not recorded`) : Effect.void
+      left > 0 ? warn(t, `the cost ledger stayed locked; ${count(left, "request was", "requests were")} not recorded`) : Effect.void
     ),
     Effect.catch((error) => warn(t, explainStoreWarning(error, "this request was not recorded in the cost ledger")))
   )
@@ -419,6 +420,12 @@ export const runExec = (flags: ExecInput) => {
       return yield* new UsageError({
         detail: "--tools offers tools of your own, which byok does not run; --auto (or autonomyMode) gives the model byok's",
         hint: "Use one or the other."
+      })
+    }
+    if (Option.isSome(flags.maxTurns) && level === undefined) {
+      return yield* new UsageError({
+        detail: "--max-turns limits the agent loop, and without --auto (or autonomyMode) exec runs none: one request, no tools",
+        hint: "Add --auto off|low|medium|high to let the model act, or leave --max-turns out."
       })
     }
     const maxTurns = Option.getOrUndefined(flags.maxTurns) ?? DEFAULT_MAX_TURNS

@@ -2,6 +2,7 @@
 // as they arrive (text), one result object (json), or one JSON line per event and a result line (stream-json).
 // The JSON shapes follow droid's and Claude Code's `-o json` where they have the field (type, subtype, is_error,
 // duration_ms, num_turns, result, session_id, total_cost_usd, usage), so scripts written for them keep working.
+import { count } from "../lib/text.ts"
 import { Effect, Stdio, Stream } from "effect"
 import type { ModelEntry } from "../config/schema.ts"
 import type { FinishEvent, TurnResult } from "../conversation/conversation.ts"
@@ -188,6 +189,13 @@ export const failureResultJson = (code: number, type: string, message: string) =
  * The result object of an agent loop (exec --auto): droid's fields, with the final answer as `result`, every
  * request counted in `num_requests` and the usage and cost summed over them, and the tool calls made.
  */
+/** The subtype of a loop that ended without an answer, as Claude Code names its own (error_max_turns). */
+const LOOP_SUBTYPES: Readonly<Record<string, string>> = {
+  "max-turns": "error_max_turns",
+  repeating: "error_repeating",
+  permission: "error_permission"
+}
+
 export const agentResultJson = (
   result: AgentResult,
   error: { readonly type: string; readonly message: string; readonly code: number } | undefined,
@@ -195,6 +203,9 @@ export const agentResultJson = (
 ) => {
   const final = result.turns.at(-1)!
   const base = resultJson(final, error, numTurns)
+  // The loop's own failures are failures too: a refused call the model gave up at, --max-turns, a repeated call.
+  const subtype = error === undefined || base.subtype !== "success" ? base.subtype : LOOP_SUBTYPES[error.type] ?? "error"
+
   const rows = result.turns.map((t) => t.row)
   const sum = (f: (row: LedgerRow) => number) => rows.reduce((n, row) => n + f(row), 0)
   const priced = rows.every((row) => row.cost !== undefined)
@@ -204,15 +215,21 @@ export const agentResultJson = (
   const write1h = sum((r) => r.cacheWrite1h)
   return {
     ...base,
+    subtype,
+    is_error: base.is_error || error !== undefined,
     duration_ms: result.turns.reduce((n, t) => n + t.durationMs, 0),
     num_requests: result.turns.length,
     stop_reason: result.end === "answered" ? final.finish?.reason ?? null : result.end,
-    tool_calls: result.calls.map((o) => ({
-      ...toolCallJson(o.call),
-      is_error: o.isError,
-      ...(o.refused ? { refused: true } : {}),
-      summary: o.summary
-    })),
+    tool_calls: [
+      ...result.calls.map((o) => ({
+        ...toolCallJson(o.call),
+        is_error: o.isError,
+        ...(o.refused ? { refused: true } : {}),
+        summary: o.summary
+      })),
+      // --max-turns: the calls the model asked for last, which were not run
+      ...(result.end === "max-turns" ? final.toolCalls.map((c) => ({ ...toolCallJson(c), run: false })) : [])
+    ],
     usage: {
       ...(rows.some((r) => r.estimated) ? { estimated: true } : {}),
       input_tokens: input,
@@ -294,7 +311,7 @@ export const loopLine = (turns: ReadonlyArray<TurnResult>): string => {
     `${estimated}${input.toLocaleString("en-US")} in`,
     `${estimated}${output.toLocaleString("en-US")} out`,
     cost,
-    `${turns.length} requests`,
+    count(turns.length, "request"),
     seconds(turns.reduce((n, t) => n + t.durationMs, 0))
   ].join(" · ")
 }

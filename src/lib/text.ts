@@ -38,3 +38,6 @@ export const closest = (input: string, candidates: ReadonlyArray<string>): strin
   if (best === undefined) return undefined
   return bestScore <= 1 || bestScore - 1 <= Math.max(2, Math.floor(best.length / 3)) ? best : undefined
 }
+
+/** A count with its noun, singular for 1: `1 line`, `3 lines`, `1 request`. */
+export const count = (n: number, noun: string, plural = `${noun}s`): string => `${n} ${n === 1 ? noun : plural}`

@@ -3,6 +3,7 @@
 // so a run whose lists are cached sends its first request at once and starts a server only when the model calls one
 // of its tools; a server with no cached list is started (and listed) before the first request. A server that fails
 // to start, crashes or hangs gives the model a tool error and the user one line on stderr; byok goes on.
+import { count } from "../lib/text.ts"
 import { Effect, Exit, Scope, Semaphore } from "effect"
 import type { HttpClient } from "effect/http"
 import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs"
@@ -276,7 +277,7 @@ export const makeHub = (servers: ReadonlyArray<McpServer>, options: HubOptions):
               output: headAndTail(result.text),
               isError: result.isError,
               ...(result.images.length > 0 ? { images: result.images } : {}),
-              summary: result.isError ? "the tool reported an error" : `${result.text.split("\n").length} lines`
+              summary: result.isError ? "the tool reported an error" : count(result.text.split("\n").length, "line")
             })),
             Effect.catch((why: string) =>
               Effect.as(

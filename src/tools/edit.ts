@@ -1,6 +1,7 @@
 // Create and Edit: a new file, or an exact-string replacement in one. The text to replace must occur once (or
 // replace_all must be asked for); when it does not, the model is told what is there. Both stay inside the working
 // directory unless the level is high, and give the screen a diff of what changed.
+import { count } from "../lib/text.ts"
 import { Effect } from "effect"
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { dirname, resolve } from "node:path"
@@ -61,9 +62,9 @@ export const Create: BuiltinTool = {
       writeFileSync(where.path, content)
       const lines = content === "" ? 0 : content.split("\n").length - (content.endsWith("\n") ? 1 : 0)
       return {
-        output: `Created ${shown(ctx.cwd, where.path)} (${lines} lines).`,
+        output: `Created ${shown(ctx.cwd, where.path)} (${count(lines, "line")}).`,
         isError: false,
-        summary: `${lines} line${lines === 1 ? "" : "s"}`,
+        summary: count(lines, "line"),
         diff: diffOf(shown(ctx.cwd, where.path), "", 0, "", content.replace(/\n$/, ""))
       }
     })

@@ -2,6 +2,7 @@
 // updated by hunks of context, removed and added lines, each located in the file by its lines (not line numbers),
 // from where the previous hunk ended; trailing whitespace is forgiven when nothing matches exactly. Every file
 // must be inside the working directory unless the level is high; nothing is written unless every hunk applies.
+import { count } from "../lib/text.ts"
 import { Effect } from "effect"
 import { existsSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs"
 import { dirname, resolve } from "node:path"
@@ -138,7 +139,7 @@ export const ApplyPatch: BuiltinTool = {
             mkdirSync(dirname(path), { recursive: true })
             writeFileSync(path, content)
           })
-          diffs.push(`+++ ${shown(ctx.cwd, path)} (new, ${op.lines.length} lines)`)
+          diffs.push(`+++ ${shown(ctx.cwd, path)} (new, ${count(op.lines.length, "line")})`)
         } else if (op.kind === "delete") {
           if (!existsSync(path)) return failed(`${op.path} does not exist.`, "no such file")
           writes.push(() => unlinkSync(path))

@@ -3,6 +3,7 @@
 import { Effect } from "effect"
 import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs"
 import { type BuiltinTool, failed, int, str } from "./tool.ts"
+import { count } from "../lib/text.ts"
 import { resolvePath, shown } from "./workspace.ts"
 
 /** Lines given at once unless asked for a range; each line at most so many characters. */
@@ -82,7 +83,7 @@ export const Read: BuiltinTool = {
       return {
         output: lines.length === 0 ? `${shown(ctx.cwd, where.path)} is empty.` : body + more,
         isError: false,
-        summary: `${part.length} line${part.length === 1 ? "" : "s"}${more !== "" ? ` of ${lines.length}` : ""}`
+        summary: `${count(part.length, "line")}${more !== "" ? ` of ${lines.length}` : ""}`
       }
     })
 }

@@ -108,14 +108,16 @@ export const runCall = (
         : run)
   }
   if (risk === "blocked" || (!skipPermissions && !allows(ctx.level, risk))) {
+    const denied = why.includes("commandDenylist")
     return Effect.succeed({
       ...base,
       subject,
       refused: true,
       isError: true,
-      summary: risk === "blocked" ? "blocked" : `refused: needs ${needed} (level ${ctx.level})`,
+      summary: risk !== "blocked" ? `refused: needs ${needed} (level ${ctx.level})` : denied ? "denied by commandDenylist" : "blocked at every level",
       output: risk === "blocked"
-        ? `Not run: this is never allowed (${why}).`
+        ? `Not run: ${denied ? "the user's commandDenylist forbids it" : "byok blocks this at every autonomy level"} (${why}). ` +
+          "No level allows it: do it another way, or tell the user what you need and why."
         : `Not run: this needs autonomy level ${needed} (${why}), and the level is ${ctx.level}. ` +
           "Do it another way within the level, or tell the user what you need and why."
     })
