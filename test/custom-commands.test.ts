@@ -60,6 +60,7 @@ const run = async (args: ReadonlyArray<string>, s: { home: string; data: string 
 
 describe("reading the commands", () => {
   test("names are droid's slugs; frontmatter gives the description and hint; only .md and #! files count", () => {
+    expect(["hello.sh", "Code Review.md", "deploy.prod.py", ".hidden", "notes.MDX", "run"].map(slugOf)).toEqual(["hello", "code-review", "deploy.prod", "hidden", "notes", "run"])
     expect(slugOf("Code Review.md")).toBe("code-review")
     expect(slugOf("Ship It!.mdx")).toBe("ship-it")
     expect(splitFrontmatter("---\ndescription: \"Quoted\"\n---\nbody\n")).toEqual({ meta: { description: "Quoted" }, body: "body\n" })
@@ -93,7 +94,7 @@ describe("reading the commands", () => {
     expect(helpText(custom)).toMatch(/\/review <branch> +Review a branch/)
     // a long hint does not push its summary out of the column: it goes on the next line, aligned
     const long = helpText([{ ...custom[0]!, argumentHint: "<branch> [--a-very-long-option] [--another-one]" }])
-    const rows = long.split("\n").filter((l) => l.startsWith("  /") || /^ {20,}\S/.test(l))
+    const rows = long.split("\n").filter((l) => (l.startsWith("  /") && !l.startsWith("  //")) || /^ {20,}\S/.test(l))
     const column = rows.map((l) => /^(\s*\/\S+(?: \S+)*?)( {2,})\S/.exec(l)).filter((m) => m !== null).map((m) => m![1]!.length + m![2]!.length)
     expect(new Set(column).size).toBe(1)
     expect(long).toContain("  /review <branch> [--a-very-long-option] [--another-one]\n" + " ".repeat(column[0]!) + "Review a branch")

@@ -23,7 +23,8 @@ export const SCRIPT_TIMEOUT_MS = 60_000
 
 export const slugOf = (fileName: string): string =>
   fileName
-    .replace(/\.(md|mdx)$/i, "")
+    // without its extension, whatever it is (`Code Review.md` is /code-review, `hello.sh` is /hello), as droid names them
+    .replace(/(?<=[^.])\.[A-Za-z0-9]+$/, "")
     .toLowerCase()
     .replace(/\s+/g, "-")
     .replace(/[^a-z0-9._~-]/g, "")
