@@ -5,6 +5,7 @@ import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import type { ReasoningEffort } from "../src/config/schema.ts"
+import { noRoomToThink } from "../src/providers/anthropic/request.ts"
 import { byokBinary } from "./lib/binary.ts"
 import { homeWithModels } from "./lib/home.ts"
 import { collect, fixture, makeEntry, makeRequest } from "./lib/provider.ts"
@@ -20,8 +21,15 @@ describe("what each format is sent for an effort", () => {
   const gpt = makeEntry({ provider: "openai", baseUrl: "https://api.openai.com/v1", model: "gpt-5.1" })
   test("Messages: thinking with a budget below max_tokens; none when the cap leaves no room; nothing for off/none", async () => {
     expect((await bodyFor(claude, "low"))["thinking"]).toEqual({ type: "enabled", budget_tokens: 2048 })
-    expect((await bodyFor(claude, "high"))["thinking"]).toEqual({ type: "enabled", budget_tokens: 15999 })
+    // the budget leaves at least 1,024 tokens of max_tokens for the answer, and is at least 1,024 itself
+    expect((await bodyFor(claude, "high"))["thinking"]).toEqual({ type: "enabled", budget_tokens: 16000 - 1024 })
+    expect((await bodyFor(claude, "low", 3000))["thinking"]).toEqual({ type: "enabled", budget_tokens: 3000 - 1024 })
+    expect((await bodyFor(claude, "low", 2048))["thinking"]).toEqual({ type: "enabled", budget_tokens: 1024 })
+    expect(await bodyFor(claude, "medium", 2047)).not.toHaveProperty("thinking")
     expect(await bodyFor(claude, "medium", 1000)).not.toHaveProperty("thinking")
+    expect(noRoomToThink("medium", 2047, "claude-sonnet-4-5")).toContain("needs an output cap of at least 2,048 tokens")
+    expect(noRoomToThink("medium", 2048, "claude-sonnet-4-5")).toBeUndefined()
+    expect(noRoomToThink("medium", 500, "claude-opus-4-6")).toBeUndefined()
     for (const e of ["off", "none", undefined] as const) expect(await bodyFor(claude, e)).not.toHaveProperty("thinking")
   })
   test("Messages on Claude 4.6 and later: adaptive thinking with output_config.effort, no budget", async () => {

@@ -15,6 +15,7 @@ import { endingOf } from "../lib/cause.ts"
 import { Redactor, type StreamRedactor } from "../lib/redact.ts"
 import type { StoreError } from "../lib/sqlite.ts"
 import { imagesRefused, imageTokens } from "../providers/images.ts"
+import { noRoomToThink } from "../providers/anthropic/request.ts"
 import { recoverToolCalls } from "../providers/recover.ts"
 import type { ProviderName } from "../providers/registry.ts"
 import {
@@ -239,6 +240,8 @@ export const make = Effect.fn("Conversation.make")(function*(options: MakeOption
   let id = options.resumed?.id ?? crypto.randomUUID()
   let selected = options.selected
   let turns: ReadonlyArray<Turn> = options.resumed?.messages.map((m) => ({ role: m.role, parts: m.parts }) as Turn) ?? []
+  /** Notices said once a conversation (one about a cap too small to think, not one per request of a loop). */
+  const said = new Set<string>()
   const system = options.system ?? options.resumed?.system
 
   const send = <E, R>(input: string | ReadonlyArray<UserPart>, opts: SendOptions<E, R>): Effect.Effect<TurnResult, never, R> =>
@@ -253,6 +256,11 @@ export const make = Effect.fn("Conversation.make")(function*(options: MakeOption
       const asked: ReadonlyArray<Turn> = [...turns, message]
       const maxOutputTokens = opts.maxOutputTokens ?? entry.maxOutputTokens
       const notice = (words: string) => opts.onNotice?.(words) ?? Effect.void
+      const noThinking = entry.provider === "anthropic" ? noRoomToThink(opts.reasoningEffort ?? selected.reasoningEffort, maxOutputTokens, entry.model) : undefined
+      if (noThinking !== undefined && !said.has(noThinking)) {
+        said.add(noThinking)
+        yield* notice(noThinking)
+      }
       // A local server is asked (once per process) what context it serves, so that a prompt that will not fit is
       // said before any of the answer (or its failure) shows: llama.cpp and vLLM refuse it, but Ollama silently
       // drops its start. The question runs while the request is on its way rather than before it.

@@ -64,9 +64,13 @@ const assistantBlock = (part: AssistantPart, model: string): ReadonlyArray<Recor
 const toolChoiceOf = (choice: ToolChoice): Record<string, unknown> =>
   choice === "auto" ? { type: "auto" } : choice === "none" ? { type: "none" } : choice === "required" ? { type: "any" } : { type: "tool", name: choice.name }
 
-/** Thinking budgets per effort; Anthropic's smallest is 1,024, and a budget must stay below max_tokens. */
+/**
+ * Thinking budgets per effort. Anthropic's smallest is 1,024, and a budget counts inside max_tokens: at least 1,024
+ * of the cap is left for the answer, so that thinking cannot use all of it.
+ */
 const THINKING_BUDGET = { low: 2048, medium: 8192, high: 24576 } as const
 const MIN_THINKING_BUDGET = 1024
+const ANSWER_ROOM = 1024
 
 /**
  * Models that think adaptively (Claude 4.6 and later): `thinking: {type: "adaptive"}` with `output_config.effort`
@@ -83,9 +87,17 @@ export const thinksAdaptively = (model: string) => ADAPTIVE.test(model.toLowerCa
 export const thinkingFor = (effort: LlmRequest["reasoningEffort"], maxTokens: number, model = ""): Record<string, unknown> => {
   if (effort !== "low" && effort !== "medium" && effort !== "high") return {}
   if (thinksAdaptively(model)) return { thinking: { type: "adaptive" }, output_config: { effort } }
-  const budget = Math.min(THINKING_BUDGET[effort], maxTokens - 1)
+  const budget = Math.min(THINKING_BUDGET[effort], maxTokens - ANSWER_ROOM)
   return budget >= MIN_THINKING_BUDGET ? { thinking: { type: "enabled", budget_tokens: budget } } : {}
 }
+
+/** Why an effort gets no thinking on a model with a budget (its cap is too small for one), for the user. */
+export const noRoomToThink = (effort: LlmRequest["reasoningEffort"], maxTokens: number, model: string): string | undefined =>
+  (effort === "low" || effort === "medium" || effort === "high") && !thinksAdaptively(model) && maxTokens - ANSWER_ROOM < MIN_THINKING_BUDGET
+    ? `reasoning effort ${effort} needs an output cap of at least ${(MIN_THINKING_BUDGET + ANSWER_ROOM).toLocaleString("en-US")} tokens on ${model} ` +
+      `(${MIN_THINKING_BUDGET.toLocaleString("en-US")} to think, ${ANSWER_ROOM.toLocaleString("en-US")} to answer); the cap is ${maxTokens.toLocaleString("en-US")}, ` +
+      "so it answers without thinking (raise --max-tokens or the model's maxOutputTokens)"
+    : undefined
 
 export const buildBody = (request: LlmRequest): Record<string, unknown> => {
   const { model, conversation } = request
