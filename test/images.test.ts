@@ -94,9 +94,9 @@ describe("byok exec -i", () => {
     expect(chat.messages.at(-1)).toEqual({
       role: "user",
       content: [
-        { type: "text", text: "What is this?" },
         { type: "image_url", image_url: { url: `data:image/png;base64,${data}` } },
-        { type: "image_url", image_url: { url: `data:image/png;base64,${data}` } }
+        { type: "image_url", image_url: { url: `data:image/png;base64,${data}` } },
+        { type: "text", text: "What is this?" }
       ]
     })
   })

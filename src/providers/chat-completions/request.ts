@@ -33,9 +33,10 @@ export const buildBody = (request: LlmRequest): Record<string, unknown> => {
       const results = t.parts.flatMap((p) => (p.type === "tool-result" ? [{ role: "tool", tool_call_id: quirks.callId(p.callId), content: p.output }] : []))
       const images = t.parts.flatMap((p) => (p.type === "image" ? [{ type: "image_url", image_url: { url: `data:${p.mediaType};base64,${p.data}` } }] : []))
       const said = t.parts.some((p) => p.type === "text") || (results.length === 0 && images.length === 0)
-      // With images the message takes content parts: its text (when there is any), then the images.
+      // With images the message takes content parts: the images, then its text (when there is any), as in the other
+      // two formats (and as the vendors advise: images before the question about them).
       const message = images.length > 0
-        ? [{ role: "user", content: [...(text !== "" ? [{ type: "text", text }] : []), ...images] }]
+        ? [{ role: "user", content: [...images, ...(text !== "" ? [{ type: "text", text }] : [])] }]
         : said
         ? [{ role: "user", content: content(text, i === last) }]
         : []
