@@ -1,7 +1,7 @@
 // The turn engine in-process: a scripted Provider, a ledger and a session store in a temporary directory, and a
 // Config service that knows two models of different wire formats. No binary, no terminal.
 import { describe, expect, test } from "bun:test"
-import { Deferred, Effect, Fiber, Layer, Stream } from "effect"
+import { Clock, Deferred, Effect, Fiber, Layer, Stream } from "effect"
 import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -108,6 +108,29 @@ const rateLimited = new ProviderError({
 })
 
 describe("conversation engine", () => {
+  test("durations come from a clock that never moves back: the wall clock set back an hour mid-request changes nothing", async () => {
+    const t = setup([{ text: ["ok"] }])
+    let wall = 1_800_000_000_000
+    let mono = 5_000_000_000n
+    // Each reading: the wall clock an hour earlier than the last, the monotonic one 10 ms later.
+    const jumping: Clock.Clock = {
+      currentTimeMillisUnsafe: () => (wall -= 3_600_000),
+      currentTimeMillis: Effect.sync(() => (wall -= 3_600_000)),
+      currentTimeNanosUnsafe: () => BigInt(wall -= 3_600_000) * 1_000_000n,
+      currentTimeNanos: Effect.sync(() => BigInt(wall -= 3_600_000) * 1_000_000n),
+      monotonicTimeNanosUnsafe: () => (mono += 10_000_000n),
+      monotonicTimeNanos: Effect.sync(() => (mono += 10_000_000n)),
+      sleep: (d) => Effect.sleep(d)
+    }
+    const turn = await t.run(Effect.gen(function*() {
+      const { conversation } = yield* Conversation.open({ maxRetries: 0 })
+      return yield* conversation.send("hi", { render: drain })
+    }).pipe(Effect.provideService(Clock.Clock, jumping)))
+    expect(turn.row.durationMs).toBeGreaterThan(0)
+    expect(turn.row.durationMs).toBeLessThan(1000)
+    expect(turn.row.ttftMs ?? 0).toBeGreaterThanOrEqual(0)
+  })
+
   test("an estimate counts all of the reasoning, the end a redactor held back until the Finish included", async () => {
     // The reasoning ends in what could be the start of the key, so the redactor holds it until the Finish; the
     // server sends no usage, so byok counts the output itself.

@@ -2,7 +2,8 @@
 // lines from a pipe), streams answers, handles slash commands, and saves the conversation after every answer.
 // Ctrl-C stops an answer (the partial text stays, the ledger says "interrupted") and returns to the prompt.
 // Model output goes to the terminal and the session store only; the ledger never holds the chat up.
-import { Clock, Deferred, Duration, Effect, Exit, Fiber, Option, Queue, Result, Stdio, Stream } from "effect"
+import { monotonicMillis } from "../lib/clock.ts"
+import { Deferred, Duration, Effect, Exit, Fiber, Option, Queue, Result, Stdio, Stream } from "effect"
 import { COMMANDS, completeCommand, helpText, parseInput } from "../chat/commands.ts"
 import { askToTrust } from "./trust.ts"
 import { commandMessage, type CustomCommand, loadCustomCommands, SCRIPT_OUTPUT_LIMIT } from "../chat/custom.ts"
@@ -268,7 +269,7 @@ const chatWith = (flags: ChatInput) =>
           for (;;) {
             yield* Effect.sleep(Duration.millis(200))
             if (lastAt === 0) continue
-            const idle = (yield* Clock.currentTimeMillis) - lastAt
+            const idle = (yield* monotonicMillis) - lastAt
             if (!flushed && idle >= FLUSH_AFTER_MS) {
               flushed = true
               yield* show(markdown?.flush() ?? "")
@@ -294,7 +295,7 @@ const chatWith = (flags: ChatInput) =>
                 if (event._tag === "ReasoningDelta" && !answering) {
                   if (!reasoned) yield* stopSpinner
                   reasoned = true
-                  lastAt = yield* Clock.currentTimeMillis
+                  lastAt = yield* monotonicMillis
                   yield* show(style.dim(thinking.push(event.text)))
                 } else if (event._tag === "TextDelta" && !answering) {
                   answering = true
@@ -309,7 +310,7 @@ const chatWith = (flags: ChatInput) =>
           const watcher = interactive ? yield* Effect.forkChild(pauses) : undefined
           yield* Stream.runForEach(answerText(withReasoning, stopSpinner, t.stdoutIsTty), (text) =>
             Effect.gen(function*() {
-              lastAt = yield* Clock.currentTimeMillis
+              lastAt = yield* monotonicMillis
               flushed = false
               yield* clearStatus
               yield* show(markdown?.push(text) ?? text)

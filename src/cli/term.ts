@@ -1,6 +1,7 @@
 // Terminal facts and stderr output for the CLI: whether to use colour (NO_COLOR, TTY), diagnostics, a spinner.
 // Model output never goes through here: it is written by render.ts.
-import { Clock, Duration, Effect, Fiber, Stdio, Stream } from "effect"
+import { monotonicMillis } from "../lib/clock.ts"
+import { Duration, Effect, Fiber, Stdio, Stream } from "effect"
 import type { ModelEntry } from "../config/schema.ts"
 import { stripControls } from "../lib/controls.ts"
 import { envFlag } from "../lib/env.ts"
@@ -61,11 +62,11 @@ export const startSpinner = <R = never>(
     let drawn = false
     const fiber = yield* Effect.forkChild(
       Effect.gen(function*() {
-        const started = yield* Clock.currentTimeMillis
+        const started = yield* monotonicMillis
         yield* Effect.sleep(Duration.millis(120))
         for (let i = 0;; i++) {
           drawn = true
-          const waited = (yield* Clock.currentTimeMillis) - started
+          const waited = (yield* monotonicMillis) - started
           const what = waitingFor !== undefined && waited >= SAY_WHAT_AFTER_MS ? ` · waiting for ${waitingFor}` : ""
           yield* write(`\r\x1b[K${FRAMES[i % FRAMES.length]} ${label} ${Math.floor(waited / 1000)}s${what}`)
           yield* Effect.sleep(Duration.millis(80))

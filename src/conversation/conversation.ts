@@ -236,6 +236,8 @@ export const make = Effect.fn("Conversation.make")(function*(options: MakeOption
   const servers = yield* LocalServers
   const clock = yield* Clock.Clock
   const now = () => clock.currentTimeMillisUnsafe()
+  /** For durations: a clock that never moves back (the wall clock may: NTP, a user setting the time). */
+  const elapsed = () => Number(clock.monotonicTimeNanosUnsafe()) / 1_000_000
 
   let id = options.resumed?.id ?? crypto.randomUUID()
   let selected = options.selected
@@ -280,6 +282,7 @@ export const make = Effect.fn("Conversation.make")(function*(options: MakeOption
         })
       })
       const startedAt = now()
+      const clockStart = elapsed()
       // What was seen of the answer, filled in as its events pass, a network chunk at a time.
       let answer = ""
       let usage: Usage | undefined
@@ -291,13 +294,13 @@ export const make = Effect.fn("Conversation.make")(function*(options: MakeOption
       const texts = redactor.stream(false)
       const reasoning = redactor.stream(false)
       const rowOf = (outcome: string) => {
-        const endedAt = now()
+        const endedAt = elapsed()
         return buildRow({
           entry,
           conversationId: id,
           startedAt,
-          durationMs: endedAt - startedAt,
-          ttftMs: firstTokenAt !== undefined ? firstTokenAt - startedAt : undefined,
+          durationMs: Math.round(endedAt - clockStart),
+          ttftMs: firstTokenAt !== undefined ? Math.round(firstTokenAt - clockStart) : undefined,
           usage,
           outcome,
           stopReason: finish?.rawReason !== undefined ? redactor.redact(finish.rawReason) : finish?.reason,
@@ -365,14 +368,14 @@ export const make = Effect.fn("Conversation.make")(function*(options: MakeOption
         for (const event of batch) {
           switch (event._tag) {
             case "TextDelta": {
-              firstTokenAt ??= now()
+              firstTokenAt ??= elapsed()
               const shown = passRedacted(texts, event, out)
               answer += shown
               addText(shown)
               break
             }
             case "ReasoningDelta": {
-              firstTokenAt ??= now()
+              firstTokenAt ??= elapsed()
               const shown = passRedacted(reasoning, event, out)
               thought += shown
               addReasoning(shown)
@@ -392,7 +395,7 @@ export const make = Effect.fn("Conversation.make")(function*(options: MakeOption
               break
             }
             case "ToolCallStart": {
-              firstTokenAt ??= now()
+              firstTokenAt ??= elapsed()
               flushHeld(out)
               openReasoning = undefined
               const call: Mutable<ToolCallPart> = { type: "tool-call", id: event.id, name: event.name, arguments: "", kind: event.kind }

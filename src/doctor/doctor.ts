@@ -147,7 +147,7 @@ export const diagnose = (record: EntryRecord, selected: Selected | undefined, op
           Effect.timeoutOrElse({ duration: networkTimeout, orElse: () => Effect.fail(waitedTooLong(ctx, networkTimeout)) }),
           Effect.result
         )
-    const started = Date.now()
+    const started = performance.now()
     const first = yield* get(modelsUrl(entry))
     if (first._tag === "Failure") {
       const words = explainProviderError(first.failure, false)
@@ -155,7 +155,7 @@ export const diagnose = (record: EntryRecord, selected: Selected | undefined, op
       for (const rest of ["server", "base_url", "model", "key", "stream"]) checks.push(skip(rest, "the host cannot be reached"))
       return { model: name, checks } satisfies ModelReport
     }
-    checks.push(ok("connect", `${entry.endpoint.host} answered in ${Date.now() - started} ms` + (entry.endpoint.url.protocol === "https:" ? " (TLS ok)" : "")))
+    checks.push(ok("connect", `${entry.endpoint.host} answered in ${Math.round(performance.now() - started)} ms` + (entry.endpoint.url.protocol === "https:" ? " (TLS ok)" : "")))
 
     // 3. Which server it is.
     const served = yield* servers.recognise(entry)
