@@ -7,6 +7,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { byokBinary } from "./lib/binary.ts"
 import { answer, FORMATS, type Format, pathOf } from "./lib/faults.ts"
+import { sse } from "./lib/http.ts"
 import { homeWithModels } from "./lib/home.ts"
 import { CANARY } from "./lib/provider.ts"
 import { scripted, type Step } from "./lib/scripted.ts"
@@ -127,6 +128,32 @@ describe("what the level forbids", () => {
     expect(Bun.spawnSync(["ls", outside]).stdout.toString()).toBe("")
   })
 
+  test("into a pipe, what the model says before its calls comes before them on stderr, in order", async () => {
+    const dir = repo()
+    let step = 0
+    server.handle(() => {
+      step++
+      const body = step <= 2
+        ? sse(
+          { model: "m", choices: [{ index: 0, delta: { content: `Thinking about step ${step}.` }, finish_reason: null }] },
+          { model: "m", choices: [{ index: 0, delta: { tool_calls: [{ index: 0, id: `c${step}`, type: "function", function: { name: "LS", arguments: JSON.stringify({ path: step === 1 ? "." : "./" }) } }] }, finish_reason: null }] },
+          { model: "m", choices: [{ index: 0, delta: {}, finish_reason: "tool_calls" }] },
+          "[DONE]"
+        )
+        : answer("generic-chat-completion-api", ["All done."])
+      return new Response(body, { headers: { "content-type": "text/event-stream" } })
+    })
+    const r = await run(["exec", "-m", "Chat", "--auto", "off", "Look"], dir)
+    expect(r.code).toBe(0)
+    expect(r.stdout).toBe("All done.\n")
+    const lines = r.stderr.split("\n")
+    const at = (text: string) => lines.findIndex((l) => l.includes(text))
+    const calls = lines.map((l, i) => (l.includes("LS") ? i : -1)).filter((i) => i >= 0)
+    expect(calls).toHaveLength(2)
+    expect(at("Thinking about step 1.")).toBeLessThan(calls[0]!)
+    expect(at("Thinking about step 2.")).toBeGreaterThan(calls[0]!)
+    expect(at("Thinking about step 2.")).toBeLessThan(calls[1]!)
+  })
   test("without --auto (or autonomyMode), exec offers no tools", async () => {
     const dir = repo()
     server.handle(() => new Response(answer("openai", ["plain"]), { headers: { "content-type": "text/event-stream" } }))

@@ -212,6 +212,8 @@ const agentTurn = (ctx: Context, agent: AgentSettings, prompt: string, label?: s
       redact: redactor.redactDeep,
       maxTurns: agent.maxTurns,
       skipPermissions: agent.skipPermissions,
+      // Piped: what the model said before its calls goes to stderr before them, as a terminal shows it.
+      onTurn: (turn) => format === "text" && !live && turn.text.trim() !== "" ? note(t, turn.text.trim()) : Effect.void,
       onCall: (o) =>
         format === "stream-json"
           ? printJson({ type: "tool_result", id: o.call.id, name: o.call.name, is_error: o.isError, refused: o.refused, summary: o.summary, output: o.output }).pipe(Effect.ignore)
@@ -238,11 +240,11 @@ const agentTurn = (ctx: Context, agent: AgentSettings, prompt: string, label?: s
     if (result.end === "interrupted") return yield* Effect.interrupt
     const final = result.turns.at(-1)!
     for (const turn of result.turns) yield* storeWarnings(t, turn)
-    // Piped: what the model said between calls to stderr, its final answer to stdout.
+    // Piped: the final answer to stdout (what the model said between calls went to stderr as it came).
     if (format === "text" && !live) {
-      for (const turn of result.turns.slice(0, -1)) if (turn.text.trim() !== "") yield* note(t, turn.text.trim())
       if (final.text !== "" && result.end === "answered") yield* out(final.text.endsWith("\n") ? final.text : `${final.text}\n`)
-      else if (final.text !== "" && result.end !== "answered") yield* note(t, final.text.trim())
+      // (a last answer that asked for calls was said by onTurn; one that failed was not)
+      else if (final.text !== "" && result.end !== "answered" && (final.toolCalls.length === 0 || final.failure !== undefined)) yield* note(t, final.text.trim())
     }
     // The work stopped at a permission: the last call was refused, and the model gave up.
     const lastCall = result.calls.at(-1)

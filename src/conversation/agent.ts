@@ -18,6 +18,8 @@ export interface AgentOptions<E, R> {
   readonly skipPermissions?: boolean
   /** The options of each request; `tools` is set here. */
   readonly send: (step: number) => Omit<SendOptions<E, R>, "tools">
+  /** Told of each request's answer as it ends, before its calls run (what the model said between calls, in order). */
+  readonly onTurn?: ((turn: TurnResult) => Effect.Effect<void, never, R>) | undefined
   /** Told of each call as it ends, for the screen. */
   readonly onCall?: ((outcome: CallOutcome) => Effect.Effect<void, never, R>) | undefined
   /** Asks the user about a call above the level (the chat); without it such a call is refused. */
@@ -60,6 +62,7 @@ export const runAgent = <E, R>(conversation: Conversation, prompt: string, optio
       const tools = typeof options.tools === "function" ? options.tools() : options.tools
       const turn = yield* conversation.send(input, { ...options.send(step), tools: tools.map((t) => t.definition) })
       turns.push(turn)
+      if (turn.toolCalls.length > 0 && turn.failure === undefined) yield* (options.onTurn?.(turn) ?? Effect.void)
       if (turn.failure !== undefined) return { turns, calls, end: "failed", why: undefined } satisfies AgentResult
       if (turn.toolCalls.length === 0) return { turns, calls, end: "answered", why: undefined } satisfies AgentResult
       if (step >= options.maxTurns) {
