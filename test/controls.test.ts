@@ -57,3 +57,20 @@ test("a tool call's line on the screen: a made-up tool name and its subject carr
   expect(line).not.toContain("\x1b[2J")
   expect(line).not.toContain("\x07")
 })
+
+test("a call's diff on the screen is capped: its first and last lines, each line cut to a width, the cuts said", async () => {
+  const { callLine } = await import("../src/cli/calls.ts")
+  const { Create } = await import("../src/tools/edit.ts")
+  const { Effect } = await import("effect")
+  const { mkdtempSync } = await import("node:fs")
+  const { tmpdir } = await import("node:os")
+  const { join } = await import("node:path")
+  const dir = mkdtempSync(join(tmpdir(), "byok-diff-"))
+  const huge = `${"x".repeat(2_000_000)}\n${Array.from({ length: 100_000 }, (_, i) => `line ${i}`).join("\n")}\n`
+  const made = await Effect.runPromise(Create.run({ file_path: "big.txt", content: huge }, { cwd: dir, level: "low", rules: { allow: [], deny: [] } }))
+  const line = callLine({ ...made, call: { type: "tool-call", kind: "function", id: "c", name: "Create", arguments: "{}" }, tool: Create, subject: "big.txt", refused: false }, false)
+  expect(line.length).toBeLessThan(5_000)
+  expect(line).toContain("characters not shown]")
+  expect(line).toMatch(/\[… \d+ lines not shown …\]/)
+  expect(line).toContain("+line 99999")
+})

@@ -12,9 +12,22 @@ export const callLine = (o: CallOutcome, color: boolean): string => {
   const subject = safe(o.subject.length > 120 ? `${o.subject.slice(0, 117)}…` : o.subject).replace(/\n/g, " ")
   const lines = [`${mark} ${safe(o.call.name)}${subject !== "" ? ` ${subject}` : ""} · ${safe(o.summary)}`]
   if (o.diff !== undefined) {
-    lines.push(...safe(o.diff).split("\n").slice(2, 40).map((l) => paint(l.startsWith("+") ? "32" : l.startsWith("-") ? "31" : "2", `  ${l}`)))
+    // (cut before the stripper sees it: a 10 MB file made by Create is a 10 MB diff)
+    const body = o.diff.split("\n").slice(2)
+    const shown = body.length <= DIFF_HEAD + DIFF_TAIL + 1
+      ? body
+      : [...body.slice(0, DIFF_HEAD), `[… ${body.length - DIFF_HEAD - DIFF_TAIL} lines not shown …]`, ...body.slice(-DIFF_TAIL)]
+    lines.push(...shown.map((l) => paint(l.startsWith("+") ? "32" : l.startsWith("-") ? "31" : "2", `  ${safe(narrow(l))}`)))
   } else if (o.tail !== undefined && o.tail !== "") {
-    lines.push(...safe(o.tail).split("\n").map((l) => paint("2", `  ${l}`)))
+    lines.push(...o.tail.split("\n").map((l) => paint("2", `  ${safe(narrow(l))}`)))
   }
   return `${lines.join("\n")}\n`
 }
+
+/** A diff on the screen: its first and last lines, the cut said between them. */
+const DIFF_HEAD = 30
+const DIFF_TAIL = 8
+/** A line wider than this is cut, and the cut said: one line of a minified file can be megabytes. */
+const MAX_WIDTH = 400
+
+const narrow = (line: string) => (line.length <= MAX_WIDTH ? line : `${line.slice(0, MAX_WIDTH)} [… ${line.length - MAX_WIDTH} characters not shown]`)
