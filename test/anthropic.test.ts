@@ -95,6 +95,16 @@ describe("Anthropic stream", () => {
     expect(finish?.usage.output).toEqual({ total: 8, reasoning: 0 })
   })
 
+  test("a whole message in message_start (programmatic tool calling), then message_stop: its text and calls are read", async () => {
+    const { events, text, finish, error } = await run("content-in-start")
+    expect(error).toBeUndefined()
+    expect(text).toBe("Running the query.")
+    expect(events.filter((e) => e._tag === "ToolCallStart")).toEqual([{ _tag: "ToolCallStart", index: 1, id: "toolu_ptc_1", name: "query_database", kind: "function" }])
+    expect(events.filter((e) => e._tag === "ToolCallDelta").map((e) => (e as { text: string }).text).join("")).toBe('{"sql":"select 1"}')
+    expect(finish?.reason).toBe("tool-calls")
+    expect(finish?.usage.output.total).toBe(42)
+  })
+
   test("cache write: input_tokens excludes the cache; total = input + creation + read", async () => {
     const { finish } = await run("cache-write")
     expect(finish?.usage.input).toEqual({ total: 3073, uncached: 5, cacheRead: 0, cacheWrite: 3068, cacheWrite1h: 0 })

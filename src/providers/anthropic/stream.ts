@@ -7,7 +7,7 @@ import { fromInBand, type RequestContext } from "../http.ts"
 import { cutShort, type Emit, notThisApi, parseData, type WireParser } from "../parser.ts"
 import { message, type SseMessage } from "../sse.ts"
 import { mergeUsage, normaliseUsage } from "./usage.ts"
-import type { AnthropicEvent, AnthropicUsage } from "./wire.ts"
+import type { AnthropicBlock, AnthropicEvent, AnthropicUsage } from "./wire.ts"
 
 export const mapStopReason = (raw: string | undefined): FinishReason => {
   switch (raw) {
@@ -87,59 +87,64 @@ export const makeParser = (ctx: RequestContext, requestId: string | undefined, e
     }
   }
 
+  const handle = (event: AnthropicEvent, name?: string): void => {
+    switch (event.type ?? name) {
+      case "message_start": {
+        if (!started) emit.event({ _tag: "Start", requestId, model: event.message?.model })
+        started = true
+        // Some streams say why the message stops already here (a whole tool call); message_delta may override.
+        if (typeof event.message?.stop_reason === "string") stopReason = event.message.stop_reason
+        if (event.message?.usage) usage = mergeUsage(usage, event.message.usage)
+        if (usage !== undefined) emit.event({ _tag: "Usage", usage: normaliseUsage(usage) })
+        // Programmatic tool calling sends the whole message here (its tool_use blocks and stop_reason), then
+        // message_stop: its content is read as if it had streamed.
+        if (Array.isArray(event.message?.content)) for (const e of blockEvents(event.message.content)) handle(e)
+        return
+      }
+      case "content_block_delta": {
+        const d = event.delta
+        if (d?.type === "text_delta" && typeof d.text === "string" && d.text !== "") {
+          emit.text(d.text)
+          emitted = true
+        } else if (d?.type === "thinking_delta" && typeof d.thinking === "string" && d.thinking !== "") {
+          emit.reasoning(d.thinking)
+          emitted = true
+        } else if (d?.type === "input_json_delta" && typeof d.partial_json === "string") {
+          const block = blocks.get(event.index ?? -1)
+          if (block?.kind === "call" && d.partial_json !== "") {
+            block.deltas = true
+            emit.event({ _tag: "ToolCallDelta", index: event.index!, text: d.partial_json })
+          }
+        } else if (d?.type === "signature_delta" && typeof d.signature === "string") {
+          const block = blocks.get(event.index ?? -1)
+          if (block?.kind === "thinking") block.signature = (block.signature ?? "") + d.signature
+        }
+        return
+      }
+      case "content_block_start":
+        if (event.content_block !== undefined && typeof event.index === "number") startBlock(event.index, event.content_block)
+        return
+      case "content_block_stop":
+        if (typeof event.index === "number") stopBlock(event.index)
+        return
+      case "message_delta":
+        stopReason = event.delta?.stop_reason ?? stopReason ?? undefined
+        if (event.usage) usage = mergeUsage(usage, event.usage)
+        return
+      case "message_stop":
+        return finish()
+      case "error":
+        return emit.fail(fromInBand(ctx, event, emitted, requestId))
+      default:
+        // ping, citation deltas, and event types added later.
+        return
+    }
+  }
+
   return {
     message: (name, data) => {
       const value = parseData(ctx, emit, data, emitted)
-      if (value === undefined) return
-      const event = value as AnthropicEvent
-      switch (event.type ?? name) {
-        case "message_start": {
-          if (!started) emit.event({ _tag: "Start", requestId, model: event.message?.model })
-          started = true
-          // Some streams say why the message stops already here (a whole tool call); message_delta may override.
-          if (typeof event.message?.stop_reason === "string") stopReason = event.message.stop_reason
-          if (event.message?.usage) usage = mergeUsage(usage, event.message.usage)
-          if (usage !== undefined) emit.event({ _tag: "Usage", usage: normaliseUsage(usage) })
-          return
-        }
-        case "content_block_delta": {
-          const d = event.delta
-          if (d?.type === "text_delta" && typeof d.text === "string" && d.text !== "") {
-            emit.text(d.text)
-            emitted = true
-          } else if (d?.type === "thinking_delta" && typeof d.thinking === "string" && d.thinking !== "") {
-            emit.reasoning(d.thinking)
-            emitted = true
-          } else if (d?.type === "input_json_delta" && typeof d.partial_json === "string") {
-            const block = blocks.get(event.index ?? -1)
-            if (block?.kind === "call" && d.partial_json !== "") {
-              block.deltas = true
-              emit.event({ _tag: "ToolCallDelta", index: event.index!, text: d.partial_json })
-            }
-          } else if (d?.type === "signature_delta" && typeof d.signature === "string") {
-            const block = blocks.get(event.index ?? -1)
-            if (block?.kind === "thinking") block.signature = (block.signature ?? "") + d.signature
-          }
-          return
-        }
-        case "content_block_start":
-          if (event.content_block !== undefined && typeof event.index === "number") startBlock(event.index, event.content_block)
-          return
-        case "content_block_stop":
-          if (typeof event.index === "number") stopBlock(event.index)
-          return
-        case "message_delta":
-          stopReason = event.delta?.stop_reason ?? stopReason ?? undefined
-          if (event.usage) usage = mergeUsage(usage, event.usage)
-          return
-        case "message_stop":
-          return finish()
-        case "error":
-          return emit.fail(fromInBand(ctx, event, emitted, requestId))
-        default:
-          // ping, citation deltas, and event types added later.
-          return
-      }
+      if (value !== undefined) handle(value as AnthropicEvent, name)
     },
     broken: (cause) => (stopReason !== undefined ? finish() : emit.fail(cutShort(ctx, cause, emitted, requestId))),
     end: () => {
@@ -155,12 +160,29 @@ export const makeParser = (ctx: RequestContext, requestId: string | undefined, e
  * with the usage, one delta per text or thinking block, message_delta with the stop reason, message_stop. Anything
  * else (an error object, text that is not JSON) goes to the parser as it is, which says what it is.
  */
+/** A whole message's content blocks as the events a stream carries for them, the first at index `from`. */
+const blockEvents = (content: ReadonlyArray<AnthropicBlock>, from = 0): ReadonlyArray<AnthropicEvent> =>
+  content.flatMap((block, i): ReadonlyArray<AnthropicEvent> => {
+    const index = from + i
+    return block.type === "text" && typeof block.text === "string"
+      ? [{ type: "content_block_delta", index, delta: { type: "text_delta", text: block.text } }]
+      : block.type === "thinking" && typeof block.thinking === "string"
+      ? [
+        { type: "content_block_start", index, content_block: { type: "thinking", ...(block.signature !== undefined ? { signature: block.signature } : {}) } },
+        { type: "content_block_delta", index, delta: { type: "thinking_delta", thinking: block.thinking } },
+        { type: "content_block_stop", index }
+      ]
+      : block.type === "tool_use" || block.type === "server_tool_use" || block.type === "redacted_thinking"
+      ? [{ type: "content_block_start", index, content_block: block }, { type: "content_block_stop", index }]
+      : []
+  })
+
 export const fromJson = (body: string): ReadonlyArray<SseMessage> => {
   let value: {
     type?: string
     id?: string
     model?: string
-    content?: ReadonlyArray<{ type?: string; text?: string; thinking?: string; signature?: string; id?: string; name?: string; input?: unknown; data?: string }>
+    content?: ReadonlyArray<AnthropicBlock>
     stop_reason?: string | null
     usage?: AnthropicUsage
   }
@@ -172,19 +194,7 @@ export const fromJson = (body: string): ReadonlyArray<SseMessage> => {
   if (value?.type !== "message") return [message(body)]
   return [
     message({ type: "message_start", message: { id: value.id, model: value.model, usage: value.usage } }),
-    ...(value.content ?? []).flatMap((block, index) =>
-      block.type === "text" && typeof block.text === "string"
-        ? [message({ type: "content_block_delta", index, delta: { type: "text_delta", text: block.text } })]
-        : block.type === "thinking" && typeof block.thinking === "string"
-        ? [
-          message({ type: "content_block_start", index, content_block: { type: "thinking", signature: block.signature } }),
-          message({ type: "content_block_delta", index, delta: { type: "thinking_delta", thinking: block.thinking } }),
-          message({ type: "content_block_stop", index })
-        ]
-        : block.type === "tool_use" || block.type === "server_tool_use" || block.type === "redacted_thinking"
-        ? [message({ type: "content_block_start", index, content_block: block }), message({ type: "content_block_stop", index })]
-        : []
-    ),
+    ...blockEvents(value.content ?? []).map((e) => message(e)),
     message({ type: "message_delta", delta: { stop_reason: value.stop_reason ?? "end_turn" }, usage: value.usage }),
     message({ type: "message_stop" })
   ]

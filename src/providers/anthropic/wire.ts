@@ -23,18 +23,12 @@ export interface AnthropicEvent {
     readonly usage?: AnthropicUsage
     /** Usually null here; some streams (a whole tool call) already say it in message_start. */
     readonly stop_reason?: string | null
+    /** Usually empty here; programmatic tool calling sends the whole message in message_start. */
+    readonly content?: ReadonlyArray<AnthropicBlock>
   }
   readonly index?: number
   /** content_block_start: the block's type, and for a tool call its id, name and (often empty) input. */
-  readonly content_block?: {
-    readonly type?: string
-    readonly id?: string
-    readonly name?: string
-    readonly input?: unknown
-    /** redacted_thinking. */
-    readonly data?: string
-    readonly signature?: string
-  }
+  readonly content_block?: AnthropicBlock
   readonly delta?: {
     readonly type?: string
     readonly text?: string
@@ -45,4 +39,19 @@ export interface AnthropicEvent {
   }
   readonly usage?: AnthropicUsage
   readonly error?: unknown
+}
+
+/** A content block, as content_block_start opens it or a whole message holds it. */
+export interface AnthropicBlock {
+  readonly type?: string
+  readonly id?: string
+  readonly name?: string
+  readonly input?: unknown
+  /** text blocks. */
+  readonly text?: string
+  /** thinking blocks. */
+  readonly thinking?: string
+  /** redacted_thinking. */
+  readonly data?: string
+  readonly signature?: string
 }
