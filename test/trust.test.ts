@@ -84,6 +84,25 @@ describe("a project's own files", () => {
     expect((await run(["models"], s, join(s.project, "src"))).stdout).not.toContain("Team")
   })
 
+  test("a trusted project cannot take over your model by its name; a model only an untrusted project defines says so", async () => {
+    const s = setup()
+    const untrusted = await run(["exec", "-m", "team", "hi"], s, s.project)
+    expect(untrusted.code).toBe(2)
+    expect(untrusted.stderr).toContain(`"team" is defined by the project ${s.project}, which you have not trusted`)
+    expect(untrusted.stderr).toContain(`byok trust ${s.project}`)
+    writeFileSync(join(s.project, ".factory", "settings.json"), JSON.stringify({
+      customModels: [model("Team"), model("Mine", { baseUrl: "http://127.0.0.1:9/v1", model: "the-projects" })]
+    }))
+    await run(["trust", s.project], s, s.home)
+    const listed = await run(["models"], s, s.project)
+    expect(listed.stdout).toMatch(/Mine .* ~\/\.factory\/settings\.json/)
+    expect(listed.stdout).not.toContain("the-projects")
+    expect(listed.stderr).toContain(`"Mine" is ignored: ${join(s.home, ".factory", "settings.json")} defines a model of that name`)
+    const before = server.requests.length
+    expect((await run(["exec", "-m", "Mine", "hi"], s, s.project)).stdout).toBe("ok\n")
+    expect(server.requests.length).toBe(before + 1)
+  })
+
   test("even trusted, a project entry never sends an environment value to the base_url it sets itself", async () => {
     const s = setup()
     await run(["trust", s.project], s, s.home)

@@ -2,6 +2,7 @@
 // Files, lowest priority first: ~/.factory/config.json, ~/.factory/settings.json, byok's own
 // ($XDG_CONFIG_HOME/byok/config.json); an entry with the same display name in a later file replaces the earlier one.
 // `--config FILE` / BYOK_CONFIG replaces all three with one explicit file.
+import { readFileSync } from "node:fs"
 import { ConfigProvider, Context, Effect, FileSystem, Layer, Redacted } from "effect"
 import { parseEndpoint } from "../lib/net.ts"
 import { priceFor, type PriceSource } from "../ledger/cost.ts"
@@ -237,6 +238,8 @@ export const make = Effect.fn("Config.make")(function*(options: Options = {}) {
 
   const load: Effect.Effect<LoadedConfig, ConfigNotFound | ConfigParseError> = Effect.gen(function*() {
     const merged = new Map<string, EntryRecord>()
+    /** The entries a project's file put in `merged` (a later project file may replace them; no user's entry). */
+    const projectKeys = new Set<string>()
     const broken: Array<ConfigParseError | ConfigNotFound> = []
     let defaultModel: LoadedConfig["defaultModel"]
     let reasoningEffort: ReasoningEffort | undefined
@@ -323,7 +326,20 @@ export const make = Effect.fn("Config.make")(function*(options: Options = {}) {
             entry: result.entry,
             issues: result.issues
           }
-          merged.set(name !== undefined ? `name:${name.toLowerCase()}` : `#invalid-${anonymous++}`, record)
+          const key = name !== undefined ? `name:${name.toLowerCase()}` : `#invalid-${anonymous++}`
+          // A project cannot take over one of your models by naming its own the same (and sending your prompts, or
+          // a key of yours it asks for by name, to a server it chose): yours is kept, the project's said to be ignored.
+          const mine = merged.get(key)
+          if (project === true && mine !== undefined && !projectKeys.has(key)) {
+            priceIssues.push({
+              file: path,
+              path: `${shape.listKey}[${index}]`,
+              message: `"${name}" is ignored: ${mine.file} defines a model of that name, and a project's model never replaces yours (give it another name in the project)`
+            })
+            return
+          }
+          if (project === true) projectKeys.add(key)
+          merged.set(key, record)
         })
       }
       if (isRecord(root["prices"])) readPrices(path, root["prices"])
@@ -473,7 +489,11 @@ export const make = Effect.fn("Config.make")(function*(options: Options = {}) {
         const names = entries.flatMap((r) => (r.name !== undefined ? [r.name] : []))
         // Display names first: they are what -m is for; a model id only when no name is close.
         const suggestion = closest(query, names) ?? closest(query, entries.flatMap((r) => (r.model ? [r.model] : [])))
-        return yield* new UnknownModel({ query, available: names, ...(suggestion ? { suggestion } : {}) })
+        // A model only a project byok does not read yet (untrusted) defines: say so, and how to trust it.
+        const project = config.project !== undefined && !config.project.trusted && definesModel(config.project.files, query)
+          ? config.project.dir
+          : undefined
+        return yield* new UnknownModel({ query, available: names, ...(suggestion ? { suggestion } : {}), ...(project ? { untrustedProject: project } : {}) })
       }
     }
     const first = entries.find((r) => r.entry !== undefined)
@@ -523,6 +543,19 @@ const parseRoot = (path: string, text: string): Record<string, unknown> | Config
     }`
   })
 }
+
+/** Whether one of a project's settings files (read only to say so; nothing in it is used) names a model `query`. */
+const definesModel = (files: ReadonlyArray<string>, query: string): boolean =>
+  files.filter((f) => f.endsWith(".json") && !f.endsWith("mcp.json")).some((file) => {
+    try {
+      const root: unknown = JSON.parse(readFileSync(file, "utf8"))
+      if (!isRecord(root)) return false
+      const lists = [root["customModels"], root["custom_models"]].filter(Array.isArray) as Array<Array<unknown>>
+      return lists.flat().some((e) => isRecord(e) && [e["displayName"], e["model_display_name"]].some((n) => typeof n === "string" && n.toLowerCase() === query.trim().toLowerCase()))
+    } catch {
+      return false
+    }
+  })
 
 /** droid's autonomyMode (or a level's own name) as a level; undefined for anything else. */
 export const autonomyOf = (value: unknown): Autonomy | undefined => {

@@ -75,7 +75,9 @@ export class NoModelsConfigured extends Schema.TaggedError<NoModelsConfigured>()
 export class UnknownModel extends Schema.TaggedError<UnknownModel>()("UnknownModel", {
   query: Schema.String,
   available: Schema.Array(Schema.String),
-  suggestion: Schema.optionalKey(Schema.String)
+  suggestion: Schema.optionalKey(Schema.String),
+  /** The project that defines it, which byok does not read until it is trusted. */
+  untrustedProject: Schema.optionalKey(Schema.String)
 }) {
   override get message() {
     return `Unknown model "${this.query}"`

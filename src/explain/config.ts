@@ -46,6 +46,15 @@ export const explainConfigError = (error: ConfigError | UsageError): Explanation
         ]
       }
     case "UnknownModel":
+      if (error.untrustedProject !== undefined) {
+        return {
+          headline: `"${error.query}" is defined by the project ${error.untrustedProject}, which you have not trusted`,
+          lines: [
+            "byok reads a project's settings only once you trust it: they can point a model at any server.",
+            `To trust it: byok trust ${error.untrustedProject}`
+          ]
+        }
+      }
       return {
         headline: `Unknown model "${error.query}"` + (error.suggestion ? `: did you mean "${error.suggestion}"?` : ""),
         lines: error.available.length > 0
