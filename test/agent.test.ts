@@ -196,6 +196,42 @@ describe("the key never reaches a model through a tool", () => {
   })
 })
 
+describe("a tool the user stops", () => {
+  test("SIGINT during Execute: exit 130; exec -c tells the model the command was started and stopped, with its output so far", async () => {
+    const dir = repo()
+    const data = mkdtempSync(join(tmpdir(), "byok-agent-data-"))
+    const script = scripted("anthropic", [
+      { name: "Execute", args: { command: "echo started-work; sleep 30" } },
+      { name: "LS", args: {} }
+    ], "Done.")
+    server.handle((req) => script.handler(req))
+    const proc = Bun.spawn([bin, "exec", "-m", "Claude", "--auto", "high", "Work"], {
+      cwd: dir,
+      env: { PATH: process.env["PATH"] ?? "", NO_COLOR: "1", HOME: home, BYOK_HOME: data, BYOK_MAX_RETRIES: "0" },
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe"
+    })
+    // Stopped once the command has printed (it is running its sleep).
+    for (let i = 0; i < 100 && Bun.spawnSync(["pgrep", "-f", "sleep 30"]).exitCode !== 0; i++) await Bun.sleep(50)
+    await Bun.sleep(200)
+    proc.kill("SIGINT")
+    expect(await proc.exited).toBe(130)
+    const before = server.requests.length
+    const next = scripted("anthropic", [], "I see it was stopped.")
+    server.handle((req) => next.handler(req))
+    const r = await run(["exec", "-m", "Claude", "-c", "--auto", "high", "What happened?"], dir, data)
+    expect(r.code).toBe(0)
+    expect(server.requests.length).toBe(before + 1)
+    const results = next.seen[0]!
+    expect(results).toHaveLength(1)
+    expect(results[0]!.output).toContain("The user stopped this call (Ctrl-C) while it ran")
+    expect(results[0]!.output).toContain("started-work")
+    expect(results[0]!.output).not.toContain("was not run")
+    expect(results[0]!.isError).toBe(true)
+  })
+})
+
 describe("loops that do not end", () => {
   test("--max-turns stops the loop, said as such", async () => {
     const dir = repo()

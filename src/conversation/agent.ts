@@ -3,7 +3,7 @@
 // or the model repeats itself. Each request is one turn of the conversation (one ledger row, saved with every
 // part); parallel calls that all only read run at once. What is shown is the caller's: this module returns values.
 import { Effect } from "effect"
-import type { ImagePart, ToolResultPart, UserPart } from "../providers/conversation.ts"
+import type { ImagePart, ToolCallPart, ToolResultPart, UserPart } from "../providers/conversation.ts"
 import { type Approve, type CallOutcome, runCall } from "../tools/registry.ts"
 import type { BuiltinTool, ToolContext } from "../tools/tool.ts"
 import type { Conversation, SendOptions, TurnResult } from "./conversation.ts"
@@ -45,13 +45,17 @@ export interface AgentResult {
   readonly end: AgentEnd
   /** Why the loop ended, in words, when it did not end with an answer. */
   readonly why: string | undefined
+  /** Interrupted: the call that was running when the user stopped the tools. */
+  readonly stopped?: ToolCallPart | undefined
 }
 
 /** How many times in a row the same call (or a call of a missing tool) may come before the loop stops. */
 const REPEATS = 3
 
 export const runAgent = <E, R>(conversation: Conversation, prompt: string, options: AgentOptions<E, R>): Effect.Effect<AgentResult, never, R> =>
-  Effect.gen(function*() {
+  // Only an answer's stream and the tools stop at Ctrl-C (each makes itself interruptible): the loop's own
+  // bookkeeping (what a stopped call printed, kept for the next request) always runs.
+  Effect.uninterruptible(Effect.gen(function*() {
     const turns: Array<TurnResult> = []
     const calls: Array<CallOutcome> = []
     let input: string | ReadonlyArray<UserPart> = prompt
@@ -76,16 +80,45 @@ export const runAgent = <E, R>(conversation: Conversation, prompt: string, optio
       // Calls that only read may run at once; any other, one after another, in the order asked.
       const readOnly = turn.toolCalls.every((c) => tools.find((t) => t.definition.name === c.name)?.readOnly === true)
       // Tools run interruptibly (Ctrl-C stops a command and its process group), even where the caller is not.
+      const done: Array<CallOutcome> = []
+      const stopped = new Map<string, string>()
       const ran = yield* Effect.exit(Effect.interruptible(Effect.forEach(
         turn.toolCalls,
         (call) =>
           Effect.tap(
-            runCall(call, tools, options.context, options.redact, options.skipPermissions, options.approve),
-            (o) => options.onCall?.(o) ?? Effect.void
+            runCall(call, tools, { ...options.context, onStopped: (partial) => stopped.set(call.id, partial) }, options.redact, options.skipPermissions, options.approve),
+            (o) => Effect.andThen(Effect.sync(() => done.push(o)), options.onCall?.(o) ?? Effect.void)
           ),
         { concurrency: readOnly ? 4 : 1 }
       )))
-      if (ran._tag === "Failure") return { turns, calls, end: "interrupted", why: "stopped while a tool ran" } satisfies AgentResult
+      if (ran._tag === "Failure") {
+        // Stopped by the user: each call's fate is kept for the next request (this run's, or -c's), so the model
+        // hears which ran, which was stopped with what it had printed, and which never started.
+        calls.push(...done)
+        const results: Array<ToolResultPart> = turn.toolCalls.map((call) => {
+          const finished = done.find((o) => o.call.id === call.id)
+          const partial = stopped.get(call.id)
+          return {
+            type: "tool-result",
+            callId: call.id,
+            name: call.name,
+            output: finished !== undefined
+              ? finished.output
+              : partial !== undefined
+              ? `The user stopped this call (Ctrl-C) while it ran. Its output so far:\n${options.redact(partial)}`
+              : "Not run: the user stopped the work (Ctrl-C) before this call started.",
+            ...(finished === undefined || finished.isError ? { isError: true } : {})
+          }
+        })
+        yield* conversation.keepResults(results)
+        return {
+          turns,
+          calls,
+          end: "interrupted",
+          why: "stopped while a tool ran",
+          stopped: turn.toolCalls.find((c) => stopped.has(c.id)) ?? turn.toolCalls.find((c) => done.every((o) => o.call.id !== c.id))
+        } satisfies AgentResult
+      }
       const outcomes = ran.value
       calls.push(...outcomes)
       // The same call again and again, or tools that do not exist: the model is told, and stopped on the third.
@@ -117,4 +150,4 @@ export const runAgent = <E, R>(conversation: Conversation, prompt: string, optio
       }))
       input = refused === undefined ? [...results, ...images] : results
     }
-  })
+  }))

@@ -27,8 +27,10 @@ import {
   type ToolCallPart,
   type ToolChoice,
   type ToolDefinition,
+  type ToolResultPart,
   type Turn,
   type UserPart,
+  mergeUserTurns,
   userText
 } from "../providers/conversation.ts"
 
@@ -128,6 +130,11 @@ export interface Conversation {
    * `Effect.uninterruptible`; the stream still stops at once.
    */
   readonly send: <E, R>(input: string | ReadonlyArray<UserPart>, options: SendOptions<E, R>) => Effect.Effect<TurnResult, never, R>
+  /**
+   * Results of calls that ran (or were stopped) without a request after them: kept in the conversation and saved,
+   * so that the next request (this run's, or `-c`'s) tells the model what happened to each.
+   */
+  readonly keepResults: (parts: ReadonlyArray<ToolResultPart>) => Effect.Effect<StoreError | undefined>
   /** The conversation continues on another model, whatever its wire format; the history is carried over. */
   readonly switchModel: (selected: Selected) => void
   /** Why the current model cannot take these images (droid's noImageSupport, the API's limits), or undefined. */
@@ -241,7 +248,7 @@ export const make = Effect.fn("Conversation.make")(function*(options: MakeOption
 
   let id = options.resumed?.id ?? crypto.randomUUID()
   let selected = options.selected
-  let turns: ReadonlyArray<Turn> = options.resumed?.messages.map((m) => ({ role: m.role, parts: m.parts }) as Turn) ?? []
+  let turns: ReadonlyArray<Turn> = mergeUserTurns(options.resumed?.messages.map((m) => ({ role: m.role, parts: m.parts }) as Turn) ?? [])
   /** Notices said once a conversation (one about a cap too small to think, not one per request of a loop). */
   const said = new Set<string>()
   const system = options.system ?? options.resumed?.system
@@ -255,7 +262,8 @@ export const make = Effect.fn("Conversation.make")(function*(options: MakeOption
         : opts.images !== undefined && opts.images.length > 0
         ? { role: "user", parts: [...opts.images, { type: "text", text: input }] }
         : userText(input)
-      const asked: ReadonlyArray<Turn> = [...turns, message]
+      // (after results byok kept when the user stopped the tools, the message joins their turn)
+      const asked: ReadonlyArray<Turn> = mergeUserTurns([...turns, message])
       const maxOutputTokens = opts.maxOutputTokens ?? entry.maxOutputTokens
       const notice = (words: string) => opts.onNotice?.(words) ?? Effect.void
       const noThinking = entry.provider === "anthropic" ? noRoomToThink(opts.reasoningEffort ?? selected.reasoningEffort, maxOutputTokens, entry.model) : undefined
@@ -570,6 +578,15 @@ export const make = Effect.fn("Conversation.make")(function*(options: MakeOption
       return turns
     },
     send,
+    keepResults: (parts) =>
+      Effect.gen(function*() {
+        const turn: Turn = { role: "user", parts }
+        turns = [...turns, turn]
+        if (options.ephemeral) return undefined
+        return yield* sessions.append({ id, system: system !== undefined ? redactor.redact(system) : undefined, title: undefined }, [
+          storedMessage(selected.entry, turn, now())
+        ]).pipe(Effect.as(undefined), Effect.catch((error) => Effect.succeed(error)))
+      }),
     imagesRefused: (images) => imagesRefused(selected.entry, images),
     switchModel: (next) => {
       selected = next

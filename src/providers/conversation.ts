@@ -128,6 +128,18 @@ export const withEveryCallAnswered = (turns: ReadonlyArray<Turn>): ReadonlyArray
   return changed ? out : turns
 }
 
+/**
+ * Consecutive user turns as one (a turn of results byok kept after the user stopped the tools, then the user's
+ * next message): every API takes a call's results, then what the user says, in one turn.
+ */
+export const mergeUserTurns = (turns: ReadonlyArray<Turn>): ReadonlyArray<Turn> =>
+  turns.reduce<Array<Turn>>((out, turn) => {
+    const last = out.at(-1)
+    if (turn.role === "user" && last?.role === "user") out[out.length - 1] = { role: "user", parts: [...last.parts, ...turn.parts] }
+    else out.push(turn)
+    return out
+  }, [])
+
 /** A tool the model may call: its name, what it is for, and its arguments as a JSON Schema object. */
 export interface ToolDefinition {
   readonly name: string

@@ -107,7 +107,12 @@ export const Execute: BuiltinTool = {
           tail
         }))
       })
-      // Interrupted (Ctrl-C on the loop): the whole group goes.
-      return Effect.sync(abort)
+      // Interrupted (Ctrl-C on the loop): the whole group goes, and what it printed so far is told.
+      return Effect.sync(() => {
+        abort()
+        clearTimeout(timer)
+        const elapsed = ((performance.now() - started) / 1000).toFixed(1)
+        ctx.onStopped?.(`${headAndTail(output.replace(/\s+$/, "")) || "(no output)"}\n[stopped by the user after ${elapsed} s]`)
+      })
     })
 }

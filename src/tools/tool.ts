@@ -15,6 +15,8 @@ export interface ToolContext {
   readonly sandbox?: Sandbox | undefined
   /** Stops a running command (its whole process group). */
   readonly signal?: AbortSignal | undefined
+  /** Told what a command had printed when the user stopped it (its run was interrupted), for the model. */
+  readonly onStopped?: ((partial: string) => void) | undefined
 }
 
 export interface ToolOutcome {
