@@ -346,7 +346,7 @@ describe("the chat acts too", () => {
     }
   }, 20_000)
 
-  test("Ctrl-C while a command runs stops it and leaves no process behind", async () => {
+  test("a running command shows its line with its time; Ctrl-C stops it, says which, leaves no process, and the model hears it", async () => {
     const dir = repo()
     const marker = `${31 + (process.pid % 50)}.5`
     const script = scripted("generic-chat-completion-api", [{ name: "Execute", args: { command: `sleep ${marker}` } }], "never")
@@ -360,10 +360,16 @@ describe("the chat acts too", () => {
         await Bun.sleep(100)
       }
       expect(Bun.spawnSync(["pgrep", "-f", `sleep ${marker}`]).exitCode).toBe(0)
+      // the running call's line, with the seconds it has run
+      await pane.waitFor(new RegExp(`Execute sleep ${marker.replace(".", "\\.")} · [1-9]\\d*s`))
       pane.keys("C-c")
-      await pane.waitFor("[stopped")
+      await pane.waitFor(`[stopped Execute sleep ${marker}:`)
       await Bun.sleep(700)
       expect(Bun.spawnSync(["pgrep", "-f", `sleep ${marker}`]).exitCode).toBe(1)
+      // the next message tells the model the command was stopped
+      pane.line("what happened?")
+      await pane.waitFor(/what happened\?\s*never/)
+      expect(script.seen.at(-1)![0]!.output).toContain("The user stopped this call (Ctrl-C) while it ran")
     } finally {
       pane.stop()
     }

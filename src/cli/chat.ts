@@ -148,6 +148,8 @@ const chatWith = (flags: ChatInput) =>
     let images: Array<ImagePart> = []
     /** -r and /effort: how hard the model thinks, for this chat, over the model's own setting. */
     let effort = yield* reasoningEffortSetting(flags.reasoningEffort)
+    /** The call running now (its name and subject), for saying which one Ctrl-C stopped. */
+    let running: string | undefined
     /** Whether anything was saved, for the hint on leaving. */
     let saved = false
 
@@ -365,6 +367,11 @@ const chatWith = (flags: ChatInput) =>
               maxTurns: CHAT_MAX_TURNS,
               send: (step) => ({ ...options, ...(step === 1 ? { images } : {}) }),
               onCall: (o) => info(callLine(o, tty !== undefined ? color : t.color)),
+              // A running call's line, with the seconds it has run, until it ends (its own line replaces it).
+              onRunning: (name, subject) => {
+                running = `${name} ${stripControls(subject).replace(/\n/g, " ").slice(0, 80)}`.trim()
+                return startSpinner(tty !== undefined, style.dim(`${running} ·`), out)
+              },
               approve: tty !== undefined
                 ? (request) =>
                   Effect.gen(function*() {
@@ -387,11 +394,13 @@ const chatWith = (flags: ChatInput) =>
             })
             turn = result.turns.at(-1)!
             loop = result.turns
+            const stoppedCall = running
+            running = undefined
             if (result.end === "interrupted") {
               // Ctrl-C while a tool ran: the tool (and its process group) is stopped; what was done stays.
               images = []
               saved = saved || (turn.recorded !== "nowhere" && turn.recorded !== "off")
-              yield* tell(style.dim("[stopped while a tool ran: the conversation keeps what was done; your next message goes on from there]"))
+              yield* tell(style.dim(`[stopped ${stoppedCall ?? result.stopped?.name ?? "a tool"}: the conversation keeps what was done, and the model will hear it was stopped; your next message goes on from there]`))
               yield* tell("")
               return
             }

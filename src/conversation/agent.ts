@@ -20,6 +20,8 @@ export interface AgentOptions<E, R> {
   readonly send: (step: number) => Omit<SendOptions<E, R>, "tools">
   /** Told of each request's answer as it ends, before its calls run (what the model said between calls, in order). */
   readonly onTurn?: ((turn: TurnResult) => Effect.Effect<void, never, R>) | undefined
+  /** Told when a call starts running (the chat shows it with its time); what it returns is run when it ends. */
+  readonly onRunning?: ((name: string, subject: string) => Effect.Effect<Effect.Effect<void>>) | undefined
   /** Told of each call as it ends, for the screen. */
   readonly onCall?: ((outcome: CallOutcome) => Effect.Effect<void, never, R>) | undefined
   /** Asks the user about a call above the level (the chat); without it such a call is refused. */
@@ -86,7 +88,7 @@ export const runAgent = <E, R>(conversation: Conversation, prompt: string, optio
         turn.toolCalls,
         (call) =>
           Effect.tap(
-            runCall(call, tools, { ...options.context, onStopped: (partial) => stopped.set(call.id, partial) }, options.redact, options.skipPermissions, options.approve),
+            runCall(call, tools, { ...options.context, onStopped: (partial) => stopped.set(call.id, partial) }, options.redact, options.skipPermissions, options.approve, options.onRunning),
             (o) => Effect.andThen(Effect.sync(() => done.push(o)), options.onCall?.(o) ?? Effect.void)
           ),
         { concurrency: readOnly ? 4 : 1 }

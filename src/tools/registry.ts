@@ -59,7 +59,9 @@ export const runCall = (
   ctx: ToolContext,
   redact: (text: string) => string,
   skipPermissions = false,
-  approve?: Approve
+  approve?: Approve,
+  /** Told when the call starts running (after any question), with what it is about; what it returns ends it. */
+  running?: (name: string, subject: string) => Effect.Effect<Effect.Effect<void>>
 ): Effect.Effect<CallOutcome> => Effect.suspend(() => {
   const tool = tools.find((t) => t.definition.name === call.name)
   const base = { call, tool }
@@ -83,7 +85,8 @@ export const runCall = (
   // tools' path checks follow it.
   const needed = levelFor(risk) ?? "high"
   const level = skipPermissions ? "high" : AUTONOMY_LEVELS.indexOf(needed) > AUTONOMY_LEVELS.indexOf(ctx.level) ? needed : ctx.level
-  const run = Effect.map(tool.run(args, level === ctx.level ? ctx : { ...ctx, level }), (outcome) => ({
+  const started = running?.(call.name, subject) ?? Effect.succeed(Effect.void)
+  const run = Effect.map(Effect.flatMap(started, (done) => Effect.ensuring(tool.run(args, level === ctx.level ? ctx : { ...ctx, level }), done)), (outcome) => ({
     ...outcome,
     ...base,
     subject,
