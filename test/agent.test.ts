@@ -229,6 +229,20 @@ describe("a tool the user stops", () => {
     expect(results[0]!.output).toContain("started-work")
     expect(results[0]!.output).not.toContain("was not run")
     expect(results[0]!.isError).toBe(true)
+    // and the chat, resumed, draws the calls as it does live: the stopped one said to be stopped
+    const chat = Bun.spawn([bin, "-c", "-m", "Claude"], {
+      cwd: dir,
+      env: { PATH: process.env["PATH"] ?? "", NO_COLOR: "1", HOME: home, BYOK_HOME: data, BYOK_MAX_RETRIES: "0" },
+      stdin: new Blob(["/exit\n"]),
+      stdout: "pipe",
+      stderr: "pipe"
+    })
+    const [, replay] = await Promise.all([chat.exited, new Response(chat.stderr).text()])
+    expect(replay).toContain("› Work")
+    expect(replay).toContain("! Execute echo started-work; sleep 30 · stopped")
+    expect(replay).toContain("› What happened?")
+    expect(replay).toContain("I see it was stopped.")
+    expect(replay.indexOf("› Work")).toBeLessThan(replay.indexOf("· stopped"))
   })
 })
 

@@ -1,7 +1,9 @@
 // A tool call as the screen shows it: one compact line (what ran, on what, how it went), an edit's diff in colour,
 // and the last lines of a command's output, dimmed. exec writes it to stderr; the chat to the terminal.
+import type { Turn } from "../providers/conversation.ts"
 import { stripControls } from "../lib/controls.ts"
-import type { CallOutcome } from "../tools/registry.ts"
+import { count } from "../lib/text.ts"
+import { BUILTIN, type CallOutcome } from "../tools/registry.ts"
 
 export const callLine = (o: CallOutcome, color: boolean): string => {
   const paint = (code: string, s: string) => (color ? `\x1b[${code}m${s}\x1b[0m` : s)
@@ -31,3 +33,48 @@ const DIFF_TAIL = 8
 const MAX_WIDTH = 400
 
 const narrow = (line: string) => (line.length <= MAX_WIDTH ? line : `${line.slice(0, MAX_WIDTH)} [… ${line.length - MAX_WIDTH} characters not shown]`)
+
+/**
+ * A saved conversation's turns as the chat drew them live: each message's text, and each call the model made as its
+ * line, with what its result said (ran, failed, refused, stopped, or not run). The results' own turns are not drawn.
+ */
+export const replayLines = (turns: ReadonlyArray<Turn>, color: boolean, user: (text: string) => string, interrupted: (i: number) => boolean): ReadonlyArray<string> => {
+  const paint = (code: string, s: string) => (color ? `\x1b[${code}m${s}\x1b[0m` : s)
+  const lines: Array<string> = []
+  turns.forEach((turn, i) => {
+    const text = turn.parts.flatMap((p) => (p.type === "text" && p.text.trim() !== "" ? [p.text.trim()] : [])).join("\n")
+    if (turn.role === "user") {
+      if (text !== "") lines.push(user(stripControls(text)))
+      return
+    }
+    if (text !== "") lines.push(`${stripControls(text)}${interrupted(i) ? paint("2", " [interrupted]") : ""}`)
+    const results = turns[i + 1]?.parts ?? []
+    for (const part of turn.parts) {
+      if (part.type !== "tool-call") continue
+      const result = results.find((r) => r.type === "tool-result" && r.callId === part.id)
+      let subject = ""
+      try {
+        const args: unknown = JSON.parse(part.arguments === "" ? "{}" : part.arguments)
+        const tool = BUILTIN.find((t) => t.definition.name === part.name)
+        if (tool !== undefined && typeof args === "object" && args !== null) subject = tool.subject(args as Record<string, unknown>)
+      } catch {
+        // arguments the model wrote wrong: the line names the tool alone
+      }
+      const output = result?.type === "tool-result" ? result.output : undefined
+      const failedCall = result?.type === "tool-result" && result.isError === true
+      const summary = output === undefined
+        ? "not run"
+        : output.startsWith("The user stopped this call")
+        ? "stopped"
+        : output.startsWith("Not run:")
+        ? "refused"
+        : failedCall
+        ? "failed"
+        : count(output.split("\n").length, "line")
+      const mark = summary === "refused" ? paint("31", "✗") : failedCall || output === undefined ? paint("33", "!") : paint("32", "→")
+      const shown = stripControls(subject.length > 120 ? `${subject.slice(0, 117)}…` : subject).replace(/\n/g, " ")
+      lines.push(`${mark} ${stripControls(part.name)}${shown !== "" ? ` ${shown}` : ""} · ${summary}`)
+    }
+  })
+  return lines
+}

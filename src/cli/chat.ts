@@ -23,7 +23,7 @@ import { UsageError } from "../config/errors.ts"
 import type { RetryInfo } from "../providers/conversation.ts"
 import { toolsFor } from "../tools/registry.ts"
 import { type Autonomy, levelFor } from "../tools/risk.ts"
-import { callLine } from "./calls.ts"
+import { callLine, replayLines } from "./calls.ts"
 import { explainRetry } from "../explain/provider.ts"
 import { explainStoreWarning, NOWHERE } from "../explain/store.ts"
 import type { Totals } from "../ledger/ledger.ts"
@@ -182,15 +182,15 @@ const chatWith = (flags: ChatInput) =>
       `byok ${VERSION} · ${conversation.model.entry.displayName} (${conversation.model.entry.provider}) · /help for commands · Ctrl-D to leave`
     ))
     if (resumed !== undefined) {
-      const shown = resumed.messages.slice(-4)
+      // The last exchanges, drawn as the live chat drew them: the messages, and each call the model made as its line.
+      const messages = resumed.messages
+      const from = Math.max(0, messages.length - 6)
+      const shown = messages.slice(from)
       yield* tell(style.dim(
-        `Resumed conversation ${resumed.id.slice(0, 8)} (${resumed.messages.length} messages)` +
-          (resumed.messages.length > shown.length ? `; the last ${shown.length}:` : ":")
+        `Resumed conversation ${resumed.id.slice(0, 8)} (${messages.length} messages)` + (from > 0 ? "; the last few:" : ":")
       ))
-      // Saved answers are model text: on a terminal, without its control sequences.
-      const safe = (text: string) => (t.stdoutIsTty ? stripControls(text) : text)
-      for (const m of shown) {
-        yield* tell(m.role === "user" ? `${style.accent("›")} ${safe(m.content)}` : `${safe(m.content)}${m.interrupted ? style.dim(" [interrupted]") : ""}`)
+      for (const line of replayLines(shown, tty !== undefined ? color : t.color, (text) => `${style.accent("›")} ${text}`, (i) => shown[i]!.interrupted)) {
+        yield* tell(line)
       }
       yield* tell("")
     }
