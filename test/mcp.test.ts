@@ -195,6 +195,25 @@ describe("server-everything through byok", () => {
     }
   }, 60_000)
 
+  test("legacy SSE shuts down cleanly: 20 runs that call a tool each exit 0 (an aborted body's cancel was left unhandled)", async () => {
+    const ssePort = freePort()
+    const sse = Bun.spawn([EVERYTHING, "sse"], { env: { ...process.env, PORT: String(ssePort) }, stdout: "ignore", stderr: "pipe" })
+    try {
+      await waitFor(() => fetch(`http://127.0.0.1:${ssePort}/`).then(() => true, () => false))
+      const home = homeWith({ old: { type: "sse", url: `http://127.0.0.1:${ssePort}/sse` } })
+      const codes: Array<number> = []
+      for (let i = 0; i < 20; i++) {
+        play("generic-chat-completion-api", [{ name: "mcp__old__echo", args: { message: `run ${i}` } }])
+        const r = await run(["exec", "--auto", "low", "-m", "Chat", "Echo"], home, scratch("data"))
+        codes.push(r.code)
+        if (r.code !== 0) console.log(r.stderr)
+      }
+      expect(codes).toEqual(Array(20).fill(0))
+    } finally {
+      sse.kill()
+    }
+  }, 120_000)
+
   test("no key reaches a model through a server: the server gets no key from byok's environment, and an ${VAR} it is given is redacted", async () => {
     const home = homeWith({ every: { command: EVERYTHING, env: { TOKEN: "${MCP_TOKEN}" } } })
     const script = play("openai", [{ name: "mcp__every__get-env", args: {} }], "Seen.")

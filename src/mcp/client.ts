@@ -299,7 +299,8 @@ const sseTransport = (server: McpServer, options: ConnectOptions, protocol: Prot
         body: json,
         signal: controller.signal
       }).then((r) => {
-        void r.body?.cancel()
+        // (aborted at shutdown, the cancel rejects: nothing to say then)
+        r.body?.cancel().catch(() => {})
         if (!r.ok) rpc.refuse(json, `the server answered ${r.status} to a message`)
       }).catch((error: Error) => rpc.end(`cannot send to ${endpoint}: ${error.message}`))
     }
@@ -309,7 +310,7 @@ const sseTransport = (server: McpServer, options: ConnectOptions, protocol: Prot
       catch: (error) => problem(`cannot reach ${server.url}: ${(error as Error).message}`)
     })
     if (!response.ok || response.body === null) {
-      void response.body?.cancel()
+      response.body?.cancel().catch(() => {})
       return yield* Effect.fail(problem(`${server.url} answered ${response.status} to the event-stream request`))
     }
     yield* Effect.addFinalizer(() => Effect.sync(() => {
