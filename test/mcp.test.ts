@@ -407,14 +407,47 @@ describe("servers that fail", () => {
     expect(toolsOffered("anthropic").some((t) => t.startsWith("mcp__gone__"))).toBe(false)
   }, 60_000)
 
-  test("a server that speaks an older MCP revision is connected to with it; an unknown one is said", async () => {
-    const home = homeWith({ old: { command: process.execPath, args: [ODD, "old"] }, ancient: { command: process.execPath, args: [ODD, "ancient"] } })
+  test("a server that speaks an older MCP revision is gone on with: one start, one initialize; an unknown one is said", async () => {
+    const mark = join(scratch("mark"), "old.log")
+    const home = homeWith({ old: { command: process.execPath, args: [ODD, "old"], env: { MARK: mark } }, ancient: { command: process.execPath, args: [ODD, "ancient"] } })
     const script = play("anthropic", [{ name: "mcp__old__peek", args: {} }])
     const r = await run(["exec", "--auto", "low", "-m", "Claude", "Peek"], home, scratch("data"))
     expect(r.code).toBe(0)
     expect(script.seen.at(-1)![0]!.output).toContain("peek ran")
+    expect(readFileSync(mark, "utf8")).toBe("started\n")
     expect(r.stderr).toContain('MCP server "ancient"')
     expect(r.stderr).toContain("the server speaks MCP 2023-01-01, which byok does not")
+  }, 60_000)
+
+  test("over HTTP too: an older revision is initialized once, and its version goes in the header after", async () => {
+    const seen: Array<{ method: string; version: string | null }> = []
+    const fake = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      async fetch(req) {
+        if (req.method !== "POST") return new Response(null, { status: 405 })
+        const message = await req.json() as { id?: number; method: string }
+        seen.push({ method: message.method, version: req.headers.get("mcp-protocol-version") })
+        if (message.id === undefined) return new Response(null, { status: 202 })
+        const result = message.method === "initialize"
+          ? { protocolVersion: "2025-06-18", capabilities: { tools: {} }, serverInfo: { name: "fake", version: "1" } }
+          : message.method === "tools/list"
+          ? { tools: [{ name: "peek", description: "Looks.", inputSchema: { type: "object", properties: {} }, annotations: { readOnlyHint: true } }] }
+          : { content: [{ type: "text", text: "peeked over http" }] }
+        return Response.json({ jsonrpc: "2.0", id: message.id, result })
+      }
+    })
+    try {
+      const home = homeWith({ web: { type: "http", url: `http://127.0.0.1:${fake.port}/mcp` } })
+      const script = play("anthropic", [{ name: "mcp__web__peek", args: {} }])
+      const r = await run(["exec", "--auto", "low", "-m", "Claude", "Peek"], home, scratch("data"))
+      expect(r.code).toBe(0)
+      expect(script.seen.at(-1)![0]!.output).toContain("peeked over http")
+      expect(seen.filter((m) => m.method === "initialize")).toHaveLength(1)
+      expect(seen.filter((m) => m.method !== "initialize").map((m) => m.version)).toEqual(seen.slice(1).map(() => "2025-06-18"))
+    } finally {
+      fake.stop(true)
+    }
   }, 60_000)
 
   test("notifications/tools/list_changed: the next request offers the new list", async () => {

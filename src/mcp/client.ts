@@ -12,7 +12,7 @@ import * as McpClient from "effect/ai/McpClient"
 import { McpClientError, TimeoutError, TransportError } from "effect/ai/McpClientError"
 import * as McpProtocol from "effect/ai/McpProtocol"
 import type * as McpSchema from "effect/ai/McpSchema"
-import { HttpClient } from "effect/http"
+import { HttpClient, HttpClientRequest } from "effect/http"
 import { appendFileSync } from "node:fs"
 import { VERSION } from "../version.ts"
 import type { ImagePart } from "../providers/conversation.ts"
@@ -60,13 +60,9 @@ const LATEST: Protocol = McpProtocol.v2025_11_25
 /**
  * The older revisions a server may answer `initialize` with. effect's client takes one revision and refuses a
  * server that answers another; these share its stateful shape (initialize, then tools/list and tools/call), so a
- * server that speaks one of them is connected to again with it rather than refused.
+ * server that speaks one of them is gone on with (connect).
  */
-const OLDER: Readonly<Record<string, Protocol>> = {
-  "2025-06-18": McpProtocol.v2025_06_18 as unknown as Protocol,
-  "2025-03-26": McpProtocol.v2025_03_26 as unknown as Protocol,
-  "2024-11-05": McpProtocol.v2024_11_05 as unknown as Protocol
-}
+const OLDER: ReadonlySet<string> = new Set(["2025-06-18", "2025-03-26", "2024-11-05"])
 const MAX_LINE = 16 * 1024 * 1024
 
 /** Every server process byok started and has not seen end: stopped when byok exits, whatever the way. */
@@ -410,53 +406,69 @@ export const describe = (error: unknown): string => {
 
 /**
  * Starts (or reaches) the server, initializes, and lists its tools. The scope owns the process or stream. A server
- * that answers with an older protocol revision byok knows is started again with that one.
+ * that answers initialize with an older protocol revision byok knows goes on with that revision, as the spec lets a
+ * client: one start, one initialize (effect's client would refuse it: byok tells it the revision it asked for, and
+ * sends the server's own in the HTTP header from then on).
  */
 export const connect = (server: McpServer, options: ConnectOptions): Effect.Effect<Connection, string, Scope.Scope> =>
   Effect.gen(function*() {
     const log = logTo(options.logFile, options.redact)
+    /** The revision the server answered initialize with. */
     let answered: string | undefined
-    // Each attempt in a scope of its own inside the caller's: a failed one is closed at once (its process
-    // stopped); an interrupted one when the caller's is.
-    const outer = yield* Scope.Scope
-    const attempt = (protocol: Protocol) =>
-      Effect.gen(function*() {
-        const scope = yield* Scope.fork(outer)
-        return yield* connectWith(server, options, protocol, log, (version) => {
-          answered = version
-        }).pipe(Scope.provide(scope), Effect.tapError(() => Scope.close(scope, Exit.void)))
-      })
-    return yield* attempt(LATEST).pipe(Effect.catch((why: string) => {
-      // Refused for another revision: again with it, if byok knows it.
-      if (answered === undefined || answered === LATEST.protocolVersion) return Effect.fail(why)
-      const older = OLDER[answered]
-      if (older === undefined) return Effect.fail(`${why} (the server speaks MCP ${answered}, which byok does not)`)
-      log.note(`the server speaks MCP ${answered}: connecting again with it`)
-      return attempt(older)
-    }))
+    // A failed start is closed at once (its process stopped); an interrupted one when the caller's scope is.
+    const scope = yield* Scope.fork(yield* Scope.Scope)
+    return yield* connectWith(server, options, LATEST, log, (version) => {
+      answered = version
+      if (version !== LATEST.protocolVersion && OLDER.has(version)) log.note(`the server speaks MCP ${version}: going on with it`)
+    }, () => (answered !== undefined && OLDER.has(answered) ? answered : undefined)).pipe(
+      Scope.provide(scope),
+      Effect.tapError(() => Scope.close(scope, Exit.void)),
+      Effect.mapError((why) =>
+        answered !== undefined && answered !== LATEST.protocolVersion && !OLDER.has(answered)
+          ? `${why} (the server speaks MCP ${answered}, which byok does not)`
+          : why
+      )
+    )
   })
 
-const connectWith = (server: McpServer, options: ConnectOptions, protocol: Protocol, log: Log, onVersion: (version: string) => void) =>
+const connectWith = (
+  server: McpServer,
+  options: ConnectOptions,
+  protocol: Protocol,
+  log: Log,
+  onVersion: (version: string) => void,
+  /** The older revision the server took up, once it has: sent in the HTTP header instead of the one asked for. */
+  older: () => string | undefined
+) =>
   Effect.gen(function*() {
     log.note(`starting ${server.type === "stdio" ? [server.command, ...server.args].join(" ") : server.url}`)
+    const http = HttpClient.mapRequest(options.http, (request) => {
+      const version = older()
+      return version === undefined ? request : HttpClientRequest.setHeader(request, "mcp-protocol-version", version)
+    })
     const base = server.type === "stdio"
       ? yield* stdioTransport(server, options, protocol, log)
       : server.type === "sse"
       ? yield* sseTransport(server, options, protocol, log)
-      : { transport: yield* McpClient.http({ url: server.url!, protocol, headers: server.headers }).pipe(Effect.provideService(HttpClient.HttpClient, options.http)), ended: () => undefined }
+      : { transport: yield* McpClient.http({ url: server.url!, protocol, headers: server.headers }).pipe(Effect.provideService(HttpClient.HttpClient, http)), ended: () => undefined }
     // The raw tools/list pages: their annotations as the server wrote them.
     const raw = new Map<string, RawTool>()
     const transport: McpClient.Transport = {
       ...base.transport,
       request: (message, tool) =>
-        base.transport.request(message, tool).pipe(Effect.tap((response) =>
-          Effect.sync(() => {
-            const result = (response as { result?: { tools?: unknown; protocolVersion?: unknown } }).result
-            if (message.method === "initialize" && typeof result?.protocolVersion === "string") onVersion(result.protocolVersion)
-            if (message.method !== "tools/list" || !Array.isArray(result?.tools)) return
+        base.transport.request(message, tool).pipe(Effect.map((response) => {
+          const result = (response as { result?: { tools?: unknown; protocolVersion?: unknown } }).result
+          if (message.method === "initialize" && typeof result?.protocolVersion === "string") {
+            onVersion(result.protocolVersion)
+            // An older revision byok knows shares the shape of what byok asks (initialize, tools/list, tools/call):
+            // effect's client is told the revision it asked for, and the connection goes on.
+            if (older() !== undefined) return { ...response, result: { ...result, protocolVersion: protocol.protocolVersion } } as typeof response
+          }
+          if (message.method === "tools/list" && Array.isArray(result?.tools)) {
             for (const t of result.tools as Array<RawTool>) if (typeof t?.name === "string") raw.set(t.name, t)
-          })
-        ))
+          }
+          return response
+        }))
     }
     const client = yield* McpClient.make({ name: "byok", version: VERSION, timeout: options.startTimeoutMs }).pipe(
       Effect.provideService(McpClient.Transport, transport)
