@@ -450,6 +450,28 @@ describe("servers that fail", () => {
     }
   }, 60_000)
 
+  test("a 401 with a Bearer challenge says the server asks for an OAuth login, with what to do; no token check advice", async () => {
+    const fake = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      fetch: () => new Response("unauthorized", {
+        status: 401,
+        headers: { "www-authenticate": 'Bearer resource_metadata="http://127.0.0.1:9/.well-known/oauth-protected-resource", scope="read"' }
+      })
+    })
+    try {
+      const home = homeWith({ locked: { type: "http", url: `http://127.0.0.1:${fake.port}/mcp` } })
+      const r = await run(["mcp", "get", "locked"], home, scratch("data"))
+      expect(r.code).toBe(1)
+      const said = r.stdout + r.stderr
+      expect(said).toContain("the server asks for an OAuth login (its metadata: http://127.0.0.1:9/.well-known/oauth-protected-resource), which byok does not do yet")
+      expect(said).toContain("byok cannot log in to an OAuth server yet")
+      expect(said).not.toContain("check the token")
+    } finally {
+      fake.stop(true)
+    }
+  }, 60_000)
+
   test("notifications/tools/list_changed: the next request offers the new list", async () => {
     const home = homeWith({ odd: { command: process.execPath, args: [ODD, "changing"] } })
     play("anthropic", [{ name: "mcp__odd__peek", args: {} }, { name: "mcp__odd__fresh", args: {} }])

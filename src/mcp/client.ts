@@ -9,7 +9,7 @@
 // `notifications/cancelled` for it.
 import { Effect, Exit, Scope } from "effect"
 import * as McpClient from "effect/ai/McpClient"
-import { McpClientError, TimeoutError, TransportError } from "effect/ai/McpClientError"
+import { HttpError, McpClientError, TimeoutError, TransportError } from "effect/ai/McpClientError"
 import * as McpProtocol from "effect/ai/McpProtocol"
 import type * as McpSchema from "effect/ai/McpSchema"
 import { HttpClient, HttpClientRequest } from "effect/http"
@@ -397,6 +397,11 @@ export const describe = (error: unknown): string => {
   if (error instanceof McpClientError) {
     const reason = error.reason
     if (reason instanceof TimeoutError) return `no answer within the time allowed (${reason.message})`
+    // A 401 with a Bearer challenge: the server wants an OAuth login, not a fixed token (RFC 6750, MCP authorization).
+    if (reason instanceof HttpError && reason.status === 401 && /^\s*Bearer\b/i.test(reason.wwwAuthenticate ?? "")) {
+      const metadata = /resource_metadata="?([^",\s]+)/i.exec(reason.wwwAuthenticate!)?.[1]
+      return `${reason.message}: the server asks for an OAuth login${metadata !== undefined ? ` (its metadata: ${metadata})` : ""}, which byok does not do yet`
+    }
     // A transport failure's own words are general ("MCP HTTP request failed"): the cause says what happened.
     const cause = "cause" in reason ? causeText(reason.cause) : undefined
     return cause !== undefined && !reason.message.includes(cause) ? `${reason.message}: ${cause}` : reason.message

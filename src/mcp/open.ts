@@ -96,6 +96,9 @@ export const fixFor = (state: ServerState): string => {
     return `run it by hand to see what it waits for (${where(state)}); BYOK_MCP_TIMEOUT=SECONDS allows longer`
   }
   if (/exited|ended by/.test(why)) return `its log says why: byok's data directory, mcp-logs/${state.server.slug}.log`
+  if (/asks for an OAuth login/.test(why)) {
+    return `byok cannot log in to an OAuth server yet; if the service gives you a token to paste, put it in "headers" of "${state.server.name}" in ${file} ("Authorization": "Bearer \${TOKEN}")`
+  }
   if (/HTTP status 401|HTTP status 403/.test(why)) return `check the token in "headers" of "${state.server.name}" in ${file}`
   if (state.server.type === "http") return `check that ${state.server.url} is reachable and an MCP endpoint (for an older server, "type": "sse")`
   if (state.server.type === "sse") return `check that ${state.server.url} is reachable and an MCP event stream (for a newer server, "type": "http")`
