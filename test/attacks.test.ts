@@ -15,7 +15,7 @@ import { scrubEnv } from "../src/sandbox/env.ts"
 import { DEFAULT_SETTINGS } from "../src/sandbox/policy.ts"
 import { detect, make, type Sandbox } from "../src/sandbox/sandbox.ts"
 import { BUILTIN, type CallOutcome, runCall } from "../src/tools/registry.ts"
-import type { Autonomy, CommandRules } from "../src/tools/risk.ts"
+import type { Autonomy, CommandRules } from "../src/sandbox/levels.ts"
 
 const CANARY = "sk-canary-attack-7Hq2Zp9Lx4Vw8Rt6"
 const status = await detect()

@@ -12,7 +12,7 @@ import { DEFAULT_SETTINGS } from "../src/sandbox/policy.ts"
 import { make } from "../src/sandbox/sandbox.ts"
 import { LS } from "../src/tools/ls.ts"
 import { Read } from "../src/tools/read.ts"
-import type { Autonomy } from "../src/tools/risk.ts"
+import type { Autonomy } from "../src/sandbox/levels.ts"
 import { Glob, Grep } from "../src/tools/search.ts"
 import type { BuiltinTool } from "../src/tools/tool.ts"
 

@@ -1,7 +1,8 @@
 // Command risk, from the parsed words: a table of commands and the level each needs, the ways commands are joined,
 // and droid's allow and deny lists.
 import { describe, expect, test } from "bun:test"
-import { allows, classifyCommand, parseCommand, type Risk } from "../src/tools/risk.ts"
+import { allows, type Risk } from "../src/sandbox/levels.ts"
+import { classifyCommand, parseCommand } from "../src/tools/risk.ts"
 
 const TABLE: ReadonlyArray<readonly [string, Risk]> = [
   ["ls -la", "read"],

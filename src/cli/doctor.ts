@@ -6,7 +6,7 @@ import { ConfigService, type EntryRecord, type Selected } from "../config/config
 import { type Check, dataFileChecks, diagnose, type ModelReport } from "../doctor/doctor.ts"
 import { dataPlace } from "../lib/sqlite.ts"
 import { existsSync } from "node:fs"
-import type { DoctorInput } from "./commands.ts"
+import type { DoctorInput } from "./inputs.ts"
 import { QuietExit } from "./exit.ts"
 import { timeoutSetting, withConfig } from "./services.ts"
 import { printJson, printLine } from "./render.ts"

@@ -7,7 +7,7 @@ import { UsageError } from "../config/errors.ts"
 import { type Conversation, open as openConversation, type TurnResult } from "../conversation/conversation.ts"
 import { explainRetry } from "../explain/provider.ts"
 import { explainStoreWarning, NOWHERE } from "../explain/store.ts"
-import type { ExecInput } from "./commands.ts"
+import type { ExecInput } from "./inputs.ts"
 import { describeCause, formatReport, QuietExit } from "./exit.ts"
 import { endingOf } from "../lib/cause.ts"
 import { Redactor } from "../lib/redact.ts"
@@ -23,7 +23,7 @@ import { commandMessage, loadCustomCommands, SCRIPT_OUTPUT_LIMIT } from "../chat
 /** With --auto: the most requests of one loop unless --max-turns says. */
 const DEFAULT_MAX_TURNS = 50
 import { ExitCode } from "../explain/codes.ts"
-import type { Autonomy, CommandRules } from "../tools/risk.ts"
+import type { Autonomy, CommandRules } from "../sandbox/levels.ts"
 import type { BuiltinTool } from "../tools/tool.ts"
 import { closest, count } from "../lib/text.ts"
 import type { ReasoningEffort } from "../config/schema.ts"

@@ -3,7 +3,7 @@ import { Effect } from "effect"
 import { SessionStore } from "../chat/sessions.ts"
 import { UsageError } from "../config/errors.ts"
 import { displayWidth, padEnd } from "../lib/width.ts"
-import type { SessionsInput } from "./commands.ts"
+import type { SessionsInput } from "./inputs.ts"
 import { isoMinute, printJson, printLine } from "./render.ts"
 import { withServices } from "./services.ts"
 

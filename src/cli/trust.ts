@@ -6,7 +6,7 @@ import { UsageError } from "../config/errors.ts"
 import { PROJECT_COMMANDS, PROJECT_FILES, PROJECT_MCP, projectOf, repositoryOf, setTrust, trustedDirs, wasAnswered } from "../config/trust.ts"
 import { envVar } from "../lib/env.ts"
 import { dataPlace } from "../lib/sqlite.ts"
-import type { TrustInput } from "./commands.ts"
+import type { TrustInput } from "./inputs.ts"
 import { printLine } from "./render.ts"
 
 export const runTrust = (flags: TrustInput) =>

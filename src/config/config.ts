@@ -21,7 +21,7 @@ import {
   AmbiguousModel
 } from "./errors.ts"
 import { excerpt, parseJson } from "./json.ts"
-import { type Autonomy, AUTONOMY_LEVELS, type CommandRules } from "../tools/risk.ts"
+import { type Autonomy, AUTONOMY_LEVELS, type CommandRules } from "../sandbox/levels.ts"
 import { dataDirectory } from "../lib/sqlite.ts"
 import { DEFAULT_SETTINGS as DEFAULT_SANDBOX, SANDBOX_MODES, type SandboxMode, type SandboxSettings, strictness } from "../sandbox/policy.ts"
 import { isDirectory, isTrusted, PROJECT_COMMANDS, PROJECT_FILES, PROJECT_MCP, projectOf } from "./trust.ts"

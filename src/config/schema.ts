@@ -7,7 +7,7 @@ import { Redacted } from "effect"
 import type { Price } from "../ledger/prices.ts"
 import { type Endpoint, parseEndpoint } from "../lib/net.ts"
 import { closest } from "../lib/text.ts"
-import { isProviderName, providerForAlias, type ProviderName, PROVIDERS } from "../providers/registry.ts"
+import { isProviderName, providerForAlias, type ProviderName, PROVIDERS } from "../providers/names.ts"
 import type { ConfigIssue } from "./errors.ts"
 
 /** A validated model entry, the same whichever file and shape it came from. */

@@ -5,7 +5,7 @@
 import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs"
 import { dirname, join } from "node:path"
 import { PRIVATE_FILE, privateDirectory } from "../lib/sqlite.ts"
-import { realPath } from "../tools/workspace.ts"
+import { realPath } from "../lib/paths.ts"
 
 /** The files of a project that byok reads, when they exist, in the order they are merged. */
 export const PROJECT_FILES = [".factory/settings.json", ".factory/settings.local.json"] as const

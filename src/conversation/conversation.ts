@@ -17,7 +17,7 @@ import type { StoreError } from "../lib/sqlite.ts"
 import { imagesRefused, imageTokens } from "../providers/images.ts"
 import { noRoomToThink } from "../providers/anthropic/request.ts"
 import { recoverToolCalls } from "../providers/recover.ts"
-import type { ProviderName } from "../providers/registry.ts"
+import type { ProviderName } from "../providers/names.ts"
 import {
   type AssistantPart,
   type ImagePart,

@@ -3,7 +3,8 @@
 import { Duration } from "effect"
 import type { RetryInfo } from "../providers/conversation.ts"
 import type { ProviderError } from "../providers/errors.ts"
-import { localServerOf, startHint, versionPathHint } from "../providers/local.ts"
+import { localServerOf, startHint } from "../providers/local.ts"
+import { versionPathHint } from "../providers/registry.ts"
 import { contextFix } from "./local.ts"
 import type { Explanation } from "./report.ts"
 

@@ -9,7 +9,7 @@
 // and their provider options carry no format or model for reasoning.
 import type { Duration, Effect } from "effect"
 import type { ModelEntry, ReasoningEffort } from "../config/schema.ts"
-import type { ProviderName } from "./registry.ts"
+import type { ProviderName } from "./names.ts"
 import type { ProviderError } from "./errors.ts"
 
 export interface TextPart {

@@ -18,8 +18,6 @@ import type { SseMessage } from "./sse.ts"
 export interface WireSpec {
   /** What the format is called in lists (`/model`, `byok doctor`). */
   readonly label: string
-  /** Other words users write for this provider in their config; suggested as the fix. */
-  readonly aliases: ReadonlyArray<string>
   /** The format adds the API version to base_url itself (Anthropic's `/v1/messages`), so none is expected there. */
   readonly addsVersion: boolean
   /** The shortest prompt the model's host caches, in tokens; undefined where byok cannot tell. */

@@ -7,7 +7,6 @@ import { FetchHttpClient, HttpClient, HttpClientRequest } from "effect/http"
 import { Network, proxyFor } from "../lib/network.ts"
 import { VERSION } from "../version.ts"
 import type { ModelEntry } from "../config/schema.ts"
-import { WIRE_FORMATS } from "./registry.ts"
 
 export type ServerKind = "ollama" | "llama.cpp" | "vllm" | "lmstudio"
 
@@ -69,15 +68,6 @@ export const startHint = (entry: ModelEntry): string => {
   const server = localServerOf(entry)
   return server !== undefined ? `${server.name}: ${server.start}` : "Start the model server"
 }
-
-/**
- * The base_url to try when a server answered 404: OpenAI-style APIs live under a version path (`/v1`), which
- * base_url must include for formats that do not add it themselves. Undefined when base_url looks right.
- */
-export const versionPathHint = (entry: ModelEntry): string | undefined =>
-  WIRE_FORMATS[entry.provider].addsVersion || entry.endpoint.versioned || /openai/.test(entry.endpoint.path)
-    ? undefined
-    : `${entry.baseUrl}/v1`
 
 // ---- asking a server -----------------------------------------------------------------------------------------------
 

@@ -4,7 +4,8 @@ import type { LlmRequest } from "./conversation.ts"
 import type { ProviderError } from "./errors.ts"
 import type { LlmEvent } from "./event.ts"
 import { makeWireFormat, type WireFormat } from "./format.ts"
-import { type ProviderName, PROVIDERS, WIRE_FORMATS } from "./registry.ts"
+import { type ProviderName, PROVIDERS } from "./names.ts"
+import { WIRE_FORMATS } from "./registry.ts"
 
 export interface Interface {
   /** Streams one answer: Start, deltas, then exactly one Finish; or fails with a ProviderError. */

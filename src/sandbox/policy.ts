@@ -3,7 +3,7 @@
 // directory and the config's secret files; linux.ts and macos.ts turn a policy into the OS's own rules.
 import { homedir } from "node:os"
 import { join, resolve } from "node:path"
-import type { Autonomy } from "../tools/risk.ts"
+import type { Autonomy } from "./levels.ts"
 
 /** The hidden argument that makes byok's executable the sandbox helper (enter.ts). */
 export const SANDBOX_ARG = "__sandbox"

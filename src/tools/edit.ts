@@ -6,7 +6,8 @@ import { Effect } from "effect"
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { dirname, resolve } from "node:path"
 import { type BuiltinTool, failed, str } from "./tool.ts"
-import { isInside, isProtected, resolveWrite, shown } from "./workspace.ts"
+import { isInside } from "../lib/paths.ts"
+import { isProtected, resolveWrite, shown } from "./workspace.ts"
 
 /**
  * A unified-diff-like view of one change: the whole lines it touches, before and after, from the line it starts

@@ -7,7 +7,8 @@ import { Effect } from "effect"
 import { existsSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs"
 import { dirname, resolve } from "node:path"
 import { type BuiltinTool, failed, str } from "./tool.ts"
-import { isInside, isProtected, resolveWrite, shown } from "./workspace.ts"
+import { isInside } from "../lib/paths.ts"
+import { isProtected, resolveWrite, shown } from "./workspace.ts"
 
 type Hunk = { readonly context: string | undefined; readonly lines: ReadonlyArray<string> }
 type Op =

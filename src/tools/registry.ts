@@ -8,7 +8,7 @@ import { Execute } from "./execute.ts"
 import { LS } from "./ls.ts"
 import { ApplyPatch } from "./patch.ts"
 import { Read } from "./read.ts"
-import { allows, AUTONOMY_LEVELS, levelFor, type Risk } from "./risk.ts"
+import { allows, AUTONOMY_LEVELS, levelFor, type Risk } from "../sandbox/levels.ts"
 import { Glob, Grep } from "./search.ts"
 import type { BuiltinTool, ToolContext, ToolOutcome } from "./tool.ts"
 

@@ -1,4 +1,4 @@
-// Autonomy levels as droid defines them, and the risk of a shell command, read from its parsed words (never from a
+// The risk of a shell command (levels and risks: sandbox/levels.ts), read from its parsed words (never from a
 // substring): off allows reading and a short allowlist; low, file edits and low-risk commands; medium, reversible
 // workspace changes (installs, local git, builds); high, everything not blocked. The shell is read as a shell
 // reads it: quotes, `$'…'`, `\`, `~`, `$HOME`, `$(…)`, backticks, process substitution, heredocs and redirections;
@@ -7,25 +7,9 @@
 // sandbox (sandbox/) is what keeps the levels; this decides when to ask, and what never runs.
 import { homedir } from "node:os"
 import { normalize, resolve } from "node:path"
-import { isInside } from "./workspace.ts"
+import { isInside } from "../lib/paths.ts"
+import { type CommandRules, maxRisk, rankOf, type Risk } from "../sandbox/levels.ts"
 
-export type Autonomy = "off" | "low" | "medium" | "high"
-export const AUTONOMY_LEVELS: ReadonlyArray<Autonomy> = ["off", "low", "medium", "high"]
-
-/** What running something takes: "read" is allowed at every level; "blocked" at none. */
-export type Risk = "read" | "low" | "medium" | "high" | "blocked"
-
-const RANK: Readonly<Record<Risk, number>> = { read: 0, low: 1, medium: 2, high: 3, blocked: 4 }
-const LEVEL_RANK: Readonly<Record<Autonomy, number>> = { off: 0, low: 1, medium: 2, high: 3 }
-
-export const maxRisk = (a: Risk, b: Risk): Risk => (RANK[a] >= RANK[b] ? a : b)
-
-/** Whether a level allows a risk. */
-export const allows = (level: Autonomy, risk: Risk): boolean => risk !== "blocked" && RANK[risk] <= LEVEL_RANK[level]
-
-/** The lowest level that allows a risk (undefined for blocked). */
-export const levelFor = (risk: Risk): Autonomy | undefined =>
-  risk === "blocked" ? undefined : risk === "read" ? "off" : risk
 
 // ---- parsing -------------------------------------------------------------------------------------------------------
 
@@ -965,12 +949,6 @@ const blockedShape = (run: Run, at: PathCheck): Verdict | undefined => {
   return undefined
 }
 
-export interface CommandRules {
-  /** droid's commandAllowlist: these commands (by their first words) run at every level. */
-  readonly allow: ReadonlyArray<string>
-  /** droid's commandDenylist: never run. */
-  readonly deny: ReadonlyArray<string>
-}
 
 /** A rule's words as matched: the program by basename, then its words in order (options anywhere). */
 const matchesRule = (run: Run, rule: string): boolean => {
@@ -1082,7 +1060,7 @@ export const classifyCommand = (
   let risk: Risk = "read"
   const reasons: Array<string> = []
   const raise = (verdict: Verdict) => {
-    if (RANK[verdict.risk] > RANK[risk]) reasons.unshift(verdict.why)
+    if (rankOf(verdict.risk) > rankOf(risk)) reasons.unshift(verdict.why)
     else if (verdict.risk !== "read" && !reasons.includes(verdict.why)) reasons.push(verdict.why)
     risk = maxRisk(risk, verdict.risk)
   }
@@ -1108,7 +1086,7 @@ export const classifyCommand = (
           raise(v("high", "its arguments are worked out when it runs, so where it writes cannot be known"))
           break
         }
-        if (where === "unknown" && RANK[own.risk] === 0 && !["xargs"].includes(run.name)) {
+        if (where === "unknown" && rankOf(own.risk) === 0 && !["xargs"].includes(run.name)) {
           raise(v("high", "a path in it is worked out when it runs, and may lead out of the working directory"))
           break
         }

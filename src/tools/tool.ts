@@ -4,7 +4,7 @@
 import type { Effect } from "effect"
 import type { ImagePart, ToolDefinition } from "../providers/conversation.ts"
 import type { Sandbox } from "../sandbox/sandbox.ts"
-import type { Autonomy, CommandRules, Risk } from "./risk.ts"
+import type { Autonomy, CommandRules, Risk } from "../sandbox/levels.ts"
 
 export interface ToolContext {
   /** The working directory: writes and commands stay inside it unless the level is high. */

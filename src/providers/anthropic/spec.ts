@@ -9,7 +9,6 @@ export const ANTHROPIC_VERSION = "2023-06-01"
 
 export const spec: WireSpec = {
   label: "Anthropic Messages",
-  aliases: ["claude", "messages", "anthropic-messages"],
   addsVersion: true,
   cacheMinimum: (entry) => anthropicCacheMinimum(entry.model),
   url: messagesUrl,

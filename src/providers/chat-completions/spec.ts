@@ -9,15 +9,6 @@ import { makeParser } from "./stream.ts"
 
 export const spec: WireSpec = {
   label: "Chat Completions",
-  aliases: [
-    "chat-completions",
-    "chat-completion",
-    "openai-compatible",
-    "openai-chat",
-    "generic",
-    "ollama",
-    "openrouter"
-  ],
   addsVersion: false,
   // Hosts that cache: OpenAI itself, and OpenRouter's Anthropic models (through cache_control marks).
   cacheMinimum: (entry) => {

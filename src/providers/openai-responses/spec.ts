@@ -7,7 +7,6 @@ import { fromJson, makeParser } from "./stream.ts"
 
 export const spec: WireSpec = {
   label: "OpenAI Responses",
-  aliases: ["responses", "openai-responses"],
   addsVersion: false,
   cacheMinimum: () => OPENAI_CACHE_MINIMUM,
   url: (entry) => responsesUrl(entry.baseUrl),
