@@ -59,7 +59,9 @@ describe("Edit and Create", () => {
   })
   test("Create makes folders, refuses to overwrite; neither writes through a link out of the workspace", async () => {
     const dir = workspace()
-    expect((await run(Create, { file_path: "deep/new.txt", content: "hi\n" }, ctx(dir))).summary).toBe("1 line")
+    const one = await run(Create, { file_path: "deep/new.txt", content: "hi\n" }, ctx(dir))
+    expect(one.summary).toBe("1 line")
+    expect(one.output).toBe("Created deep/new.txt (1 line).")
     expect((await run(Create, { file_path: "deep/new.txt", content: "again" }, ctx(dir))).summary).toBe("exists")
     const other = workspace()
     symlinkSync(other, join(dir, "link"))
