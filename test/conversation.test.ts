@@ -7,7 +7,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as Sessions from "../src/chat/sessions.ts"
 import { ConfigService, type Selected } from "../src/config/config.ts"
-import { UnknownModel } from "../src/config/errors.ts"
+import { ConfigNotFound, UnknownModel } from "../src/config/errors.ts"
 import * as Conversation from "../src/conversation/conversation.ts"
 import * as Ledger from "../src/ledger/ledger.ts"
 import { type LlmRequest, textOf } from "../src/providers/conversation.ts"
@@ -72,7 +72,8 @@ const setup = (scripts: Array<Script>) => {
       })
   }))
   const config = Layer.succeed(ConfigService, ConfigService.of({
-    load: Effect.die("not used"),
+    // (no settings in these tests: compaction and the rest take their defaults)
+    load: Effect.fail(new ConfigNotFound({ path: "(none)", detail: "no config in this test" })),
     select: (query = {}) => {
       const name = query.name ?? query.saved ?? "Local"
       const entry = [local, claude].find((e) => e.displayName === name)

@@ -19,6 +19,8 @@ export const COMMANDS: ReadonlyArray<CommandSpec> = [
   { name: "effort", args: "[off|none|low|medium|high]", summary: "how hard the model thinks, for this chat" },
   { name: "image", args: "PATH", summary: "attach an image (PNG, JPEG, GIF, WebP) to your next message" },
   { name: "auto", args: "[off|low|medium|high]", summary: "let the model act with byok's tools at this level" },
+  { name: "context", args: "", summary: "how full the model's context window is, and of what" },
+  { name: "compact", args: "[INSTRUCTIONS]", summary: "summarise the conversation so far now, steered by the instructions" },
   { name: "sandbox", args: "", summary: "what commands the model runs may write, read and reach, at the level in force" },
   { name: "mcp", args: "[NAME]", summary: "the MCP servers and their state; /mcp NAME starts one and lists its tools" },
   { name: "clear", args: "", summary: "start a new conversation", aliases: ["new"] },

@@ -32,7 +32,12 @@ const MIGRATIONS: ReadonlyArray<string> = [
   ) WITHOUT ROWID;`,
   // 2: each message's parts (text, reasoning with its signature or encrypted content, tool calls and results) as
   // JSON; `content` keeps its text, for titles and lists. A message saved before has none: its text is its part.
-  `ALTER TABLE messages ADD COLUMN parts TEXT;`
+  `ALTER TABLE messages ADD COLUMN parts TEXT;`,
+  // 3: a conversation compacted to fit its model's window (conversation/compaction.ts): its summary, the turns
+  // before `summary_through` it replaces, and the turns before `pruned_through` whose tool results are cut.
+  `ALTER TABLE sessions ADD COLUMN summary TEXT;
+  ALTER TABLE sessions ADD COLUMN summary_through INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE sessions ADD COLUMN pruned_through INTEGER NOT NULL DEFAULT 0;`
 ]
 
 export type StoredMessage = Turn & {
@@ -62,6 +67,14 @@ export interface StoredSession {
   readonly system: string | undefined
   readonly modelName: string
   readonly messages: ReadonlyArray<StoredMessage>
+  /** What is summarised and pruned (conversation/compaction.ts), by turn index. */
+  readonly compacted: SessionCompaction
+}
+
+export interface SessionCompaction {
+  readonly summary: string | undefined
+  readonly through: number
+  readonly pruned: number
 }
 
 export interface SessionSummary {
@@ -90,6 +103,8 @@ export interface Interface {
   /** The most recently updated session. */
   readonly latest: Effect.Effect<StoredSession | undefined, StoreError>
   readonly list: (limit: number) => Effect.Effect<ReadonlyArray<SessionSummary>, StoreError>
+  /** Saves what of a session is summarised and pruned (it exists: its messages were appended first). */
+  readonly compact: (id: string, compacted: SessionCompaction) => Effect.Effect<void, StoreError>
   /** The titles of these sessions (those that exist), for labels in `byok cost`. */
   readonly titles: (ids: ReadonlyArray<string>) => Effect.Effect<ReadonlyMap<string, string>, StoreError>
 }
@@ -161,8 +176,10 @@ export const make = (path: string, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS): Int
   const dir = path.slice(0, path.lastIndexOf("/")) || "."
 
   const read = (db: Database, id: string): StoredSession | undefined => {
-    const session = db.query("SELECT id, system, model_name AS modelName FROM sessions WHERE id = ?").get(id) as
-      | { id: string; system: string | null; modelName: string }
+    const session = db.query(
+      "SELECT id, system, model_name AS modelName, summary, summary_through AS through, pruned_through AS pruned FROM sessions WHERE id = ?"
+    ).get(id) as
+      | { id: string; system: string | null; modelName: string; summary: string | null; through: number; pruned: number }
       | null
     if (session === null) return undefined
     type Row = Omit<StoredMessage, "interrupted" | "parts"> & { interrupted: number; parts: string | null }
@@ -170,8 +187,20 @@ export const make = (path: string, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS): Int
       `SELECT role, content, parts, model_name AS modelName, model_id AS modelId, provider, ts, interrupted
        FROM messages WHERE session_id = ? ORDER BY seq`
     ).all(id) as Array<Row>).map((m) => ({ ...m, parts: partsOf(dir, m.parts, m.content), interrupted: m.interrupted === 1 }) as StoredMessage)
-    return { id: session.id, system: session.system ?? undefined, modelName: session.modelName, messages }
+    return {
+      id: session.id,
+      system: session.system ?? undefined,
+      modelName: session.modelName,
+      messages,
+      compacted: { summary: session.summary ?? undefined, through: session.through, pruned: session.pruned }
+    }
   }
+
+  const compact: Interface["compact"] = (id, compacted) =>
+    use((db) => {
+      db.query("UPDATE sessions SET summary = ?, summary_through = ?, pruned_through = ? WHERE id = ?")
+        .run(compacted.summary ?? null, compacted.through, compacted.pruned, id)
+    })
 
   const append: Interface["append"] = (session, messages) =>
     use((db) => {
@@ -256,7 +285,7 @@ export const make = (path: string, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS): Int
 
   const prepare = use(() => undefined).pipe(Effect.ignore)
 
-  return { path, prepare, append, load, latest, list, titles, close }
+  return { path, prepare, append, compact, load, latest, list, titles, close }
 }
 
 /** A store that keeps nothing: recording is off (BYOK_NO_RECORD), or there is nowhere to keep it (no HOME). */
@@ -264,6 +293,7 @@ export const disabled: Interface = {
   path: "",
   prepare: Effect.void,
   append: () => Effect.void,
+  compact: () => Effect.void,
   load: () => Effect.succeed(undefined),
   latest: Effect.succeed(undefined),
   list: () => Effect.succeed([]),

@@ -42,7 +42,7 @@ import type { ChatInput } from "./inputs.ts"
 import { costCell, formatTokens, hitRateCell, savingsCell } from "./cost.ts"
 import { describeCause, formatReport } from "./exit.ts"
 import { maxRetriesSetting, reasoningEffortSetting, timeoutSetting, withConfig } from "./services.ts"
-import { answerText, finishNote, isoMinute, loopLine, turnLine } from "./render.ts"
+import { answerText, contextLine, finishNote, isoMinute, loopLine, turnLine, WINDOW_SOURCES } from "./render.ts"
 import { startSpinner, term, waitingFor, writeErr } from "./term.ts"
 
 /** The most requests of one loop in the chat (the model acting, with /auto). */
@@ -342,7 +342,8 @@ const chatWith = (flags: ChatInput) =>
             maxOutputTokens: maxTokens,
             reasoningEffort: effort,
             onRetry: (retry: RetryInfo) => info(`${tty !== undefined ? "\r\x1b[K" : ""}${style.dim(stripControls(explainRetry(retry)))}\n`),
-            onNotice: (text: string) => info(`${tty !== undefined ? "\r\x1b[K" : ""}${style.dim(`warning: ${stripControls(text)}`)}\n`)
+            onNotice: (text: string) => info(`${tty !== undefined ? "\r\x1b[K" : ""}${style.dim(`warning: ${stripControls(text)}`)}\n`),
+            onCompact: (text: string) => info(`${tty !== undefined ? "\r\x1b[K" : ""}${style.dim(stripControls(text))}\n`)
           }
           let loop: ReadonlyArray<TurnResult> = []
           let turn: TurnResult
@@ -426,7 +427,7 @@ const chatWith = (flags: ChatInput) =>
             lastInputTokens = turn.usage?.input.total ?? 0
             const note = finishNote(turn.finish, entry, maxTokens ?? entry.maxOutputTokens, "/max-tokens N")
             if (note !== undefined) yield* tell(style.dim(note))
-            if (stats) yield* tell(style.dim(loop.length > 1 ? loopLine(loop) : turnLine(turn)))
+            if (stats) yield* tell(style.dim(`${loop.length > 1 ? loopLine(loop) : turnLine(turn)} · ${contextLine(conversation.context())}`))
           } else if (turn.outcome === "interrupted") {
             if (turn.text !== "") {
               if (!turn.text.endsWith("\n")) yield* out("\n")
@@ -605,6 +606,25 @@ const chatWith = (flags: ChatInput) =>
                   ` A proxy in between may drop the cache markers, or the prompt changed at its start.`
               )
             }
+            break
+          }
+          case "context": {
+            const use = conversation.context(level !== undefined ? toolsFor(level).map((x) => x.definition) : undefined)
+            const row = (name: string, n: number) => `  ${name.padEnd(14)} ${n.toLocaleString("en-US").padStart(9)}`
+            yield* say(`context: ${use.used.toLocaleString("en-US")} of ${use.window.tokens.toLocaleString("en-US")} tokens (${Math.round((use.used / use.window.tokens) * 100)}%; the window from ${WINDOW_SOURCES[use.window.source]})`)
+            yield* say(row("system prompt", use.parts.system))
+            yield* say(row("AGENTS.md", use.parts.agents))
+            yield* say(row("tools", use.parts.tools))
+            yield* say(row("summary", use.parts.summary))
+            yield* say(row("conversation", use.parts.conversation))
+            yield* say(row("tool results", use.parts.results))
+            yield* say(row("free", Math.max(0, use.window.tokens - use.used)))
+            yield* say(style.dim("byok's estimate (about four characters a token, the last answer's real count as its base); /compact frees room now."))
+            break
+          }
+          case "compact": {
+            const why = yield* conversation.compact(arg === "" ? undefined : arg, (text) => say(style.dim(stripControls(text))))
+            if (why !== undefined) yield* say(`Nothing compacted: ${why}.`)
             break
           }
           case "sandbox": {

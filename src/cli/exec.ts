@@ -140,6 +140,7 @@ const plainTurn = (ctx: Context, prompt: string, label?: string) =>
       images: ctx.images.current,
       onRetry: (info) => warn(t, explainRetry(info)).pipe(Effect.provideService(Stdio.Stdio, stdio)),
       onNotice: (text) => warn(t, text).pipe(Effect.provideService(Stdio.Stdio, stdio)),
+      onCompact: (text) => compactionNote(t, ctx.format, text).pipe(Effect.provideService(Stdio.Stdio, stdio)),
       render: (events) =>
         format === "text"
           ? streamAnswer(events, stopSpinner, t.stdoutIsTty)
@@ -182,6 +183,10 @@ const plainTurn = (ctx: Context, prompt: string, label?: string) =>
     if (cut !== undefined) yield* note(t, cut)
     if (turn.failure !== undefined) return yield* Effect.failCause(turn.failure)
   }))
+
+/** A compaction, said: a note on stderr, and in stream-json an event of its own. */
+const compactionNote = (t: Term, format: OutputFormat, text: string) =>
+  format === "stream-json" ? Effect.andThen(printJson({ type: "compaction", message: text }).pipe(Effect.ignore), note(t, text)) : note(t, text)
 
 interface AgentSettings {
   readonly level: Autonomy
@@ -226,6 +231,7 @@ const agentTurn = (ctx: Context, agent: AgentSettings, prompt: string, label?: s
         reasoningEffort: ctx.reasoningEffort,
         onRetry: (info) => warn(t, explainRetry(info)).pipe(Effect.provideService(Stdio.Stdio, stdio)),
         onNotice: (text) => warn(t, text).pipe(Effect.provideService(Stdio.Stdio, stdio)),
+        onCompact: (text) => compactionNote(t, format, text).pipe(Effect.provideService(Stdio.Stdio, stdio)),
         render: (events) =>
           Effect.flatMap(startSpinner(format === "text" && t.stderrIsTty, `${entry.displayName}…`, undefined, waitingFor(entry)), (stop) =>
             format === "text"

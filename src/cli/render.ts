@@ -2,6 +2,8 @@
 // as they arrive (text), one result object (json), or one JSON line per event and a result line (stream-json).
 // The JSON shapes follow droid's and Claude Code's `-o json` where they have the field (type, subtype, is_error,
 // duration_ms, num_turns, result, session_id, total_cost_usd, usage), so scripts written for them keep working.
+import type { ContextUse } from "../conversation/conversation.ts"
+import type { WindowSource } from "../ledger/windows.ts"
 import { count } from "../lib/text.ts"
 import { Effect, Stdio, Stream } from "effect"
 import type { ModelEntry } from "../config/schema.ts"
@@ -266,6 +268,18 @@ export function usdJson(n: number | null): number | null
 export function usdJson(n: number | null): number | null {
   return n === null ? null : Math.round(n * 1e10) / 1e10
 }
+
+/** Where a window figure came from, in words. */
+export const WINDOW_SOURCES: Readonly<Record<WindowSource, string>> = {
+  config: "the entry's contextWindow",
+  table: "byok's table of models",
+  server: "what the server serves",
+  error: "what the server said when a request did not fit",
+  default: "byok's default, as nothing says it (set contextWindow)"
+}
+
+/** How full the next request is: `ctx 61%`. */
+export const contextLine = (use: ContextUse): string => `ctx ${Math.round((use.used / use.window.tokens) * 100)}%`
 
 /**
  * The line after a chat answer: tokens in (and the cached share) and out, what it cost (or local, or unpriced),

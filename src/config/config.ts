@@ -94,6 +94,10 @@ export interface LoadedConfig {
   readonly secretFiles: ReadonlyArray<string>
   /** Every `${VAR}` the config files name: commands never get these variables. */
   readonly referencedVars: ReadonlyArray<string>
+  /** settings.json's `autoCompact` (default true): compact a conversation before it overflows the window. */
+  readonly autoCompact: boolean
+  /** settings.json's `compactionModel`: the display name of the model that writes summaries. */
+  readonly compactionModel: string | undefined
 }
 
 /** Which model a command asked for. Every way of choosing one goes through `select`. */
@@ -251,6 +255,8 @@ export const make = Effect.fn("Config.make")(function*(options: Options = {}) {
     const shellInclude: Array<string> = []
     const secretFiles: Array<string> = [...(explicit !== undefined ? [explicit] : []), ...(dataDir !== undefined ? [dataDir] : [])]
     const referencedVars = new Set<string>()
+    let autoCompact = true
+    let compactionModel: string | undefined
     let anonymous = 0
     const prices: Record<string, Price> = {}
     const priceIssues: Array<ConfigIssue> = []
@@ -382,6 +388,17 @@ export const make = Effect.fn("Config.make")(function*(options: Options = {}) {
         else if (Array.isArray(list) && list.every((x) => typeof x === "string")) into.push(...list)
         else priceIssues.push({ file: path, path: field, message: "must be a list of strings (ignored)" })
       }
+      // byok's compaction settings (conversation/compaction.ts).
+      const auto = root["autoCompact"]
+      if (auto !== undefined && auto !== null) {
+        if (typeof auto === "boolean") autoCompact = auto
+        else priceIssues.push({ file: path, path: "autoCompact", message: `must be true or false, found ${JSON.stringify(auto)} (ignored)` })
+      }
+      const writer = root["compactionModel"]
+      if (writer !== undefined && writer !== null) {
+        if (typeof writer === "string" && writer.trim() !== "") compactionModel = writer.trim()
+        else priceIssues.push({ file: path, path: "compactionModel", message: `must be a model's display name, found ${JSON.stringify(writer)} (ignored)` })
+      }
       // droid's settings.json: the reasoning effort of every model that does not set its own.
       const effort = root["reasoningEffort"]
       if (effort !== undefined && effort !== null) {
@@ -431,7 +448,9 @@ export const make = Effect.fn("Config.make")(function*(options: Options = {}) {
       sandbox: { ...sandbox, settings: { ...sandbox.settings, writableRoots } },
       shellInclude,
       secretFiles,
-      referencedVars: [...referencedVars]
+      referencedVars: [...referencedVars],
+      autoCompact,
+      compactionModel
     }
   })
 

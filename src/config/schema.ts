@@ -31,6 +31,8 @@ export interface ModelEntry {
   readonly timeout?: number
   /** byok's own field `caFile` / `ca_file`: the CA (PEM) the server's certificate comes from. */
   readonly caFile?: string
+  /** byok's own field `contextWindow` / `context_window`: the model's context window, in tokens. */
+  readonly contextWindow?: number
   /** droid's `reasoningEffort` (byok also reads `reasoning_effort` in config.json): how hard the model thinks. */
   readonly reasoningEffort?: ReasoningEffort
   /**
@@ -74,6 +76,7 @@ export interface EntryShape {
     readonly timeout: string
     readonly caFile: string
     readonly reasoningEffort: string
+    readonly contextWindow: string
   }
   readonly extras: boolean
 }
@@ -90,7 +93,8 @@ export const SnakeShape: EntryShape = {
     cacheTtl: "cache_ttl",
     timeout: "timeout",
     caFile: "ca_file",
-    reasoningEffort: "reasoning_effort"
+    reasoningEffort: "reasoning_effort",
+    contextWindow: "context_window"
   },
   extras: false
 }
@@ -107,7 +111,8 @@ export const CamelShape: EntryShape = {
     cacheTtl: "cacheTtl",
     timeout: "timeout",
     caFile: "caFile",
-    reasoningEffort: "reasoningEffort"
+    reasoningEffort: "reasoningEffort",
+    contextWindow: "contextWindow"
   },
   extras: true
 }
@@ -352,6 +357,13 @@ export const validateEntry = (
     else issue(f.timeout, `must be a number of seconds above 0, found ${JSON.stringify(to)}`)
   }
 
+  let contextWindow: number | undefined
+  const cw = expanded[f.contextWindow]
+  if (cw !== undefined && cw !== null) {
+    if (typeof cw === "number" && Number.isInteger(cw) && cw >= 512) contextWindow = cw
+    else issue(f.contextWindow, `must be the model's context window in tokens, a whole number of 512 or more, found ${JSON.stringify(cw)}`)
+  }
+
   let caFile: string | undefined
   const ca = expanded[f.caFile]
   if (ca !== undefined && ca !== null) {
@@ -417,6 +429,7 @@ export const validateEntry = (
       extraHeaders,
       cacheTtl,
       ...(timeout !== undefined ? { timeout } : {}),
+      ...(contextWindow !== undefined ? { contextWindow } : {}),
       ...(caFile !== undefined ? { caFile } : {}),
       ...(reasoningEffort !== undefined ? { reasoningEffort } : {}),
       ...(noImageSupport !== undefined ? { noImageSupport } : {}),

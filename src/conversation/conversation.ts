@@ -40,7 +40,29 @@ import { type LlmEvent, makeUsage, type Usage } from "../providers/event.ts"
 import { LocalServers, type Served } from "../providers/local.ts"
 import { Provider } from "../providers/provider.ts"
 import { droppedByOllama, wontFit } from "../explain/local.ts"
-import { counterFor, estimatePrompt } from "../lib/tokens.ts"
+import { counterFor, estimatePrompt, estimateTokens } from "../lib/tokens.ts"
+import {
+  type Compacted,
+  cutFor,
+  NOTHING_COMPACTED,
+  piecesOf,
+  pruneTo,
+  SUMMARY_SYSTEM,
+  summaryRequest,
+  transcript,
+  turnTokens,
+  viewOf,
+  type Window,
+  windowOf
+} from "./compaction.ts"
+
+/** The most a summary may take: room enough for what matters, small enough to leave the window for the work. */
+const SUMMARY_OUTPUT = 2_048
+/** Room kept free beyond the answer's, for byok's estimate to be off (it counts about four characters a token). */
+const MARGIN = 1_024
+
+/** 1234 as 1.2k, 980 as 980. */
+const formatK = (n: number) => (n >= 1000 ? `${(n / 1000).toFixed(1)}k` : String(n))
 
 /**
  * How long byok waits, in seconds, unless told otherwise (--timeout, BYOK_TIMEOUT, a model's `timeout`): for the
@@ -116,6 +138,22 @@ export interface SendOptions<E, R> {
    * the prompt will not fit the context it serves; after an Ollama answer, that Ollama dropped the start of it.
    */
   readonly onNotice?: ((text: string) => Effect.Effect<void>) | undefined
+  /** Told when the conversation is compacted to fit the window (else onNotice is). */
+  readonly onCompact?: ((text: string) => Effect.Effect<void>) | undefined
+}
+
+/** The next request's size and its parts, in tokens (byok's estimate), and the window it must fit. */
+export interface ContextUse {
+  readonly used: number
+  readonly window: Window
+  readonly parts: {
+    readonly system: number
+    readonly agents: number
+    readonly tools: number
+    readonly summary: number
+    readonly conversation: number
+    readonly results: number
+  }
 }
 
 export interface Conversation {
@@ -139,6 +177,13 @@ export interface Conversation {
   readonly switchModel: (selected: Selected) => void
   /** Why the current model cannot take these images (droid's noImageSupport, the API's limits), or undefined. */
   readonly imagesRefused: (images: ReadonlyArray<ImagePart>) => string | undefined
+  /** How full the next request is, by byok's estimate, against the current model's window, and of what. */
+  readonly context: (tools?: ReadonlyArray<ToolDefinition> | undefined) => ContextUse
+  /**
+   * /compact: summarises all but the latest turns now, the summary steered by `instructions`; undefined when done,
+   * else why it could not be.
+   */
+  readonly compact: (instructions: string | undefined, notify: (text: string) => Effect.Effect<void>) => Effect.Effect<string | undefined>
   /** Starts a new conversation (a new id, no turns) on the same model. */
   readonly clear: () => void
   /** Writes ledger rows a busy ledger made wait, with the ordinary wait: how many are still unwritten. */
@@ -232,6 +277,12 @@ export interface MakeOptions {
   readonly timeout?: number | undefined
   /** Turns are not saved as a conversation (the doctor's test requests); the ledger still records them. */
   readonly ephemeral?: boolean | undefined
+  /** The conversation id to book under (a summary request is booked under the conversation it summarises). */
+  readonly id?: string | undefined
+  /** settings.json's `autoCompact` (default true): compact before a request that would not fit the window. */
+  readonly autoCompact?: boolean | undefined
+  /** settings.json's `compactionModel`: the model that writes summaries (default: the conversation's own). */
+  readonly compactionModel?: Selected | undefined
 }
 
 /** A conversation on the given model, new or resumed. */
@@ -242,18 +293,133 @@ export const make = Effect.fn("Conversation.make")(function*(options: MakeOption
   const redactor = yield* Redactor
   const servers = yield* LocalServers
   const clock = yield* Clock.Clock
+  /** What a summary request (a conversation of its own) runs with: this one's services. */
+  const services = yield* Effect.context<Provider | CostLedger | SessionStore | Redactor | LocalServers>()
   const now = () => clock.currentTimeMillisUnsafe()
   /** For durations: a clock that never moves back (the wall clock may: NTP, a user setting the time). */
   const elapsed = () => Number(clock.monotonicTimeNanosUnsafe()) / 1_000_000
 
-  let id = options.resumed?.id ?? crypto.randomUUID()
+  let id = options.id ?? options.resumed?.id ?? crypto.randomUUID()
   let selected = options.selected
   let turns: ReadonlyArray<Turn> = mergeUserTurns(options.resumed?.messages.map((m) => ({ role: m.role, parts: m.parts }) as Turn) ?? [])
   /** Notices said once a conversation (one about a cap too small to think, not one per request of a loop). */
   const said = new Set<string>()
   const system = options.system ?? options.resumed?.system
+  /** What of the turns is summarised and pruned (compaction.ts); saved with the session. */
+  let compacted: Compacted = options.resumed?.compacted ?? NOTHING_COMPACTED
+  /** Windows learned this run: from a server's overflow error (it names its own) or its properties. */
+  const learned = new Map<string, Window>()
+  /** The last answer's real size (its prompt and its output, as the server counted), and what it covered. */
+  let lastSeen: { readonly tokens: number; readonly turns: number; readonly compacted: Compacted } | undefined
+  const windowNow = (entry: ModelEntry): Window => learned.get(entry.displayName) ?? windowOf(entry)
+  const toolTokens = (tools: ReadonlyArray<ToolDefinition> | undefined) => (tools === undefined || tools.length === 0 ? 0 : estimateTokens(JSON.stringify(tools)))
+
+  /**
+   * The next request's size, without counting the whole history each step: the last answer's real figures, plus
+   * what was added since (by byok's count). After a compaction, or with no answer yet, the whole view is counted.
+   */
+  const estimateNext = (message: Turn | undefined, tools: ReadonlyArray<ToolDefinition> | undefined): number => {
+    const extra = message !== undefined ? turnTokens(message) : 0
+    if (lastSeen !== undefined && lastSeen.compacted === compacted && lastSeen.turns <= turns.length) {
+      let added = 0
+      for (let i = lastSeen.turns; i < turns.length; i++) added += turnTokens(turns[i]!)
+      return lastSeen.tokens + added + extra
+    }
+    const view = viewOf(turns, compacted)
+    return (system !== undefined ? estimateTokens(system) : 0) + toolTokens(tools) + view.reduce((n, t) => n + turnTokens(t), 0) + extra
+  }
+
+  /** Saves what is summarised and pruned with the session (the turns it covers are saved already). */
+  const saveCompacted = () => (options.ephemeral || turns.length === 0 ? Effect.void : sessions.compact(id, compacted).pipe(Effect.ignore))
+
+  /**
+   * Summarises the turns from `through` up to a clean cut that leaves about `keepTokens` verbatim, merging them into
+   * the summary so far (anchored: what is summarised already is not summarised again). The summary request goes to
+   * the compaction model, booked under this conversation. Undefined: done; a string: why it could not be.
+   */
+  const summarise = (keepTokens: number, instructions: string | undefined, notify: (text: string) => Effect.Effect<void>) =>
+    Effect.gen(function*() {
+      const cut = cutFor(turns, compacted, keepTokens)
+      if (cut === undefined) return "there is nothing older than the latest turns to summarise"
+      const writer = options.compactionModel ?? selected
+      const room = windowNow(writer.entry).tokens - SUMMARY_OUTPUT - 1_000
+      let summary = compacted.summary
+      const span = transcript(turns.slice(compacted.through, cut))
+      for (const piece of piecesOf(span, room - estimateTokens(summary ?? "") - estimateTokens(SUMMARY_SYSTEM))) {
+        const writing = yield* Effect.provideContext(
+          make({ selected: writer, system: SUMMARY_SYSTEM, maxRetries: options.maxRetries, timeout: options.timeout, ephemeral: true, id }),
+          services
+        )
+        const result = yield* writing.send(summaryRequest(summary, piece, instructions), {
+          render: Stream.runDrain,
+          maxOutputTokens: Math.min(SUMMARY_OUTPUT, writer.entry.maxOutputTokens)
+        })
+        if (result.failure !== undefined || result.text.trim() === "") {
+          return `the summary request failed (${result.failure !== undefined ? result.outcome : "an empty answer"})`
+        }
+        summary = result.text.trim()
+      }
+      const before = compacted
+      compacted = { summary, through: cut, pruned: Math.max(compacted.pruned, cut) }
+      yield* saveCompacted()
+      yield* notify(`compacted: ${cut - before.through} turns → a ${formatK(estimateTokens(summary ?? ""))}-token summary`)
+      return undefined
+    })
+
+  /**
+   * Before a request that would not fit the window (less the room for the answer and a margin): first prune old
+   * tool results, then, if that is not enough, summarise the oldest span. Off with autoCompact: false.
+   */
+  const fit = (message: Turn, opts: SendOptions<unknown, unknown>, notify: (text: string) => Effect.Effect<void>) =>
+    Effect.gen(function*() {
+      const entry = selected.entry
+      const room = windowNow(entry).tokens - (opts.maxOutputTokens ?? entry.maxOutputTokens) - MARGIN
+      if (estimateNext(message, opts.tools) <= room) return
+      const pruned = pruneTo(turns, compacted)
+      if (pruned.pruned > compacted.pruned) {
+        compacted = pruned
+        yield* saveCompacted()
+        if (estimateNext(message, opts.tools) <= room) {
+          yield* notify(`compacted: tool results of ${compacted.pruned} turns pruned (the session keeps them whole)`)
+          return
+        }
+      }
+      const why = yield* summarise(Math.max(room / 3, 0), undefined, notify)
+      if (why !== undefined) yield* notify(`the conversation may not fit the context window and could not be compacted: ${why}`)
+    })
 
   const send = <E, R>(input: string | ReadonlyArray<UserPart>, opts: SendOptions<E, R>): Effect.Effect<TurnResult, never, R> =>
+    Effect.gen(function*() {
+      const notify = (text: string) => opts.onCompact?.(text) ?? opts.onNotice?.(text) ?? Effect.void
+      const message: Turn = typeof input !== "string"
+        ? { role: "user", parts: input }
+        : { role: "user", parts: [...(opts.images ?? []), { type: "text", text: input }] }
+      if (options.autoCompact !== false) yield* fit(message, opts as SendOptions<unknown, unknown>, notify)
+      const first = yield* sendNow(input, opts)
+      // The server says the request did not fit: what it says its window is (llama.cpp's n_ctx) is believed for the
+      // rest of the run, and the conversation is compacted once and the request sent once more.
+      if (first.failure === undefined || !failedWith(first.failure, "ContextLengthExceeded") || first.text !== "") return first
+      const reason = (endingOf(first.failure) as { error: ProviderError }).error.reason as { contextTokens?: number }
+      const entry = selected.entry
+      const sent = estimateNext(message, opts.tools)
+      const window: Window = reason.contextTokens !== undefined
+        ? { tokens: reason.contextTokens, source: "error" }
+        : { tokens: Math.min(windowNow(entry).tokens, Math.floor(sent * 0.8)), source: "error" }
+      learned.set(entry.displayName, window)
+      if (options.autoCompact === false) return first
+      const room = window.tokens - (opts.maxOutputTokens ?? entry.maxOutputTokens) - MARGIN
+      compacted = pruneTo(turns, compacted)
+      if (estimateNext(message, opts.tools) > room) {
+        const why = yield* summarise(Math.max(room / 3, 0), undefined, notify)
+        if (why !== undefined) return first
+      } else {
+        yield* saveCompacted()
+        yield* notify(`compacted: tool results of ${compacted.pruned} turns pruned (the session keeps them whole)`)
+      }
+      return yield* sendNow(input, opts)
+    })
+
+  const sendNow = <E, R>(input: string | ReadonlyArray<UserPart>, opts: SendOptions<E, R>): Effect.Effect<TurnResult, never, R> =>
     Effect.uninterruptible(Effect.gen(function*() {
       const { entry, price } = selected
       // A message of the user's (text, with any images before it), or what tools gave back (the agent loop).
@@ -364,7 +530,7 @@ export const make = Effect.fn("Conversation.make")(function*(options: MakeOption
       }
       const events = provider.stream({
         model: entry,
-        conversation: { id, system, turns: asked },
+        conversation: { id, system, turns: viewOf(asked, compacted) },
         maxOutputTokens,
         ...(opts.tools !== undefined && opts.tools.length > 0 ? { tools: opts.tools, toolChoice: opts.toolChoice } : {}),
         reasoningEffort: opts.reasoningEffort ?? selected.reasoningEffort,
@@ -518,6 +684,9 @@ export const make = Effect.fn("Conversation.make")(function*(options: MakeOption
       const kept = outcome === "ok" || (interrupted && (answer !== "" || toolCalls.length > 0))
       const reply: Turn = { role: "assistant", parts: parts.length > 0 ? parts : [{ type: "text", text: "" }] }
       if (kept) turns = [...asked, reply]
+      if (kept && outcome === "ok" && usage !== undefined && usage.input.total > 0) {
+        lastSeen = { tokens: usage.input.total + usage.output.total, turns: turns.length, compacted }
+      }
       if (kept && !options.ephemeral) {
         saveError = yield* sessions.append({
           id,
@@ -594,7 +763,38 @@ export const make = Effect.fn("Conversation.make")(function*(options: MakeOption
     clear: () => {
       id = crypto.randomUUID()
       turns = []
+      compacted = NOTHING_COMPACTED
+      lastSeen = undefined
     },
+    context: (tools) => {
+      const sections = (system ?? "").split("\n\n")
+      const agents = sections.filter((x) => x.startsWith("Instructions from ")).reduce((n, x) => n + estimateTokens(x), 0)
+      let summary = 0
+      let conversation = 0
+      let results = 0
+      for (const turn of viewOf(turns, compacted)) {
+        for (const part of turn.parts) {
+          const size = turnTokens({ role: turn.role, parts: [part] } as Turn) - 4
+          if (part.type === "tool-result") results += size
+          else if (part.type === "text" && part.text.startsWith("[The conversation so far, summarised by byok")) summary += size
+          else conversation += size
+        }
+      }
+      const parts = {
+        system: (system !== undefined ? estimateTokens(system) : 0) - agents,
+        agents,
+        tools: toolTokens(tools),
+        summary,
+        conversation,
+        results
+      }
+      return { used: estimateNext(undefined, tools), window: windowNow(selected.entry), parts }
+    },
+    compact: (instructions, notify) =>
+      Effect.gen(function*() {
+        compacted = pruneTo(turns, compacted)
+        return yield* summarise(0, instructions, notify)
+      }),
     flush: ledger.flush,
     costs: Effect.gen(function*() {
       const conversation = yield* ledger.report({ conversation: id })
@@ -659,12 +859,21 @@ export const open = (options: OpenOptions) =>
         `"${selected.entry.displayName}" answers now (-m NAME picks another)`
       ]
       : []
+    // Compaction's settings: a compactionModel that cannot be used is said, and the conversation's own model writes.
+    const loaded = yield* config.load.pipe(Effect.option)
+    const settings = loaded._tag === "Some" ? loaded.value : undefined
+    const writer = settings?.compactionModel !== undefined ? yield* Effect.option(config.select({ name: settings.compactionModel })) : undefined
+    const unusableWriter = writer !== undefined && writer._tag === "None"
+      ? [`compactionModel "${settings!.compactionModel}" is not a usable model; the conversation's own model writes its summaries`]
+      : []
     const conversation = yield* make({
       selected,
       system: options.system,
       resumed,
       maxRetries: options.maxRetries,
-      timeout: options.timeout
+      timeout: options.timeout,
+      autoCompact: settings?.autoCompact ?? true,
+      ...(writer !== undefined && writer._tag === "Some" ? { compactionModel: writer.value } : {})
     })
-    return { conversation, resumed, warnings: [...moved, ...selected.warnings] }
+    return { conversation, resumed, warnings: [...moved, ...unusableWriter, ...selected.warnings] }
   })

@@ -187,6 +187,7 @@ export const explainProviderError = (error: ProviderError, answerShown = true): 
       return {
         headline: `The prompt is longer than the context window of ${model}${numbers}`,
         lines: [
+          "Compact the conversation: /compact in the chat (autoCompact, on unless settings.json turns it off, does it before a request that would not fit), or start a new one.",
           contextFix(entry, error.served?.kind, prompt !== undefined ? prompt + entry.maxOutputTokens : undefined),
           ...facts
         ]
