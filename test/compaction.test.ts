@@ -222,6 +222,26 @@ describe("a long agent run in a small window", () => {
   }, 120_000)
 })
 
+describe("byok models says each model's window and where it came from", () => {
+  test("a CONTEXT column, and context in --json", async () => {
+    const home = mkdtempSync(join(tmpdir(), "byok-compaction-home-"))
+    Bun.spawnSync(["mkdir", "-p", join(home, ".factory")])
+    writeFileSync(join(home, ".factory", "settings.json"), JSON.stringify({
+      customModels: [
+        { displayName: "Mini", model: "gpt-4o-mini", baseUrl: "https://api.openai.com/v1", apiKey: "k-0000000000000", provider: "openai", maxOutputTokens: 100 },
+        { displayName: "Small", model: "qwen", baseUrl: "http://127.0.0.1:9/v1", apiKey: "local", provider: "generic-chat-completion-api", maxOutputTokens: 100, contextWindow: 16384 }
+      ]
+    }))
+    const data = mkdtempSync(join(tmpdir(), "byok-compaction-data-"))
+    const table = await run(["models"], home, home, data)
+    expect(table.stdout).toMatch(/CONTEXT/)
+    expect(table.stdout).toMatch(/Mini .* 128k table/)
+    expect(table.stdout).toMatch(/Small .* 16\.4k config/)
+    const json = JSON.parse((await run(["models", "--json"], home, home, data)).stdout) as Array<{ displayName: string; context: unknown }>
+    expect(json.find((m) => m.displayName === "Mini")!.context).toEqual({ tokens: 128_000, source: "table" })
+  }, 60_000)
+})
+
 describe("/compact and /context in the chat", () => {
   test("/compact over a pipe sends the instructions and drops the old turns; /context shows the parts", async () => {
     const fake = windowed("chat", 0)

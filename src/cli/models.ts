@@ -14,10 +14,15 @@ import { UsageError } from "../config/errors.ts"
 import type { ModelEntry } from "../config/schema.ts"
 import { displayWidth, padEnd } from "../lib/width.ts"
 import { LocalServers } from "../providers/local.ts"
+import { windowOf } from "../conversation/compaction.ts"
 import type { ModelsInput } from "./inputs.ts"
 import { withConfig } from "./services.ts"
 import { printLine } from "./render.ts"
 import { note, term, warn } from "./term.ts"
+
+/** A window as the table shows it: 8k, 128k, 1M, 1.05M. */
+const formatWindow = (n: number) =>
+  n >= 1_000_000 ? `${+(n / 1_000_000).toFixed(2)}M` : n >= 1000 ? `${+(n / 1000).toFixed(n % 1000 === 0 || n >= 100_000 ? 0 : 1)}k` : String(n)
 
 export const runModels = (flags: ModelsInput) =>
   Effect.gen(function*() {
@@ -34,13 +39,15 @@ export const runModels = (flags: ModelsInput) =>
     const chosen = yield* config.select().pipe(Effect.option)
     const configured = usableEntries(loaded)
     // Without models configured, load already looked; --discover looks whatever is configured.
-    const found = flags.discover && loaded.discovered.length === 0
-      ? discoveredEntries(yield* (yield* LocalServers).discover)
-      : []
+    const facts = flags.discover && loaded.discovered.length === 0 ? yield* (yield* LocalServers).discover : []
+    const found = discoveredEntries(facts)
     const known = new Set(configured.map((e) => e.displayName))
     const all: ReadonlyArray<ModelEntry> = [...configured, ...found.filter((e) => !known.has(e.displayName))]
+    // The window: the entry's, else what a local server found here said it serves, else the table, else the default.
+    const served = new Map([...loaded.discovered, ...facts].flatMap((d) => (d.context !== undefined ? d.models.map((m) => [m, d.context!] as const) : [])))
     const rows = all.map((e) => ({
       displayName: e.displayName,
+      context: windowOf(e, e.endpoint.isLocal ? served.get(e.model) : undefined),
       provider: e.provider,
       model: e.model,
       host: e.endpoint.host,
@@ -85,11 +92,11 @@ export const runModels = (flags: ModelsInput) =>
     // Which file each entry came from (droid's layers, byok's own, a trusted project's), HOME written as ~.
     const home = process.env["HOME"]
     const from = (file: string) => (home !== undefined && home !== "" && file.startsWith(`${home}/`) ? `~${file.slice(home.length)}` : file)
-    const header = ["", "NAME", "PROVIDER", "MODEL", "HOST", "FROM"]
+    const header = ["", "NAME", "PROVIDER", "MODEL", "HOST", "CONTEXT", "FROM"]
     const table = [
       header,
-      ...rows.map((r, i) => [mark(r, all[i]!), r.displayName, r.provider, r.model, r.host, from(r.source)]),
-      ...unusable.map((u) => ["!", u.displayName, "unusable", u.model, "", from(u.source)])
+      ...rows.map((r, i) => [mark(r, all[i]!), r.displayName, r.provider, r.model, r.host, `${formatWindow(r.context.tokens)} ${r.context.source}`, from(r.source)]),
+      ...unusable.map((u) => ["!", u.displayName, "unusable", u.model, "", "", from(u.source)])
     ]
     const widths = header.map((_, c) => Math.max(...table.map((row) => displayWidth(row[c]!))))
     const lines = table.map((row) => row.map((cell, c) => padEnd(cell, widths[c]!)).join("  ").trimEnd())

@@ -311,7 +311,9 @@ export const make = Effect.fn("Conversation.make")(function*(options: MakeOption
   const learned = new Map<string, Window>()
   /** The last answer's real size (its prompt and its output, as the server counted), and what it covered. */
   let lastSeen: { readonly tokens: number; readonly turns: number; readonly compacted: Compacted } | undefined
-  const windowNow = (entry: ModelEntry): Window => learned.get(entry.displayName) ?? windowOf(entry)
+  /** What local servers said they serve each model with (llama.cpp's n_ctx, Ollama's context_length…). */
+  const servedWindow = new Map<string, number>()
+  const windowNow = (entry: ModelEntry): Window => learned.get(entry.displayName) ?? windowOf(entry, servedWindow.get(entry.displayName))
   const toolTokens = (tools: ReadonlyArray<ToolDefinition> | undefined) => (tools === undefined || tools.length === 0 ? 0 : estimateTokens(JSON.stringify(tools)))
 
   /**
@@ -373,8 +375,14 @@ export const make = Effect.fn("Conversation.make")(function*(options: MakeOption
   const fit = (message: Turn, opts: SendOptions<unknown, unknown>, notify: (text: string) => Effect.Effect<void>) =>
     Effect.gen(function*() {
       const entry = selected.entry
+      const estimate = estimateNext(message, opts.tools)
+      // A local server says what it serves: asked (once a process) when the conversation nears byok's default.
+      if (entry.endpoint.isLocal && entry.contextWindow === undefined && !servedWindow.has(entry.displayName) && estimate > windowNow(entry).tokens / 2) {
+        const facts = yield* servers.recognise(entry)
+        if (facts?.context !== undefined) servedWindow.set(entry.displayName, facts.context)
+      }
       const room = windowNow(entry).tokens - (opts.maxOutputTokens ?? entry.maxOutputTokens) - MARGIN
-      if (estimateNext(message, opts.tools) <= room) return
+      if (estimate <= room) return
       const pruned = pruneTo(turns, compacted)
       if (pruned.pruned > compacted.pruned) {
         compacted = pruned
@@ -450,6 +458,7 @@ export const make = Effect.fn("Conversation.make")(function*(options: MakeOption
         fitChecked = true
         return Effect.flatMap(Fiber.join(probe!), (facts) => {
           served = facts
+          if (facts?.context !== undefined) servedWindow.set(entry.displayName, facts.context)
           return facts?.context !== undefined && estimate + maxOutputTokens > facts.context
             ? notice(wontFit(entry, facts.kind, estimate, maxOutputTokens, facts.context))
             : Effect.void
