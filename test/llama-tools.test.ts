@@ -108,3 +108,32 @@ describe.skipIf(!ready)("the agent loop on llama-server", () => {
     expect(result["num_requests"]).toBeLessThanOrEqual(4)
   }, 300_000)
 })
+
+describe.skipIf(!ready)("a conversation longer than llama-server's 2,048-token context", () => {
+  test("goes on: byok learns the window from the server, compacts, and every request is answered", async () => {
+    const probe = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } })
+    const small = probe.port
+    probe.stop(true)
+    const tiny = Bun.spawn([server, "-m", model, "--host", "127.0.0.1", "--port", String(small), "-c", "2048", "--alias", "tiny", "--seed", "1"], { stdout: "ignore", stderr: "ignore" })
+    try {
+      for (let i = 0; i < 240 && !(await fetch(`http://127.0.0.1:${small}/health`).then((r) => r.ok, () => false)); i++) await Bun.sleep(250)
+      const smallHome = mkdtempSync(join(tmpdir(), "byok-llama-small-"))
+      mkdirSync(join(smallHome, ".factory"))
+      writeFileSync(join(smallHome, ".factory", "settings.json"), JSON.stringify({
+        customModels: [{ displayName: "Tiny", model: "tiny", baseUrl: `http://127.0.0.1:${small}/v1`, apiKey: "local", provider: "generic-chat-completion-api", maxOutputTokens: 48 }]
+      }))
+      const env = { HOME: smallHome, BYOK_HOME: mkdtempSync(join(tmpdir(), "byok-llama-data-")), BYOK_MAX_RETRIES: "0" }
+      const said: Array<string> = []
+      // Each message about 400 tokens: eight of them are far more than 2,048 tokens of history.
+      for (let i = 0; i < 8; i++) {
+        const text = `Message ${i}: ${"the quick brown fox jumps over the lazy dog ".repeat(36)}`
+        const r = await runBinary(bin, ["exec", ...(i > 0 ? ["-c"] : []), "-m", "Tiny", "--timeout", "120", text], env)
+        expect({ i, code: r.code, stderr: r.code === 0 ? "" : r.stderr }).toEqual({ i, code: 0, stderr: "" })
+        said.push(r.stderr)
+      }
+      expect(said.join("\n")).toContain("compacted: ")
+    } finally {
+      tiny.kill()
+    }
+  }, 600_000)
+})

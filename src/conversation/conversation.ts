@@ -58,8 +58,14 @@ import {
 
 /** The most a summary may take: room enough for what matters, small enough to leave the window for the work. */
 const SUMMARY_OUTPUT = 2_048
-/** Room kept free beyond the answer's, for byok's estimate to be off (it counts about four characters a token). */
-const MARGIN = 1_024
+/**
+ * Room kept free beyond the answer's, for byok's estimate to be off (it counts about four characters a token): a
+ * tenth of the window, at most 1,024 tokens. An estimate still too low is caught by the server's overflow error.
+ */
+const marginOf = (window: number) => Math.min(1_024, Math.floor(window / 10))
+
+/** The smallest window local servers are commonly started with (llama.cpp -c 2048, old Ollama defaults). */
+const SMALL_WINDOW = 2_048
 
 /** 1234 as 1.2k, 980 as 980. */
 const formatK = (n: number) => (n >= 1000 ? `${(n / 1000).toFixed(1)}k` : String(n))
@@ -317,19 +323,36 @@ export const make = Effect.fn("Conversation.make")(function*(options: MakeOption
   const toolTokens = (tools: ReadonlyArray<ToolDefinition> | undefined) => (tools === undefined || tools.length === 0 ? 0 : estimateTokens(JSON.stringify(tools)))
 
   /**
-   * The next request's size, without counting the whole history each step: the last answer's real figures, plus
-   * what was added since (by byok's count). After a compaction, or with no answer yet, the whole view is counted.
+   * The next request's size, without counting the whole history each step: `base`, the last answer's real figures
+   * (its prompt and output as the server counted them), and `added`, what came since, by byok's count. After a
+   * compaction, or with no answer yet, the whole view is counted.
    */
-  const estimateNext = (message: Turn | undefined, tools: ReadonlyArray<ToolDefinition> | undefined): number => {
+  const measure = (message: Turn | undefined, tools: ReadonlyArray<ToolDefinition> | undefined): { readonly base: number; readonly added: number } => {
     const extra = message !== undefined ? turnTokens(message) : 0
     if (lastSeen !== undefined && lastSeen.compacted === compacted && lastSeen.turns <= turns.length) {
       let added = 0
       for (let i = lastSeen.turns; i < turns.length; i++) added += turnTokens(turns[i]!)
-      return lastSeen.tokens + added + extra
+      return { base: lastSeen.tokens, added: added + extra }
     }
     const view = viewOf(turns, compacted)
-    return (system !== undefined ? estimateTokens(system) : 0) + toolTokens(tools) + view.reduce((n, t) => n + turnTokens(t), 0) + extra
+    return { base: 0, added: (system !== undefined ? estimateTokens(system) : 0) + toolTokens(tools) + view.reduce((n, t) => n + turnTokens(t), 0) + extra }
   }
+  /**
+   * How many of a model's tokens one of byok's counted tokens is (its tokenizer may count twice as many for the same
+   * text), learned this run from what its server counted: each answer's prompt, and an overflow error's figure.
+   */
+  const scales = new Map<string, number>()
+  const learnScale = (model: string, measured: { readonly base: number; readonly added: number }, real: number) => {
+    if (measured.added < 64) return
+    scales.set(model, Math.min(8, Math.max(0.5, (real - measured.base) / measured.added)))
+  }
+  const estimateNext = (message: Turn | undefined, tools: ReadonlyArray<ToolDefinition> | undefined): number => {
+    const { base, added } = measure(message, tools)
+    return base + Math.ceil(added * (scales.get(selected.entry.displayName) ?? 1))
+  }
+
+  /** How much of the recent conversation a summary keeps verbatim: a third of the room, in byok's count. */
+  const keepFor = (room: number) => Math.max(0, room / 3 / (scales.get(selected.entry.displayName) ?? 1))
 
   /** Saves what is summarised and pruned with the session (the turns it covers are saved already). */
   const saveCompacted = () => (options.ephemeral || turns.length === 0 ? Effect.void : sessions.compact(id, compacted).pipe(Effect.ignore))
@@ -344,17 +367,20 @@ export const make = Effect.fn("Conversation.make")(function*(options: MakeOption
       const cut = cutFor(turns, compacted, keepTokens)
       if (cut === undefined) return "there is nothing older than the latest turns to summarise"
       const writer = options.compactionModel ?? selected
-      const room = windowNow(writer.entry).tokens - SUMMARY_OUTPUT - 1_000
+      const output = Math.min(SUMMARY_OUTPUT, writer.entry.maxOutputTokens)
+      const window = windowNow(writer.entry).tokens
+      const room = window - output - marginOf(window)
       let summary = compacted.summary
       const span = transcript(turns.slice(compacted.through, cut))
-      for (const piece of piecesOf(span, room - estimateTokens(summary ?? "") - estimateTokens(SUMMARY_SYSTEM))) {
+      const scale = scales.get(writer.entry.displayName) ?? 1
+      for (const piece of piecesOf(span, (room - estimateTokens(summary ?? "") * scale - estimateTokens(SUMMARY_SYSTEM) * scale) / scale)) {
         const writing = yield* Effect.provideContext(
           make({ selected: writer, system: SUMMARY_SYSTEM, maxRetries: options.maxRetries, timeout: options.timeout, ephemeral: true, id }),
           services
         )
         const result = yield* writing.send(summaryRequest(summary, piece, instructions), {
           render: Stream.runDrain,
-          maxOutputTokens: Math.min(SUMMARY_OUTPUT, writer.entry.maxOutputTokens)
+          maxOutputTokens: output
         })
         if (result.failure !== undefined || result.text.trim() === "") {
           return `the summary request failed (${result.failure !== undefined ? result.outcome : "an empty answer"})`
@@ -376,15 +402,16 @@ export const make = Effect.fn("Conversation.make")(function*(options: MakeOption
     Effect.gen(function*() {
       const entry = selected.entry
       const estimate = estimateNext(message, opts.tools)
-      // A local server says what it serves: asked (once a process) when the conversation nears byok's default.
-      if (entry.endpoint.isLocal && entry.contextWindow === undefined && !servedWindow.has(entry.displayName) && estimate > windowNow(entry).tokens / 2) {
+      // A local server says what it serves: asked (once a process) when the conversation is as long as the smallest
+      // windows local servers are started with (2,048 tokens).
+      if (entry.endpoint.isLocal && entry.contextWindow === undefined && !servedWindow.has(entry.displayName) && estimate > SMALL_WINDOW) {
         const facts = yield* servers.recognise(entry)
         if (facts?.context !== undefined) servedWindow.set(entry.displayName, facts.context)
       }
-      const room = windowNow(entry).tokens - (opts.maxOutputTokens ?? entry.maxOutputTokens) - MARGIN
+      const room = windowNow(entry).tokens - (opts.maxOutputTokens ?? entry.maxOutputTokens) - marginOf(windowNow(entry).tokens)
       if (estimate <= room) return
       const pruned = pruneTo(turns, compacted)
-      if (pruned.pruned > compacted.pruned) {
+      if (pruned.pruned > compacted.pruned && turns.slice(compacted.pruned, pruned.pruned).some((t) => t.parts.some((p) => p.type === "tool-result"))) {
         compacted = pruned
         yield* saveCompacted()
         if (estimateNext(message, opts.tools) <= room) {
@@ -392,7 +419,7 @@ export const make = Effect.fn("Conversation.make")(function*(options: MakeOption
           return
         }
       }
-      const why = yield* summarise(Math.max(room / 3, 0), undefined, notify)
+      const why = yield* summarise(keepFor(room), undefined, notify)
       if (why !== undefined) yield* notify(`the conversation may not fit the context window and could not be compacted: ${why}`)
     })
 
@@ -407,18 +434,19 @@ export const make = Effect.fn("Conversation.make")(function*(options: MakeOption
       // The server says the request did not fit: what it says its window is (llama.cpp's n_ctx) is believed for the
       // rest of the run, and the conversation is compacted once and the request sent once more.
       if (first.failure === undefined || !failedWith(first.failure, "ContextLengthExceeded") || first.text !== "") return first
-      const reason = (endingOf(first.failure) as { error: ProviderError }).error.reason as { contextTokens?: number }
+      const reason = (endingOf(first.failure) as { error: ProviderError }).error.reason as { contextTokens?: number; promptTokens?: number }
       const entry = selected.entry
+      if (reason.promptTokens !== undefined) learnScale(entry.displayName, measure(message, opts.tools), reason.promptTokens)
       const sent = estimateNext(message, opts.tools)
       const window: Window = reason.contextTokens !== undefined
         ? { tokens: reason.contextTokens, source: "error" }
         : { tokens: Math.min(windowNow(entry).tokens, Math.floor(sent * 0.8)), source: "error" }
       learned.set(entry.displayName, window)
       if (options.autoCompact === false) return first
-      const room = window.tokens - (opts.maxOutputTokens ?? entry.maxOutputTokens) - MARGIN
+      const room = window.tokens - (opts.maxOutputTokens ?? entry.maxOutputTokens) - marginOf(window.tokens)
       compacted = pruneTo(turns, compacted)
       if (estimateNext(message, opts.tools) > room) {
-        const why = yield* summarise(Math.max(room / 3, 0), undefined, notify)
+        const why = yield* summarise(keepFor(room), undefined, notify)
         if (why !== undefined) return first
       } else {
         yield* saveCompacted()
@@ -438,6 +466,8 @@ export const make = Effect.fn("Conversation.make")(function*(options: MakeOption
         : userText(input)
       // (after results byok kept when the user stopped the tools, the message joins their turn)
       const asked: ReadonlyArray<Turn> = mergeUserTurns([...turns, message])
+      /** This request's size as byok counts it, to learn from what the server counts (learnScale). */
+      const measured = measure(message, opts.tools)
       const maxOutputTokens = opts.maxOutputTokens ?? entry.maxOutputTokens
       const notice = (words: string) => opts.onNotice?.(words) ?? Effect.void
       const noThinking = entry.provider === "anthropic" ? noRoomToThink(opts.reasoningEffort ?? selected.reasoningEffort, maxOutputTokens, entry.model) : undefined
@@ -694,6 +724,7 @@ export const make = Effect.fn("Conversation.make")(function*(options: MakeOption
       const reply: Turn = { role: "assistant", parts: parts.length > 0 ? parts : [{ type: "text", text: "" }] }
       if (kept) turns = [...asked, reply]
       if (kept && outcome === "ok" && usage !== undefined && usage.input.total > 0) {
+        if (!usage.estimated) learnScale(entry.displayName, measured, usage.input.total)
         lastSeen = { tokens: usage.input.total + usage.output.total, turns: turns.length, compacted }
       }
       if (kept && !options.ephemeral) {
