@@ -17,6 +17,8 @@ export interface Loop {
   readonly auto: "off" | "low" | "medium" | "high"
   /** Top-level settings.json fields besides the model. */
   readonly settings?: Record<string, unknown>
+  /** More fields of the model's entry (a contextWindow). */
+  readonly entry?: Record<string, unknown>
   /** Files to put in the working directory. */
   readonly files?: Record<string, string>
   /** How long the model takes before it answers (byok's time is counted from the end of its answer either way). */
@@ -61,7 +63,7 @@ export const stepGaps = async (loop: Loop): Promise<Array<number>> => {
   mkdirSync(join(home, ".factory"), { recursive: true })
   writeFileSync(join(home, ".factory", "settings.json"), JSON.stringify({
     ...loop.settings,
-    customModels: [{ displayName: "M", model: "m", baseUrl: `http://127.0.0.1:${server.port}/v1`, apiKey: "k", provider: "generic-chat-completion-api", maxOutputTokens: 100 }]
+    customModels: [{ displayName: "M", model: "m", baseUrl: `http://127.0.0.1:${server.port}/v1`, apiKey: "k", provider: "generic-chat-completion-api", maxOutputTokens: 100, ...loop.entry }]
   }))
   // Not spawnSync: the fake server answers from this process's event loop while byok runs.
   const proc = Bun.spawn([loop.bin, "exec", "-m", "M", "--auto", loop.auto, "--max-turns", String(loop.steps + 5), "go"], {
