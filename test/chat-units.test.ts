@@ -116,7 +116,8 @@ describe("line editor", () => {
 
   test("Tab completes a unique slash command; submitted lines join the history once", () => {
     const e = new LineEditor([], completeCommand)
-    type(e, chars("/co"), { name: "tab" })
+    // (/co is /cost, /context and /compact now: a unique prefix completes)
+    type(e, chars("/cos"), { name: "tab" })
     expect(e.buffer).toBe("/cost ")
     type(e, { name: "enter" })
     e.reset()
