@@ -79,7 +79,7 @@ const tokensOf = (body: Record<string, unknown>) => Math.ceil(JSON.stringify([bo
  * or Anthropic's "prompt is too long"); a summary request (byok's summary system prompt) gets a summary; any other
  * request is the next of `steps` calls of Read on big.txt, then the final answer.
  */
-const windowed = (format: "chat" | "anthropic", steps: number): Fake => {
+const windowed = (format: "chat" | "anthropic", steps: number, windows: Readonly<Record<string, number>> = {}): Fake => {
   const requests: Fake["requests"] = []
   let step = 0
   const server = Bun.serve({
@@ -91,7 +91,7 @@ const windowed = (format: "chat" | "anthropic", steps: number): Fake => {
       const system = JSON.stringify(body["system"] ?? (body["messages"] as Array<{ role: string; content: unknown }>).find((m) => m.role === "system")?.content ?? "")
       const summary = system.includes("You summarise a conversation")
       const tokens = tokensOf(body)
-      const refused = tokens + Number(body["max_tokens"] ?? 0) > WINDOW
+      const refused = tokens + Number(body["max_tokens"] ?? 0) > (windows[String(body["model"])] ?? WINDOW)
       requests.push({ body, summary, tokens, refused })
       if (refused) {
         return format === "chat"
@@ -209,6 +209,36 @@ describe("a long agent run in a small window", () => {
     expect(fake.requests.filter((q) => q.refused).length).toBe(1)
     expect(r.stderr).toContain("compacted: ")
     expect(r.stdout).toContain("Read it 24 times.")
+  }, 120_000)
+
+  test("-o stream-json says a compaction as an event of its own", async () => {
+    const fake = windowed("chat", 10)
+    fakes.push(fake)
+    const home = homeFor({ model: "qwen", baseUrl: `${fake.url}/v1`, provider: "generic-chat-completion-api", contextWindow: WINDOW })
+    const r = await run(["exec", "-m", "M", "--auto", "off", "-o", "stream-json", "Read big.txt"], workspace(), home, mkdtempSync(join(tmpdir(), "byok-compaction-data-")))
+    expect(r.code).toBe(0)
+    const events = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as { type: string; message?: string })
+    expect(events.some((e) => e.type === "compaction" && (e.message ?? "").startsWith("compacted: "))).toBe(true)
+    expect(events.at(-1)!.type).toBe("result")
+  }, 120_000)
+
+  test("a conversation moved to a model with a smaller window is compacted on its next request", async () => {
+    const fake = windowed("chat", 0, { "qwen-large": 1_000_000 })
+    fakes.push(fake)
+    const home = mkdtempSync(join(tmpdir(), "byok-compaction-home-"))
+    Bun.spawnSync(["mkdir", "-p", join(home, ".factory")])
+    const entry = (displayName: string, contextWindow: number) => ({ displayName, model: displayName === "Large" ? "qwen-large" : "qwen", baseUrl: `${fake.url}/v1`, provider: "generic-chat-completion-api", apiKey: "local-key-0000000000", maxOutputTokens: 1024, contextWindow })
+    writeFileSync(join(home, ".factory", "settings.json"), JSON.stringify({ customModels: [entry("Large", 1_000_000), entry("Small", WINDOW)] }))
+    const long = (i: number) => `question ${i}: ${"a long question about the file and its many lines ".repeat(180)}`
+    const input = [long(1), long(2), long(3), long(4), long(5), "/model Small", "and now?", ""].join("\n")
+    const r = await run(["-m", "Large"], workspace(), home, mkdtempSync(join(tmpdir(), "byok-compaction-data-")), input)
+    expect(r.code).toBe(0)
+    // (the span is longer than one summary request may carry in the small window: it is summarised in pieces)
+    expect(fake.requests.filter((q) => q.summary).length).toBeGreaterThanOrEqual(1)
+    expect(fake.requests.filter((q) => q.refused)).toHaveLength(0)
+    const last = fake.requests.at(-1)!
+    expect(last.refused).toBe(false)
+    expect(JSON.stringify(last.body)).toContain(SUMMARY)
   }, 120_000)
 
   test("autoCompact: false leaves the request to fail, with the advice to /compact", async () => {
