@@ -375,7 +375,7 @@ export const make = Effect.fn("Conversation.make")(function*(options: MakeOption
       const scale = scales.get(writer.entry.displayName) ?? 1
       for (const piece of piecesOf(span, (room - estimateTokens(summary ?? "") * scale - estimateTokens(SUMMARY_SYSTEM) * scale) / scale)) {
         const writing = yield* Effect.provideContext(
-          make({ selected: writer, system: SUMMARY_SYSTEM, maxRetries: options.maxRetries, timeout: options.timeout, ephemeral: true, id }),
+          make({ selected: writer, system: SUMMARY_SYSTEM, maxRetries: options.maxRetries, timeout: options.timeout, ephemeral: true, id, autoCompact: false }),
           services
         )
         const result = yield* writing.send(summaryRequest(summary, piece, instructions), {
