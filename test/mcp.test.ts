@@ -450,7 +450,7 @@ describe("servers that fail", () => {
     }
   }, 60_000)
 
-  test("a 401 with a Bearer challenge says the server asks for an OAuth login, with what to do; no token check advice", async () => {
+  test("a 401 with a Bearer challenge, no login yet and no browser: says to run byok mcp login; no token check advice", async () => {
     const fake = Bun.serve({
       hostname: "127.0.0.1",
       port: 0,
@@ -464,8 +464,9 @@ describe("servers that fail", () => {
       const r = await run(["mcp", "get", "locked"], home, scratch("data"))
       expect(r.code).toBe(1)
       const said = r.stdout + r.stderr
-      expect(said).toContain("the server asks for an OAuth login (its metadata: http://127.0.0.1:9/.well-known/oauth-protected-resource), which byok does not do yet")
-      expect(said).toContain("byok cannot log in to an OAuth server yet")
+      expect(said).toContain("the server asks for an OAuth login: run byok mcp login locked")
+      expect(said).toContain("fix: run byok mcp login locked (it opens your browser")
+      expect(said).toContain('"Authorization": "Bearer ${TOKEN}"')
       expect(said).not.toContain("check the token")
     } finally {
       fake.stop(true)

@@ -125,17 +125,24 @@ const mcpAdd = Command.make("add", mcpAddConfig, (input) => lazily(() => import(
 const mcpRemove = Command.make("remove", mcpRemoveConfig, (input) => lazily(() => import("./mcp.ts"), (m) => m.runMcpRemove(input))).pipe(
   Command.withDescription("Remove a server from ~/.factory/mcp.json")
 )
+const mcpLogin = Command.make("login", mcpGetConfig, (input) => lazily(() => import("./mcp.ts"), (m) => m.runMcpLogin(input))).pipe(
+  Command.withDescription("Log in to an HTTP server that asks for OAuth: a browser page ($BROWSER, else the system's), then the tokens kept privately")
+)
+const mcpLogout = Command.make("logout", mcpGetConfig, (input) => lazily(() => import("./mcp.ts"), (m) => m.runMcpLogout(input))).pipe(
+  Command.withDescription("Forget a server's OAuth tokens")
+)
 const mcp = Command.make("mcp", { config: configFlag }, (input) => lazily(() => import("./mcp.ts"), (m) => m.runMcpList(input))).pipe(
   Command.withDescription(
     "MCP servers (~/.factory/mcp.json, and a trusted project's .factory/mcp.json): their tools join byok's when the model acts (--auto)"
   ),
-  Command.withSubcommands([mcpList, mcpGet, mcpAdd, mcpRemove]),
+  Command.withSubcommands([mcpList, mcpGet, mcpAdd, mcpRemove, mcpLogin, mcpLogout]),
   Command.withExamples([
     { command: "byok mcp", description: "The servers and their state (byok mcp list does the same)" },
     { command: "byok mcp get github", description: "Start one and list its tools" },
     { command: "byok mcp add fs -- npx -y @modelcontextprotocol/server-filesystem ~/notes", description: "A stdio server" },
     { command: "byok mcp add gh --env GITHUB_TOKEN='${GITHUB_TOKEN}' -- npx -y @modelcontextprotocol/server-github", description: "With a variable of yours" },
     { command: "byok mcp add linear https://mcp.linear.app/mcp --type http --header 'Authorization: Bearer ${LINEAR_TOKEN}'", description: "A Streamable HTTP server" },
+    { command: "byok mcp login linear", description: "Log in to a server that asks for OAuth" },
     { command: "byok mcp remove fs", description: "Remove one" }
   ])
 )

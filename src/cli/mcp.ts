@@ -7,13 +7,16 @@ import { UsageError } from "../config/errors.ts"
 import { stripControls } from "../lib/controls.ts"
 import { addServer, MCP_TRANSPORTS, type McpTransport, removeServer, slugOf } from "../mcp/config.ts"
 import { fixFor, openHub, serverDetail, serverLines } from "../mcp/open.ts"
+import { authFor, loadTokens, saveTokens, tokenKey, tokensFile } from "../mcp/oauth.ts"
+import { Redactor } from "../lib/redact.ts"
+import { dataPlace } from "../lib/sqlite.ts"
 import type { McpAddInput, McpGetInput, McpRemoveInput } from "./inputs.ts"
 import { QuietExit } from "./exit.ts"
 import { ExitCode } from "../explain/codes.ts"
 import { printLine } from "./render.ts"
 import { parseCommand } from "../tools/risk.ts"
 import { withConfig } from "./services.ts"
-import { term, warn } from "./term.ts"
+import { note, term, warn } from "./term.ts"
 
 const hubOf = Effect.gen(function*() {
   const t = yield* term
@@ -46,6 +49,62 @@ export const runMcpGet = (flags: McpGetInput) =>
       yield* printLine(stripControls(`  fix: ${fixFor(state)}`))
       return yield* new QuietExit({ code: ExitCode.other })
     }
+  }).pipe(Effect.scoped, withConfig(flags.config))
+
+/** A server of the config by name, for login and logout: an HTTP one. */
+const httpServer = (hub: Effect.Success<typeof hubOf>, name: string) =>
+  Effect.gen(function*() {
+    const state = hub.states.find((s) => s.server.name === name)
+    if (state === undefined) {
+      return yield* new UsageError({
+        detail: `no MCP server is named "${name}"`,
+        hint: hub.states.length > 0 ? `The servers: ${hub.states.map((s) => s.server.name).join(", ")}.` : "byok mcp add NAME URL --type http adds one."
+      })
+    }
+    if (state.server.type !== "http") return yield* new UsageError({ detail: `"${name}" is a ${state.server.type} server: only http servers log in (OAuth)` })
+    return state.server
+  })
+
+export const runMcpLogin = (flags: McpGetInput) =>
+  Effect.gen(function*() {
+    const t = yield* term
+    const stdio = yield* Stdio.Stdio
+    const hub = yield* hubOf
+    const server = yield* httpServer(hub, flags.name)
+    const place = yield* dataPlace
+    const redactor = yield* Redactor
+    if (place._tag !== "Directory") {
+      return yield* new UsageError({ detail: "byok keeps no tokens here (BYOK_NO_RECORD, or no HOME): there is nowhere to keep a login" })
+    }
+    // The server's own challenge says where its metadata and what scope it wants.
+    const challenge = yield* Effect.promise(() =>
+      fetch(server.url!, {
+        method: "POST",
+        headers: { ...server.headers, "content-type": "application/json", accept: "application/json, text/event-stream" },
+        body: JSON.stringify({ jsonrpc: "2.0", id: 0, method: "initialize", params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "byok", version: "login" } } })
+      }).then((r) => (r.status === 401 ? r.headers.get("www-authenticate") ?? undefined : undefined), () => undefined)
+    )
+    const auth = authFor({
+      server,
+      file: tokensFile(place.path),
+      interactive: true,
+      tell: (text) => Effect.runFork(note(t, text).pipe(Effect.provideService(Stdio.Stdio, stdio))),
+      secret: redactor.add
+    })
+    const result = yield* Effect.promise(() => auth.login(challenge))
+    if (typeof result !== "string") return yield* new UsageError({ detail: `${flags.name}: ${result.why}` })
+    yield* printLine(`Logged in to ${flags.name}; its tokens are kept in ${tokensFile(place.path)} (private).`)
+  }).pipe(Effect.scoped, withConfig(flags.config))
+
+export const runMcpLogout = (flags: McpGetInput) =>
+  Effect.gen(function*() {
+    const hub = yield* hubOf
+    const server = yield* httpServer(hub, flags.name)
+    const place = yield* dataPlace
+    const file = place._tag === "Directory" ? tokensFile(place.path) : undefined
+    if (file === undefined || loadTokens(file, tokenKey(server)) === undefined) return yield* printLine(`${flags.name} has no login to forget.`)
+    saveTokens(file, tokenKey(server), undefined)
+    yield* printLine(`Logged out of ${flags.name}: its tokens are forgotten.`)
   }).pipe(Effect.scoped, withConfig(flags.config))
 
 const userFile = () => {

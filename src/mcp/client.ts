@@ -53,6 +53,15 @@ export interface ConnectOptions {
   readonly startTimeoutMs: number
   readonly onListChanged: () => void
   readonly http: HttpClient.HttpClient
+  /** An HTTP server's OAuth tokens (mcp/oauth.ts through the hub). */
+  readonly auth?: Auth | undefined
+}
+
+export interface Auth {
+  /** The access token to send now (refreshed first when it is about to expire); undefined without a login. */
+  readonly token: () => Promise<string | undefined>
+  /** After a 401 or 403: a new access token (a refresh, else a login where one may run), or why there is none. */
+  readonly renew: (challenge: string | undefined, status: number) => Promise<string | { readonly why: string }>
 }
 
 type Protocol = McpProtocol.ProtocolAdapter<McpClient.ProtocolVersion>
@@ -400,7 +409,7 @@ export const describe = (error: unknown): string => {
     // A 401 with a Bearer challenge: the server wants an OAuth login, not a fixed token (RFC 6750, MCP authorization).
     if (reason instanceof HttpError && reason.status === 401 && /^\s*Bearer\b/i.test(reason.wwwAuthenticate ?? "")) {
       const metadata = /resource_metadata="?([^",\s]+)/i.exec(reason.wwwAuthenticate!)?.[1]
-      return `${reason.message}: the server asks for an OAuth login${metadata !== undefined ? ` (its metadata: ${metadata})` : ""}, which byok does not do yet`
+      return `${reason.message}: the server asks for an OAuth login${metadata !== undefined ? ` (its metadata: ${metadata})` : ""}`
     }
     // A transport failure's own words are general ("MCP HTTP request failed"): the cause says what happened.
     const cause = "cause" in reason ? causeText(reason.cause) : undefined
@@ -420,14 +429,37 @@ export const connect = (server: McpServer, options: ConnectOptions): Effect.Effe
     const log = logTo(options.logFile, options.redact)
     /** The revision the server answered initialize with. */
     let answered: string | undefined
-    // A failed start is closed at once (its process stopped); an interrupted one when the caller's scope is.
-    const scope = yield* Scope.fork(yield* Scope.Scope)
-    return yield* connectWith(server, options, LATEST, log, (version) => {
-      answered = version
-      if (version !== LATEST.protocolVersion && OLDER.has(version)) log.note(`the server speaks MCP ${version}: going on with it`)
-    }, () => (answered !== undefined && OLDER.has(answered) ? answered : undefined)).pipe(
-      Scope.provide(scope),
-      Effect.tapError(() => Scope.close(scope, Exit.void)),
+    /** An HTTP server's bearer token (OAuth), and the last challenge it answered with (a 401 or 403). */
+    let bearer = server.type === "http" && options.auth !== undefined ? yield* Effect.promise(() => options.auth!.token()) : undefined
+    let challenge: { readonly status: number; readonly header: string | undefined } | undefined
+    const outer = yield* Scope.Scope
+    const attempt = Effect.gen(function*() {
+      // A failed start is closed at once (its process stopped); an interrupted one when the caller's scope is.
+      const scope = yield* Scope.fork(outer)
+      challenge = undefined
+      return yield* connectWith(server, options, LATEST, log, (version) => {
+        answered = version
+        if (version !== LATEST.protocolVersion && OLDER.has(version)) log.note(`the server speaks MCP ${version}: going on with it`)
+      }, () => (answered !== undefined && OLDER.has(answered) ? answered : undefined), () => bearer, (status, header) => {
+        challenge = { status, header }
+      }, options.auth === undefined ? undefined : (header) =>
+        Effect.promise(() => options.auth!.renew(header, 403)).pipe(Effect.map((renewed) => {
+          if (typeof renewed !== "string") return false
+          bearer = renewed
+          return true
+        }))).pipe(Scope.provide(scope), Effect.tapError(() => Scope.close(scope, Exit.void)))
+    })
+    return yield* attempt.pipe(
+      // A 401 (or a 403 for more scope): new tokens (a refresh, else a login where one may run), then once more.
+      Effect.catch((why: string) =>
+        Effect.gen(function*() {
+          if (challenge === undefined || options.auth === undefined) return yield* Effect.fail(why)
+          const renewed = yield* Effect.promise(() => options.auth!.renew(challenge!.header, challenge!.status))
+          if (typeof renewed !== "string") return yield* Effect.fail(renewed.why)
+          bearer = renewed
+          return yield* attempt
+        })
+      ),
       Effect.mapError((why) =>
         answered !== undefined && answered !== LATEST.protocolVersion && !OLDER.has(answered)
           ? `${why} (the server speaks MCP ${answered}, which byok does not)`
@@ -443,14 +475,26 @@ const connectWith = (
   log: Log,
   onVersion: (version: string) => void,
   /** The older revision the server took up, once it has: sent in the HTTP header instead of the one asked for. */
-  older: () => string | undefined
+  older: () => string | undefined,
+  /** The OAuth bearer token to send, when there is one. */
+  bearer: () => string | undefined = () => undefined,
+  /** Told of a 401 or 403 and its WWW-Authenticate. */
+  onChallenge: (status: number, header: string | undefined) => void = () => {},
+  /** A call refused for want of scope: new tokens with more (true), or none to be had (false). */
+  stepUp?: ((challenge: string | undefined) => Effect.Effect<boolean>) | undefined
 ) =>
   Effect.gen(function*() {
     log.note(`starting ${server.type === "stdio" ? [server.command, ...server.args].join(" ") : server.url}`)
     const http = HttpClient.mapRequest(options.http, (request) => {
       const version = older()
-      return version === undefined ? request : HttpClientRequest.setHeader(request, "mcp-protocol-version", version)
-    })
+      const token = bearer()
+      const versioned = version === undefined ? request : HttpClientRequest.setHeader(request, "mcp-protocol-version", version)
+      return token === undefined ? versioned : HttpClientRequest.setHeader(versioned, "authorization", `Bearer ${token}`)
+    }).pipe(HttpClient.tap((response) =>
+      Effect.sync(() => {
+        if (response.status === 401 || response.status === 403) onChallenge(response.status, response.headers["www-authenticate"])
+      })
+    ))
     const base = server.type === "stdio"
       ? yield* stdioTransport(server, options, protocol, log)
       : server.type === "sse"
@@ -503,7 +547,13 @@ const connectWith = (
         Effect.suspend(() => {
           const tool = decoded.find((t) => t.name === name)
           if (tool === undefined) return Effect.fail(`the server no longer has a tool named ${name}`)
-          return client.callTool({ tool, arguments: args }, { timeout: timeoutMs }).pipe(
+          const once = client.callTool({ tool, arguments: args }, { timeout: timeoutMs })
+          // A 403 that asks for more scope (step-up): new tokens with it, then the call once more.
+          return once.pipe(
+            Effect.catchIf(
+              (error) => error instanceof McpClientError && error.reason instanceof HttpError && error.reason.status === 403 && stepUp !== undefined,
+              (error) => Effect.flatMap(stepUp!((error.reason as HttpError).wwwAuthenticate), (renewed) => (renewed ? once : Effect.fail(error)))
+            ),
             Effect.map((result) => ({ ...resultOf(result), isError: result.isError === true })),
             Effect.mapError((error) =>
               error instanceof McpClientError && error.reason instanceof TimeoutError

@@ -8,6 +8,7 @@ import { dirname } from "node:path"
 import { parseJson } from "../config/json.ts"
 import { isRecord } from "../config/schema.ts"
 import { PRIVATE_FILE, privateDirectory } from "../lib/sqlite.ts"
+import type { OAuthSettings } from "./oauth.ts"
 
 export type McpTransport = "stdio" | "http" | "sse"
 export const MCP_TRANSPORTS: ReadonlyArray<McpTransport> = ["stdio", "http", "sse"]
@@ -36,6 +37,8 @@ export interface McpServer {
   readonly key: string
   /** Values that came from the environment: the redactor keeps them out of every output. */
   readonly secrets: ReadonlyArray<string>
+  /** http: the `oauth` field (a pre-registered client, scopes, the callback port, the grant). */
+  readonly oauth: OAuthSettings | undefined
 }
 
 export interface McpConfig {
@@ -155,6 +158,41 @@ const readServer = (
   const serverEnv = expand(rawEnv, "env")
   const headers = expand(rawHeaders, "headers")
   if (serverEnv === undefined || headers === undefined) return undefined
+  // oauth: its strings expand like headers (a client secret is a secret), its numbers and lists as written.
+  const rawOAuth = value["oauth"]
+  let oauth: OAuthSettings | undefined
+  if (rawOAuth !== undefined && rawOAuth !== null) {
+    if (typeof rawOAuth !== "object" || Array.isArray(rawOAuth)) {
+      issues.push(`${at}.oauth: must be an object ({ "clientId", "clientSecret", "scopes", "callbackPort", "grant" })`)
+      return undefined
+    }
+    const o = rawOAuth as Record<string, unknown>
+    const strings = expand(Object.fromEntries(Object.entries({ clientId: o["clientId"], clientSecret: o["clientSecret"], clientMetadataUrl: o["clientMetadataUrl"] }).filter((e): e is [string, string] => typeof e[1] === "string")), "oauth")
+    if (strings === undefined) return undefined
+    if (strings["clientSecret"] !== undefined && !secrets.includes(strings["clientSecret"])) secrets.push(strings["clientSecret"])
+    const port = o["callbackPort"]
+    const scopes = o["scopes"]
+    if (port !== undefined && !(typeof port === "number" && Number.isInteger(port) && port > 0 && port < 65536)) {
+      issues.push(`${at}.oauth.callbackPort: must be a port number`)
+      return undefined
+    }
+    if (scopes !== undefined && !(Array.isArray(scopes) && scopes.every((x) => typeof x === "string"))) {
+      issues.push(`${at}.oauth.scopes: must be a list of scope names`)
+      return undefined
+    }
+    if (o["grant"] !== undefined && o["grant"] !== "authorization_code" && o["grant"] !== "client_credentials") {
+      issues.push(`${at}.oauth.grant: must be "authorization_code" (the default) or "client_credentials"`)
+      return undefined
+    }
+    oauth = {
+      clientId: strings["clientId"],
+      clientSecret: strings["clientSecret"],
+      clientMetadataUrl: strings["clientMetadataUrl"],
+      scopes: scopes as ReadonlyArray<string> | undefined,
+      callbackPort: port as number | undefined,
+      grant: o["grant"] as OAuthSettings["grant"]
+    }
+  }
   // (Bun's own hash: node:crypto alone would cost a start-up more than the rest of MCP's modules.)
   const key = Bun.hash(JSON.stringify([type, command ?? null, args, rawEnv, url ?? null, rawHeaders])).toString(16)
   return {
@@ -170,7 +208,8 @@ const readServer = (
     disabledTools: disabledTools as ReadonlyArray<string>,
     source: file,
     key,
-    secrets
+    secrets,
+    oauth
   }
 }
 

@@ -3,6 +3,7 @@
 // so a run whose lists are cached sends its first request at once and starts a server only when the model calls one
 // of its tools; a server with no cached list is started (and listed) before the first request. A server that fails
 // to start, crashes or hangs gives the model a tool error and the user one line on stderr; byok goes on.
+import { authFor, tokensFile } from "./oauth.ts"
 import { count } from "../lib/text.ts"
 import { Effect, Exit, Scope, Semaphore } from "effect"
 import type { HttpClient } from "effect/http"
@@ -34,6 +35,8 @@ export interface ServerState {
   starts: number
   /** The list being read again after `notifications/tools/list_changed`; a call waits for it before it returns. */
   relisting: Promise<void> | undefined
+  /** An HTTP server's OAuth tokens, made at its first start. */
+  auth?: ReturnType<typeof authFor> | undefined
 }
 
 export interface HubOptions {
@@ -45,6 +48,8 @@ export interface HubOptions {
   readonly redact: (text: string) => string
   /** One line to the user (stderr). */
   readonly warn: (text: string) => Effect.Effect<void>
+  /** A secret learned while running (an OAuth token): the redactor keeps it out of every output. */
+  readonly addSecret: (secret: string) => void
 }
 
 export interface McpHub {
@@ -224,7 +229,15 @@ export const makeHub = (servers: ReadonlyArray<McpServer>, options: HubOptions):
           startTimeoutMs: options.timeoutMs,
           onListChanged: () => relist(state),
           http: options.http,
-          redact: options.redact
+          redact: options.redact,
+          ...(state.server.type === "http" ? { auth: state.auth ??= authFor({
+            server: state.server,
+            file: options.dataDir !== undefined ? tokensFile(options.dataDir) : undefined,
+            // a login with a browser runs where the user said how to open one ($BROWSER); else they are told the command
+            interactive: (options.env["BROWSER"] ?? "") !== "",
+            tell: (text) => Effect.runFork(options.warn(text)),
+            secret: options.addSecret
+          }) } : {})
         }).pipe(
           Scope.provide(child),
           Effect.timeoutOrElse({

@@ -42,7 +42,8 @@ export const openHub = (
       timeoutMs,
       http: yield* HttpClient.HttpClient,
       redact: redactor.redact,
-      warn
+      warn,
+      addSecret: redactor.add
     })
     return { ...hub, issues: config.issues }
   })
@@ -97,7 +98,7 @@ export const fixFor = (state: ServerState): string => {
   }
   if (/exited|ended by/.test(why)) return `its log says why: byok's data directory, mcp-logs/${state.server.slug}.log`
   if (/asks for an OAuth login/.test(why)) {
-    return `byok cannot log in to an OAuth server yet; if the service gives you a token to paste, put it in "headers" of "${state.server.name}" in ${file} ("Authorization": "Bearer \${TOKEN}")`
+    return `run byok mcp login ${state.server.name} (it opens your browser; over SSH, open the page it prints); or, if the service gives you a token to paste, put it in "headers" of "${state.server.name}" in ${file} ("Authorization": "Bearer \${TOKEN}")`
   }
   if (/HTTP status 401|HTTP status 403/.test(why)) return `check the token in "headers" of "${state.server.name}" in ${file}`
   if (state.server.type === "http") return `check that ${state.server.url} is reachable and an MCP endpoint (for an older server, "type": "sse")`
