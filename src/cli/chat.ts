@@ -175,7 +175,30 @@ const chatWith = (flags: ChatInput) =>
     // MCP servers: read now (their cached lists); started when the model first acts, or by /mcp.
     // (The MCP modules are loaded only when there is an mcp.json.)
     const mcp = loaded.mcpFiles.length > 0 ? yield* Effect.promise(() => import("../mcp/open.ts")) : undefined
-    const hub = mcp !== undefined ? yield* Effect.acquireRelease(mcp.openHub(loaded, warn), (h) => h.close) : undefined
+    // A server's question during a call (elicitation): at a terminal, shown with its defaults and answered by a key,
+    // as an approval is; elsewhere declined (the hub says so).
+    const elicit = mcp === undefined || tty === undefined ? undefined : {
+      declare: true,
+      answer: (form: Parameters<typeof mcp.withDefaults>[0]) =>
+        Effect.gen(function*() {
+          const { content, missing } = mcp.withDefaults(form)
+          const answer = yield* Deferred.make<string>()
+          asking = answer
+          yield* out("\r\x1b[2K")
+          for (const line of mcp.formLines(form)) yield* out(`${line}\n`)
+          yield* out(
+            missing.length > 0
+              ? `${style.accent("?")} It needs ${missing.map((m) => stripControls(m).slice(0, 40)).join(", ")}, which has no default: ${style.bold("d")}ecline, ${style.bold("c")}ancel: `
+              : `${style.accent("?")} ${style.bold("a")}ccept these, ${style.bold("d")}ecline, ${style.bold("c")}ancel: `
+          )
+          const said = (yield* Deferred.await(answer)).toLowerCase()
+          asking = undefined
+          const action = said === "a" && missing.length === 0 ? "accept" as const : said === "c" ? "cancel" as const : "decline" as const
+          yield* out(`${action}\n`)
+          return action === "accept" ? { action, content } : { action }
+        })
+    }
+    const hub = mcp !== undefined ? yield* Effect.acquireRelease(mcp.openHub(loaded, warn, elicit), (h) => h.close) : undefined
     // The sandbox commands run in: made when the model first acts (or by /sandbox).
     const sandbox = yield* Effect.cached(openSandbox(loaded, redactor))
     yield* tell(style.dim(
@@ -371,7 +394,8 @@ const chatWith = (flags: ChatInput) =>
               // A running call's line, with the seconds it has run, until it ends (its own line replaces it).
               onRunning: (name, subject) => {
                 running = `${name} ${stripControls(subject).replace(/\n/g, " ").slice(0, 80)}`.trim()
-                return startSpinner(tty !== undefined, style.dim(`${running} ·`), out)
+                // (quiet while a question is asked: the spinner would draw over it)
+                return startSpinner(tty !== undefined, style.dim(`${running} ·`), (s) => (asking !== undefined ? Effect.void : out(s)))
               },
               approve: tty !== undefined
                 ? (request) =>

@@ -1,6 +1,7 @@
 // `byok exec`: a prompt in, the answer streamed to stdout, for scripts and CI. Diagnostics go to stderr only.
 // Every run is saved as a conversation, so a script can go on with -s ID or --continue; with
 // `--input-format stream-json` each stdin line is one user message of the same conversation, one result line out.
+import { stripControls } from "../lib/controls.ts"
 import { Cause, Effect, Exit, FileSystem, Option, Stdio, Stream } from "effect"
 import { fstatSync, readFileSync } from "node:fs"
 import { UsageError } from "../config/errors.ts"
@@ -444,7 +445,18 @@ export const runExec = (flags: ExecInput) => {
     const mcp = level === undefined || loaded.mcpFiles.length === 0 ? undefined : yield* Effect.promise(() => import("../mcp/open.ts"))
     const hub: McpHub | undefined = mcp === undefined
       ? undefined
-      : yield* Effect.acquireRelease(mcp.openHub(loaded, (text) => warn(t, text).pipe(Effect.provideService(Stdio.Stdio, errStdio))), (h) => h.close)
+      : yield* Effect.acquireRelease(mcp.openHub(loaded, (text) => warn(t, text).pipe(Effect.provideService(Stdio.Stdio, errStdio)), {
+        // exec asks no one: a server's question is declined, or answered with its form's defaults when asked to.
+        declare: flags.mcpAcceptDefaults,
+        answer: (form) => {
+          const say = (text: string) => warn(t, text).pipe(Effect.provideService(Stdio.Stdio, errStdio))
+          const asked = `MCP server "${form.server}" asked: ${stripControls(form.message).replace(/\s+/g, " ").slice(0, 200)}`
+          if (!flags.mcpAcceptDefaults) return Effect.as(say(`${asked}; declined (byok exec asks no questions; --mcp-accept-defaults answers with the form's defaults)`), { action: "decline" as const })
+          const { content, missing } = mcp!.withDefaults(form)
+          if (missing.length > 0) return Effect.as(say(`${asked}; declined: ${missing.map((m) => stripControls(m).slice(0, 40)).join(", ")} has no default`), { action: "decline" as const })
+          return Effect.as(say(`${asked}; answered with the form's defaults`), { action: "accept" as const, content })
+        }
+      }), (h) => h.close)
     // Servers with no cached tool list are started and listed before the first request (a spinner meanwhile).
     if (hub !== undefined && hub.states.some((s) => !s.server.disabled && s.tools === undefined)) {
       const stop = yield* startSpinner(flags.output === "text" && t.stderrIsTty, "starting MCP servers…")

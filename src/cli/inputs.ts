@@ -57,6 +57,10 @@ export const execConfig = {
     Flag.withDescription("With --auto: run every tool call the model asks for, whatever its risk (denylisted and blocked commands still never run)"),
     Flag.withDefault(false)
   ),
+  mcpAcceptDefaults: Flag.Boolean("mcp-accept-defaults").pipe(
+    Flag.withDescription("With --auto: answer an MCP server's question (elicitation) with its form's defaults; without it, exec declines and says so"),
+    Flag.withDefault(false)
+  ),
   images: Flag.String("image").pipe(
     Flag.withAlias("i"),
     Flag.withMetavar("FILE"),

@@ -1,23 +1,23 @@
 // One connection to one MCP server, over effect/ai's McpClient (initialization, discovery, tool calls, their
 // validation). Loaded only when a server is started: a run whose tool lists are cached never loads it.
 //
-// The Streamable HTTP transport is effect's. stdio and legacy SSE are byok's own transports under the same client,
-// because effect's stdio transport drops three things the issue asks for: the server's stderr (here appended to a
-// log file in the data directory), server notifications (here `notifications/tools/list_changed` reaches byok), and
-// a line of stdout that is not JSON-RPC (effect ends the connection; here it is logged and skipped, as servers that
-// print a banner on stdout are common). Every request can be interrupted: the server is sent
-// `notifications/cancelled` for it.
+// The transports are byok's own under effect's client (rpc.ts holds what they share; http.ts is Streamable HTTP).
+// effect's stdio transport drops the server's stderr (here appended to a log file in the data directory), server
+// notifications (here list_changed, progress and logging reach byok) and a line of stdout that is not JSON-RPC
+// (effect ends the connection; here it is logged and skipped, as servers that print a banner on stdout are common);
+// its HTTP transport cannot resume a stream or take a server's requests (http.ts says more). Every request can be
+// interrupted: the server is sent `notifications/cancelled` for it.
 import { Effect, Exit, Scope } from "effect"
 import * as McpClient from "effect/ai/McpClient"
-import { HttpError, McpClientError, TimeoutError, TransportError } from "effect/ai/McpClientError"
+import { HttpError, McpClientError, TimeoutError } from "effect/ai/McpClientError"
 import * as McpProtocol from "effect/ai/McpProtocol"
 import type * as McpSchema from "effect/ai/McpSchema"
-import { HttpClient, HttpClientRequest } from "effect/http"
-import { appendFileSync } from "node:fs"
 import { VERSION } from "../version.ts"
 import type { ImagePart } from "../providers/conversation.ts"
 import { imageFromBytes } from "../providers/images.ts"
 import type { McpServer } from "./config.ts"
+import { SESSION_EXPIRED, streamableTransport } from "./http.ts"
+import { channel, eachLine, type Log, logTo, problem, type Protocol, type ServerHooks, sseLines } from "./rpc.ts"
 
 /** A tool as the server listed it, with its annotations as written (the decoded ones have defaults filled in). */
 export interface RawTool {
@@ -41,6 +41,8 @@ export interface Connection {
   readonly call: (name: string, args: Record<string, unknown>, timeoutMs: number) => Effect.Effect<CallResult, string>
   /** Why the connection ended (the process exited, the stream closed), once it has. */
   readonly ended: () => string | undefined
+  /** Whether it ended because the server forgot the session (an HTTP 404): worth one new start for the call. */
+  readonly expired: () => boolean
 }
 
 export interface ConnectOptions {
@@ -52,7 +54,10 @@ export interface ConnectOptions {
   readonly redact: (text: string) => string
   readonly startTimeoutMs: number
   readonly onListChanged: () => void
-  readonly http: HttpClient.HttpClient
+  /** The server's requests (elicitation, roots) and notifications (progress, logging) byok takes. */
+  readonly hooks?: ServerHooks | undefined
+  /** The capabilities byok declares in initialize (those the hooks handle). */
+  readonly capabilities?: Readonly<Record<string, unknown>> | undefined
   /** An HTTP server's OAuth tokens (mcp/oauth.ts through the hub). */
   readonly auth?: Auth | undefined
 }
@@ -64,7 +69,6 @@ export interface Auth {
   readonly renew: (challenge: string | undefined, status: number) => Promise<string | { readonly why: string }>
 }
 
-type Protocol = McpProtocol.ProtocolAdapter<McpClient.ProtocolVersion>
 const LATEST: Protocol = McpProtocol.v2025_11_25
 /**
  * The older revisions a server may answer `initialize` with. effect's client takes one revision and refuses a
@@ -72,7 +76,6 @@ const LATEST: Protocol = McpProtocol.v2025_11_25
  * server that speaks one of them is gone on with (connect).
  */
 const OLDER: ReadonlySet<string> = new Set(["2025-06-18", "2025-03-26", "2024-11-05"])
-const MAX_LINE = 16 * 1024 * 1024
 
 /** Every server process byok started and has not seen end: stopped when byok exits, whatever the way. */
 const live = new Set<Bun.Subprocess>()
@@ -89,131 +92,6 @@ const stopAllOnExit = () => {
       }
     }
   })
-}
-
-const problem = (description: string) => new McpClientError({ reason: new TransportError({ description }) })
-
-/** A server's log: its stderr as it comes (`raw`) and byok's dated notes, both through the redactor. */
-interface Log {
-  readonly raw: (text: string) => void
-  readonly note: (text: string) => void
-}
-
-const logTo = (file: string | undefined, redact: (text: string) => string): Log => {
-  const append = (text: string) => {
-    if (file === undefined) return
-    try {
-      appendFileSync(file, redact(text), { mode: 0o600 })
-    } catch {
-      // a log that cannot be written is not worth stopping a tool for
-    }
-  }
-  return { raw: append, note: (text) => append(`[byok ${new Date().toISOString()}] ${text}\n`) }
-}
-
-type Message = Record<string, unknown>
-
-/**
- * The JSON-RPC half common to stdio and legacy SSE: requests waiting for their responses, the server's own requests
- * answered (ping; the rest declined, as byok offers no client capabilities), and notifications passed on.
- */
-const channel = (options: {
-  readonly protocol: Protocol
-  readonly send: (json: string) => void
-  readonly log: Log
-  readonly onListChanged: () => void
-}) => {
-  const pending = new Map<string | number, (response: Message | McpClientError) => void>()
-  let ended: string | undefined
-  const receive = (message: Message) => {
-    const id = message["id"] as string | number | undefined
-    const method = message["method"]
-    if (typeof method === "string") {
-      if (id !== undefined) {
-        options.send(JSON.stringify(
-          method === "ping"
-            ? { jsonrpc: "2.0", id, result: {} }
-            : { jsonrpc: "2.0", id, error: { code: -32601, message: `byok does not support ${method}` } }
-        ))
-      } else if (method === "notifications/tools/list_changed") options.onListChanged()
-      return
-    }
-    if (id !== undefined) pending.get(id)?.(message)
-  }
-  const receiveLine = (line: string) => {
-    if (line.trim() === "") return
-    let message: unknown
-    try {
-      message = JSON.parse(line)
-    } catch {
-      message = undefined
-    }
-    if (typeof message !== "object" || message === null || (message as Message)["jsonrpc"] !== "2.0") {
-      options.log.note(`ignored a message that is not JSON-RPC: ${line.slice(0, 200)}`)
-      return
-    }
-    receive(message as Message)
-  }
-  const end = (why: string) => {
-    if (ended !== undefined) return
-    ended = why
-    for (const resolve of pending.values()) resolve(problem(why))
-    pending.clear()
-  }
-  const transport: McpClient.Transport = {
-    ["~effect/ai/McpClient/Transport"]: "~effect/ai/McpClient/Transport",
-    protocol: options.protocol,
-    isCallable: () => true,
-    notify: (message) =>
-      Effect.suspend(() => {
-        if (ended !== undefined) return Effect.fail(problem(ended))
-        options.send(JSON.stringify(message))
-        return Effect.void
-      }),
-    request: (message) =>
-      Effect.callback<McpSchema.JsonRpcResponse, McpClientError>((resume) => {
-        if (ended !== undefined) return resume(Effect.fail(problem(ended)))
-        pending.set(message.id, (response) => {
-          pending.delete(message.id)
-          resume(response instanceof McpClientError ? Effect.fail(response) : Effect.succeed(response as unknown as McpSchema.JsonRpcResponse))
-        })
-        options.send(JSON.stringify(message))
-        // Interrupted (Ctrl-C, the call's timeout): the server is told to stop working on it.
-        return Effect.sync(() => {
-          if (!pending.delete(message.id) || ended !== undefined || message.method === "initialize") return
-          options.send(JSON.stringify({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: message.id, reason: "cancelled by the user or timed out" } }))
-        })
-      })
-  }
-  /** A message the server would not take: its request (if it was one) fails with why. */
-  const refuse = (json: string, why: string) => {
-    const id = (JSON.parse(json) as Message)["id"] as string | number | undefined
-    if (id !== undefined) pending.get(id)?.(problem(why))
-  }
-  return { transport, receive, receiveLine, end, refuse, ended: () => ended }
-}
-
-/** Calls `onLine` with each line of a byte stream (and its unterminated end); a line over 16 MiB ends the reading. */
-const eachLine = async (stream: ReadableStream<Uint8Array>, onLine: (line: string) => void, tooLong: () => void): Promise<void> => {
-  const decoder = new TextDecoder()
-  let buffer = ""
-  try {
-    for await (const chunk of stream) {
-      buffer += decoder.decode(chunk, { stream: true })
-      let index: number
-      while ((index = buffer.indexOf("\n")) >= 0) {
-        onLine(buffer.slice(0, index))
-        buffer = buffer.slice(index + 1)
-      }
-      if (buffer.length > MAX_LINE) {
-        tooLong()
-        return
-      }
-    }
-  } catch {
-    // the stream ended badly: the process's exit says why
-  }
-  if (buffer.trim() !== "") onLine(buffer)
 }
 
 /** A stdio server: a child process, stdin and stdout carrying one JSON-RPC message per line. */
@@ -251,7 +129,8 @@ const stdioTransport = (server: McpServer, options: ConnectOptions, protocol: Pr
         }
       },
       log,
-      onListChanged: options.onListChanged
+      onListChanged: options.onListChanged,
+      hooks: options.hooks
     })
     // stdout, line by line; the process's end fails whatever is still waiting.
     void eachLine(child.stdout, rpc.receiveLine, () => {
@@ -309,7 +188,7 @@ const sseTransport = (server: McpServer, options: ConnectOptions, protocol: Prot
         if (!r.ok) rpc.refuse(json, `the server answered ${r.status} to a message`)
       }).catch((error: Error) => rpc.end(`cannot send to ${endpoint}: ${error.message}`))
     }
-    const rpc = channel({ protocol, send: post, log, onListChanged: options.onListChanged })
+    const rpc = channel({ protocol, send: post, log, onListChanged: options.onListChanged, hooks: options.hooks })
     const response = yield* Effect.tryPromise({
       try: () => fetch(server.url!, { headers: { ...server.headers, accept: "text/event-stream" }, signal: controller.signal }),
       catch: (error) => problem(`cannot reach ${server.url}: ${(error as Error).message}`)
@@ -323,23 +202,14 @@ const sseTransport = (server: McpServer, options: ConnectOptions, protocol: Prot
       controller.abort()
     }))
     const ready = Promise.withResolvers<void>()
-    // The event stream, line by line (a `\r` before the `\n` dropped): `endpoint` once, then `message` events.
-    let event = "message"
-    let data: Array<string> = []
-    const onLine = (raw: string) => {
-      const line = raw.endsWith("\r") ? raw.slice(0, -1) : raw
-      if (line === "") {
-        const text = data.join("\n")
-        if (event === "endpoint") {
-          endpoint = new URL(text, server.url).href
-          for (const queued of posts.splice(0)) post(queued)
-          ready.resolve()
-        } else if (data.length > 0) rpc.receiveLine(text)
-        event = "message"
-        data = []
-      } else if (line.startsWith("event:")) event = line.slice(6).trim()
-      else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""))
-    }
+    // The event stream: `endpoint` once, then `message` events.
+    const onLine = sseLines((event) => {
+      if (event.event === "endpoint") {
+        endpoint = new URL(event.data, server.url).href
+        for (const queued of posts.splice(0)) post(queued)
+        ready.resolve()
+      } else if (event.event === "message" && event.data !== "") rpc.receiveLine(event.data)
+    })
     void eachLine(response.body, onLine, () => rpc.end("an event longer than 16 MiB")).then(() => {
       rpc.end("the server closed the event stream")
       ready.resolve()
@@ -485,27 +355,53 @@ const connectWith = (
 ) =>
   Effect.gen(function*() {
     log.note(`starting ${server.type === "stdio" ? [server.command, ...server.args].join(" ") : server.url}`)
-    const http = HttpClient.mapRequest(options.http, (request) => {
-      const version = older()
-      const token = bearer()
-      const versioned = version === undefined ? request : HttpClientRequest.setHeader(request, "mcp-protocol-version", version)
-      return token === undefined ? versioned : HttpClientRequest.setHeader(versioned, "authorization", `Bearer ${token}`)
-    }).pipe(HttpClient.tap((response) =>
-      Effect.sync(() => {
-        if (response.status === 401 || response.status === 403) onChallenge(response.status, response.headers["www-authenticate"])
-      })
-    ))
+    // The server's logging notifications go to its log (through the redactor, as everything there).
+    const given = options.hooks
+    options = {
+      ...options,
+      hooks: {
+        answer: given?.answer,
+        notified: (method, params) => {
+          if (method === "notifications/message") {
+            const data = typeof params["data"] === "string" ? params["data"] : JSON.stringify(params["data"] ?? null)
+            log.note(`${String(params["level"] ?? "info")}${typeof params["logger"] === "string" ? ` ${params["logger"]}` : ""}: ${data.slice(0, 4000).replace(/[\r\n]+/g, " ")}`)
+          }
+          given?.notified?.(method, params)
+        }
+      }
+    }
     const base = server.type === "stdio"
       ? yield* stdioTransport(server, options, protocol, log)
       : server.type === "sse"
       ? yield* sseTransport(server, options, protocol, log)
-      : { transport: yield* McpClient.http({ url: server.url!, protocol, headers: server.headers }).pipe(Effect.provideService(HttpClient.HttpClient, http)), ended: () => undefined }
+      : yield* streamableTransport(server, {
+        protocol,
+        log,
+        onListChanged: options.onListChanged,
+        hooks: options.hooks,
+        version: () => older() ?? protocol.protocolVersion,
+        bearer,
+        onChallenge
+      })
+    let progress = 0
+    // What effect's client cannot say itself: the capabilities byok handles, and a progress token on each call.
+    const withOurs = <M extends McpSchema.JsonRpcRequest>(message: M): M => {
+      const params = (message as { params?: Record<string, unknown> }).params ?? {}
+      if (message.method === "initialize" && options.capabilities !== undefined) {
+        return { ...message, params: { ...params, capabilities: { ...(params["capabilities"] as object | undefined), ...options.capabilities } } }
+      }
+      if (message.method === "tools/call") {
+        const meta = (params["_meta"] as Record<string, unknown> | undefined) ?? {}
+        return { ...message, params: { ...params, _meta: { ...meta, progressToken: `byok-${++progress}` } } }
+      }
+      return message
+    }
     // The raw tools/list pages: their annotations as the server wrote them.
     const raw = new Map<string, RawTool>()
     const transport: McpClient.Transport = {
       ...base.transport,
       request: (message, tool) =>
-        base.transport.request(message, tool).pipe(Effect.map((response) => {
+        base.transport.request(withOurs(message), tool).pipe(Effect.map((response) => {
           const result = (response as { result?: { tools?: unknown; protocolVersion?: unknown } }).result
           if (message.method === "initialize" && typeof result?.protocolVersion === "string") {
             onVersion(result.protocolVersion)
@@ -543,6 +439,7 @@ const connectWith = (
       tools: () => tools,
       relist: list,
       ended: base.ended,
+      expired: () => base.ended() === SESSION_EXPIRED,
       call: (name, args, timeoutMs) =>
         Effect.suspend(() => {
           const tool = decoded.find((t) => t.name === name)

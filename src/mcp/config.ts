@@ -163,13 +163,15 @@ const readServer = (
   let oauth: OAuthSettings | undefined
   if (rawOAuth !== undefined && rawOAuth !== null) {
     if (typeof rawOAuth !== "object" || Array.isArray(rawOAuth)) {
-      issues.push(`${at}.oauth: must be an object ({ "clientId", "clientSecret", "scopes", "callbackPort", "grant" })`)
+      issues.push(`${at}.oauth: must be an object ({ "clientId", "clientSecret", "privateKeyFile", "scopes", "callbackPort", "grant" })`)
       return undefined
     }
     const o = rawOAuth as Record<string, unknown>
-    const strings = expand(Object.fromEntries(Object.entries({ clientId: o["clientId"], clientSecret: o["clientSecret"], clientMetadataUrl: o["clientMetadataUrl"] }).filter((e): e is [string, string] => typeof e[1] === "string")), "oauth")
+    const strings = expand(Object.fromEntries(Object.entries({ clientId: o["clientId"], clientSecret: o["clientSecret"], clientMetadataUrl: o["clientMetadataUrl"], privateKeyFile: o["privateKeyFile"], idpTokenEndpoint: o["idpTokenEndpoint"], idpClientId: o["idpClientId"], idpClientSecret: o["idpClientSecret"], idToken: o["idToken"] }).filter((e): e is [string, string] => typeof e[1] === "string")), "oauth")
     if (strings === undefined) return undefined
-    if (strings["clientSecret"] !== undefined && !secrets.includes(strings["clientSecret"])) secrets.push(strings["clientSecret"])
+    for (const secret of [strings["clientSecret"], strings["idpClientSecret"], strings["idToken"]]) {
+      if (secret !== undefined && !secrets.includes(secret)) secrets.push(secret)
+    }
     const port = o["callbackPort"]
     const scopes = o["scopes"]
     if (port !== undefined && !(typeof port === "number" && Number.isInteger(port) && port > 0 && port < 65536)) {
@@ -180,14 +182,19 @@ const readServer = (
       issues.push(`${at}.oauth.scopes: must be a list of scope names`)
       return undefined
     }
-    if (o["grant"] !== undefined && o["grant"] !== "authorization_code" && o["grant"] !== "client_credentials") {
-      issues.push(`${at}.oauth.grant: must be "authorization_code" (the default) or "client_credentials"`)
+    if (o["grant"] !== undefined && o["grant"] !== "authorization_code" && o["grant"] !== "client_credentials" && o["grant"] !== "cross_app_access") {
+      issues.push(`${at}.oauth.grant: must be "authorization_code" (the default), "client_credentials" or "cross_app_access"`)
       return undefined
     }
     oauth = {
       clientId: strings["clientId"],
       clientSecret: strings["clientSecret"],
       clientMetadataUrl: strings["clientMetadataUrl"],
+      privateKeyFile: strings["privateKeyFile"]?.replace(/^~(?=\/)/, process.env["HOME"] ?? "~"),
+      idpTokenEndpoint: strings["idpTokenEndpoint"],
+      idpClientId: strings["idpClientId"],
+      idpClientSecret: strings["idpClientSecret"],
+      idToken: strings["idToken"],
       scopes: scopes as ReadonlyArray<string> | undefined,
       callbackPort: port as number | undefined,
       grant: o["grant"] as OAuthSettings["grant"]

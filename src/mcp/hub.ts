@@ -3,12 +3,14 @@
 // so a run whose lists are cached sends its first request at once and starts a server only when the model calls one
 // of its tools; a server with no cached list is started (and listed) before the first request. A server that fails
 // to start, crashes or hangs gives the model a tool error and the user one line on stderr; byok goes on.
-import { authFor, tokensFile } from "./oauth.ts"
+import type { authFor } from "./oauth.ts"
 import { count } from "../lib/text.ts"
 import { Effect, Exit, Scope, Semaphore } from "effect"
-import type { HttpClient } from "effect/http"
 import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs"
-import { join } from "node:path"
+import { basename, join } from "node:path"
+import { pathToFileURL } from "node:url"
+import { type Elicitation, type ElicitResult, readElicitation } from "./elicit.ts"
+import type { Answer, ServerHooks } from "./rpc.ts"
 import { PRIVATE_FILE, privateDirectory } from "../lib/sqlite.ts"
 import type { Risk } from "../sandbox/levels.ts"
 import { type BuiltinTool, failed, headAndTail } from "../tools/tool.ts"
@@ -44,12 +46,19 @@ export interface HubOptions {
   readonly cwd: string
   readonly env: Readonly<Record<string, string | undefined>>
   readonly timeoutMs: number
-  readonly http: HttpClient.HttpClient
   readonly redact: (text: string) => string
   /** One line to the user (stderr). */
   readonly warn: (text: string) => Effect.Effect<void>
   /** A secret learned while running (an OAuth token): the redactor keeps it out of every output. */
   readonly addSecret: (secret: string) => void
+  /**
+   * A server's question (elicitation/create, form mode): the chat asks the user, exec answers by its flag. Declared
+   * to servers as a capability only with `declare`; without `elicit` (or in URL mode) a question is declined, and said.
+   */
+  readonly elicit?: {
+    readonly declare: boolean
+    readonly answer: (form: Elicitation) => Effect.Effect<ElicitResult>
+  } | undefined
 }
 
 export interface McpHub {
@@ -208,6 +217,22 @@ export const makeHub = (servers: ReadonlyArray<McpServer>, options: HubOptions):
         state.relisting === undefined ? Effect.void : Effect.promise(() => state.relisting!).pipe(Effect.timeoutOption(options.timeoutMs), Effect.asVoid)
       )
 
+    /** A server's own requests: the working directory as its root, and its questions to the user. */
+    const hooksFor = (state: ServerState): ServerHooks => ({
+      answer: (method, params): Promise<Answer> | undefined => {
+        if (method === "roots/list") {
+          return Promise.resolve({ result: { roots: [{ uri: pathToFileURL(options.cwd).href, name: basename(options.cwd) }] } })
+        }
+        if (method !== "elicitation/create") return undefined
+        const form = readElicitation(state.server.name, params)
+        const decline = (why: string) => Effect.runPromise(tell(state, `asked ${why}: declined`).pipe(Effect.as({ result: { action: "decline" } })))
+        if (typeof form === "string") return decline(`for ${form}`)
+        if (options.elicit === undefined) return decline("a question, which byok does not answer here")
+        return Effect.runPromise(options.elicit.answer(form)).then((result) => ({ result }))
+      }
+    })
+    const capabilities = { roots: {}, ...(options.elicit?.declare === true ? { elicitation: {} } : {}) }
+
     const locks = new Map(states.map((s) => [s, Semaphore.makeUnsafe(1)]))
     /** The running connection, started when there is none (one start at a time per server). */
     const ensure = (state: ServerState): Effect.Effect<Connection, string> =>
@@ -221,6 +246,8 @@ export const makeHub = (servers: ReadonlyArray<McpServer>, options: HubOptions):
         if (state.starts >= MAX_STARTS) return yield* Effect.fail(`not started again: it failed ${MAX_STARTS} times in this run (${state.error ?? "see above"})`)
         state.starts++
         const { connect } = yield* Effect.promise(() => import("./client.ts"))
+        // (OAuth, and node:crypto with it, is loaded only when an HTTP server starts.)
+        const { authFor, tokensFile } = state.server.type === "http" ? yield* Effect.promise(() => import("./oauth.ts")) : { authFor: undefined, tokensFile: undefined }
         const child = yield* Scope.fork(scope)
         const connection = yield* connect(state.server, {
           env: serverEnvironment(state.server, options.env),
@@ -228,9 +255,10 @@ export const makeHub = (servers: ReadonlyArray<McpServer>, options: HubOptions):
           logFile: openLog(options.dataDir, state.server),
           startTimeoutMs: options.timeoutMs,
           onListChanged: () => relist(state),
-          http: options.http,
+          hooks: hooksFor(state),
+          capabilities,
           redact: options.redact,
-          ...(state.server.type === "http" ? { auth: state.auth ??= authFor({
+          ...(authFor !== undefined ? { auth: state.auth ??= authFor({
             server: state.server,
             file: options.dataDir !== undefined ? tokensFile(options.dataDir) : undefined,
             // a login with a browser runs where the user said how to open one ($BROWSER); else they are told the command
@@ -260,7 +288,7 @@ export const makeHub = (servers: ReadonlyArray<McpServer>, options: HubOptions):
         return connection
       }))
 
-    const call = (state: ServerState, tool: RawTool, args: Record<string, unknown>): Effect.Effect<CallResult, string> =>
+    const call = (state: ServerState, tool: RawTool, args: Record<string, unknown>, again = true): Effect.Effect<CallResult, string> =>
       Effect.flatMap(ensure(state), (connection) =>
         connection.call(tool.name, args, options.timeoutMs).pipe(
           Effect.tapError(() =>
@@ -268,7 +296,9 @@ export const makeHub = (servers: ReadonlyArray<McpServer>, options: HubOptions):
               // The process ended under the call: it is started again for the next one.
               state.error = connection.ended() ?? state.error
             })
-          )
+          ),
+          // An HTTP server that forgot the session (404): initialised again, once, and the call made again.
+          Effect.catch((why: string) => again && connection.expired() ? call(state, tool, args, false) : Effect.fail(why))
         ))
 
     const adapt = (state: ServerState, tool: RawTool): BuiltinTool => {

@@ -5,7 +5,7 @@
 // (RFC 8707) through a browser and a loopback callback, the client-credentials grant for machines, and refresh.
 // Tokens are kept in byok's data directory (600, written whole), never printed, and sent only to the server and its
 // authorization server.
-import { createHash, randomBytes } from "node:crypto"
+import { createHash, createPrivateKey, type KeyObject, randomBytes, sign as cryptoSign } from "node:crypto"
 import { chmodSync, readFileSync, renameSync, writeFileSync } from "node:fs"
 
 /** The `oauth` field of a server's mcp.json entry. */
@@ -16,8 +16,19 @@ export interface OAuthSettings {
   readonly callbackPort?: number | undefined
   /** A Client ID Metadata Document's URL: the client id where the authorization server supports them. */
   readonly clientMetadataUrl?: string | undefined
-  /** "client_credentials" for a machine without a person; the authorization code otherwise. */
-  readonly grant?: "authorization_code" | "client_credentials" | undefined
+  /** client_credentials: a PEM private key (EC P-256 or RSA) the client signs its assertion with (private_key_jwt). */
+  readonly privateKeyFile?: string | undefined
+  /**
+   * "client_credentials" for a machine without a person; "cross_app_access" for an enterprise's identity provider
+   * (SEP-990: its ID token exchanged there for an identity assertion, then that for the server's token); the
+   * authorization code otherwise.
+   */
+  readonly grant?: "authorization_code" | "client_credentials" | "cross_app_access" | undefined
+  /** cross_app_access: the identity provider's token endpoint, byok's client there, and the user's ID token. */
+  readonly idpTokenEndpoint?: string | undefined
+  readonly idpClientId?: string | undefined
+  readonly idpClientSecret?: string | undefined
+  readonly idToken?: string | undefined
 }
 
 export interface Tokens {
@@ -33,7 +44,7 @@ export interface Tokens {
   readonly resource: string
 }
 
-type AuthMethod = "client_secret_basic" | "client_secret_post" | "none"
+type AuthMethod = "client_secret_basic" | "client_secret_post" | "none" | "private_key_jwt"
 type Json = Record<string, unknown>
 
 // ---- the token store --------------------------------------------------------------------------------------------
@@ -174,11 +185,39 @@ const pickMethod = (supported: ReadonlyArray<string>, secret: string | undefined
     ? "client_secret_post"
     : "client_secret_basic"
 
+/**
+ * A signed client assertion (RFC 7523, private_key_jwt): the client is issuer and subject, the authorization server
+ * the audience, for one minute. ES256 for an EC key, RS256 for an RSA one.
+ */
+const clientAssertion = (keyFile: string, clientId: string, audience: string): string => {
+  let key: KeyObject
+  try {
+    key = createPrivateKey(readFileSync(keyFile, "utf8"))
+  } catch (error) {
+    throw new Error(`cannot read the private key ${keyFile}: ${(error as NodeJS.ErrnoException).code ?? "not a PEM private key"}`)
+  }
+  const ec = key.asymmetricKeyType === "ec"
+  if (!ec && key.asymmetricKeyType !== "rsa") throw new Error(`the private key ${keyFile} is neither EC nor RSA`)
+  const now = Math.floor(Date.now() / 1000)
+  const part = (value: unknown) => base64url(Buffer.from(JSON.stringify(value)))
+  const input = `${part({ alg: ec ? "ES256" : "RS256", typ: "JWT" })}.${part({ iss: clientId, sub: clientId, aud: audience, iat: now, exp: now + 60, jti: base64url(randomBytes(16)) })}`
+  const signature = cryptoSign("sha256", Buffer.from(input), ec ? { key, dsaEncoding: "ieee-p1363" } : key)
+  return `${input}.${base64url(signature)}`
+}
+
 /** A token endpoint request with the client's authentication method. */
-const tokenRequest = async (endpoint: string, params: Record<string, string>, client: { id: string; secret?: string | undefined; method: AuthMethod }): Promise<Json> => {
+const tokenRequest = async (
+  endpoint: string,
+  params: Record<string, string>,
+  client: { id: string; secret?: string | undefined; method: AuthMethod; assertion?: string | undefined }
+): Promise<Json> => {
   const body = new URLSearchParams(params)
   const headers: Record<string, string> = { "content-type": "application/x-www-form-urlencoded", accept: "application/json" }
-  if (client.method === "client_secret_basic" && client.secret !== undefined) {
+  if (client.method === "private_key_jwt" && client.assertion !== undefined) {
+    body.set("client_id", client.id)
+    body.set("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+    body.set("client_assertion", client.assertion)
+  } else if (client.method === "client_secret_basic" && client.secret !== undefined) {
     headers["authorization"] = `Basic ${Buffer.from(`${encodeURIComponent(client.id)}:${encodeURIComponent(client.secret)}`).toString("base64")}`
   } else {
     body.set("client_id", client.id)
@@ -224,8 +263,35 @@ export const login = async (request: Login): Promise<Tokens> => {
   let method: AuthMethod = request.previous?.authMethod ?? pickMethod(as.authMethods, clientSecret)
   if (request.settings.grant === "client_credentials") {
     if (clientId === undefined) throw new Error(`the client-credentials grant needs "oauth": { "clientId", "clientSecret" } in the server's entry`)
+    const keyFile = request.settings.privateKeyFile
+    method = keyFile !== undefined ? "private_key_jwt" : pickMethod(as.authMethods, clientSecret)
+    const assertion = keyFile !== undefined ? clientAssertion(keyFile, clientId, as.issuer) : undefined
+    const value = await tokenRequest(as.tokenEndpoint, { grant_type: "client_credentials", resource, ...(scope !== undefined ? { scope } : {}) }, { id: clientId, secret: clientSecret, method, assertion })
+    return tokensOf(value, { clientId, clientSecret, tokenEndpoint: as.tokenEndpoint, authMethod: method, resource })
+  }
+  if (request.settings.grant === "cross_app_access") {
+    const { idpTokenEndpoint, idToken, idpClientId, idpClientSecret } = request.settings
+    if (clientId === undefined || idpTokenEndpoint === undefined || idToken === undefined) {
+      throw new Error(`cross-app access needs "oauth": { "clientId", "idpTokenEndpoint", "idToken" } in the server's entry`)
+    }
+    // At the identity provider: the ID token for an identity assertion (ID-JAG) naming this server (RFC 8693).
+    const exchanged = await tokenRequest(idpTokenEndpoint, {
+      grant_type: "urn:ietf:params:oauth:grant-type:token-exchange",
+      requested_token_type: "urn:ietf:params:oauth:token-type:id-jag",
+      subject_token: idToken,
+      subject_token_type: "urn:ietf:params:oauth:token-type:id_token",
+      audience: as.issuer,
+      resource,
+      ...(scope !== undefined ? { scope } : {})
+    }, { id: idpClientId ?? clientId, secret: idpClientSecret, method: idpClientSecret !== undefined ? "client_secret_post" : "none" })
+    // At the server's authorization server: the assertion for its token (RFC 7523).
     method = pickMethod(as.authMethods, clientSecret)
-    const value = await tokenRequest(as.tokenEndpoint, { grant_type: "client_credentials", resource, ...(scope !== undefined ? { scope } : {}) }, { id: clientId, secret: clientSecret, method })
+    const value = await tokenRequest(as.tokenEndpoint, {
+      grant_type: "urn:ietf:params:oauth:grant-type:jwt-bearer",
+      assertion: exchanged["access_token"] as string,
+      resource,
+      ...(scope !== undefined ? { scope } : {})
+    }, { id: clientId, secret: clientSecret, method })
     return tokensOf(value, { clientId, clientSecret, tokenEndpoint: as.tokenEndpoint, authMethod: method, resource })
   }
   // The loopback callback, on the port the entry asks for (pre-registered clients often need a fixed one).
@@ -360,7 +426,7 @@ export const authFor = (options: AuthOptions) => {
     options.secret(current.accessToken)
     if (current.refreshToken !== undefined) options.secret(current.refreshToken)
   }
-  const machine = options.server.oauth?.grant === "client_credentials"
+  const machine = options.server.oauth?.grant === "client_credentials" || options.server.oauth?.grant === "cross_app_access"
   const logIn = async (challenge: string | undefined): Promise<string | { readonly why: string }> => {
     if (!machine && !options.interactive) {
       return { why: `the server asks for an OAuth login: run byok mcp login ${options.server.name}` }

@@ -1,7 +1,6 @@
 // The MCP servers of a run: read from the config's mcp.json files, their `${VAR}` values made secrets for the
 // redactor, and a hub made (mcp/hub.ts). What `byok mcp`, `/mcp` and the doctor print of them is here too.
 import { Effect } from "effect"
-import { HttpClient } from "effect/http"
 import type { LoadedConfig } from "../config/config.ts"
 import { envVar } from "../lib/env.ts"
 import { dataPlace } from "../lib/sqlite.ts"
@@ -9,7 +8,8 @@ import { Redactor } from "../lib/redact.ts"
 import type { Autonomy } from "../sandbox/levels.ts"
 import type { BuiltinTool } from "../tools/tool.ts"
 import { readMcpConfig } from "./config.ts"
-import { DEFAULT_MCP_TIMEOUT_S, makeHub, type McpHub, riskOfAnnotations, type ServerState, statusOf, toolNameOf } from "./hub.ts"
+export { formLines, withDefaults } from "./elicit.ts"
+import { DEFAULT_MCP_TIMEOUT_S, type HubOptions, makeHub, type McpHub, riskOfAnnotations, type ServerState, statusOf, toolNameOf } from "./hub.ts"
 
 /** BYOK_MCP_TIMEOUT in milliseconds: seconds, a positive number; anything else is said and the default used. */
 const mcpTimeoutMs = (warn: (text: string) => Effect.Effect<void>) =>
@@ -25,8 +25,9 @@ const mcpTimeoutMs = (warn: (text: string) => Effect.Effect<void>) =>
 /** The hub of this run's servers; none is started yet (the hub's `prepare` and `start` do that). */
 export const openHub = (
   loaded: LoadedConfig,
-  warn: (text: string) => Effect.Effect<void>
-): Effect.Effect<McpHub & { readonly issues: ReadonlyArray<string> }, never, Redactor | HttpClient.HttpClient> =>
+  warn: (text: string) => Effect.Effect<void>,
+  elicit?: HubOptions["elicit"]
+): Effect.Effect<McpHub & { readonly issues: ReadonlyArray<string> }, never, Redactor> =>
   Effect.gen(function*() {
     const config = readMcpConfig(loaded.mcpFiles, process.env)
     for (const issue of config.issues) yield* warn(issue)
@@ -40,10 +41,10 @@ export const openHub = (
       cwd: process.cwd(),
       env: process.env,
       timeoutMs,
-      http: yield* HttpClient.HttpClient,
       redact: redactor.redact,
       warn,
-      addSecret: redactor.add
+      addSecret: redactor.add,
+      elicit
     })
     return { ...hub, issues: config.issues }
   })

@@ -50,16 +50,33 @@ writeFileSync(join(home, ".factory", "settings.json"), JSON.stringify({
 }))
 // A scenario's context (a pre-registered client, client credentials) becomes the server's "oauth" field.
 const context = JSON.parse(process.env["MCP_CONFORMANCE_CONTEXT"] ?? "{}") as Record<string, unknown>
+/** The scenario's private key, as a user keeps one: a file of their own. */
+const keyFile = (pem: string) => {
+  const file = join(home, "client-key.pem")
+  writeFileSync(file, pem, { mode: 0o600 })
+  return file
+}
 // (The suite's client metadata document: byok uses it where the authorization server supports them.)
 const oauth = typeof context["client_id"] === "string"
   ? {
     clientId: context["client_id"],
     ...(typeof context["client_secret"] === "string" ? { clientSecret: context["client_secret"] } : {}),
-    ...(String(process.env["MCP_CONFORMANCE_SCENARIO"] ?? "").includes("client-credentials") ? { grant: "client_credentials" } : {})
+    ...(typeof context["private_key_pem"] === "string" ? { privateKeyFile: keyFile(context["private_key_pem"]) } : {}),
+    ...(String(process.env["MCP_CONFORMANCE_SCENARIO"] ?? "").includes("client-credentials") ? { grant: "client_credentials" } : {}),
+    ...(typeof context["idp_id_token"] === "string"
+      ? {
+        grant: "cross_app_access",
+        idpTokenEndpoint: context["idp_token_endpoint"],
+        idpClientId: context["idp_client_id"],
+        idToken: context["idp_id_token"]
+      }
+      : {})
   }
   : { clientMetadataUrl: "https://conformance-test.local/client-metadata.json" }
 writeFileSync(join(home, ".factory", "mcp.json"), JSON.stringify({ mcpServers: { conf: { type: "http", url, ...(oauth !== undefined ? { oauth } : {}) } } }))
-const proc = Bun.spawn([bin, "exec", "-m", "M", "--auto", "high", "Use the server's tool."], {
+// (BYOK_MCP_ACCEPT_DEFAULTS=0: exec as a user runs it by default, declining a server's questions; for byok's own tests.)
+const defaults = process.env["BYOK_MCP_ACCEPT_DEFAULTS"] === "0" ? [] : ["--mcp-accept-defaults"]
+const proc = Bun.spawn([bin, "exec", "-m", "M", "--auto", "high", ...defaults, "Use the server's tool."], {
   cwd: home,
   env: { ...process.env, HOME: home, BYOK_HOME: join(home, "data"), NO_COLOR: "1", BROWSER: `${process.execPath} ${join(import.meta.dir, "browser.ts")}` },
   stdout: "inherit",

@@ -1,0 +1,245 @@
+// byok's Streamable HTTP transport against a fake server that does what the spec allows and effect's transport did
+// not take: a response stream closed early (resumed with GET and Last-Event-ID after the server's retry), a session
+// the server forgot (404: initialised again, once), a server's own requests (elicitation, roots) on the call's stream
+// and on its GET stream. byok exec runs through test/conformance/client.ts (a fake model that calls the tool).
+import { afterAll, beforeAll, describe, expect, test } from "bun:test"
+import { mkdirSync, writeFileSync } from "node:fs"
+import { join, resolve } from "node:path"
+import { byokBinary } from "./lib/binary.ts"
+import { homeWithModels } from "./lib/home.ts"
+import { startPane } from "./lib/tmux.ts"
+
+type Message = { jsonrpc: "2.0"; id?: number | string | undefined; method?: string; params?: Record<string, unknown>; result?: unknown }
+
+const DRIVER = resolve("test/conformance/client.ts")
+const encoder = new TextEncoder()
+const event = (lines: string) => encoder.encode(`${lines}\n\n`)
+const message = (value: Message, id?: string) => event(`${id !== undefined ? `id: ${id}\n` : ""}event: message\ndata: ${JSON.stringify(value)}`)
+
+interface Seen {
+  initialize: Array<Record<string, unknown>>
+  gets: Array<{ lastEventId: string | null; at: number }>
+  closedAt: number
+  answers: Map<string | number, unknown>
+  deletes: number
+}
+
+/** A Streamable HTTP server offering one tool whose call behaves as `kind` says. */
+const fakeServer = (kind: "resume" | "ask" | "expire" | "roots") => {
+  const seen: Seen = { initialize: [], gets: [], closedAt: 0, answers: new Map(), deletes: 0 }
+  const waiting = new Map<string | number, (value: unknown) => void>()
+  let session = 0
+  let calls = 0
+  const answerOf = (id: string | number) =>
+    new Promise<unknown>((resolve) => (seen.answers.has(id) ? resolve(seen.answers.get(id)) : waiting.set(id, resolve)))
+  const json = (value: unknown, headers: Record<string, string> = {}) => Response.json(value, { headers: { "mcp-session-id": `s${session}`, ...headers } })
+  const stream = (write: (push: (bytes: Uint8Array) => void) => Promise<void>) =>
+    new Response(
+      new ReadableStream({
+        async start(controller) {
+          await write((bytes) => controller.enqueue(bytes))
+          controller.close()
+        }
+      }),
+      { headers: { "content-type": "text/event-stream", "mcp-session-id": `s${session}` } }
+    )
+  const result = (id: number | string | undefined, text: string): Message => ({ jsonrpc: "2.0", id, result: { content: [{ type: "text", text }] } })
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    idleTimeout: 30,
+    async fetch(req) {
+      const sessionHeader = req.headers.get("mcp-session-id")
+      if (req.method === "DELETE") {
+        seen.deletes++
+        return new Response(null, { status: 200 })
+      }
+      if (req.method === "GET") {
+        seen.gets.push({ lastEventId: req.headers.get("last-event-id"), at: performance.now() })
+        if (kind === "resume" && req.headers.get("last-event-id") === "p1") {
+          return stream(async (push) => push(message(result(2, "resumed"), "p2")))
+        }
+        if (kind === "roots" && req.headers.get("last-event-id") === null) {
+          // The server's own stream: a request of its own, and a log line.
+          return stream(async (push) => {
+            push(message({ jsonrpc: "2.0", method: "notifications/message", params: { level: "info", data: "hello from the GET stream" } }, "g1"))
+            push(message({ jsonrpc: "2.0", id: "r1", method: "roots/list", params: {} }, "g2"))
+            await answerOf("r1")
+          })
+        }
+        return new Response(null, { status: 405 })
+      }
+      const body = await req.json() as Message
+      if (body.method === undefined && body.id !== undefined) {
+        // The client's answer to a request of the server's.
+        seen.answers.set(body.id, body)
+        waiting.get(body.id)?.(body)
+        return new Response(null, { status: 202 })
+      }
+      if (body.method === "initialize") {
+        session++
+        seen.initialize.push(body.params ?? {})
+        return json({ jsonrpc: "2.0", id: body.id, result: { protocolVersion: "2025-11-25", capabilities: { tools: {}, logging: {} }, serverInfo: { name: "fake", version: "1" } } })
+      }
+      if (sessionHeader !== `s${session}`) return new Response("unknown session", { status: 404 })
+      if (body.id === undefined) return new Response(null, { status: 202 })
+      if (body.method === "tools/list") {
+        return json({ jsonrpc: "2.0", id: body.id, result: { tools: [{ name: kind, description: "a tool", inputSchema: { type: "object", properties: {} } }] } })
+      }
+      if (body.method === "tools/call") {
+        calls++
+        if (kind === "resume") {
+          // A priming event with its id and retry, then the stream closes with no response: the client resumes.
+          return stream(async (push) => {
+            push(event("id: p1\nretry: 300\ndata: "))
+            await Bun.sleep(20)
+            seen.closedAt = performance.now()
+          })
+        }
+        if (kind === "expire" && calls === 1) {
+          // The server restarted and forgot the session.
+          session++
+          return new Response("unknown session", { status: 404 })
+        }
+        if (kind === "ask") {
+          return stream(async (push) => {
+            push(message({
+              jsonrpc: "2.0",
+              id: 99,
+              method: "elicitation/create",
+              params: {
+                message: "Who are you? \x1b[31mred\x1b[0m",
+                requestedSchema: {
+                  type: "object",
+                  properties: { name: { type: "string", default: "Ada" }, n: { type: "integer", default: 3 }, mood: { type: "string", enum: ["ok", "fine"], default: "meh" } },
+                  required: ["name"]
+                }
+              }
+            }))
+            const answer = await answerOf(99)
+            push(message(result(body.id, JSON.stringify(answer))))
+          })
+        }
+        return json(result(body.id, "ok"))
+      }
+      return json({ jsonrpc: "2.0", id: body.id, result: {} })
+    }
+  })
+  return { server, seen, url: `http://127.0.0.1:${server.port}/mcp`, calls: () => calls }
+}
+
+const drive = async (url: string, env: Record<string, string> = {}) => {
+  const proc = Bun.spawn([process.execPath, DRIVER, url], {
+    env: { ...process.env, BYOK_BIN: byokBinary(), ...env },
+    stdout: "pipe",
+    stderr: "pipe"
+  })
+  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited])
+  return { stdout, stderr, code }
+}
+
+let servers: Array<ReturnType<typeof fakeServer>> = []
+const start = (kind: Parameters<typeof fakeServer>[0]) => {
+  const s = fakeServer(kind)
+  servers.push(s)
+  return s
+}
+
+beforeAll(() => void byokBinary(), 120_000)
+afterAll(() => {
+  for (const s of servers) s.server.stop(true)
+  servers = []
+})
+
+describe("Streamable HTTP", () => {
+  test("a response stream closed before its response is resumed with GET and Last-Event-ID, after the server's retry", async () => {
+    const fake = start("resume")
+    const r = await drive(fake.url)
+    expect(r.code).toBe(0)
+    expect(r.stderr).not.toContain("could not run")
+    const resumed = fake.seen.gets.find((g) => g.lastEventId === "p1")
+    expect(resumed).toBeDefined()
+    // retry: 300 was honoured (a little early is the timer's slack; not at once).
+    expect(resumed!.at - fake.seen.closedAt).toBeGreaterThan(250)
+    expect(fake.seen.deletes).toBe(1)
+  }, 60_000)
+
+  test("a session the server forgot (404) is initialised again, once, and the call made again", async () => {
+    const fake = start("expire")
+    const r = await drive(fake.url)
+    expect(r.code).toBe(0)
+    expect(r.stderr).not.toContain("could not run")
+    expect(fake.seen.initialize.length).toBe(2)
+    expect(fake.calls()).toBe(2)
+  }, 60_000)
+
+  test("elicitation: exec declines and says so, and does not declare it; --mcp-accept-defaults answers with the defaults that fit", async () => {
+    const declined = start("ask")
+    const no = await drive(declined.url, { BYOK_MCP_ACCEPT_DEFAULTS: "0" })
+    expect(no.code).toBe(0)
+    expect(declined.seen.initialize[0]!["capabilities"]).not.toHaveProperty("elicitation")
+    expect((declined.seen.answers.get(99) as { result: unknown }).result).toEqual({ action: "decline" })
+    expect(no.stderr).toContain('MCP server "conf" asked: Who are you?')
+    expect(no.stderr).toContain("--mcp-accept-defaults answers with the form's defaults")
+    expect(no.stderr).not.toContain("\x1b[31m")
+
+    const accepted = start("ask")
+    const yes = await drive(accepted.url)
+    expect(yes.code).toBe(0)
+    expect(accepted.seen.initialize[0]!["capabilities"]).toHaveProperty("elicitation")
+    // "meh" is not one of the enum's values: left out, not sent.
+    expect((accepted.seen.answers.get(99) as { result: unknown }).result).toEqual({ action: "accept", content: { name: "Ada", n: 3 } })
+    expect(yes.stderr).toContain("answered with the form's defaults")
+  }, 60_000)
+
+  test("the server's own GET stream is opened after initialisation; its roots/list is answered with the working directory", async () => {
+    const fake = start("roots")
+    const r = await drive(fake.url)
+    expect(r.code).toBe(0)
+    expect(fake.seen.gets.some((g) => g.lastEventId === null)).toBe(true)
+    expect(fake.seen.initialize[0]!["capabilities"]).toHaveProperty("roots")
+    const answer = fake.seen.answers.get("r1") as { result: { roots: Array<{ uri: string }> } } | undefined
+    expect(answer?.result.roots[0]!.uri).toMatch(/^file:\/\/\/.*byok-conformance-/)
+  }, 60_000)
+
+  test("elicitation in the chat: the question shown (its escapes stripped) with the defaults; a key answers it", async () => {
+    const fake = start("ask")
+    // A model that calls the server's tool once, then answers.
+    const chunk = (value: unknown) => `data: ${JSON.stringify(value)}\n\n`
+    const model = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      async fetch(req) {
+        // (the chat's probes of what local server this is get nothing)
+        if (req.method !== "POST") return new Response("", { status: 404 })
+        const body = await req.json() as { messages: Array<{ role: string }> }
+        const called = body.messages.some((m) => m.role === "tool")
+        const text = called
+          ? chunk({ choices: [{ index: 0, delta: { content: "Thanks." }, finish_reason: "stop" }] })
+          : chunk({ choices: [{ index: 0, delta: { tool_calls: [{ index: 0, id: "c1", type: "function", function: { name: "mcp__conf__ask", arguments: "{}" } }] } }] }) +
+            chunk({ choices: [{ index: 0, delta: {}, finish_reason: "tool_calls" }] })
+        return new Response(`${text}data: [DONE]\n\n`, { headers: { "content-type": "text/event-stream" } })
+      }
+    })
+    const home = homeWithModels([{ displayName: "M", model: "m", baseUrl: `http://127.0.0.1:${model.port}/v1`, apiKey: "local", provider: "generic-chat-completion-api", maxOutputTokens: 100 }])
+    writeFileSync(join(home, ".factory", "mcp.json"), JSON.stringify({ mcpServers: { conf: { type: "http", url: fake.url } } }))
+    const data = join(home, "data")
+    mkdirSync(data)
+    const pane = startPane([byokBinary(), "-m", "M", "--auto", "high"], { HOME: home, BYOK_HOME: data, NO_COLOR: "1" })
+    try {
+      await pane.waitFor("/help for commands")
+      pane.line("Go")
+      await pane.waitFor("ccept these, ", 15_000)
+      const screen = pane.screen()
+      expect(screen).toContain('The MCP server "conf" asks: Who are you? red')
+      expect(screen).toContain("name (string): \"Ada\"")
+      expect(pane.screenWithEscapes()).not.toContain("\x1b[31m")
+      pane.text("a")
+      await pane.waitFor("Thanks.", 15_000)
+      expect((fake.seen.answers.get(99) as { result: unknown }).result).toEqual({ action: "accept", content: { name: "Ada", n: 3 } })
+    } finally {
+      pane.stop()
+      model.stop(true)
+    }
+  }, 60_000)
+})
