@@ -58,7 +58,8 @@ const cutAfter = (text: string) =>
     new ReadableStream({
       start(c) {
         c.enqueue(new TextEncoder().encode(text))
-        setTimeout(() => c.error(new Error("cut")), 30)
+        // (long enough for the piece to reach byok on a loaded machine before the cut; 30 ms was not, under CI)
+        setTimeout(() => c.error(new Error("cut")), 400)
       }
     }),
     { headers: { "content-type": "text/event-stream" } }

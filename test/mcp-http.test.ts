@@ -22,11 +22,12 @@ interface Seen {
   closedAt: number
   answers: Map<string | number, unknown>
   deletes: number
+  progressToken: unknown
 }
 
 /** A Streamable HTTP server offering one tool whose call behaves as `kind` says. */
-const fakeServer = (kind: "resume" | "ask" | "expire" | "roots") => {
-  const seen: Seen = { initialize: [], gets: [], closedAt: 0, answers: new Map(), deletes: 0 }
+const fakeServer = (kind: "resume" | "ask" | "expire" | "roots" | "progress") => {
+  const seen: Seen = { initialize: [], gets: [], closedAt: 0, answers: new Map(), deletes: 0, progressToken: undefined }
   const waiting = new Map<string | number, (value: unknown) => void>()
   let session = 0
   let calls = 0
@@ -94,6 +95,18 @@ const fakeServer = (kind: "resume" | "ask" | "expire" | "roots") => {
             push(event("id: p1\nretry: 300\ndata: "))
             await Bun.sleep(20)
             seen.closedAt = performance.now()
+          })
+        }
+        if (kind === "progress") {
+          // A long call (1.5 s, past a 1 s limit) that says how it goes every 200 ms: the limit starts again each time.
+          const token = (body.params?.["_meta"] as Record<string, unknown> | undefined)?.["progressToken"]
+          seen.progressToken = token
+          return stream(async (push) => {
+            for (let i = 1; i <= 7; i++) {
+              await Bun.sleep(200)
+              push(message({ jsonrpc: "2.0", method: "notifications/progress", params: { progressToken: token, progress: i, total: 7, message: "working" } }))
+            }
+            push(message(result(body.id, "finished")))
           })
         }
         if (kind === "expire" && calls === 1) {
@@ -171,6 +184,15 @@ describe("Streamable HTTP", () => {
     expect(r.stderr).not.toContain("could not run")
     expect(fake.seen.initialize.length).toBe(2)
     expect(fake.calls()).toBe(2)
+  }, 60_000)
+
+  test("every call carries a progress token; the server's progress starts the call's time limit again", async () => {
+    const fake = start("progress")
+    const r = await drive(fake.url, { BYOK_MCP_TIMEOUT: "1" })
+    expect(r.code).toBe(0)
+    expect(typeof fake.seen.progressToken).toBe("string")
+    expect(r.stderr).not.toContain("no answer within")
+    expect(r.stderr).not.toContain("could not run")
   }, 60_000)
 
   test("elicitation: exec declines and says so, and does not declare it; --mcp-accept-defaults answers with the defaults that fit", async () => {

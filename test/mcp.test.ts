@@ -623,6 +623,31 @@ describe("byok mcp, /mcp and the doctor", () => {
     }
   }, 60_000)
 
+  test("resources and prompts: byok mcp get lists them; exec --resource SERVER:URI puts one before the prompt", async () => {
+    const home = homeWith({ every: { command: EVERYTHING } })
+    const data = scratch("data")
+    const got = await run(["mcp", "get", "every"], home, data)
+    expect(got.code).toBe(0)
+    expect(got.stdout).toContain("resource every:demo://resource/static/document/features.md  features.md")
+    expect(got.stdout).toMatch(/prompt simple-prompt\s+A prompt with no arguments/)
+
+    play("generic-chat-completion-api", [], "Read.")
+    const r = await run(["exec", "-m", "Chat", "--resource", "every:demo://resource/static/document/features.md", "Summarise it."], home, data)
+    expect(r.code).toBe(0)
+    const sent = JSON.stringify(server.requests.at(-1)!.body)
+    expect(sent).toContain('The resource demo://resource/static/document/features.md of the MCP server \\"every\\":')
+    expect(sent).toContain("Summarise it.")
+    // (the document's own words, read from the server)
+    expect(sent.length).toBeGreaterThan(800)
+
+    const bad = await run(["exec", "-m", "Chat", "--resource", "nope:x://y", "Hi"], home, data)
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toContain('no MCP server is named "nope"')
+    const shape = await run(["exec", "-m", "Chat", "--resource", "every", "Hi"], home, data)
+    expect(shape.code).toBe(2)
+    expect(shape.stderr).toContain("--resource takes SERVER:URI")
+  }, 60_000)
+
   test("the doctor starts each server and lists its tools, or gives the fix (exit 1)", async () => {
     const home = homeWith({ odd: { command: process.execPath, args: [ODD, "plain"] }, gone: { command: "/nonexistent/mcp" }, off: { command: "x", disabled: true } })
     server.handle(() => new Response("no", { status: 500 }))

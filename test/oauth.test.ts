@@ -168,6 +168,9 @@ describe("byok mcp login", () => {
       const after = await run(["mcp", "get", "locked"], home, data)
       expect(after.code).toBe(0)
       expect(after.said).toContain("secret_tool")
+      expect(after.said).toMatch(/login: logged in; its token expires in (59|60) min \(refreshed when needed\); byok mcp logout locked forgets it/)
+      expect((await run(["mcp"], home, data)).said).toContain("·  logged in  ·")
+      expect(before.said).toContain("login: none (byok mcp login locked, if the server asks for one)")
       expect(fake.seen.bearer).toContain(ACCESS)
 
       for (const said of [before.said, login.said, after.said]) {

@@ -142,6 +142,8 @@ const chatWith = (flags: ChatInput) =>
     let maxTokens: number | undefined
     /** Calls the user said to always run, this session (tool and subject). */
     const always = new Set<string>()
+    /** The running MCP call's last progress (`3/10 copying`), shown after its seconds. */
+    let progress: string | undefined
     /** An approval being asked: the next key answers it (the key watcher hands it over). */
     let asking: Deferred.Deferred<string> | undefined
     /** /image: images that go with the next message. */
@@ -198,7 +200,14 @@ const chatWith = (flags: ChatInput) =>
           return action === "accept" ? { action, content } : { action }
         })
     }
-    const hub = mcp !== undefined ? yield* Effect.acquireRelease(mcp.openHub(loaded, warn, elicit), (h) => h.close) : undefined
+    const hub = mcp !== undefined
+      ? yield* Effect.acquireRelease(
+        mcp.openHub(loaded, warn, elicit, (_server, text) => {
+          progress = stripControls(text).replace(/\s+/g, " ").slice(0, 30)
+        }),
+        (h) => h.close
+      )
+      : undefined
     // The sandbox commands run in: made when the model first acts (or by /sandbox).
     const sandbox = yield* Effect.cached(openSandbox(loaded, redactor))
     yield* tell(style.dim(
@@ -394,8 +403,13 @@ const chatWith = (flags: ChatInput) =>
               // A running call's line, with the seconds it has run, until it ends (its own line replaces it).
               onRunning: (name, subject) => {
                 running = `${name} ${stripControls(subject).replace(/\n/g, " ").slice(0, 80)}`.trim()
-                // (quiet while a question is asked: the spinner would draw over it)
-                return startSpinner(tty !== undefined, style.dim(`${running} ·`), (s) => (asking !== undefined ? Effect.void : out(s)))
+                progress = undefined
+                // (quiet while a question is asked: the spinner would draw over it; a server's progress after the seconds)
+                return startSpinner(
+                  tty !== undefined,
+                  style.dim(`${running} ·`),
+                  (s) => (asking !== undefined ? Effect.void : out(progress !== undefined && s !== "\r\x1b[K" ? `${s}${style.dim(` · ${progress}`)}` : s))
+                )
               },
               approve: tty !== undefined
                 ? (request) =>
@@ -669,7 +683,7 @@ const chatWith = (flags: ChatInput) =>
             }
             // The list is what is known (no server is started for it); `/mcp NAME` starts that one to list its tools.
             if (state !== undefined && !state.server.disabled) yield* hub.start(state)
-            for (const line of state !== undefined ? mcp.serverDetail(state) : mcp.serverLines(hub)) yield* say(stripControls(line))
+            for (const line of state !== undefined ? mcp.serverDetail(state, hub) : mcp.serverLines(hub)) yield* say(stripControls(line))
             if (state === undefined && hub.states.length > 0) yield* say(style.dim("/mcp NAME shows a server's tools and their risk."))
             break
           }

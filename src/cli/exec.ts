@@ -442,7 +442,15 @@ export const runExec = (flags: ExecInput) => {
     // The MCP servers' tools join byok's; a server whose list is cached starts only when one of its tools is called.
     const errStdio = yield* Stdio.Stdio
     // (Loaded only here: an exec without tools, or with no mcp.json, never evaluates the MCP modules.)
-    const mcp = level === undefined || loaded.mcpFiles.length === 0 ? undefined : yield* Effect.promise(() => import("../mcp/open.ts"))
+    if (flags.resources.length > 0 && loaded.mcpFiles.length === 0) {
+      return yield* new UsageError({ detail: "--resource names an MCP server's resource, and no mcp.json configures any server" })
+    }
+    if (flags.resources.length > 0 && prompt === undefined) {
+      return yield* new UsageError({ detail: "--resource goes with one prompt, not with --input-format stream-json" })
+    }
+    const mcp = (level === undefined && flags.resources.length === 0) || loaded.mcpFiles.length === 0
+      ? undefined
+      : yield* Effect.promise(() => import("../mcp/open.ts"))
     const hub: McpHub | undefined = mcp === undefined
       ? undefined
       : yield* Effect.acquireRelease(mcp.openHub(loaded, (text) => warn(t, text).pipe(Effect.provideService(Stdio.Stdio, errStdio)), {
@@ -457,8 +465,19 @@ export const runExec = (flags: ExecInput) => {
           return Effect.as(say(`${asked}; answered with the form's defaults`), { action: "accept" as const, content })
         }
       }), (h) => h.close)
+    // --resource SERVER:URI: each read (its server started) and put before the prompt as context.
+    let attached = ""
+    for (const given of flags.resources) {
+      const at = given.indexOf(":")
+      if (at <= 0 || at === given.length - 1) return yield* new UsageError({ detail: `--resource takes SERVER:URI (e.g. files:file:///notes/todo.md), got "${given}"` })
+      const [server, uri] = [given.slice(0, at), given.slice(at + 1)]
+      const text = yield* hub!.readResource(server, uri).pipe(
+        Effect.mapError((why) => new UsageError({ detail: `--resource ${given}: ${why}` }))
+      )
+      attached += `The resource ${uri} of the MCP server "${server}":\n${text}\n\n`
+    }
     // Servers with no cached tool list are started and listed before the first request (a spinner meanwhile).
-    if (hub !== undefined && hub.states.some((s) => !s.server.disabled && s.tools === undefined)) {
+    if (level !== undefined && hub !== undefined && hub.states.some((s) => !s.server.disabled && s.tools === undefined)) {
       const stop = yield* startSpinner(flags.output === "text" && t.stderrIsTty, "starting MCP servers…")
       yield* hub.prepare().pipe(Effect.ensuring(stop))
     }
@@ -512,7 +531,7 @@ export const runExec = (flags: ExecInput) => {
       conversation
     }
     if (prompt !== undefined) {
-      return yield* execTurn(ctx, prompt, argument).pipe(Effect.ensuring(flushLedger(t, conversation)))
+      return yield* execTurn(ctx, `${attached}${prompt}`, argument).pipe(Effect.ensuring(flushLedger(t, conversation)))
     }
 
     // stream-json input: every line a message; a failed one is reported (result line and stderr) and the next

@@ -57,6 +57,11 @@ export const execConfig = {
     Flag.withDescription("With --auto: run every tool call the model asks for, whatever its risk (denylisted and blocked commands still never run)"),
     Flag.withDefault(false)
   ),
+  resources: Flag.String("resource").pipe(
+    Flag.withMetavar("SERVER:URI"),
+    Flag.withDescription("Attach an MCP server's resource to the prompt, as context before it (byok mcp get SERVER lists them); repeat for more"),
+    Flag.atLeast(0)
+  ),
   mcpAcceptDefaults: Flag.Boolean("mcp-accept-defaults").pipe(
     Flag.withDescription("With --auto: answer an MCP server's question (elicitation) with its form's defaults; without it, exec declines and says so"),
     Flag.withDefault(false)

@@ -7,7 +7,8 @@ import { UsageError } from "../config/errors.ts"
 import { stripControls } from "../lib/controls.ts"
 import { addServer, MCP_TRANSPORTS, type McpTransport, removeServer, slugOf } from "../mcp/config.ts"
 import { fixFor, openHub, serverDetail, serverLines } from "../mcp/open.ts"
-import { authFor, loadTokens, saveTokens, tokenKey, tokensFile } from "../mcp/oauth.ts"
+import { authFor } from "../mcp/oauth.ts"
+import { loadTokens, saveTokens, tokenKey, tokensFile } from "../mcp/tokens.ts"
 import { Redactor } from "../lib/redact.ts"
 import { dataPlace } from "../lib/sqlite.ts"
 import type { McpAddInput, McpGetInput, McpRemoveInput } from "./inputs.ts"
@@ -44,7 +45,7 @@ export const runMcpGet = (flags: McpGetInput) =>
       })
     }
     const ok = state.server.disabled ? true : yield* hub.start(state)
-    for (const line of serverDetail(state)) yield* printLine(stripControls(line))
+    for (const line of serverDetail(state, hub)) yield* printLine(stripControls(line))
     if (!ok) {
       yield* printLine(stripControls(`  fix: ${fixFor(state)}`))
       return yield* new QuietExit({ code: ExitCode.other })

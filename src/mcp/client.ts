@@ -43,6 +43,11 @@ export interface Connection {
   readonly ended: () => string | undefined
   /** Whether it ended because the server forgot the session (an HTTP 404): worth one new start for the call. */
   readonly expired: () => boolean
+  /** The server's resources and prompts, as listed when it started (none when it offers none). */
+  readonly resources: () => ReadonlyArray<{ readonly uri: string; readonly name: string; readonly description?: string | undefined }>
+  readonly prompts: () => ReadonlyArray<{ readonly name: string; readonly description?: string | undefined }>
+  /** A resource's contents as text (a binary part named, not shown). */
+  readonly read: (uri: string, timeoutMs: number) => Effect.Effect<string, string>
 }
 
 export interface ConnectOptions {
@@ -357,11 +362,15 @@ const connectWith = (
     log.note(`starting ${server.type === "stdio" ? [server.command, ...server.args].join(" ") : server.url}`)
     // The server's logging notifications go to its log (through the redactor, as everything there).
     const given = options.hooks
+    /** The running calls' deadlines, each started again by the server's progress. */
+    const resets = new Set<() => void>()
     options = {
       ...options,
       hooks: {
         answer: given?.answer,
         notified: (method, params) => {
+          // A call's progress: the server is alive, so every running call's time starts again.
+          if (method === "notifications/progress") for (const reset of resets) reset()
           if (method === "notifications/message") {
             const data = typeof params["data"] === "string" ? params["data"] : JSON.stringify(params["data"] ?? null)
             log.note(`${String(params["level"] ?? "info")}${typeof params["logger"] === "string" ? ` ${params["logger"]}` : ""}: ${data.slice(0, 4000).replace(/[\r\n]+/g, " ")}`)
@@ -435,8 +444,24 @@ const connectWith = (
       return tools
     }).pipe(Effect.mapError(describe))
     yield* list
+    // Resources and prompts, where the server offers them (a server that fails to list them still offers its tools).
+    const resources = yield* client.listResources({ timeout: options.startTimeoutMs }).pipe(Effect.orElseSucceed(() => []))
+    const prompts = yield* client.listPrompts({ timeout: options.startTimeoutMs }).pipe(Effect.orElseSucceed(() => []))
     return {
       tools: () => tools,
+      resources: () => resources.map((r) => ({ uri: r.uri, name: r.name, description: r.description })),
+      prompts: () => prompts.map((p) => ({ name: p.name, description: p.description })),
+      read: (uri, timeoutMs) =>
+        client.readResource({ uri }, { timeout: timeoutMs }).pipe(
+          Effect.map((result) =>
+            result.contents.map((part) =>
+              "text" in part && typeof part.text === "string"
+                ? part.text
+                : `[${part.mimeType ?? "binary"} contents of ${part.uri}, not shown]`
+            ).join("\n")
+          ),
+          Effect.mapError(describe)
+        ),
       relist: list,
       ended: base.ended,
       expired: () => base.ended() === SESSION_EXPIRED,
@@ -444,19 +469,30 @@ const connectWith = (
         Effect.suspend(() => {
           const tool = decoded.find((t) => t.name === name)
           if (tool === undefined) return Effect.fail(`the server no longer has a tool named ${name}`)
-          const once = client.callTool({ tool, arguments: args }, { timeout: timeoutMs })
+          const limit = `no answer within ${Math.round(timeoutMs / 1000)} s (BYOK_MCP_TIMEOUT sets the limit)`
+          // The call's time limit, started again by each progress notification (the spec's advice for long calls).
+          const deadline = Effect.callback<never, string>((resume) => {
+            const fire = () => resume(Effect.fail(limit))
+            let timer = setTimeout(fire, timeoutMs)
+            const reset = () => {
+              clearTimeout(timer)
+              timer = setTimeout(fire, timeoutMs)
+            }
+            resets.add(reset)
+            return Effect.sync(() => {
+              clearTimeout(timer)
+              resets.delete(reset)
+            })
+          })
+          const once = client.callTool({ tool, arguments: args }).pipe(Effect.raceFirst(deadline))
           // A 403 that asks for more scope (step-up): new tokens with it, then the call once more.
           return once.pipe(
             Effect.catchIf(
               (error) => error instanceof McpClientError && error.reason instanceof HttpError && error.reason.status === 403 && stepUp !== undefined,
-              (error) => Effect.flatMap(stepUp!((error.reason as HttpError).wwwAuthenticate), (renewed) => (renewed ? once : Effect.fail(error)))
+              (error) => Effect.flatMap(stepUp!(((error as McpClientError).reason as HttpError).wwwAuthenticate), (renewed) => (renewed ? once : Effect.fail(error)))
             ),
             Effect.map((result) => ({ ...resultOf(result), isError: result.isError === true })),
-            Effect.mapError((error) =>
-              error instanceof McpClientError && error.reason instanceof TimeoutError
-                ? `no answer within ${Math.round(timeoutMs / 1000)} s (BYOK_MCP_TIMEOUT sets the limit)`
-                : describe(error)
-            )
+            Effect.mapError((error) => (typeof error === "string" ? error : describe(error)))
           )
         })
     } satisfies Connection

@@ -4,6 +4,7 @@
 // of its tools; a server with no cached list is started (and listed) before the first request. A server that fails
 // to start, crashes or hangs gives the model a tool error and the user one line on stderr; byok goes on.
 import type { authFor } from "./oauth.ts"
+import { loadTokens, tokenKey, tokensFile } from "./tokens.ts"
 import { count } from "../lib/text.ts"
 import { Effect, Exit, Scope, Semaphore } from "effect"
 import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs"
@@ -55,6 +56,8 @@ export interface HubOptions {
    * A server's question (elicitation/create, form mode): the chat asks the user, exec answers by its flag. Declared
    * to servers as a capability only with `declare`; without `elicit` (or in URL mode) a question is declined, and said.
    */
+  /** A server's progress on a call, in words (`3/10 copying`): the chat shows it on the call's line. */
+  readonly onProgress?: ((server: string, text: string) => void) | undefined
   readonly elicit?: {
     readonly declare: boolean
     readonly answer: (form: Elicitation) => Effect.Effect<ElicitResult>
@@ -71,6 +74,10 @@ export interface McpHub {
   readonly start: (state: ServerState) => Effect.Effect<boolean>
   /** Stops every server byok started. */
   readonly close: Effect.Effect<void>
+  /** A resource of a server by its name (`--resource SERVER:URI`): its text, through the redactor, or why not. */
+  readonly readResource: (server: string, uri: string) => Effect.Effect<string, string>
+  /** An HTTP server's OAuth login as kept in the token store (never its tokens' values). */
+  readonly login: (state: ServerState) => { readonly expiresAt: number | undefined; readonly refreshable: boolean } | undefined
 }
 
 /** A server's state in one word, from what is known of it. */
@@ -229,6 +236,15 @@ export const makeHub = (servers: ReadonlyArray<McpServer>, options: HubOptions):
         if (typeof form === "string") return decline(`for ${form}`)
         if (options.elicit === undefined) return decline("a question, which byok does not answer here")
         return Effect.runPromise(options.elicit.answer(form)).then((result) => ({ result }))
+      },
+      notified: (method, params) => {
+        if (method !== "notifications/progress" || options.onProgress === undefined) return
+        const number = (value: unknown) => (typeof value === "number" && Number.isFinite(value) ? value : undefined)
+        const progress = number(params["progress"])
+        const total = number(params["total"])
+        const message = typeof params["message"] === "string" ? params["message"] : ""
+        if (progress === undefined) return
+        options.onProgress(state.server.name, `${progress}${total !== undefined ? `/${total}` : ""}${message !== "" ? ` ${message}` : ""}`)
       }
     })
     const capabilities = { roots: {}, ...(options.elicit?.declare === true ? { elicitation: {} } : {}) }
@@ -247,7 +263,7 @@ export const makeHub = (servers: ReadonlyArray<McpServer>, options: HubOptions):
         state.starts++
         const { connect } = yield* Effect.promise(() => import("./client.ts"))
         // (OAuth, and node:crypto with it, is loaded only when an HTTP server starts.)
-        const { authFor, tokensFile } = state.server.type === "http" ? yield* Effect.promise(() => import("./oauth.ts")) : { authFor: undefined, tokensFile: undefined }
+        const { authFor } = state.server.type === "http" ? yield* Effect.promise(() => import("./oauth.ts")) : { authFor: undefined }
         const child = yield* Scope.fork(scope)
         const connection = yield* connect(state.server, {
           env: serverEnvironment(state.server, options.env),
@@ -359,6 +375,17 @@ export const makeHub = (servers: ReadonlyArray<McpServer>, options: HubOptions):
       tools,
       prepare,
       start: (state) => ensure(state).pipe(Effect.as(true), Effect.catch(() => Effect.succeed(false))),
-      close: Scope.close(scope, Exit.void)
+      close: Scope.close(scope, Exit.void),
+      readResource: (name, uri) => {
+        const state = states.find((s) => s.server.name === name)
+        if (state === undefined) return Effect.fail(`no MCP server is named "${name}" (the servers: ${states.map((s) => s.server.name).join(", ") || "none"})`)
+        if (state.server.disabled) return Effect.fail(`the MCP server "${name}" is disabled`)
+        return ensure(state).pipe(Effect.flatMap((c) => c.read(uri, options.timeoutMs)), Effect.map(options.redact))
+      },
+      login: (state) => {
+        if (state.server.type !== "http" || options.dataDir === undefined) return undefined
+        const tokens = loadTokens(tokensFile(options.dataDir), tokenKey(state.server))
+        return tokens === undefined ? undefined : { expiresAt: tokens.expiresAt, refreshable: tokens.refreshToken !== undefined }
+      }
     } satisfies McpHub
   })

@@ -6,7 +6,8 @@
 // Tokens are kept in byok's data directory (600, written whole), never printed, and sent only to the server and its
 // authorization server.
 import { createHash, createPrivateKey, type KeyObject, randomBytes, sign as cryptoSign } from "node:crypto"
-import { chmodSync, readFileSync, renameSync, writeFileSync } from "node:fs"
+import { readFileSync } from "node:fs"
+import { type AuthMethod, expiring, loadTokens, saveTokens, tokenKey, type Tokens } from "./tokens.ts"
 
 /** The `oauth` field of a server's mcp.json entry. */
 export interface OAuthSettings {
@@ -31,47 +32,8 @@ export interface OAuthSettings {
   readonly idToken?: string | undefined
 }
 
-export interface Tokens {
-  readonly accessToken: string
-  readonly refreshToken?: string | undefined
-  /** Milliseconds since the epoch. */
-  readonly expiresAt?: number | undefined
-  readonly scope?: string | undefined
-  readonly clientId: string
-  readonly clientSecret?: string | undefined
-  readonly tokenEndpoint: string
-  readonly authMethod: AuthMethod
-  readonly resource: string
-}
 
-type AuthMethod = "client_secret_basic" | "client_secret_post" | "none" | "private_key_jwt"
 type Json = Record<string, unknown>
-
-// ---- the token store --------------------------------------------------------------------------------------------
-
-export const tokensFile = (dataDir: string) => `${dataDir}/mcp-tokens.json`
-
-const readStore = (file: string): Record<string, Tokens> => {
-  try {
-    const value: unknown = JSON.parse(readFileSync(file, "utf8"))
-    return typeof value === "object" && value !== null ? (value as Record<string, Tokens>) : {}
-  } catch {
-    return {}
-  }
-}
-
-export const loadTokens = (file: string, key: string): Tokens | undefined => readStore(file)[key]
-
-/** Writes the store whole (a temporary file renamed into place), mode 600. */
-export const saveTokens = (file: string, key: string, tokens: Tokens | undefined) => {
-  const store = readStore(file)
-  if (tokens === undefined) delete store[key]
-  else store[key] = tokens
-  const tmp = `${file}.${process.pid}.tmp`
-  writeFileSync(tmp, JSON.stringify(store, null, 2), { mode: 0o600 })
-  chmodSync(tmp, 0o600)
-  renameSync(tmp, file)
-}
 
 // ---- discovery ----------------------------------------------------------------------------------------------------
 
@@ -375,13 +337,7 @@ export const refresh = async (tokens: Tokens): Promise<Tokens | undefined> => {
   }
 }
 
-/** Whether tokens are about to expire (within a minute): refreshed before they are used. */
-export const expiring = (tokens: Tokens): boolean => tokens.expiresAt !== undefined && tokens.expiresAt - Date.now() < 60_000
-
 // ---- for a server -----------------------------------------------------------------------------------------------
-
-/** Where a server's tokens are kept in the store: its name and URL (a server moved elsewhere logs in again). */
-export const tokenKey = (server: { readonly name: string; readonly url?: string | undefined }) => `${server.name} ${server.url ?? ""}`
 
 /** Opens a URL for a person: $BROWSER when set, else the platform's opener; the URL is told either way. */
 export const openBrowser = (url: string, tell: (text: string) => void) => {

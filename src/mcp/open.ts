@@ -26,7 +26,8 @@ const mcpTimeoutMs = (warn: (text: string) => Effect.Effect<void>) =>
 export const openHub = (
   loaded: LoadedConfig,
   warn: (text: string) => Effect.Effect<void>,
-  elicit?: HubOptions["elicit"]
+  elicit?: HubOptions["elicit"],
+  onProgress?: HubOptions["onProgress"]
 ): Effect.Effect<McpHub & { readonly issues: ReadonlyArray<string> }, never, Redactor> =>
   Effect.gen(function*() {
     const config = readMcpConfig(loaded.mcpFiles, process.env)
@@ -44,7 +45,8 @@ export const openHub = (
       redact: redactor.redact,
       warn,
       addSecret: redactor.add,
-      elicit
+      elicit,
+      onProgress
     })
     return { ...hub, issues: config.issues }
   })
@@ -72,16 +74,31 @@ export const serverLines = (hub: McpHub): Array<string> =>
   hub.states.length === 0
     ? ["No MCP servers are configured. Add one with: byok mcp add NAME -- COMMAND [ARGS…]  (or NAME URL --type http)"]
     : hub.states.map((s) =>
-      `${s.server.name}  ${s.server.type}  ${statusText(s)}  ·  ${s.tools !== undefined ? `${s.tools.length} tools` : "tools not listed"}  ·  ${where(s)}  (${s.server.source.path})`
+      `${s.server.name}  ${s.server.type}  ${statusText(s)}  ·  ${s.tools !== undefined ? `${s.tools.length} tools` : "tools not listed"}${
+        hub.login(s) !== undefined ? "  ·  logged in" : ""
+      }  ·  ${where(s)}  (${s.server.source.path})`
     )
 
+/** An HTTP server's OAuth login in words: whether there is one, and when its token expires. */
+const loginText = (hub: McpHub, state: ServerState): string | undefined => {
+  if (state.server.type !== "http") return undefined
+  const login = hub.login(state)
+  if (login === undefined) return `none (byok mcp login ${state.server.name}, if the server asks for one)`
+  const left = login.expiresAt === undefined ? undefined : Math.round((login.expiresAt - Date.now()) / 60_000)
+  const expiry = left === undefined ? "" : left > 0 ? `; its token expires in ${left} min` : "; its token has expired"
+  return `logged in${expiry}${login.refreshable ? " (refreshed when needed)" : ""}; byok mcp logout ${state.server.name} forgets it`
+}
+
 /** `byok mcp get NAME`, the doctor: a server and its tools with their risk. */
-export const serverDetail = (state: ServerState): Array<string> => [
+export const serverDetail = (state: ServerState, hub?: McpHub): Array<string> => [
   `${state.server.name} (${state.server.type}, from ${state.server.source.path})`,
   `  ${state.server.type === "stdio" ? "command" : "url"}: ${where(state)}`,
   ...(Object.keys(state.server.env).length > 0 ? [`  env: ${Object.keys(state.server.env).join(", ")} (values not shown)`] : []),
   ...(Object.keys(state.server.headers).length > 0 ? [`  headers: ${Object.keys(state.server.headers).join(", ")} (values not shown)`] : []),
+  ...(hub !== undefined && loginText(hub, state) !== undefined ? [`  login: ${loginText(hub, state)}`] : []),
   `  status: ${statusText(state)}`,
+  ...(state.connection?.resources() ?? []).slice(0, 50).map((r) => `  resource ${state.server.name}:${r.uri}  ${r.name}${r.description !== undefined ? `  ${r.description.split("\n")[0]!.slice(0, 60)}` : ""}`),
+  ...(state.connection?.prompts() ?? []).slice(0, 50).map((p) => `  prompt ${p.name}${p.description !== undefined ? `  ${p.description.split("\n")[0]!.slice(0, 60)}` : ""}`),
   ...(state.tools ?? []).map((t) => {
     const { risk } = riskOfAnnotations(t.annotations)
     const off = state.server.disabledTools.includes(t.name) ? " (disabled)" : ""
