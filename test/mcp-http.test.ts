@@ -3,7 +3,7 @@
 // the server forgot (404: initialised again, once), a server's own requests (elicitation, roots) on the call's stream
 // and on its GET stream. byok exec runs through test/conformance/client.ts (a fake model that calls the tool).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
-import { mkdirSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join, resolve } from "node:path"
 import { byokBinary } from "./lib/binary.ts"
 import { homeWithModels } from "./lib/home.ts"
@@ -26,7 +26,7 @@ interface Seen {
 }
 
 /** A Streamable HTTP server offering one tool whose call behaves as `kind` says. */
-const fakeServer = (kind: "resume" | "ask" | "expire" | "roots" | "progress") => {
+const fakeServer = (kind: "resume" | "ask" | "expire" | "roots" | "progress" | "page") => {
   const seen: Seen = { initialize: [], gets: [], closedAt: 0, answers: new Map(), deletes: 0, progressToken: undefined }
   const waiting = new Map<string | number, (value: unknown) => void>()
   let session = 0
@@ -114,6 +114,14 @@ const fakeServer = (kind: "resume" | "ask" | "expire" | "roots" | "progress") =>
           session++
           return new Response("unknown session", { status: 404 })
         }
+        if (kind === "page") {
+          // URL mode: a page for the person to open.
+          return stream(async (push) => {
+            push(message({ jsonrpc: "2.0", id: 98, method: "elicitation/create", params: { mode: "url", elicitationId: "e1", url: "https://auth.example/consent?x=1", message: "Grant access" } }))
+            const answer = await answerOf(98)
+            push(message(result(body.id, JSON.stringify(answer))))
+          })
+        }
         if (kind === "ask") {
           return stream(async (push) => {
             push(message({
@@ -149,6 +157,29 @@ const drive = async (url: string, env: Record<string, string> = {}) => {
   })
   const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited])
   return { stdout, stderr, code }
+}
+
+/** A model that calls the server's tool after each message of the user's, then answers; a HOME with it and the server. */
+const chatWith = (url: string, tool: string) => {
+  const chunk = (value: unknown) => `data: ${JSON.stringify(value)}\n\n`
+  const model = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    async fetch(req) {
+      // (the chat's probes of what local server this is get nothing)
+      if (req.method !== "POST") return new Response("", { status: 404 })
+      const body = await req.json() as { messages: Array<{ role: string }> }
+      const called = body.messages.at(-1)?.role === "tool"
+      const text = called
+        ? chunk({ choices: [{ index: 0, delta: { content: "Thanks." }, finish_reason: "stop" }] })
+        : chunk({ choices: [{ index: 0, delta: { tool_calls: [{ index: 0, id: "c1", type: "function", function: { name: `mcp__conf__${tool}`, arguments: "{}" } }] } }] }) +
+          chunk({ choices: [{ index: 0, delta: {}, finish_reason: "tool_calls" }] })
+      return new Response(`${text}data: [DONE]\n\n`, { headers: { "content-type": "text/event-stream" } })
+    }
+  })
+  const home = homeWithModels([{ displayName: "M", model: "m", baseUrl: `http://127.0.0.1:${model.port}/v1`, apiKey: "local", provider: "generic-chat-completion-api", maxOutputTokens: 100 }])
+  writeFileSync(join(home, ".factory", "mcp.json"), JSON.stringify({ mcpServers: { conf: { type: "http", url } } }))
+  return { model, home }
 }
 
 let servers: Array<ReturnType<typeof fakeServer>> = []
@@ -224,27 +255,9 @@ describe("Streamable HTTP", () => {
     expect(answer?.result.roots[0]!.uri).toMatch(/^file:\/\/\/.*byok-conformance-/)
   }, 60_000)
 
-  test("elicitation in the chat: the question shown (its escapes stripped) with the defaults; a key answers it", async () => {
+  test("elicitation in the chat: the question shown (its escapes stripped) with the defaults; a key accepts them, or each field is typed", async () => {
     const fake = start("ask")
-    // A model that calls the server's tool once, then answers.
-    const chunk = (value: unknown) => `data: ${JSON.stringify(value)}\n\n`
-    const model = Bun.serve({
-      hostname: "127.0.0.1",
-      port: 0,
-      async fetch(req) {
-        // (the chat's probes of what local server this is get nothing)
-        if (req.method !== "POST") return new Response("", { status: 404 })
-        const body = await req.json() as { messages: Array<{ role: string }> }
-        const called = body.messages.some((m) => m.role === "tool")
-        const text = called
-          ? chunk({ choices: [{ index: 0, delta: { content: "Thanks." }, finish_reason: "stop" }] })
-          : chunk({ choices: [{ index: 0, delta: { tool_calls: [{ index: 0, id: "c1", type: "function", function: { name: "mcp__conf__ask", arguments: "{}" } }] } }] }) +
-            chunk({ choices: [{ index: 0, delta: {}, finish_reason: "tool_calls" }] })
-        return new Response(`${text}data: [DONE]\n\n`, { headers: { "content-type": "text/event-stream" } })
-      }
-    })
-    const home = homeWithModels([{ displayName: "M", model: "m", baseUrl: `http://127.0.0.1:${model.port}/v1`, apiKey: "local", provider: "generic-chat-completion-api", maxOutputTokens: 100 }])
-    writeFileSync(join(home, ".factory", "mcp.json"), JSON.stringify({ mcpServers: { conf: { type: "http", url: fake.url } } }))
+    const { model, home } = chatWith(fake.url, "ask")
     const data = join(home, "data")
     mkdirSync(data)
     const pane = startPane([byokBinary(), "-m", "M", "--auto", "high"], { HOME: home, BYOK_HOME: data, NO_COLOR: "1" })
@@ -259,6 +272,74 @@ describe("Streamable HTTP", () => {
       pane.text("a")
       await pane.waitFor("Thanks.", 15_000)
       expect((fake.seen.answers.get(99) as { result: unknown }).result).toEqual({ action: "accept", content: { name: "Ada", n: 3 } })
+
+      // e: each field asked in turn; a value that does not fit is asked again; an enum by its number.
+      fake.seen.answers.clear()
+      pane.line("Again")
+      await pane.waitFor(/Again[\s\S]*ccept these, /, 15_000)
+      pane.text("e")
+      await pane.waitFor('name (string) [Ada]: ')
+      pane.keys("BSpace")
+      // What is typed for each field, and what is asked next.
+      for (const [typed, next] of [["Bob", "n (integer) [3]: "], ["x", "a whole number"], ["7", "mood (ok|fine) [leave out]: "], ["2", ""]] as const) {
+        pane.text(typed)
+        pane.keys("Enter")
+        if (next !== "") await pane.waitFor(next)
+      }
+      await pane.waitFor(/Thanks\.[\s\S]*Thanks\./, 15_000)
+      expect((fake.seen.answers.get(99) as { result: unknown }).result).toEqual({ action: "accept", content: { name: "Bob", n: 7, mood: "fine" } })
+    } finally {
+      pane.stop()
+      model.stop(true)
+    }
+  }, 60_000)
+
+  test("a redirect is not followed: the server's headers (its token) never reach where it points", async () => {
+    const seen: Array<string | null> = []
+    const elsewhere = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: (req) => (seen.push(req.headers.get("authorization")), new Response("{}")) })
+    const redirecting = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => Response.redirect(`http://127.0.0.1:${elsewhere.port}/mcp`, 307) })
+    try {
+      const home = homeWithModels([{ displayName: "M", model: "m", baseUrl: "http://127.0.0.1:9/v1", apiKey: "local", provider: "generic-chat-completion-api", maxOutputTokens: 100 }])
+      writeFileSync(join(home, ".factory", "mcp.json"), JSON.stringify({ mcpServers: { moved: { type: "http", url: `http://127.0.0.1:${redirecting.port}/mcp`, headers: { Authorization: "Bearer hdr-canary-5521" } } } }))
+      const proc = Bun.spawn([byokBinary(), "mcp", "get", "moved"], { env: { PATH: process.env["PATH"] ?? "", HOME: home, BYOK_HOME: join(home, "data"), NO_COLOR: "1" }, stdout: "pipe", stderr: "pipe" })
+      const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited])
+      expect(code).toBe(1)
+      expect(out + err).toContain(`the server redirects to http://127.0.0.1:${elsewhere.port}/mcp, which byok does not follow`)
+      expect(out + err).not.toContain("hdr-canary-5521")
+      expect(seen).toEqual([])
+    } finally {
+      elsewhere.stop(true)
+      redirecting.stop(true)
+    }
+  }, 60_000)
+
+  test("URL mode: exec declines and says so; in the chat the page is opened ($BROWSER) only when the person presses o", async () => {
+    const declined = start("page")
+    const r = await drive(declined.url)
+    expect(r.code).toBe(0)
+    expect((declined.seen.answers.get(98) as { result: unknown }).result).toEqual({ action: "decline" })
+    expect(r.stderr).toContain("asked to open a page, which byok does not do here: declined")
+    expect(declined.seen.initialize[0]!["capabilities"]).toEqual({ roots: {}, elicitation: { form: {} } })
+
+    const fake = start("page")
+    const { model, home } = chatWith(fake.url, "page")
+    const opened = join(home, "opened.txt")
+    const browser = join(home, "browser.sh")
+    writeFileSync(browser, `#!/bin/sh\nprintf '%s' "$1" > ${opened}\n`, { mode: 0o755 })
+    const data = join(home, "data")
+    mkdirSync(data)
+    const pane = startPane([byokBinary(), "-m", "M", "--auto", "high"], { HOME: home, BYOK_HOME: data, NO_COLOR: "1", BROWSER: browser })
+    try {
+      await pane.waitFor("/help for commands")
+      pane.line("Go")
+      await pane.waitFor("pen it, ", 15_000)
+      expect(pane.screen()).toContain("to open: https://auth.example/consent?x=1")
+      expect(existsSync(opened)).toBe(false)
+      pane.text("o")
+      await pane.waitFor("Thanks.", 15_000)
+      expect(readFileSync(opened, "utf8")).toBe("https://auth.example/consent?x=1")
+      expect((fake.seen.answers.get(98) as { result: unknown }).result).toEqual({ action: "accept" })
+      expect(fake.seen.initialize[0]!["capabilities"]).toEqual({ roots: {}, elicitation: { form: {}, url: {} } })
     } finally {
       pane.stop()
       model.stop(true)

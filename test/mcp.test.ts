@@ -85,10 +85,10 @@ const run = async (
 }
 
 /** The chat, its stdin piped (one line a message or /command). */
-const chatPiped = async (args: ReadonlyArray<string>, home: string, input: string) => {
+const chatPiped = async (args: ReadonlyArray<string>, home: string, input: string, data = scratch("data")) => {
   const proc = Bun.spawn([bin, ...args], {
     cwd: root,
-    env: { PATH: process.env["PATH"] ?? "", NO_COLOR: "1", HOME: home, BYOK_HOME: scratch("data"), BYOK_MAX_RETRIES: "0" },
+    env: { PATH: process.env["PATH"] ?? "", NO_COLOR: "1", HOME: home, BYOK_HOME: data, BYOK_MAX_RETRIES: "0" },
     stdin: new Blob([input]),
     stdout: "pipe",
     stderr: "pipe"
@@ -646,6 +646,35 @@ describe("byok mcp, /mcp and the doctor", () => {
     const shape = await run(["exec", "-m", "Chat", "--resource", "every", "Hi"], home, data)
     expect(shape.code).toBe(2)
     expect(shape.stderr).toContain("--resource takes SERVER:URI")
+  }, 60_000)
+
+  test("in the chat a server's prompts are commands (in /help), and @SERVER:URI attaches a resource", async () => {
+    const home = homeWith({ every: { command: EVERYTHING } })
+    const data = scratch("data")
+    // Listed once (byok mcp get): the chat knows its prompts from the cache, and starts the server when one is used.
+    expect((await run(["mcp", "get", "every"], home, data)).code).toBe(0)
+    play("generic-chat-completion-api", [], "Fine.")
+    const before = server.requests.length
+    const r = await chatPiped(["-m", "Chat"], home, [
+      "/help",
+      "/mcp__every__args-prompt",
+      "/mcp__every__args-prompt Paris",
+      "@every:demo://resource/static/document/features.md what is this?",
+      "@every:demo://nope/x and this?"
+    ].join("\n") + "\n", data)
+    expect(r.code).toBe(0)
+    const said = r.stdout + r.stderr
+    expect(said).toContain("MCP prompts (their text becomes your message):")
+    expect(said).toMatch(/\/mcp__every__args-prompt CITY \[STATE\]/)
+    expect(said).toContain("/mcp__every__args-prompt needs city")
+    expect(said).toContain("[attached every:demo://resource/static/document/features.md,")
+    expect(said).toContain("@every:demo://nope/x:")
+    // Two messages went: the prompt's text, and the resource before the question; the failed one sent nothing.
+    const sent = server.requests.slice(before).map((q) => JSON.stringify(q.body))
+    expect(sent.length).toBe(2)
+    expect(sent[0]).toContain("Paris")
+    expect(sent[1]).toContain('The resource demo://resource/static/document/features.md of the MCP server \\"every\\":')
+    expect(sent[1]).toContain("what is this?")
   }, 60_000)
 
   test("the doctor starts each server and lists its tools, or gives the fix (exit 1)", async () => {

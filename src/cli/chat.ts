@@ -179,23 +179,85 @@ const chatWith = (flags: ChatInput) =>
     const mcp = loaded.mcpFiles.length > 0 ? yield* Effect.promise(() => import("../mcp/open.ts")) : undefined
     // A server's question during a call (elicitation): at a terminal, shown with its defaults and answered by a key,
     // as an approval is; elsewhere declined (the hub says so).
+    /** The next key while something is asked: a character, or \0 and a key's name. */
+    const nextKey = Effect.gen(function*() {
+      const answer = yield* Deferred.make<string>()
+      asking = answer
+      const key = yield* Deferred.await(answer)
+      asking = undefined
+      return key
+    })
+    /** One line typed for a form's field (Enter ends it, Backspace takes back; Ctrl-C or Esc: undefined). */
+    const typedLine = Effect.gen(function*() {
+      let typed = ""
+      for (;;) {
+        const key = yield* nextKey
+        if (key === "\u0000enter") return typed
+        if (key === "\u0000ctrl-c" || key === "\u0000escape") return undefined
+        if (key === "\u0000backspace") {
+          if (typed !== "") {
+            typed = [...typed].slice(0, -1).join("")
+            yield* out("\b \b")
+          }
+        } else if (!key.startsWith("\u0000")) {
+          const text = stripControls(key).replace(/\n/g, " ")
+          typed += text
+          yield* out(text)
+        }
+      }
+    })
     const elicit = mcp === undefined || tty === undefined ? undefined : {
       declare: true,
+      urls: true,
       answer: (form: Parameters<typeof mcp.withDefaults>[0]) =>
         Effect.gen(function*() {
           const { content, missing } = mcp.withDefaults(form)
-          const answer = yield* Deferred.make<string>()
-          asking = answer
           yield* out("\r\x1b[2K")
           for (const line of mcp.formLines(form)) yield* out(`${line}\n`)
+          // URL mode: the page is opened only with the person's leave (it is the server's choice of address).
+          if (form.url !== undefined) {
+            yield* out(`${style.accent("?")} ${style.bold("o")}pen it, ${style.bold("d")}ecline, ${style.bold("c")}ancel: `)
+            const key = (yield* nextKey).toLowerCase()
+            if (key === "o") {
+              const { openBrowser } = yield* Effect.promise(() => import("../mcp/oauth.ts"))
+              yield* out("open\n")
+              openBrowser(form.url, () => {})
+              return { action: "accept" as const }
+            }
+            const action = key === "c" || key === "\u0000ctrl-c" ? "cancel" as const : "decline" as const
+            yield* out(`${action}\n`)
+            return { action }
+          }
           yield* out(
             missing.length > 0
-              ? `${style.accent("?")} It needs ${missing.map((m) => stripControls(m).slice(0, 40)).join(", ")}, which has no default: ${style.bold("d")}ecline, ${style.bold("c")}ancel: `
-              : `${style.accent("?")} ${style.bold("a")}ccept these, ${style.bold("d")}ecline, ${style.bold("c")}ancel: `
+              ? `${style.accent("?")} It needs ${missing.map((m) => stripControls(m).slice(0, 40)).join(", ")}: ${style.bold("e")}dit, ${style.bold("d")}ecline, ${style.bold("c")}ancel: `
+              : `${style.accent("?")} ${style.bold("a")}ccept these, ${style.bold("e")}dit, ${style.bold("d")}ecline, ${style.bold("c")}ancel: `
           )
-          const said = (yield* Deferred.await(answer)).toLowerCase()
-          asking = undefined
-          const action = said === "a" && missing.length === 0 ? "accept" as const : said === "c" ? "cancel" as const : "decline" as const
+          const said = (yield* nextKey).toLowerCase()
+          if (said === "e") {
+            yield* out("edit (Enter keeps a default; Esc cancels)\n")
+            const values: Record<string, unknown> = {}
+            for (const field of form.fields) {
+              for (;;) {
+                const kind = field.options !== undefined ? field.options.join("|") : field.type === "boolean" ? "y/n" : field.type
+                const shown = field.default !== undefined ? ` [${String(field.default)}]` : field.required ? "" : " [leave out]"
+                yield* out(stripControls(`  ${(field.title ?? field.name).slice(0, 60)} (${kind.slice(0, 60)})${shown}: `))
+                const line = yield* typedLine
+                yield* out("\n")
+                if (line === undefined) return { action: "cancel" as const }
+                const value = mcp.fieldValue(field, line)
+                if (typeof value === "object" && value !== null && "problem" in value) {
+                  yield* out(`  ${value.problem}\n`)
+                  continue
+                }
+                if (value !== undefined) values[field.name] = value
+                break
+              }
+            }
+            yield* out("accept\n")
+            return { action: "accept" as const, content: values }
+          }
+          const action = said === "a" && missing.length === 0 ? "accept" as const : said === "c" || said === "\u0000ctrl-c" ? "cancel" as const : "decline" as const
           yield* out(`${action}\n`)
           return action === "accept" ? { action, content } : { action }
         })
@@ -232,7 +294,14 @@ const chatWith = (flags: ChatInput) =>
     // Input history is kept between runs where byok records; otherwise for this run only.
     const historyPath = place._tag === "Directory" ? `${place.path}/history.jsonl` : undefined
     const custom = loadCustomCommands(loaded.commandDirs)
-    const editor = new LineEditor(historyPath !== undefined ? yield* loadHistory(historyPath) : [], (b) => completeCommand(b, custom))
+    // A server's prompts are chat commands, /mcp__SERVER__PROMPT (known once the server has been listed).
+    const promptCommands = () =>
+      (hub?.states ?? []).filter((st) => !st.server.disabled).flatMap((st) =>
+        (st.prompts ?? []).map((p) => ({ name: `mcp__${st.server.slug}__${p.name}`, server: st.server.name, prompt: p }))
+      )
+    const promptEntries = (): ReadonlyArray<CustomCommand> =>
+      promptCommands().map((c) => ({ name: c.name.toLowerCase(), file: "", kind: "prompt", description: "", argumentHint: "", scope: "personal" }))
+    const editor = new LineEditor(historyPath !== undefined ? yield* loadHistory(historyPath) : [], (b) => completeCommand(b, [...custom, ...promptEntries()]))
     const typedAhead: Array<Key> = []
     const prompt = { text: `${style.accent("›")} `, width: 2 }
     const continuation = { text: "  ", width: 2 }
@@ -490,10 +559,13 @@ const chatWith = (flags: ChatInput) =>
         const watcher = tty === undefined ? undefined : yield* Effect.forkChild(Effect.forever(
           Effect.flatMap(Queue.take(tty.keys), (key) => {
             if (key.name === "ctrl-c") {
-              if (asking !== undefined) return Deferred.succeed(asking, "n").pipe(Effect.andThen(Fiber.interrupt(fiber)))
+              if (asking !== undefined) return Deferred.succeed(asking, "\u0000ctrl-c").pipe(Effect.andThen(Fiber.interrupt(fiber)))
               return Fiber.interrupt(fiber)
             }
-            if (asking !== undefined) return Deferred.succeed(asking, key.name === "char" ? key.text : "n").pipe(Effect.asVoid)
+            // (a key that is not a character comes as \0 and its name: an approval takes it as no, a form's field reads it)
+            if (asking !== undefined) {
+              return Deferred.succeed(asking, key.name === "char" || key.name === "paste" ? key.text : `\u0000${key.name}`).pipe(Effect.asVoid)
+            }
             return Effect.sync(() => void typedAhead.push(key))
           })
         ))
@@ -507,6 +579,14 @@ const chatWith = (flags: ChatInput) =>
         switch (name) {
           case "help":
             yield* say(helpText(custom))
+            const prompts = promptCommands()
+            if (prompts.length > 0) {
+              yield* say("MCP prompts (their text becomes your message):")
+              for (const c of prompts) {
+                const args = c.prompt.arguments.map((a) => (a.required ? a.name.toUpperCase() : `[${a.name.toUpperCase()}]`)).join(" ")
+                yield* say(stripControls(`  /${`${c.name} ${args}`.trim()}  ${(c.prompt.description ?? "").split("\n")[0]!.slice(0, 70)}`))
+              }
+            }
             break
           case "exit":
             return "exit"
@@ -713,6 +793,47 @@ const chatWith = (flags: ChatInput) =>
         yield* send(c.kind === "script" ? redactor.redact(result.text) : result.text)
       })
 
+    /** An MCP prompt as a command: its arguments as NAME=VALUE, or in order (the last takes the rest). */
+    const promptCommand = (c: ReturnType<typeof promptCommands>[number], arg: string): Effect.Effect<void> =>
+      Effect.gen(function*() {
+        const declared = c.prompt.arguments
+        const words = arg.trim() === "" ? [] : arg.trim().split(/\s+/)
+        const args: Record<string, string> = {}
+        if (words.length > 0 && words.every((w) => /^[\w-]+=/.test(w))) {
+          for (const w of words) args[w.slice(0, w.indexOf("="))] = w.slice(w.indexOf("=") + 1)
+        } else {
+          declared.forEach((a, i) => {
+            const value = i === declared.length - 1 ? words.slice(i).join(" ") : words[i]
+            if (value !== undefined && value !== "") args[a.name] = value
+          })
+        }
+        const missing = declared.filter((a) => a.required && args[a.name] === undefined).map((a) => a.name)
+        if (missing.length > 0) {
+          return yield* say(stripControls(`/${c.name} needs ${missing.join(", ")}: /${c.name} ${declared.map((a) => (a.required ? a.name.toUpperCase() : `[${a.name.toUpperCase()}]`)).join(" ")}; nothing was sent.`))
+        }
+        const text = yield* Effect.result(hub!.getPrompt(c.server, c.prompt.name, args))
+        if (text._tag === "Failure") return yield* say(stripControls(`/${c.name}: ${text.failure}; nothing was sent.`))
+        yield* send(text.success)
+      })
+
+    /** `@SERVER:URI` in a message: each resource read from that MCP server and put before the message as context. */
+    const withResources = (text: string): Effect.Effect<string | undefined> =>
+      Effect.gen(function*() {
+        const names = new Set((hub?.states ?? []).map((st) => st.server.name))
+        const found = [...text.matchAll(/(?:^|\s)@([\w-]+):(\S+)/g)].filter((m) => names.has(m[1]!))
+        let context = ""
+        for (const m of found) {
+          const read = yield* Effect.result(hub!.readResource(m[1]!, m[2]!))
+          if (read._tag === "Failure") {
+            yield* say(stripControls(`@${m[1]}:${m[2]}: ${read.failure}; nothing was sent.`))
+            return undefined
+          }
+          yield* tell(style.dim(stripControls(`[attached ${m[1]}:${m[2]}, ${read.success.split("\n").length} lines]`)))
+          context += `The resource ${m[2]} of the MCP server "${m[1]}":\n${read.success}\n\n`
+        }
+        return `${context}${text}`
+      })
+
     /** Handles one input line; "exit" ends the chat. */
     const handle = (line: string): Effect.Effect<"continue" | "exit"> => {
       const parsed = parseInput(line, custom)
@@ -720,17 +841,28 @@ const chatWith = (flags: ChatInput) =>
         case "empty":
           return Effect.succeed("continue")
         case "message":
-          return Effect.as(send(parsed.text), "continue" as const)
+          return Effect.as(
+            hub !== undefined && parsed.text.includes("@")
+              ? Effect.flatMap(withResources(parsed.text), (text) => (text === undefined ? Effect.void : send(text)))
+              : send(parsed.text),
+            "continue" as const
+          )
         case "command":
           return command(parsed.name, parsed.arg)
         case "custom":
           return Effect.as(customCommand(parsed.command, parsed.arg), "continue" as const)
-        case "unknown":
+        case "unknown": {
+          const asPrompt = promptCommands().find((c) => c.name.toLowerCase() === parsed.name.toLowerCase())
+          if (asPrompt !== undefined) {
+            const arg = /^\/\S*\s*([\s\S]*)$/.exec(line.trim())?.[1] ?? ""
+            return Effect.as(promptCommand(asPrompt, arg), "continue" as const)
+          }
           return Effect.as(
             say(`Unknown command /${parsed.name}.${parsed.suggestion ? ` Did you mean /${parsed.suggestion}?` : ""} ` +
               `Commands: ${COMMANDS.map((c) => `/${c.name}`).join(" ")}`),
             "continue" as const
           )
+        }
       }
     }
 

@@ -81,6 +81,7 @@ export const runMcpLogin = (flags: McpGetInput) =>
     const challenge = yield* Effect.promise(() =>
       fetch(server.url!, {
         method: "POST",
+        redirect: "manual",
         headers: { ...server.headers, "content-type": "application/json", accept: "application/json, text/event-stream" },
         body: JSON.stringify({ jsonrpc: "2.0", id: 0, method: "initialize", params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "byok", version: "login" } } })
       }).then((r) => (r.status === 401 ? r.headers.get("www-authenticate") ?? undefined : undefined), () => undefined)

@@ -45,9 +45,18 @@ export interface Connection {
   readonly expired: () => boolean
   /** The server's resources and prompts, as listed when it started (none when it offers none). */
   readonly resources: () => ReadonlyArray<{ readonly uri: string; readonly name: string; readonly description?: string | undefined }>
-  readonly prompts: () => ReadonlyArray<{ readonly name: string; readonly description?: string | undefined }>
+  readonly prompts: () => ReadonlyArray<PromptInfo>
+  /** A prompt's messages as the text of one user message (each message's text, then its embedded resources'). */
+  readonly prompt: (name: string, args: Record<string, string>, timeoutMs: number) => Effect.Effect<string, string>
   /** A resource's contents as text (a binary part named, not shown). */
   readonly read: (uri: string, timeoutMs: number) => Effect.Effect<string, string>
+}
+
+/** A server's prompt: its name, what it does, and its arguments in order. */
+export interface PromptInfo {
+  readonly name: string
+  readonly description?: string | undefined
+  readonly arguments: ReadonlyArray<{ readonly name: string; readonly required: boolean }>
 }
 
 export interface ConnectOptions {
@@ -184,6 +193,7 @@ const sseTransport = (server: McpServer, options: ConnectOptions, protocol: Prot
       }
       void fetch(endpoint, {
         method: "POST",
+        redirect: "manual",
         headers: { ...server.headers, "content-type": "application/json" },
         body: json,
         signal: controller.signal
@@ -195,7 +205,7 @@ const sseTransport = (server: McpServer, options: ConnectOptions, protocol: Prot
     }
     const rpc = channel({ protocol, send: post, log, onListChanged: options.onListChanged, hooks: options.hooks })
     const response = yield* Effect.tryPromise({
-      try: () => fetch(server.url!, { headers: { ...server.headers, accept: "text/event-stream" }, signal: controller.signal }),
+      try: () => fetch(server.url!, { headers: { ...server.headers, accept: "text/event-stream" }, redirect: "manual", signal: controller.signal }),
       catch: (error) => problem(`cannot reach ${server.url}: ${(error as Error).message}`)
     })
     if (!response.ok || response.body === null) {
@@ -450,7 +460,21 @@ const connectWith = (
     return {
       tools: () => tools,
       resources: () => resources.map((r) => ({ uri: r.uri, name: r.name, description: r.description })),
-      prompts: () => prompts.map((p) => ({ name: p.name, description: p.description })),
+      prompts: () => prompts.map((p) => ({ name: p.name, description: p.description, arguments: (p.arguments ?? []).map((a) => ({ name: a.name, required: a.required === true })) })),
+      prompt: (name, args, timeoutMs) =>
+        Effect.suspend(() => {
+          const prompt = prompts.find((p) => p.name === name)
+          if (prompt === undefined) return Effect.fail(`the server has no prompt named ${name}`)
+          return client.getPrompt({ prompt, arguments: args }, { timeout: timeoutMs }).pipe(
+            Effect.map((result) =>
+              result.messages.map((m) => {
+                const c = m.content as { type: string; text?: string; resource?: { text?: string; uri?: string } }
+                return c.type === "text" ? c.text ?? "" : c.type === "resource" ? c.resource?.text ?? `[${c.resource?.uri ?? "a resource"}, not text]` : `[${c.type} content, not shown]`
+              }).join("\n\n")
+            ),
+            Effect.mapError(describe)
+          )
+        }),
       read: (uri, timeoutMs) =>
         client.readResource({ uri }, { timeout: timeoutMs }).pipe(
           Effect.map((result) =>

@@ -15,10 +15,12 @@ export interface Elicitation {
   readonly server: string
   readonly message: string
   readonly fields: ReadonlyArray<Field>
+  /** URL mode: the page the server asks the person to open (an https or http URL), and no fields. */
+  readonly url?: string | undefined
 }
 
 export type ElicitResult =
-  | { readonly action: "accept"; readonly content: Record<string, unknown> }
+  | { readonly action: "accept"; readonly content?: Record<string, unknown> | undefined }
   | { readonly action: "decline" }
   | { readonly action: "cancel" }
 
@@ -35,7 +37,17 @@ const fitting = (type: Field["type"], options: ReadonlyArray<string> | undefined
 
 /** The form a server asks for; a string saying why it cannot be shown (URL mode, a schema byok cannot fill). */
 export const readElicitation = (server: string, params: Record<string, unknown>): Elicitation | string => {
-  if (params["mode"] === "url") return "a login or page in the browser (URL mode), which byok does not open for a server"
+  if (params["mode"] === "url") {
+    const url = typeof params["url"] === "string" ? params["url"] : ""
+    let parsed: URL | undefined
+    try {
+      parsed = new URL(url)
+    } catch {
+      parsed = undefined
+    }
+    if (parsed === undefined || (parsed.protocol !== "https:" && parsed.protocol !== "http:")) return "a page to open whose address is not an http(s) URL"
+    return { server, message: typeof params["message"] === "string" ? params["message"] : "", fields: [], url: parsed.href }
+  }
   const schema = params["requestedSchema"] as { properties?: unknown; required?: unknown } | undefined
   const properties = typeof schema?.properties === "object" && schema.properties !== null ? schema.properties as Record<string, Record<string, unknown>> : {}
   const required = Array.isArray(schema?.required) ? (schema.required as Array<unknown>).filter((x): x is string => typeof x === "string") : []
@@ -75,9 +87,35 @@ export const withDefaults = (form: Elicitation): { readonly content: Record<stri
 /** The form as lines for a person: the server's message, then each field with its default. */
 export const formLines = (form: Elicitation): ReadonlyArray<string> => [
   `The MCP server "${form.server}" asks: ${text(form.message, 300) || "(no message)"}`,
+  ...(form.url !== undefined ? [`  to open: ${text(form.url, 500)}`] : []),
   ...form.fields.map((f) => {
     const kind = f.options !== undefined ? f.options.map((o) => text(o, 30)).join("|") : f.type
     const value = f.default !== undefined ? JSON.stringify(f.default).slice(0, 80) : f.required ? "(required, no default)" : "(left out)"
     return `  ${text(f.title ?? f.name, 60)} (${kind}): ${stripControls(value)}`
   })
 ]
+
+/**
+ * What a person typed for a field: its value in the field's type; empty, the default (or nothing for a field that
+ * may be left out); a problem to say when it does not fit (the field is asked again).
+ */
+export const fieldValue = (field: Field, typed: string): unknown => {
+  const text = typed.trim()
+  if (text === "") return field.default !== undefined || !field.required ? field.default : { problem: `${field.name} is required` }
+  if (field.options !== undefined) {
+    const index = /^\d+$/.test(text) ? Number(text) - 1 : -1
+    const chosen = field.options.find((o) => o.toLowerCase() === text.toLowerCase()) ?? field.options[index]
+    return chosen ?? { problem: `one of ${field.options.join(", ")} (or its number)` }
+  }
+  if (field.type === "boolean") {
+    if (/^(y|yes|true)$/i.test(text)) return true
+    if (/^(n|no|false)$/i.test(text)) return false
+    return { problem: "y or n" }
+  }
+  if (field.type === "number" || field.type === "integer") {
+    const n = Number(text)
+    if (!Number.isFinite(n) || (field.type === "integer" && !Number.isInteger(n))) return { problem: `a ${field.type === "integer" ? "whole " : ""}number` }
+    return n
+  }
+  return text
+}

@@ -67,6 +67,7 @@ export const streamableTransport = (server: McpServer, options: HttpOptions) =>
       try {
         const response = await fetch(url, {
           method: "GET",
+          redirect: "manual",
           headers: headers({ accept: "text/event-stream", ...(lastId !== undefined ? { "last-event-id": lastId } : {}) }),
           signal: abort.signal
         })
@@ -115,6 +116,8 @@ export const streamableTransport = (server: McpServer, options: HttpOptions) =>
       try {
         response = await fetch(url, {
           method: "POST",
+          // A redirect is not followed: it would carry the server's headers and token to wherever it points.
+          redirect: "manual",
           headers: headers({ "content-type": "application/json", accept: "application/json, text/event-stream" }),
           body: json,
           signal: controller.signal
@@ -127,6 +130,12 @@ export const streamableTransport = (server: McpServer, options: HttpOptions) =>
         response.body?.cancel().catch(() => {})
         // (ended first: the waiting request fails with it, and the hub, seeing why, starts the server again)
         rpc.end(SESSION_EXPIRED)
+        return
+      }
+      if (response.status >= 300 && response.status < 400) {
+        response.body?.cancel().catch(() => {})
+        const location = (response.headers.get("location") ?? "").replace(/[^\x21-\x7e]/g, "").slice(0, 200)
+        if (id !== undefined) rpc.refuse(json, `the server redirects to ${location || "another address"}, which byok does not follow (the request's headers and token would go with it); put that URL in mcp.json if it is the server's`)
         return
       }
       if (!response.ok) {
@@ -197,7 +206,7 @@ export const streamableTransport = (server: McpServer, options: HttpOptions) =>
         controller.abort()
         // The session is ended for the server too (best effort, briefly).
         if (session !== undefined) {
-          await fetch(url, { method: "DELETE", headers: headers({}), signal: AbortSignal.timeout(2000) }).then((r) => r.body?.cancel(), () => {})
+          await fetch(url, { method: "DELETE", redirect: "manual", headers: headers({}), signal: AbortSignal.timeout(2000) }).then((r) => r.body?.cancel(), () => {})
         }
       })
     )

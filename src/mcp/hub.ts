@@ -15,7 +15,7 @@ import type { Answer, ServerHooks } from "./rpc.ts"
 import { PRIVATE_FILE, privateDirectory } from "../lib/sqlite.ts"
 import type { Risk } from "../sandbox/levels.ts"
 import { type BuiltinTool, failed, headAndTail } from "../tools/tool.ts"
-import type { CallResult, Connection, RawTool } from "./client.ts"
+import type { CallResult, Connection, PromptInfo, RawTool } from "./client.ts"
 import { type McpServer, serverEnvironment } from "./config.ts"
 
 /** How long a call may take, and a server to start and list its tools: BYOK_MCP_TIMEOUT seconds. */
@@ -38,6 +38,8 @@ export interface ServerState {
   starts: number
   /** The list being read again after `notifications/tools/list_changed`; a call waits for it before it returns. */
   relisting: Promise<void> | undefined
+  /** Its prompts as last listed (from the cache until the server runs). */
+  prompts: ReadonlyArray<PromptInfo> | undefined
   /** An HTTP server's OAuth tokens, made at its first start. */
   auth?: ReturnType<typeof authFor> | undefined
 }
@@ -60,6 +62,8 @@ export interface HubOptions {
   readonly onProgress?: ((server: string, text: string) => void) | undefined
   readonly elicit?: {
     readonly declare: boolean
+    /** Whether URL mode is answered (the chat: the page opened with the person's leave); else it is declined. */
+    readonly urls?: boolean | undefined
     readonly answer: (form: Elicitation) => Effect.Effect<ElicitResult>
   } | undefined
 }
@@ -74,6 +78,8 @@ export interface McpHub {
   readonly start: (state: ServerState) => Effect.Effect<boolean>
   /** Stops every server byok started. */
   readonly close: Effect.Effect<void>
+  /** A prompt of a server (a chat command): its messages as one text, through the redactor, or why not. */
+  readonly getPrompt: (server: string, prompt: string, args: Record<string, string>) => Effect.Effect<string, string>
   /** A resource of a server by its name (`--resource SERVER:URI`): its text, through the redactor, or why not. */
   readonly readResource: (server: string, uri: string) => Effect.Effect<string, string>
   /** An HTTP server's OAuth login as kept in the token store (never its tokens' values). */
@@ -98,6 +104,8 @@ interface CacheEntry {
   readonly server: string
   readonly listedAt: string
   readonly tools: ReadonlyArray<RawTool>
+  /** Its prompts (chat commands), when it offers any. */
+  readonly prompts?: ReadonlyArray<PromptInfo> | undefined
 }
 
 const cacheFile = (dataDir: string) => join(dataDir, "mcp-tools.json")
@@ -182,6 +190,7 @@ export const makeHub = (servers: ReadonlyArray<McpServer>, options: HubOptions):
       return {
         server,
         tools: cached?.tools,
+        prompts: cached?.prompts,
         listedAt: cached?.listedAt,
         error: undefined,
         connection: undefined,
@@ -202,8 +211,9 @@ export const makeHub = (servers: ReadonlyArray<McpServer>, options: HubOptions):
 
     const remember = (state: ServerState, tools: ReadonlyArray<RawTool>) => {
       state.tools = tools
+      state.prompts = state.connection?.prompts() ?? state.prompts
       state.listedAt = new Date().toISOString()
-      writeCache(options.dataDir, state.server.key, { server: state.server.name, listedAt: state.listedAt, tools })
+      writeCache(options.dataDir, state.server.key, { server: state.server.name, listedAt: state.listedAt, tools, prompts: state.prompts })
     }
 
     // The tools changed on the server: listed again, and the call that is running waits for it, so the next
@@ -235,6 +245,7 @@ export const makeHub = (servers: ReadonlyArray<McpServer>, options: HubOptions):
         const decline = (why: string) => Effect.runPromise(tell(state, `asked ${why}: declined`).pipe(Effect.as({ result: { action: "decline" } })))
         if (typeof form === "string") return decline(`for ${form}`)
         if (options.elicit === undefined) return decline("a question, which byok does not answer here")
+        if (form.url !== undefined && options.elicit.urls !== true) return decline("to open a page, which byok does not do here")
         return Effect.runPromise(options.elicit.answer(form)).then((result) => ({ result }))
       },
       notified: (method, params) => {
@@ -247,7 +258,10 @@ export const makeHub = (servers: ReadonlyArray<McpServer>, options: HubOptions):
         options.onProgress(state.server.name, `${progress}${total !== undefined ? `/${total}` : ""}${message !== "" ? ` ${message}` : ""}`)
       }
     })
-    const capabilities = { roots: {}, ...(options.elicit?.declare === true ? { elicitation: {} } : {}) }
+    const capabilities = {
+      roots: {},
+      ...(options.elicit?.declare === true ? { elicitation: options.elicit.urls === true ? { form: {}, url: {} } : { form: {} } } : {})
+    }
 
     const locks = new Map(states.map((s) => [s, Semaphore.makeUnsafe(1)]))
     /** The running connection, started when there is none (one start at a time per server). */
@@ -370,18 +384,24 @@ export const makeHub = (servers: ReadonlyArray<McpServer>, options: HubOptions):
         { concurrency: 4, discard: true }
       )
 
+    /** A server by its name, started if it is not running. */
+    const running = (name: string): Effect.Effect<Connection, string> => {
+      const state = states.find((s) => s.server.name === name)
+      if (state === undefined) return Effect.fail(`no MCP server is named "${name}" (the servers: ${states.map((s) => s.server.name).join(", ") || "none"})`)
+      if (state.server.disabled) return Effect.fail(`the MCP server "${name}" is disabled`)
+      return ensure(state)
+    }
+
     return {
       states,
       tools,
       prepare,
       start: (state) => ensure(state).pipe(Effect.as(true), Effect.catch(() => Effect.succeed(false))),
       close: Scope.close(scope, Exit.void),
-      readResource: (name, uri) => {
-        const state = states.find((s) => s.server.name === name)
-        if (state === undefined) return Effect.fail(`no MCP server is named "${name}" (the servers: ${states.map((s) => s.server.name).join(", ") || "none"})`)
-        if (state.server.disabled) return Effect.fail(`the MCP server "${name}" is disabled`)
-        return ensure(state).pipe(Effect.flatMap((c) => c.read(uri, options.timeoutMs)), Effect.map(options.redact))
-      },
+      readResource: (name, uri) =>
+        Effect.flatMap(running(name), (c) => c.read(uri, options.timeoutMs)).pipe(Effect.map(options.redact)),
+      getPrompt: (name, prompt, args) =>
+        Effect.flatMap(running(name), (c) => c.prompt(prompt, args, options.timeoutMs)).pipe(Effect.map(options.redact)),
       login: (state) => {
         if (state.server.type !== "http" || options.dataDir === undefined) return undefined
         const tokens = loadTokens(tokensFile(options.dataDir), tokenKey(state.server))

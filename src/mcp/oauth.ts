@@ -185,7 +185,10 @@ const tokenRequest = async (
     body.set("client_id", client.id)
     if (client.method === "client_secret_post" && client.secret !== undefined) body.set("client_secret", client.secret)
   }
-  const response = await fetch(endpoint, { method: "POST", headers, body })
+  // (never redirected: the client's secret, the code or the refresh token would go wherever it points)
+  const response = await fetch(endpoint, { method: "POST", redirect: "error", headers, body }).catch(() => {
+    throw new Error(`the token endpoint ${endpoint} cannot be reached, or redirects elsewhere (byok does not follow)`)
+  })
   const value = await response.json().catch(() => ({})) as Json
   if (!response.ok || typeof value["access_token"] !== "string") {
     throw new Error(`the token endpoint ${endpoint} answered ${response.status}${word(value["error"]) !== undefined ? ` (${word(value["error"])})` : ""}`)
@@ -282,6 +285,7 @@ export const login = async (request: Login): Promise<Tokens> => {
       if (as.registrationEndpoint === undefined) throw new Error(`${as.issuer} offers no client registration: give "oauth": { "clientId" } in the server's entry`)
       const response = await fetch(as.registrationEndpoint, {
         method: "POST",
+        redirect: "error",
         headers: { "content-type": "application/json", accept: "application/json" },
         body: JSON.stringify({
           client_name: "byok",

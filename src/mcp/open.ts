@@ -8,7 +8,7 @@ import { Redactor } from "../lib/redact.ts"
 import type { Autonomy } from "../sandbox/levels.ts"
 import type { BuiltinTool } from "../tools/tool.ts"
 import { readMcpConfig } from "./config.ts"
-export { formLines, withDefaults } from "./elicit.ts"
+export { fieldValue, formLines, withDefaults } from "./elicit.ts"
 import { DEFAULT_MCP_TIMEOUT_S, type HubOptions, makeHub, type McpHub, riskOfAnnotations, type ServerState, statusOf, toolNameOf } from "./hub.ts"
 
 /** BYOK_MCP_TIMEOUT in milliseconds: seconds, a positive number; anything else is said and the default used. */
