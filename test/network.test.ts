@@ -189,6 +189,37 @@ describe.skipIf(!ready)("byok doctor goes the way exec goes", () => {
     expect(r.stdout).toMatch(/✓ connect .*\(TLS ok\)/)
     expect(r.stdout).toMatch(/✓ key +accepted/)
   })
+  test("an MCP server over HTTP is reached through the proxy too (HTTP_PROXY, with NO_PROXY set so loopback is not exempt)", async () => {
+    const via: Array<string> = []
+    const mcp = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      async fetch(req) {
+        via.push(req.headers.get("via") ?? "direct")
+        if (req.method !== "POST") return new Response(null, { status: 405 })
+        const body = await req.json() as { id?: number; method: string }
+        if (body.id === undefined) return new Response(null, { status: 202 })
+        const result = body.method === "initialize"
+          ? { protocolVersion: "2025-11-25", capabilities: { tools: {} }, serverInfo: { name: "p", version: "1" } }
+          : { tools: [{ name: "proxied_tool", inputSchema: { type: "object" } }] }
+        return Response.json({ jsonrpc: "2.0", id: body.id, result })
+      }
+    })
+    try {
+      const home = mkdtempSync(join(tmpdir(), "byok-mcp-proxy-"))
+      mkdirSync(join(home, ".factory"))
+      writeFileSync(join(home, ".factory", "settings.json"), readFileSync(join(dir, ".factory", "settings.json")))
+      writeFileSync(join(home, ".factory", "mcp.json"), JSON.stringify({ mcpServers: { web: { type: "http", url: `http://127.0.0.1:${mcp.port}/mcp` } } }))
+      const r = await run(["mcp", "get", "web"], { HOME: home, HTTP_PROXY: `http://127.0.0.1:${proxyPort}`, NO_PROXY: "example.invalid" })
+      expect(r.code).toBe(0)
+      expect(r.stdout).toContain("proxied_tool")
+      expect(via.length).toBeGreaterThan(0)
+      for (const v of via) expect(v).toContain("tinyproxy")
+    } finally {
+      mcp.stop(true)
+    }
+  })
+
   test("a proxy that is not there: the doctor names it, as exec does", async () => {
     const r = await run(["doctor", "-m", "Plain"], { HTTP_PROXY: `http://127.0.0.1:${deadPort}`, NO_PROXY: "example.invalid" })
     expect(r.code).toBe(5)

@@ -18,6 +18,7 @@ import { printLine } from "./render.ts"
 import { parseCommand } from "../tools/risk.ts"
 import { withConfig } from "./services.ts"
 import { note, term, warn } from "./term.ts"
+import { mcpFetch } from "../mcp/net.ts"
 
 const hubOf = Effect.gen(function*() {
   const t = yield* term
@@ -79,7 +80,7 @@ export const runMcpLogin = (flags: McpGetInput) =>
     }
     // The server's own challenge says where its metadata and what scope it wants.
     const challenge = yield* Effect.promise(() =>
-      fetch(server.url!, {
+      mcpFetch(server.url!, {
         method: "POST",
         redirect: "manual",
         headers: { ...server.headers, "content-type": "application/json", accept: "application/json, text/event-stream" },

@@ -18,6 +18,7 @@ import { imageFromBytes } from "../providers/images.ts"
 import type { McpServer } from "./config.ts"
 import { SESSION_EXPIRED, streamableTransport } from "./http.ts"
 import { channel, eachLine, type Log, logTo, problem, type Protocol, type ServerHooks, sseLines } from "./rpc.ts"
+import { mcpFetch } from "./net.ts"
 
 /** A tool as the server listed it, with its annotations as written (the decoded ones have defaults filled in). */
 export interface RawTool {
@@ -191,7 +192,7 @@ const sseTransport = (server: McpServer, options: ConnectOptions, protocol: Prot
         posts.push(json)
         return
       }
-      void fetch(endpoint, {
+      void mcpFetch(endpoint, {
         method: "POST",
         redirect: "manual",
         headers: { ...server.headers, "content-type": "application/json" },
@@ -205,7 +206,7 @@ const sseTransport = (server: McpServer, options: ConnectOptions, protocol: Prot
     }
     const rpc = channel({ protocol, send: post, log, onListChanged: options.onListChanged, hooks: options.hooks })
     const response = yield* Effect.tryPromise({
-      try: () => fetch(server.url!, { headers: { ...server.headers, accept: "text/event-stream" }, redirect: "manual", signal: controller.signal }),
+      try: () => mcpFetch(server.url!, { headers: { ...server.headers, accept: "text/event-stream" }, redirect: "manual", signal: controller.signal }),
       catch: (error) => problem(`cannot reach ${server.url}: ${(error as Error).message}`)
     })
     if (!response.ok || response.body === null) {

@@ -8,6 +8,7 @@ import { Effect } from "effect"
 import { HttpError, McpClientError } from "effect/ai/McpClientError"
 import type { McpServer } from "./config.ts"
 import { channel, eachLine, type Log, type Message, type Protocol, type ServerHooks, sseLines } from "./rpc.ts"
+import { mcpFetch } from "./net.ts"
 
 /** What `ended()` says once the server forgot the session (a 404): the hub starts it again, once, for the call. */
 export const SESSION_EXPIRED = "the server ended the session (404)"
@@ -65,7 +66,7 @@ export const streamableTransport = (server: McpServer, options: HttpOptions) =>
     /** Opens a GET event stream (the server's own, or a resumption after `lastId`); undefined when refused. */
     const get = async (lastId: string | undefined, abort: AbortController) => {
       try {
-        const response = await fetch(url, {
+        const response = await mcpFetch(url, {
           method: "GET",
           redirect: "manual",
           headers: headers({ accept: "text/event-stream", ...(lastId !== undefined ? { "last-event-id": lastId } : {}) }),
@@ -114,7 +115,7 @@ export const streamableTransport = (server: McpServer, options: HttpOptions) =>
       const id = typeof message["method"] === "string" ? message["id"] as string | number | undefined : undefined
       let response: Response
       try {
-        response = await fetch(url, {
+        response = await mcpFetch(url, {
           method: "POST",
           // A redirect is not followed: it would carry the server's headers and token to wherever it points.
           redirect: "manual",
@@ -206,7 +207,7 @@ export const streamableTransport = (server: McpServer, options: HttpOptions) =>
         controller.abort()
         // The session is ended for the server too (best effort, briefly).
         if (session !== undefined) {
-          await fetch(url, { method: "DELETE", redirect: "manual", headers: headers({}), signal: AbortSignal.timeout(2000) }).then((r) => r.body?.cancel(), () => {})
+          await mcpFetch(url, { method: "DELETE", redirect: "manual", headers: headers({}), signal: AbortSignal.timeout(2000) }).then((r) => r.body?.cancel(), () => {})
         }
       })
     )

@@ -8,6 +8,7 @@
 import { createHash, createPrivateKey, type KeyObject, randomBytes, sign as cryptoSign } from "node:crypto"
 import { readFileSync } from "node:fs"
 import { type AuthMethod, expiring, loadTokens, saveTokens, tokenKey, type Tokens } from "./tokens.ts"
+import { mcpFetch } from "./net.ts"
 
 /** The `oauth` field of a server's mcp.json entry. */
 export interface OAuthSettings {
@@ -43,7 +44,7 @@ export const challengeParam = (header: string | undefined, name: string): string
 
 const getJson = async (url: string): Promise<Json | undefined> => {
   try {
-    const response = await fetch(url, { headers: { accept: "application/json", "MCP-Protocol-Version": "2025-11-25" } })
+    const response = await mcpFetch(url, { headers: { accept: "application/json", "MCP-Protocol-Version": "2025-11-25" } })
     if (!response.ok) return undefined
     const value: unknown = await response.json()
     return typeof value === "object" && value !== null ? (value as Json) : undefined
@@ -186,7 +187,7 @@ const tokenRequest = async (
     if (client.method === "client_secret_post" && client.secret !== undefined) body.set("client_secret", client.secret)
   }
   // (never redirected: the client's secret, the code or the refresh token would go wherever it points)
-  const response = await fetch(endpoint, { method: "POST", redirect: "error", headers, body }).catch(() => {
+  const response = await mcpFetch(endpoint, { method: "POST", redirect: "error", headers, body }).catch(() => {
     throw new Error(`the token endpoint ${endpoint} cannot be reached, or redirects elsewhere (byok does not follow)`)
   })
   const value = await response.json().catch(() => ({})) as Json
@@ -283,7 +284,7 @@ export const login = async (request: Login): Promise<Tokens> => {
   try {
     if (clientId === undefined) {
       if (as.registrationEndpoint === undefined) throw new Error(`${as.issuer} offers no client registration: give "oauth": { "clientId" } in the server's entry`)
-      const response = await fetch(as.registrationEndpoint, {
+      const response = await mcpFetch(as.registrationEndpoint, {
         method: "POST",
         redirect: "error",
         headers: { "content-type": "application/json", accept: "application/json" },

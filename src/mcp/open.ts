@@ -4,10 +4,12 @@ import { Effect } from "effect"
 import type { LoadedConfig } from "../config/config.ts"
 import { envVar } from "../lib/env.ts"
 import { dataPlace } from "../lib/sqlite.ts"
+import { Network, proxyFor } from "../lib/network.ts"
 import { Redactor } from "../lib/redact.ts"
 import type { Autonomy } from "../sandbox/levels.ts"
 import type { BuiltinTool } from "../tools/tool.ts"
 import { readMcpConfig } from "./config.ts"
+import { routeMcpThrough } from "./net.ts"
 export { fieldValue, formLines, withDefaults } from "./elicit.ts"
 import { DEFAULT_MCP_TIMEOUT_S, type HubOptions, makeHub, type McpHub, riskOfAnnotations, type ServerState, statusOf, toolNameOf } from "./hub.ts"
 
@@ -33,6 +35,9 @@ export const openHub = (
     const config = readMcpConfig(loaded.mcpFiles, process.env)
     for (const issue of config.issues) yield* warn(issue)
     const redactor = yield* Redactor
+    // MCP's HTTP requests go through the proxy a model's would (HTTPS_PROXY, HTTP_PROXY, NO_PROXY).
+    const network = yield* Network
+    routeMcpThrough((url) => proxyFor(network, new URL(url)))
     for (const server of config.servers) for (const secret of server.secrets) redactor.add(secret)
     const timeoutMs = yield* mcpTimeoutMs(warn)
     // Where the tool lists and logs are kept; nowhere when byok records nothing (BYOK_NO_RECORD, no HOME).
