@@ -237,3 +237,25 @@ describe("byok mcp login", () => {
     expect(missing.said).toContain("nope")
   }, 60_000)
 })
+
+describe("the token store", () => {
+  test("eight byok processes saving logins at once: every one is kept, and the file stays private", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "byok-tokens-"))
+    const file = join(dir, "mcp-tokens.json")
+    const store = resolve("src/mcp/tokens.ts")
+    const procs = Array.from({ length: 8 }, (_, i) =>
+      Bun.spawn([process.execPath, "-e", `
+        const { saveTokens } = await import(${JSON.stringify(store)})
+        for (let n = 0; n < 25; n++) {
+          const why = saveTokens(${JSON.stringify(file)}, "server-${i} ", { accessToken: "t${i}-" + n, clientId: "c", tokenEndpoint: "x", authMethod: "none", resource: "r" })
+          if (why !== undefined) { console.error(why); process.exit(1) }
+        }`], { stdout: "ignore", stderr: "pipe" }))
+    const codes = await Promise.all(procs.map((p) => p.exited))
+    expect(codes).toEqual(Array(8).fill(0))
+    const kept = JSON.parse(readFileSync(file, "utf8")) as Record<string, { accessToken: string }>
+    expect(Object.keys(kept).sort()).toEqual(Array.from({ length: 8 }, (_, i) => `server-${i} `).sort())
+    for (let i = 0; i < 8; i++) expect(kept[`server-${i} `]!.accessToken).toBe(`t${i}-24`)
+    expect(statSync(file).mode & 0o777).toBe(0o600)
+    rmSync(dir, { recursive: true, force: true })
+  }, 60_000)
+})

@@ -96,6 +96,9 @@ export const runMcpLogin = (flags: McpGetInput) =>
     })
     const result = yield* Effect.promise(() => auth.login(challenge))
     if (typeof result !== "string") return yield* new UsageError({ detail: `${flags.name}: ${result.why}` })
+    if (loadTokens(tokensFile(place.path), tokenKey(server)) === undefined) {
+      return yield* new UsageError({ detail: `${flags.name}: the login worked, but its tokens could not be kept in ${tokensFile(place.path)} (see above)` })
+    }
     yield* printLine(`Logged in to ${flags.name}; its tokens are kept in ${tokensFile(place.path)} (private).`)
   }).pipe(Effect.scoped, withConfig(flags.config))
 
@@ -106,7 +109,8 @@ export const runMcpLogout = (flags: McpGetInput) =>
     const place = yield* dataPlace
     const file = place._tag === "Directory" ? tokensFile(place.path) : undefined
     if (file === undefined || loadTokens(file, tokenKey(server)) === undefined) return yield* printLine(`${flags.name} has no login to forget.`)
-    saveTokens(file, tokenKey(server), undefined)
+    const unsaved = saveTokens(file, tokenKey(server), undefined)
+    if (unsaved !== undefined) return yield* new UsageError({ detail: `cannot forget the login to ${flags.name}: ${unsaved}` })
     yield* printLine(`Logged out of ${flags.name}: its tokens are forgotten.`)
   }).pipe(Effect.scoped, withConfig(flags.config))
 

@@ -380,7 +380,8 @@ export const authFor = (options: AuthOptions) => {
     current = tokens
     options.secret(tokens.accessToken)
     if (tokens.refreshToken !== undefined) options.secret(tokens.refreshToken)
-    if (options.file !== undefined) saveTokens(options.file, tokenKey(options.server), tokens)
+    const unsaved = options.file !== undefined ? saveTokens(options.file, tokenKey(options.server), tokens) : undefined
+    if (unsaved !== undefined) options.tell(`the login to ${options.server.name} could not be kept (${unsaved}): it lasts this run only`)
     return tokens.accessToken
   }
   if (current !== undefined) {

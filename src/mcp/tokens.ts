@@ -1,7 +1,7 @@
 // The OAuth tokens of byok's HTTP MCP servers: one file in the data directory (mcp-tokens.json, 600, written whole),
 // keyed by each server's name and URL. Apart from oauth.ts (the flows) so that listing a login's state loads no
 // cryptography.
-import { chmodSync, readFileSync, renameSync, writeFileSync } from "node:fs"
+import { chmodSync, closeSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs"
 
 export type AuthMethod = "client_secret_basic" | "client_secret_post" | "none" | "private_key_jwt"
 
@@ -33,15 +33,59 @@ const readStore = (file: string): Record<string, Tokens> => {
 
 export const loadTokens = (file: string, key: string): Tokens | undefined => readStore(file)[key]
 
-/** Writes the store whole (a temporary file renamed into place), mode 600. */
-export const saveTokens = (file: string, key: string, tokens: Tokens | undefined) => {
-  const store = readStore(file)
-  if (tokens === undefined) delete store[key]
-  else store[key] = tokens
-  const tmp = `${file}.${process.pid}.tmp`
-  writeFileSync(tmp, JSON.stringify(store, null, 2), { mode: 0o600 })
-  chmodSync(tmp, 0o600)
-  renameSync(tmp, file)
+/**
+ * Runs `change` holding the store's lock file (created exclusively), so that two byok processes saving logins at
+ * once both keep theirs. A lock older than 10 s was left by a byok that died while writing: it is taken over.
+ */
+const locked = <A>(file: string, change: () => A): A => {
+  const lock = `${file}.lock`
+  const deadline = Date.now() + 5000
+  for (;;) {
+    try {
+      closeSync(openSync(lock, "wx", 0o600))
+      break
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error
+      try {
+        if (Date.now() - statSync(lock).mtimeMs > 10_000) unlinkSync(lock)
+      } catch {
+        // gone already: try again
+      }
+      if (Date.now() > deadline) throw new Error(`${lock} is held by another byok; remove it if none is running`)
+      Bun.sleepSync(5)
+    }
+  }
+  try {
+    return change()
+  } finally {
+    try {
+      unlinkSync(lock)
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/**
+ * Writes one server's tokens (or forgets them) in the store, written whole (a temporary file renamed into place),
+ * mode 600, under the store's lock. Returns why it could not (a read-only or full disk), else undefined.
+ */
+export const saveTokens = (file: string, key: string, tokens: Tokens | undefined): string | undefined => {
+  try {
+    locked(file, () => {
+      const store = readStore(file)
+      if (tokens === undefined) delete store[key]
+      else store[key] = tokens
+      const tmp = `${file}.${process.pid}.tmp`
+      writeFileSync(tmp, JSON.stringify(store, null, 2), { mode: 0o600 })
+      chmodSync(tmp, 0o600)
+      renameSync(tmp, file)
+    })
+    return undefined
+  } catch (error) {
+    const e = error as NodeJS.ErrnoException
+    return e.code !== undefined ? `${e.code} (${file})` : e.message
+  }
 }
 
 /** Whether tokens are about to expire (within a minute): refreshed before they are used. */
