@@ -118,6 +118,7 @@ const chatWith = (flags: ChatInput) =>
     }
     const { conversation, resumed, warnings } = yield* openConversation({
       model: Option.getOrUndefined(flags.model),
+      fallbackModels: flags.fallbackModels,
       session: Option.getOrUndefined(flags.session),
       continue: flags.continue,
       system: level === undefined

@@ -498,6 +498,7 @@ export const runExec = (flags: ExecInput) => {
     const images = yield* loadImages(flags.images)
     const { conversation, warnings } = yield* openConversation({
       model: Option.getOrUndefined(flags.model),
+      fallbackModels: flags.fallbackModels,
       session: Option.getOrUndefined(flags.session),
       continue: flags.continue,
       system: agent === undefined

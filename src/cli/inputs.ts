@@ -4,8 +4,16 @@
 import { Argument, Command, Flag } from "effect/cli"
 import { autoFlag, configFlag, continueFlag, modelFlag, reasoningEffortFlag, sessionFlag, systemFlag, timeoutFlag } from "./flags.ts"
 
+/** `--fallback-model NAME`, repeatable: models that answer, in order, when the chosen one cannot. */
+const fallbackFlag = Flag.String("fallback-model").pipe(
+  Flag.withMetavar("NAME"),
+  Flag.withDescription("A model that answers when the chosen one cannot (a rate limit, an overload or 5xx, no connection); repeat for more, after the entry's fallbackModels"),
+  Flag.atLeast(0)
+)
+
 export const chatFlags = {
   model: modelFlag,
+  fallbackModels: fallbackFlag,
   session: sessionFlag,
   continue: continueFlag,
   system: systemFlag,
@@ -45,6 +53,7 @@ export const execConfig = {
     Flag.withDescription("stream-json: each stdin line is a user message ({\"type\":\"user\",\"message\":{\"content\":\"…\"}}) of one conversation; one result line per message"),
     Flag.withDefault("text" as const)
   ),
+  fallbackModels: fallbackFlag,
   auto: autoFlag.pipe(
     Flag.withDescription("Let the model act with byok's tools (Read, LS, Glob, Grep, Create, Edit, ApplyPatch, Execute) at this autonomy level: off reads only, low edits files and runs low-risk commands, medium reversible workspace changes, high anything not blocked")
   ),

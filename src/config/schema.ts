@@ -33,6 +33,8 @@ export interface ModelEntry {
   readonly caFile?: string
   /** byok's own field `contextWindow` / `context_window`: the model's context window, in tokens. */
   readonly contextWindow?: number
+  /** byok's own field `fallbackModels` / `fallback_models`: the models that answer, in order, when this one cannot. */
+  readonly fallbackModels?: ReadonlyArray<string>
   /** droid's `reasoningEffort` (byok also reads `reasoning_effort` in config.json): how hard the model thinks. */
   readonly reasoningEffort?: ReasoningEffort
   /**
@@ -77,6 +79,7 @@ export interface EntryShape {
     readonly caFile: string
     readonly reasoningEffort: string
     readonly contextWindow: string
+    readonly fallbackModels: string
   }
   readonly extras: boolean
 }
@@ -94,7 +97,8 @@ export const SnakeShape: EntryShape = {
     timeout: "timeout",
     caFile: "ca_file",
     reasoningEffort: "reasoning_effort",
-    contextWindow: "context_window"
+    contextWindow: "context_window",
+    fallbackModels: "fallback_models"
   },
   extras: false
 }
@@ -112,7 +116,8 @@ export const CamelShape: EntryShape = {
     timeout: "timeout",
     caFile: "caFile",
     reasoningEffort: "reasoningEffort",
-    contextWindow: "contextWindow"
+    contextWindow: "contextWindow",
+    fallbackModels: "fallbackModels"
   },
   extras: true
 }
@@ -364,6 +369,13 @@ export const validateEntry = (
     else issue(f.contextWindow, `must be the model's context window in tokens, a whole number of 512 or more, found ${JSON.stringify(cw)}`)
   }
 
+  let fallbackModels: ReadonlyArray<string> | undefined
+  const fm = expanded[f.fallbackModels]
+  if (fm !== undefined && fm !== null) {
+    if (Array.isArray(fm) && fm.every((x) => typeof x === "string" && x.trim() !== "")) fallbackModels = (fm as Array<string>).map((x) => x.trim())
+    else issue(f.fallbackModels, `must be a list of other models' names (displayName), found ${JSON.stringify(fm)}`)
+  }
+
   let caFile: string | undefined
   const ca = expanded[f.caFile]
   if (ca !== undefined && ca !== null) {
@@ -430,6 +442,7 @@ export const validateEntry = (
       cacheTtl,
       ...(timeout !== undefined ? { timeout } : {}),
       ...(contextWindow !== undefined ? { contextWindow } : {}),
+      ...(fallbackModels !== undefined ? { fallbackModels } : {}),
       ...(caFile !== undefined ? { caFile } : {}),
       ...(reasoningEffort !== undefined ? { reasoningEffort } : {}),
       ...(noImageSupport !== undefined ? { noImageSupport } : {}),

@@ -253,6 +253,19 @@ const failedWith = (cause: Cause.Cause<unknown>, tag: string): boolean => {
   return ending._tag === "Failed" && ending.error instanceof ProviderError && ending.error.reason._tag === tag
 }
 
+/**
+ * Whether a failure is one a fallback model may not share: before any of the answer, a rate limit, an overload or
+ * server error, or a connection that failed or timed out (not TLS, which needs the user; nor a key, a request or a
+ * context that is wrong, which another model would refuse as well or which need the user).
+ */
+const fallbackWorthy = (cause: Cause.Cause<unknown>): boolean => {
+  const ending = endingOf(cause)
+  if (ending._tag !== "Failed" || !(ending.error instanceof ProviderError) || ending.error.midStream) return false
+  const reason = ending.error.reason
+  return reason._tag === "RateLimitError" || reason._tag === "ProviderInternalError" ||
+    (reason._tag === "ConnectionError" && reason.kind !== "tls")
+}
+
 /** The ledger's outcome for a turn that did not succeed. */
 const outcomeOf = (cause: Cause.Cause<unknown>): string => {
   const ending = endingOf(cause)
@@ -289,6 +302,8 @@ export interface MakeOptions {
   readonly autoCompact?: boolean | undefined
   /** settings.json's `compactionModel`: the model that writes summaries (default: the conversation's own). */
   readonly compactionModel?: Selected | undefined
+  /** The models that answer, in order, when the current one cannot (the entry's `fallbackModels`, then `--fallback-model`). */
+  readonly fallbacks?: ReadonlyArray<Selected> | undefined
 }
 
 /** A conversation on the given model, new or resumed. */
@@ -307,6 +322,8 @@ export const make = Effect.fn("Conversation.make")(function*(options: MakeOption
 
   let id = options.id ?? options.resumed?.id ?? crypto.randomUUID()
   let selected = options.selected
+  const fallbacks = (options.fallbacks ?? []).filter((f) => f.entry.displayName !== options.selected.entry.displayName)
+  let nextFallback = 0
   let turns: ReadonlyArray<Turn> = mergeUserTurns(options.resumed?.messages.map((m) => ({ role: m.role, parts: m.parts }) as Turn) ?? [])
   /** Notices said once a conversation (one about a cap too small to think, not one per request of a loop). */
   const said = new Set<string>()
@@ -430,7 +447,17 @@ export const make = Effect.fn("Conversation.make")(function*(options: MakeOption
         ? { role: "user", parts: input }
         : { role: "user", parts: [...(opts.images ?? []), { type: "text", text: input }] }
       if (options.autoCompact !== false) yield* fit(message, opts as SendOptions<unknown, unknown>, notify)
-      const first = yield* sendNow(input, opts)
+      let first = yield* sendNow(input, opts)
+      // The model could not answer for a reason another model would not share (a rate limit, an overload or 5xx, a
+      // connection that failed or timed out before the answer began): the same conversation goes to the next
+      // fallback, as a switch of model would, and stays there for the rest of the run.
+      while (first.failure !== undefined && fallbackWorthy(first.failure) && nextFallback < fallbacks.length) {
+        const from = selected.entry.displayName
+        selected = fallbacks[nextFallback++]!
+        const why = (endingOf(first.failure) as { error: ProviderError }).error.reason.message
+        yield* (opts.onNotice?.(`${from} could not answer (${why.slice(0, 160)}); ${selected.entry.displayName} answers instead (a fallback model)`) ?? Effect.void)
+        first = yield* sendNow(input, opts)
+      }
       // The server says the request did not fit: what it says its window is (llama.cpp's n_ctx) is believed for the
       // rest of the run, and the conversation is compacted once and the request sent once more.
       if (first.failure === undefined || !failedWith(first.failure, "ContextLengthExceeded") || first.text !== "") return first
@@ -854,6 +881,8 @@ export interface OpenOptions {
   readonly continue?: boolean | undefined
   /** `--system`; a resumed conversation keeps its own otherwise. */
   readonly system?: string | undefined
+  /** `--fallback-model NAME` (repeatable): after the entry's own `fallbackModels`. */
+  readonly fallbackModels?: ReadonlyArray<string> | undefined
   readonly maxRetries: number
   readonly timeout?: number | undefined
 }
@@ -906,7 +935,17 @@ export const open = (options: OpenOptions) =>
     const unusableWriter = writer !== undefined && writer._tag === "None"
       ? [`compactionModel "${settings!.compactionModel}" is not a usable model; the conversation's own model writes its summaries`]
       : []
+    // Fallback models: the entry's, then the command line's; a name that is not a usable model is said and skipped.
+    const fallbacks: Array<Selected> = []
+    const unusableFallbacks: Array<string> = []
+    for (const name of [...(selected.entry.fallbackModels ?? []), ...(options.fallbackModels ?? [])]) {
+      const found = yield* Effect.option(config.select({ name }))
+      if (found._tag === "Some") {
+        if (!fallbacks.some((f) => f.entry.displayName === found.value.entry.displayName)) fallbacks.push(found.value)
+      } else unusableFallbacks.push(`fallback model "${name}" is not a usable model; it is skipped`)
+    }
     const conversation = yield* make({
+      fallbacks,
       selected,
       system: options.system,
       resumed,
@@ -915,5 +954,5 @@ export const open = (options: OpenOptions) =>
       autoCompact: settings?.autoCompact ?? true,
       ...(writer !== undefined && writer._tag === "Some" ? { compactionModel: writer.value } : {})
     })
-    return { conversation, resumed, warnings: [...moved, ...unusableWriter, ...selected.warnings] }
+    return { conversation, resumed, warnings: [...moved, ...unusableWriter, ...unusableFallbacks, ...selected.warnings] }
   })
