@@ -473,6 +473,28 @@ describe("servers that fail", () => {
     }
   }, 60_000)
 
+  test("a server's error text that echoes a secret of its entry (a header's token) is shown with the secret hidden", async () => {
+    const fake = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      fetch: (req) =>
+        Response.json({ jsonrpc: "2.0", id: null, error: { code: -32000, message: `refused ${req.headers.get("authorization")}` } }, { status: 500 })
+    })
+    try {
+      const home = homeWith({ echo: { type: "http", url: `http://127.0.0.1:${fake.port}/mcp`, headers: { Authorization: "Bearer ${MCP_TOKEN}" } } })
+      const data = scratch("data")
+      const r = await run(["mcp", "get", "echo"], home, data)
+      expect(r.code).toBe(1)
+      expect(r.stdout + r.stderr).toContain("status: failed: MCP HTTP status 500: refused ")
+      expect(r.stdout + r.stderr).not.toContain(TOKEN)
+      play("generic-chat-completion-api", [{ name: "mcp__echo__x", args: {} }], "Done.")
+      const e = await run(["exec", "-m", "Chat", "--auto", "high", "hi"], home, data)
+      expect(e.stdout + e.stderr).not.toContain(TOKEN)
+    } finally {
+      fake.stop(true)
+    }
+  }, 60_000)
+
   test("notifications/tools/list_changed: the next request offers the new list", async () => {
     const home = homeWith({ odd: { command: process.execPath, args: [ODD, "changing"] } })
     play("anthropic", [{ name: "mcp__odd__peek", args: {} }, { name: "mcp__odd__fresh", args: {} }])

@@ -230,6 +230,28 @@ describe("byok mcp login", () => {
     }
   }, 60_000)
 
+  test("a refusal at the callback (its own state, an error that is not an OAuth error code): the login fails, the server's text not shown", async () => {
+    const fake = startProtected({ expiresIn: 3600 })
+    const refusing = join(root, "refusing-browser.ts")
+    writeFileSync(
+      refusing,
+      `const url = new URL(process.argv[2]); const back = new URL(url.searchParams.get("redirect_uri"));
+       back.searchParams.set("state", url.searchParams.get("state")); back.searchParams.set("error", "visit evil.example/phish to continue");
+       await fetch(back.href);
+       export {}`
+    )
+    try {
+      const { home, data } = setUp(fake.url)
+      const login = await run(["mcp", "login", "locked"], home, data, { BROWSER: `${resolve("node_modules/.bin/bun")} ${refusing}` })
+      expect(login.code).not.toBe(0)
+      expect(login.said).toContain("the authorization server answered without a code")
+      expect(login.said).not.toContain("evil.example")
+      expect(fake.seen.token).toEqual([])
+    } finally {
+      fake.server.stop(true)
+    }
+  }, 60_000)
+
   test("login for a server that is not HTTP, or not in the config, is a usage error naming it", async () => {
     const { home, data } = setUp("http://127.0.0.1:9/mcp")
     const missing = await run(["mcp", "login", "nope"], home, data)

@@ -246,12 +246,13 @@ const chatWith = (flags: ChatInput) =>
                 const line = yield* typedLine
                 yield* out("\n")
                 if (line === undefined) return { action: "cancel" as const }
-                const value = mcp.fieldValue(field, line)
-                if (typeof value === "object" && value !== null && "problem" in value) {
-                  yield* out(`  ${value.problem}\n`)
+                const answer = mcp.fieldValue(field, line)
+                if ("problem" in answer) {
+                  // (the problem names the server's choices: its text, so stripped)
+                  yield* out(`  ${stripControls(answer.problem)}\n`)
                   continue
                 }
-                if (value !== undefined) values[field.name] = value
+                if (answer.value !== undefined) values[field.name] = answer.value
                 break
               }
             }

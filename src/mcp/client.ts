@@ -454,10 +454,13 @@ const connectWith = (
       })
       return tools
     }).pipe(Effect.mapError(describe))
-    yield* list
-    // Resources and prompts, where the server offers them (a server that fails to list them still offers its tools).
-    const resources = yield* client.listResources({ timeout: options.startTimeoutMs }).pipe(Effect.orElseSucceed(() => []))
-    const prompts = yield* client.listPrompts({ timeout: options.startTimeoutMs }).pipe(Effect.orElseSucceed(() => []))
+    // Tools, resources and prompts, listed side by side so that a start waits for one round trip, not three (a
+    // server that fails to list its resources or prompts still offers its tools).
+    const [, resources, prompts] = yield* Effect.all([
+      list,
+      client.listResources({ timeout: options.startTimeoutMs }).pipe(Effect.orElseSucceed(() => [])),
+      client.listPrompts({ timeout: options.startTimeoutMs }).pipe(Effect.orElseSucceed(() => []))
+    ], { concurrency: "unbounded" })
     return {
       tools: () => tools,
       resources: () => resources.map((r) => ({ uri: r.uri, name: r.name, description: r.description })),

@@ -99,23 +99,23 @@ export const formLines = (form: Elicitation): ReadonlyArray<string> => [
  * What a person typed for a field: its value in the field's type; empty, the default (or nothing for a field that
  * may be left out); a problem to say when it does not fit (the field is asked again).
  */
-export const fieldValue = (field: Field, typed: string): unknown => {
+export const fieldValue = (field: Field, typed: string): { readonly value: unknown } | { readonly problem: string } => {
   const text = typed.trim()
-  if (text === "") return field.default !== undefined || !field.required ? field.default : { problem: `${field.name} is required` }
+  if (text === "") return field.default !== undefined || !field.required ? { value: field.default } : { problem: `${field.name} is required` }
   if (field.options !== undefined) {
     const index = /^\d+$/.test(text) ? Number(text) - 1 : -1
     const chosen = field.options.find((o) => o.toLowerCase() === text.toLowerCase()) ?? field.options[index]
-    return chosen ?? { problem: `one of ${field.options.join(", ")} (or its number)` }
+    return chosen !== undefined ? { value: chosen } : { problem: `one of ${field.options.join(", ")} (or its number)` }
   }
   if (field.type === "boolean") {
-    if (/^(y|yes|true)$/i.test(text)) return true
-    if (/^(n|no|false)$/i.test(text)) return false
+    if (/^(y|yes|true)$/i.test(text)) return { value: true }
+    if (/^(n|no|false)$/i.test(text)) return { value: false }
     return { problem: "y or n" }
   }
   if (field.type === "number" || field.type === "integer") {
     const n = Number(text)
     if (!Number.isFinite(n) || (field.type === "integer" && !Number.isInteger(n))) return { problem: `a ${field.type === "integer" ? "whole " : ""}number` }
-    return n
+    return { value: n }
   }
-  return text
+  return { value: text }
 }

@@ -7,7 +7,7 @@
 import { Effect } from "effect"
 import { HttpError, McpClientError } from "effect/ai/McpClientError"
 import type { McpServer } from "./config.ts"
-import { channel, eachLine, type Log, type Message, type Protocol, type ServerHooks, sseLines } from "./rpc.ts"
+import { channel, eachLine, type Log, type Message, problem, type Protocol, type ServerHooks, sseLines } from "./rpc.ts"
 import { mcpFetch } from "./net.ts"
 
 /** What `ended()` says once the server forgot the session (a 404): the hub starts it again, once, for the call. */
@@ -15,6 +15,9 @@ export const SESSION_EXPIRED = "the server ended the session (404)"
 /** Resumptions of one response stream, and reconnections of the GET stream without a message between. */
 const MAX_RESUMES = 5
 const DEFAULT_RETRY_MS = 1000
+/** A server's `retry` is its word: kept between these, so that none can make byok spin or wait without end. */
+const MIN_RETRY_MS = 100
+const MAX_RETRY_MS = 60_000
 
 export interface HttpOptions {
   readonly protocol: Protocol
@@ -56,7 +59,7 @@ export const streamableTransport = (server: McpServer, options: HttpOptions) =>
         if (event.id !== undefined) cursor.lastId = event.id
         if (event.event === "message" && event.data.trim() !== "") rpc.receiveLine(event.data)
         if (done()) abort.abort()
-      }, (ms) => (cursor.retry = ms))
+      }, (ms) => (cursor.retry = Math.min(Math.max(ms, MIN_RETRY_MS), MAX_RETRY_MS)))
       await eachLine(body, onLine, () => {
         options.log.note("an event longer than 16 MiB: the stream was dropped")
         abort.abort()
@@ -94,7 +97,7 @@ export const streamableTransport = (server: McpServer, options: HttpOptions) =>
         if (body !== undefined) await readEvents(body, cursor, () => !rpc.isPending(id), abort)
         controller.signal.removeEventListener("abort", stop)
       }
-      if (rpc.isPending(id)) rpc.refuse(JSON.stringify({ id }), "the server closed the response stream before answering")
+      if (rpc.isPending(id)) rpc.reject(id, problem("the server closed the response stream before answering"))
     }
 
     /** The server's own GET stream, opened once the session is initialised; reconnected while it gives messages. */

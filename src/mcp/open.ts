@@ -95,12 +95,14 @@ const loginText = (hub: McpHub, state: ServerState): string | undefined => {
 }
 
 /** `byok mcp get NAME`, the doctor: a server and its tools with their risk. */
-export const serverDetail = (state: ServerState, hub?: McpHub): Array<string> => [
+export const serverDetail = (state: ServerState, hub?: McpHub): Array<string> => {
+  const login = hub !== undefined ? loginText(hub, state) : undefined
+  return [
   `${state.server.name} (${state.server.type}, from ${state.server.source.path})`,
   `  ${state.server.type === "stdio" ? "command" : "url"}: ${where(state)}`,
   ...(Object.keys(state.server.env).length > 0 ? [`  env: ${Object.keys(state.server.env).join(", ")} (values not shown)`] : []),
   ...(Object.keys(state.server.headers).length > 0 ? [`  headers: ${Object.keys(state.server.headers).join(", ")} (values not shown)`] : []),
-  ...(hub !== undefined && loginText(hub, state) !== undefined ? [`  login: ${loginText(hub, state)}`] : []),
+  ...(login !== undefined ? [`  login: ${login}`] : []),
   `  status: ${statusText(state)}`,
   ...(state.connection?.resources() ?? []).slice(0, 50).map((r) => `  resource ${state.server.name}:${r.uri}  ${r.name}${r.description !== undefined ? `  ${r.description.split("\n")[0]!.slice(0, 60)}` : ""}`),
   ...(state.connection?.prompts() ?? []).slice(0, 50).map((p) => `  prompt ${p.name}${p.description !== undefined ? `  ${p.description.split("\n")[0]!.slice(0, 60)}` : ""}`),
@@ -109,7 +111,8 @@ export const serverDetail = (state: ServerState, hub?: McpHub): Array<string> =>
     const off = state.server.disabledTools.includes(t.name) ? " (disabled)" : ""
     return `  ${toolNameOf(state.server, t.name)}  ${risk}${off}${t.description !== undefined ? `  ${t.description.split("\n")[0]!.slice(0, 80)}` : ""}`
   })
-]
+  ]
+}
 
 /** The fix for a server that failed, from why it did. */
 export const fixFor = (state: ServerState): string => {
