@@ -24,7 +24,7 @@ interface Seen {
 }
 
 /** One origin serving the protected MCP endpoint, its metadata, and the authorization server. */
-const startProtected = (options: { readonly expiresIn: number }) => {
+const startProtected = (options: { readonly expiresIn: number; readonly resourcePath?: string }) => {
   const seen: Seen = { registered: 0, authorize: [], token: [], bearer: [] }
   const challenges = new Map<string, string>()
   let live = new Set<string>()
@@ -36,7 +36,7 @@ const startProtected = (options: { readonly expiresIn: number }) => {
       const origin = url.origin
       const json = (value: unknown, status = 200) => Response.json(value, { status })
       if (url.pathname === "/.well-known/oauth-protected-resource/mcp") {
-        return json({ resource: `${origin}/mcp`, authorization_servers: [origin], scopes_supported: ["tools"] })
+        return json({ resource: `${origin}${options.resourcePath ?? "/mcp"}`, authorization_servers: [origin], scopes_supported: ["tools"] })
       }
       if (url.pathname === "/.well-known/oauth-authorization-server") {
         return json({
@@ -246,6 +246,20 @@ describe("byok mcp login", () => {
       expect(login.code).not.toBe(0)
       expect(login.said).toContain("the authorization server answered without a code")
       expect(login.said).not.toContain("evil.example")
+      expect(fake.seen.token).toEqual([])
+    } finally {
+      fake.server.stop(true)
+    }
+  }, 60_000)
+
+  test("metadata for another resource (a path that only begins like this server's) is refused: no token is asked for", async () => {
+    const fake = startProtected({ expiresIn: 3600, resourcePath: "/mc" })
+    try {
+      const { home, data } = setUp(fake.url)
+      const login = await run(["mcp", "login", "locked"], home, data, { BROWSER })
+      expect(login.code).not.toBe(0)
+      expect(login.said).toContain("the server's metadata names another resource")
+      expect(fake.seen.authorize).toEqual([])
       expect(fake.seen.token).toEqual([])
     } finally {
       fake.server.stop(true)

@@ -210,8 +210,10 @@ export const login = async (request: Login): Promise<Tokens> => {
   const resource = canonicalResource(request.serverUrl)
   const prm = await resourceMetadata(request.serverUrl, request.challenge)
   // The metadata must be about this server: a token for another resource is never asked for (RFC 9728).
-  if (typeof prm?.["resource"] === "string" && !resource.startsWith(canonicalResource(prm["resource"]))) {
-    throw new Error(`the server's metadata names another resource (${prm["resource"]}), not ${resource}: byok will not log in for it`)
+  // (the server's own URL, or one it lies under: a path prefix ends at a segment, so /mc does not cover /mcp)
+  const named = typeof prm?.["resource"] === "string" ? canonicalResource(prm["resource"]) : undefined
+  if (named !== undefined && resource !== named && !resource.startsWith(`${named}/`)) {
+    throw new Error(`the server's metadata names another resource (${named}), not ${resource}: byok will not log in for it`)
   }
   const issuer = Array.isArray(prm?.["authorization_servers"]) && typeof prm["authorization_servers"][0] === "string"
     ? prm["authorization_servers"][0]
