@@ -22,8 +22,8 @@ const LAYERS: ReadonlyArray<ReadonlyArray<string>> = [
   ["config/"],
   // the tools, saved sessions and the chat's editing
   ["tools/", "chat/"],
-  // failures in words; MCP servers as tools
-  ["explain/", "mcp/"],
+  // failures in words; MCP servers as tools; what telemetry is told and sends
+  ["explain/", "mcp/", "telemetry/"],
   // the turn engine and the agent loop
   ["conversation/"],
   ["doctor/"],

@@ -201,4 +201,25 @@ describe("what a trusted project may not grant itself", () => {
     write({}, { sandbox: "sometimes" })
     expect((await load(s.home, s.data, s.project)).priceIssues.map((i) => i.message).join()).toContain("must be one of off, auto, required, always")
   })
+
+  test("telemetry and offline: a project sends no telemetry and names no local hosts; it turns offline on, never off", async () => {
+    const s = setup()
+    setTrust(s.data, s.project, true)
+    const write = (project: Record<string, unknown>, user: Record<string, unknown>) => {
+      writeFileSync(join(s.home, ".factory", "settings.json"), JSON.stringify({ customModels: [model("Mine")], ...user }))
+      writeFileSync(join(s.project, ".factory", "settings.json"), JSON.stringify({ customModels: [model("Team")], ...project }))
+    }
+    write({ telemetry: { endpoint: "https://collector.example.invalid" }, offlineHosts: ["evil.example.invalid"], offline: false }, { offline: true, offlineHosts: ["gpu-box.lan"], telemetry: { endpoint: "http://127.0.0.1:4318" } })
+    const loaded = await load(s.home, s.data, s.project)
+    expect(loaded.telemetry?.value).toEqual({ endpoint: "http://127.0.0.1:4318" })
+    expect(loaded.offline.on).toBe(true)
+    expect(loaded.offlineHosts).toEqual(["gpu-box.lan"])
+    const said = loaded.priceIssues.map((i) => `${i.path}: ${i.message}`).join("\n")
+    expect(said).toContain("telemetry: a project file may not send telemetry")
+    expect(said).toContain("offlineHosts: a project file may not say which hosts are local")
+    expect(said).toContain("offline: a project file may turn offline mode on, not off")
+    write({ offline: true }, {})
+    const on = await load(s.home, s.data, s.project)
+    expect(on.offline).toEqual({ on: true, source: join(s.project, ".factory", "settings.json") })
+  })
 })

@@ -899,4 +899,4 @@ const chatWith = (flags: ChatInput) =>
     } else if (left.success > 0) {
       yield* warn(`the cost ledger stayed locked; ${left.success} answer(s) could not be recorded in it`)
     }
-  })).pipe(withConfig(flags.config))
+  })).pipe(withConfig(flags.config, "chat", { offline: flags.offline }))

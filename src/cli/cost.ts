@@ -194,4 +194,4 @@ export const runCost = (flags: CostInput) =>
       })
     }
     yield* printLine(renderReport(report, flags.limit, titles))
-  }).pipe(withConfig(Option.none()))
+  }).pipe(withConfig(Option.none(), "cost"))

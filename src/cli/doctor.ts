@@ -8,7 +8,10 @@ import { dataPlace } from "../lib/sqlite.ts"
 import { existsSync } from "node:fs"
 import type { DoctorInput } from "./inputs.ts"
 import { QuietExit } from "./exit.ts"
-import { timeoutSetting, withConfig } from "./services.ts"
+import { telemetrySettings, timeoutSetting, withConfig } from "./services.ts"
+import { offlineChecks, telemetryChecks } from "../doctor/reach.ts"
+import { offlinePolicy } from "../lib/offline.ts"
+import { Network } from "../lib/network.ts"
 import { printJson, printLine } from "./render.ts"
 import { term } from "./term.ts"
 import { fixFor, openHub } from "../mcp/open.ts"
@@ -79,6 +82,7 @@ export const runDoctor = (flags: DoctorInput) =>
           if (!flags.json) yield* printLine(`${render(report, t.stdoutIsTty && t.color)}\n`)
         }))
     )
+    const mcpServers: Array<{ readonly name: string; readonly url: string | undefined }> = []
     // MCP servers (unless one model was asked for): each started, its tools listed, or the fix.
     if (Option.isNone(flags.model)) {
       // Its configuration problems are checks of the report, not warnings besides.
@@ -87,6 +91,7 @@ export const runDoctor = (flags: DoctorInput) =>
         const checks: Array<Check> = hub.issues.map((issue) => ({ name: "config", status: "warn", detail: issue }))
         yield* Effect.forEach(hub.states, (state) => state.server.disabled ? Effect.void : hub.start(state), { concurrency: CONCURRENT_CHECKS, discard: true })
         for (const state of hub.states) {
+          mcpServers.push({ name: state.server.name, url: state.server.url })
           const tools = state.tools ?? []
           const read = tools.filter((x) => riskOfAnnotations(x.annotations).risk === "read").length
           checks.push(
@@ -130,6 +135,20 @@ export const runDoctor = (flags: DoctorInput) =>
       reports.push(report)
       if (!flags.json) yield* printLine(`${render(report, t.stdoutIsTty && t.color)}\n`)
     }
+    // Where telemetry goes, when it is set: each endpoint sent an empty export.
+    const telemetry = yield* telemetrySettings
+    if (telemetry !== undefined) {
+      const report: ModelReport = { model: "Telemetry", checks: yield* telemetryChecks(telemetry.settings, telemetry.problems) }
+      reports.push(report)
+      if (!flags.json) yield* printLine(`${render(report, t.stdoutIsTty && t.color)}\n`)
+    }
+    // Offline mode: what it lets through and what it refuses.
+    const offline = offlinePolicy()
+    if (offline.on) {
+      const report: ModelReport = { model: "Offline", checks: offlineChecks(offline, loaded, mcpServers, telemetry?.settings, yield* Network) }
+      reports.push(report)
+      if (!flags.json) yield* printLine(`${render(report, t.stdoutIsTty && t.color)}\n`)
+    }
     if (files !== undefined) {
       reports.push(files)
       if (!flags.json) yield* printLine(`${render(files, t.stdoutIsTty && t.color)}\n`)
@@ -137,4 +156,4 @@ export const runDoctor = (flags: DoctorInput) =>
     if (flags.json) yield* printJson(reports)
     const failed = reports.flatMap((r) => r.checks).find((c) => c.status === "fail")
     if (failed !== undefined) return yield* new QuietExit({ code: failed.code ?? 1 })
-  }).pipe(Effect.scoped, withConfig(flags.config))
+  }).pipe(Effect.scoped, withConfig(flags.config, "doctor", { offline: flags.offline }))

@@ -574,5 +574,5 @@ export const runExec = (flags: ExecInput) => {
       Effect.ensuring(flushLedger(t, conversation))
     )
     if (failure !== 0) return yield* new QuietExit({ code: failure })
-  }).pipe(Effect.scoped, withConfig(flags.config), resultOnFailure(flags, () => results.printed))
+  }).pipe(Effect.scoped, withConfig(flags.config, "exec", { offline: flags.offline }), resultOnFailure(flags, () => results.printed))
 }

@@ -11,9 +11,16 @@ const fallbackFlag = Flag.String("fallback-model").pipe(
   Flag.atLeast(0)
 )
 
+/** `--offline`: contact only loopback and private addresses (lib/offline.ts). */
+const offlineFlag = Flag.Boolean("offline").pipe(
+  Flag.withDescription("Contact only loopback and private addresses: a model, MCP server or collector elsewhere is refused before any lookup, and commands get no network (also BYOK_OFFLINE=1, or \"offline\": true in settings.json)"),
+  Flag.withDefault(false)
+)
+
 export const chatFlags = {
   model: modelFlag,
   fallbackModels: fallbackFlag,
+  offline: offlineFlag,
   session: sessionFlag,
   continue: continueFlag,
   system: systemFlag,
@@ -54,6 +61,7 @@ export const execConfig = {
     Flag.withDefault("text" as const)
   ),
   fallbackModels: fallbackFlag,
+  offline: offlineFlag,
   auto: autoFlag.pipe(
     Flag.withDescription("Let the model act with byok's tools (Read, LS, Glob, Grep, Create, Edit, ApplyPatch, Execute) at this autonomy level: off reads only, low edits files and runs low-risk commands, medium reversible workspace changes, high anything not blocked")
   ),
@@ -146,6 +154,10 @@ export const doctorConfig = {
   json: Flag.Boolean("json").pipe(Flag.withDescription("Print the checks as JSON"), Flag.withDefault(false)),
   cache: Flag.Boolean("cache").pipe(
     Flag.withDescription("Also send a long prompt twice and check that the second reads the cache (costs a little)"),
+    Flag.withDefault(false)
+  ),
+  offline: Flag.Boolean("offline").pipe(
+    Flag.withDescription("List what offline mode would refuse (models, MCP servers, collectors, proxies), and check the rest as it would run"),
     Flag.withDefault(false)
   ),
   config: configFlag

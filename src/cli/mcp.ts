@@ -31,7 +31,7 @@ export const runMcpList = (flags: { readonly config: McpGetInput["config"] }) =>
   Effect.gen(function*() {
     const hub = yield* hubOf
     for (const line of serverLines(hub)) yield* printLine(stripControls(line))
-  }).pipe(Effect.scoped, withConfig(flags.config))
+  }).pipe(Effect.scoped, withConfig(flags.config, "mcp list"))
 
 export const runMcpGet = (flags: McpGetInput) =>
   Effect.gen(function*() {
@@ -51,7 +51,7 @@ export const runMcpGet = (flags: McpGetInput) =>
       yield* printLine(stripControls(`  fix: ${fixFor(state)}`))
       return yield* new QuietExit({ code: ExitCode.other })
     }
-  }).pipe(Effect.scoped, withConfig(flags.config))
+  }).pipe(Effect.scoped, withConfig(flags.config, "mcp get"))
 
 /** A server of the config by name, for login and logout: an HTTP one. */
 const httpServer = (hub: Effect.Success<typeof hubOf>, name: string) =>
@@ -100,7 +100,7 @@ export const runMcpLogin = (flags: McpGetInput) =>
       return yield* new UsageError({ detail: `${flags.name}: the login worked, but its tokens could not be kept in ${tokensFile(place.path)} (see above)` })
     }
     yield* printLine(`Logged in to ${flags.name}; its tokens are kept in ${tokensFile(place.path)} (private).`)
-  }).pipe(Effect.scoped, withConfig(flags.config))
+  }).pipe(Effect.scoped, withConfig(flags.config, "mcp login"))
 
 export const runMcpLogout = (flags: McpGetInput) =>
   Effect.gen(function*() {
@@ -112,7 +112,7 @@ export const runMcpLogout = (flags: McpGetInput) =>
     const unsaved = saveTokens(file, tokenKey(server), undefined)
     if (unsaved !== undefined) return yield* new UsageError({ detail: `cannot forget the login to ${flags.name}: ${unsaved}` })
     yield* printLine(`Logged out of ${flags.name}: its tokens are forgotten.`)
-  }).pipe(Effect.scoped, withConfig(flags.config))
+  }).pipe(Effect.scoped, withConfig(flags.config, "mcp logout"))
 
 const userFile = () => {
   const home = process.env["HOME"]

@@ -105,4 +105,4 @@ export const runModels = (flags: ModelsInput) =>
       for (const u of unusable) lines.push(`  ${u.displayName} (${u.source}): ${u.reason}`)
     }
     yield* printLine(lines.join("\n"))
-  }).pipe(withConfig(flags.config))
+  }).pipe(withConfig(flags.config, "models"))

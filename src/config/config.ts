@@ -98,6 +98,14 @@ export interface LoadedConfig {
   readonly autoCompact: boolean
   /** settings.json's `compactionModel`: the display name of the model that writes summaries. */
   readonly compactionModel: string | undefined
+  /** settings.json's `telemetry` (the user's files only; `${VAR}` expanded), and the file it came from: where
+   * OpenTelemetry goes (telemetry/settings.ts reads it, with the OTEL_* variables over it). */
+  readonly telemetry: { readonly value: unknown; readonly file: string } | undefined
+  /** settings.json's `offline: true`: byok contacts only loopback and private addresses (lib/offline.ts). A
+   * project file may turn it on, never off. */
+  readonly offline: { readonly on: boolean; readonly source: string }
+  /** settings.json's `offlineHosts`: host names the user says are local, which offline mode may resolve. */
+  readonly offlineHosts: ReadonlyArray<string>
 }
 
 /** Which model a command asked for. Every way of choosing one goes through `select`. */
@@ -257,6 +265,9 @@ export const make = Effect.fn("Config.make")(function*(options: Options = {}) {
     const referencedVars = new Set<string>()
     let autoCompact = true
     let compactionModel: string | undefined
+    let telemetry: LoadedConfig["telemetry"]
+    let offline: LoadedConfig["offline"] = { on: false, source: "byok's default" }
+    const offlineHosts: Array<string> = []
     let anonymous = 0
     const prices: Record<string, Price> = {}
     const priceIssues: Array<ConfigIssue> = []
@@ -399,6 +410,33 @@ export const make = Effect.fn("Config.make")(function*(options: Options = {}) {
         if (typeof writer === "string" && writer.trim() !== "") compactionModel = writer.trim()
         else priceIssues.push({ file: path, path: "compactionModel", message: `must be a model's display name, found ${JSON.stringify(writer)} (ignored)` })
       }
+      // byok's telemetry: the user's to send, and a project's never (it would choose where usage goes).
+      const sent = root["telemetry"]
+      if (sent !== undefined && sent !== null) {
+        if (project === true) priceIssues.push({ file: path, path: "telemetry", message: "a project file may not send telemetry (ignored); set it in ~/.factory/settings.json" })
+        else if (!isRecord(sent)) priceIssues.push({ file: path, path: "telemetry", message: "must be an object such as {\"endpoint\": \"http://127.0.0.1:4318\"} (ignored)" })
+        else {
+          const expanded = expandEnv(sent, env, "telemetry", (at, _name, why) => priceIssues.push({ file: path, path: at, message: why }))
+          if (isRecord(expanded) && isRecord(expanded["headers"])) {
+            for (const value of Object.values(expanded["headers"])) if (typeof value === "string") redactor.add(value)
+          }
+          telemetry = { value: expanded, file: path }
+        }
+      }
+      // Offline mode: any file may turn it on; only the user's may turn it off, and only the user's name hosts.
+      const off = root["offline"]
+      if (off !== undefined && off !== null) {
+        if (typeof off !== "boolean") priceIssues.push({ file: path, path: "offline", message: `must be true or false, found ${JSON.stringify(off)} (ignored)` })
+        else if (off) offline = { on: true, source: path }
+        else if (project === true && offline.on) priceIssues.push({ file: path, path: "offline", message: "a project file may turn offline mode on, not off (ignored)" })
+        else offline = { on: false, source: path }
+      }
+      const hosts = root["offlineHosts"]
+      if (hosts !== undefined && hosts !== null) {
+        if (project === true) priceIssues.push({ file: path, path: "offlineHosts", message: "a project file may not say which hosts are local (ignored); set it in ~/.factory/settings.json" })
+        else if (Array.isArray(hosts) && hosts.every((h) => typeof h === "string" && h.trim() !== "")) offlineHosts.push(...hosts.map((h) => h.trim().toLowerCase()))
+        else priceIssues.push({ file: path, path: "offlineHosts", message: "must be a list of host names (ignored)" })
+      }
       // droid's settings.json: the reasoning effort of every model that does not set its own.
       const effort = root["reasoningEffort"]
       if (effort !== undefined && effort !== null) {
@@ -450,7 +488,10 @@ export const make = Effect.fn("Config.make")(function*(options: Options = {}) {
       secretFiles,
       referencedVars: [...referencedVars],
       autoCompact,
-      compactionModel
+      compactionModel,
+      telemetry,
+      offline,
+      offlineHosts
     }
   })
 

@@ -4,6 +4,7 @@
 // part); parallel calls that all only read run at once. What is shown is the caller's: this module returns values.
 import { Effect } from "effect"
 import type { ImagePart, ToolCallPart, ToolResultPart, UserPart } from "../providers/conversation.ts"
+import { type Interface as TelemetryInterface, Telemetry } from "../telemetry/telemetry.ts"
 import { type Approve, type CallOutcome, runCall } from "../tools/registry.ts"
 import type { BuiltinTool, ToolContext } from "../tools/tool.ts"
 import type { Conversation, SendOptions, TurnResult } from "./conversation.ts"
@@ -54,12 +55,26 @@ export interface AgentResult {
 /** How many times in a row the same call (or a call of a missing tool) may come before the loop stops. */
 const REPEATS = 3
 
+/** A call that ran (or was refused), told to telemetry. */
+const told = (telemetry: TelemetryInterface, o: CallOutcome, startedAt: number) =>
+  telemetry.on
+    ? telemetry.tool({
+      name: o.call.name,
+      callId: o.call.id,
+      startedAt,
+      durationMs: Date.now() - startedAt,
+      outcome: o.refused ? "refused" : o.isError === true ? "error" : "ok",
+      content: () => ({ arguments: o.call.arguments, result: o.output })
+    })
+    : Effect.void
+
 export const runAgent = <E, R>(conversation: Conversation, prompt: string, options: AgentOptions<E, R>): Effect.Effect<AgentResult, never, R> =>
   // Only an answer's stream and the tools stop at Ctrl-C (each makes itself interruptible): the loop's own
   // bookkeeping (what a stopped call printed, kept for the next request) always runs.
   Effect.uninterruptible(Effect.gen(function*() {
     const turns: Array<TurnResult> = []
     const calls: Array<CallOutcome> = []
+    const telemetry = yield* Telemetry
     let input: string | ReadonlyArray<UserPart> = prompt
     let last = ""
     let repeats = 0
@@ -88,7 +103,11 @@ export const runAgent = <E, R>(conversation: Conversation, prompt: string, optio
         turn.toolCalls,
         (call) =>
           Effect.tap(
-            runCall(call, tools, { ...options.context, onStopped: (partial) => stopped.set(call.id, partial) }, options.redact, options.skipPermissions, options.approve, options.onRunning),
+            Effect.flatMap(Effect.sync(Date.now), (startedAt) =>
+              Effect.tap(
+                runCall(call, tools, { ...options.context, onStopped: (partial) => stopped.set(call.id, partial) }, options.redact, options.skipPermissions, options.approve, options.onRunning),
+                (o) => told(telemetry, o, startedAt)
+              )),
             (o) => Effect.andThen(Effect.sync(() => done.push(o)), options.onCall?.(o) ?? Effect.void)
           ),
         { concurrency: readOnly ? 4 : 1 }

@@ -10,6 +10,7 @@ import type { ModelEntry, ReasoningEffort } from "../config/schema.ts"
 import type { PriceSource } from "../ledger/cost.ts"
 import { CostLedger, type Recorded, type Totals } from "../ledger/ledger.ts"
 import { buildRow } from "../ledger/record.ts"
+import { Telemetry } from "../telemetry/telemetry.ts"
 import type { LedgerRow } from "../ledger/schema.ts"
 import { endingOf } from "../lib/cause.ts"
 import { Redactor, type StreamRedactor } from "../lib/redact.ts"
@@ -743,6 +744,17 @@ export const make = Effect.fn("Conversation.make")(function*(options: MakeOption
       const row = rowOf(outcome)
       const endedAt = startedAt + row.durationMs
       const recorded = yield* ledger.record(row, rowId).pipe(Effect.catch((error) => Effect.succeed<StoreError>(error)))
+      const telemetry = yield* Telemetry
+      if (telemetry.on) {
+        yield* telemetry.request({
+          row,
+          failure: Exit.isFailure(exit) ? exit.cause : undefined,
+          content: () => ({
+            input: (message.parts as ReadonlyArray<UserPart>).map((p) => (p.type === "text" ? redactor.redact(p.text) : "")).join(""),
+            output: answer
+          })
+        })
+      }
 
       // An answer, or the part of one that was stopped, joins the conversation; a failed one does not.
       let saveError: StoreError | undefined

@@ -3,6 +3,7 @@
 import { Effect } from "effect"
 import { readFileSync } from "node:fs"
 import type { LoadedConfig } from "../config/config.ts"
+import { offlinePolicy } from "../lib/offline.ts"
 import type { Interface as Redactor } from "../lib/redact.ts"
 import { referencedNames, scrubEnv } from "../sandbox/env.ts"
 import { detect, make, type Sandbox } from "../sandbox/sandbox.ts"
@@ -25,7 +26,7 @@ export const openSandbox = (config: LoadedConfig, redactor: Redactor): Effect.Ef
     const status = await detect()
     const { env, dropped } = shellEnvironment(config, redactor)
     return make({
-      settings: config.sandbox.settings,
+      settings: { ...config.sandbox.settings, offline: offlinePolicy().on },
       source: config.sandbox.source,
       status,
       home: process.env["HOME"],

@@ -73,6 +73,15 @@ export const explainProviderError = (error: ProviderError, answerShown = true): 
         }
       }
       switch (reason.kind) {
+        case "offline":
+          return {
+            headline: `Offline mode is on: byok does not contact ${host}`,
+            lines: [
+              `${model} is served from ${host}, which is not a loopback or private address. Pick a local model (byok models), ` +
+              `add the host to "offlineHosts" in ~/.factory/settings.json if it is on your own network, or run without offline mode.`,
+              reason.detail
+            ]
+          }
         case "refused":
           return {
             headline: `Cannot connect to ${host}: connection refused`,

@@ -1,6 +1,8 @@
 // How MCP's own requests (Streamable HTTP, legacy SSE, OAuth) reach the network: through the proxy that byok's
 // settings give each URL (lib/network.ts; loopback direct unless NO_PROXY says otherwise), as a model's requests do.
 // Set once a run, where the MCP servers are opened.
+import { netFetch } from "../lib/offline.ts"
+
 let route: (url: string) => string | undefined = () => undefined
 
 export const routeMcpThrough = (proxyFor: (url: string) => string | undefined) => {
@@ -9,5 +11,5 @@ export const routeMcpThrough = (proxyFor: (url: string) => string | undefined) =
 
 export const mcpFetch = (url: string, init: RequestInit = {}): Promise<Response> => {
   const proxy = route(url)
-  return fetch(url, proxy !== undefined ? { ...init, proxy } : init)
+  return netFetch(url, proxy !== undefined ? { ...init, proxy } : init)
 }

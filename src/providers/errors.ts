@@ -39,7 +39,7 @@ export class RateLimitError extends Schema.TaggedError<RateLimitError>()("RateLi
  * `timeout`: no answer within the first-byte limit; `stalled`: the answer started, then nothing came within the
  * idle limit; `stream-cut`: the connection closed part-way.
  */
-export const ConnectionKind = Schema.Literals(["refused", "dns", "tls", "timeout", "stalled", "reset", "stream-cut", "other"])
+export const ConnectionKind = Schema.Literals(["refused", "dns", "tls", "timeout", "stalled", "reset", "stream-cut", "offline", "other"])
 
 export class ConnectionError extends Schema.TaggedError<ConnectionError>()("ConnectionError", {
   kind: ConnectionKind,
@@ -59,7 +59,7 @@ export class ConnectionError extends Schema.TaggedError<ConnectionError>()("Conn
    */
   get retryable() {
     return this.kind !== "refused" && this.kind !== "dns" && this.kind !== "tls" && this.kind !== "timeout" &&
-      this.kind !== "stalled"
+      this.kind !== "stalled" && this.kind !== "offline"
   }
   override get message() {
     return `Connection failed (${this.kind}): ${this.detail}`

@@ -1,6 +1,7 @@
 // The one place where HTTP statuses, error bodies, in-band stream errors and transport failures become typed
 // ProviderError reasons, for all three wire formats. Also: retry-after parsing, request-id capture, and redaction
 // of the API key from anything kept on an error.
+import { OfflineRefusal } from "../lib/offline.ts"
 import { Duration, Effect, Redacted, Stream } from "effect"
 import { FetchHttpClient, type HttpClient, type HttpClientError, HttpClientRequest, type HttpClientResponse } from "effect/http"
 import type { ModelEntry } from "../config/schema.ts"
@@ -255,6 +256,14 @@ export const fromInBand = (ctx: RequestContext, payload: unknown, midStream: boo
     body: JSON.stringify(payload)
   })
 
+/** The offline refusal in a transport failure's causes, if that is what it was. */
+const offlineRefusalIn = (cause: unknown, depth = 0): OfflineRefusal | undefined =>
+  cause instanceof OfflineRefusal
+    ? cause
+    : depth < 4 && typeof cause === "object" && cause !== null && "cause" in cause
+    ? offlineRefusalIn((cause as { cause: unknown }).cause, depth + 1)
+    : undefined
+
 const causeCode = (cause: unknown): string => {
   if (typeof cause !== "object" || cause === null) return String(cause ?? "")
   const c = cause as { code?: unknown; name?: unknown; message?: unknown; cause?: unknown }
@@ -298,6 +307,9 @@ export const connectionReason = (cause: unknown, streamStarted: boolean): Connec
       waitedSeconds: cause.seconds
     })
   }
+  // Offline mode refused it before any lookup (lib/offline.ts): its own words, which name the host and the switch.
+  const refusal = offlineRefusalIn(cause)
+  if (refusal !== undefined) return new ConnectionError({ kind: "offline", detail: refusal.message })
   const text = causeCode(cause)
   const kind = /ECONNREFUSED|ConnectionRefused/i.test(text)
     ? "refused"

@@ -21,6 +21,8 @@ export interface SandboxSettings {
   readonly mode: SandboxMode
   /** `sandboxWritableRoots`: more directories commands may write below high (the user's own settings only). */
   readonly writableRoots: ReadonlyArray<string>
+  /** Offline mode (lib/offline.ts): commands get no network at any level, high included. */
+  readonly offline?: boolean | undefined
 }
 
 export const DEFAULT_SETTINGS: SandboxSettings = { mode: "auto", writableRoots: [] }
@@ -65,10 +67,16 @@ export interface Place {
 
 /** Whether a level (with the setting) runs in a sandbox at all. */
 export const sandboxed = (level: Autonomy, settings: SandboxSettings): boolean =>
-  settings.mode !== "off" && (level !== "high" || settings.mode === "always")
+  settings.offline === true || (settings.mode !== "off" && (level !== "high" || settings.mode === "always"))
 
-/** The policy of a level; at high (with `sandbox: "always"`), medium's. */
+/**
+ * The policy of a level; at high (with `sandbox: "always"`), medium's. At high in offline mode without "always",
+ * high's own freedom with the network taken away: everything may be written, nothing reached.
+ */
 export const policyFor = (level: Autonomy, settings: SandboxSettings, place: Place): Policy => {
+  if (level === "high" && settings.offline === true && settings.mode !== "always") {
+    return { level, write: ["/"], secret: [], protect: [], network: false }
+  }
   const home = place.home ?? homedir()
   const inHome = (p: string) => join(home, p)
   const write = level === "off"
@@ -85,6 +93,6 @@ export const policyFor = (level: Autonomy, settings: SandboxSettings, place: Pla
     write,
     secret: [...HOME_SECRETS.map(inHome), ...place.secretFiles],
     protect: level === "off" ? [] : PROTECTED.map((p) => join(place.cwd, p)),
-    network: level === "medium" || level === "high"
+    network: settings.offline !== true && (level === "medium" || level === "high")
   }
 }

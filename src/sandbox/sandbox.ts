@@ -132,6 +132,12 @@ export const make = (options: Options): Sandbox => {
   const launch = (argv: ReadonlyArray<string>, level: Autonomy, cwd: string): Launch => {
     if (!sandboxed(level, settings)) return { file: argv[0]!, args: argv.slice(1), env: options.env, input: undefined, policy: undefined }
     if (status.kind === "none") {
+      if (settings.offline === true) {
+        return {
+          refused: `commands do not run here: offline mode is on, and with no sandbox (${status.why}) nothing would keep a command off the network. ` +
+            "Tell the user; without offline mode they run as the autonomy level allows."
+        }
+      }
       if (settings.mode === "required" || settings.mode === "always") {
         return {
           refused: `commands do not run here: ${options.source} says sandbox: "${settings.mode}", and ${status.why}. ` +
@@ -191,7 +197,9 @@ export const make = (options: Options): Sandbox => {
     return { child, policy: l.policy }
   }
   const notice = (level: Autonomy) =>
-    level === "high" && settings.mode !== "always"
+    settings.offline === true
+      ? status.kind === "none" ? `commands will not run: offline mode is on, and ${status.why}` : undefined
+      : level === "high" && settings.mode !== "always"
       ? undefined
       : settings.mode === "off"
       ? `the sandbox is off (sandbox: "off" in ${options.source}): commands run with your rights, checked by their words only`
@@ -217,7 +225,11 @@ export const refusalNote = (output: string, policy: Policy): string | undefined 
     lines.push("Keys and credentials (~/.factory, ~/.ssh, ~/.aws and the like) cannot be read below high.")
   }
   if (!policy.network && /Could not resolve|Temporary failure in name resolution|Network is unreachable|Address family not supported|socket:|ENETUNREACH|EAI_AGAIN|Connection refused|connect/i.test(output)) {
-    lines.push(`At autonomy level ${policy.level} commands have no network; medium allows it.`)
+    lines.push(
+      policy.level === "medium" || policy.level === "high"
+        ? "Offline mode is on: commands have no network at any level."
+        : `At autonomy level ${policy.level} commands have no network; medium allows it.`
+    )
   }
   return lines.length === 0 ? undefined : `[If that refusal came from byok's sandbox: ${lines.join(" ")} Do it another way, or tell the user what you need and why.]`
 }
@@ -235,7 +247,9 @@ export const describe = (sandbox: Sandbox, level: Autonomy, cwd: string): Readon
   const lines = [`sandbox: ${means}; setting sandbox: "${settings.mode}" (${sandbox.source})`]
   if (!sandboxed(level, settings) || status.kind === "none") {
     lines.push(
-      level === "high" && settings.mode !== "always"
+      settings.offline === true
+        ? "commands do not run: offline mode is on, and there is no sandbox to keep them off the network"
+        : level === "high" && settings.mode !== "always"
         ? `at level high commands run unsandboxed (sandbox: "always" sandboxes them too)`
         : settings.mode === "off"
         ? "commands run unsandboxed: the sandbox is off"
@@ -248,7 +262,7 @@ export const describe = (sandbox: Sandbox, level: Autonomy, cwd: string): Readon
     lines.push(
       `at level ${level}: writes in ${p.write.map(short).join(", ")}`,
       `reads everything but ${p.secret.map(short).join(", ")}`,
-      `network: ${p.network ? "allowed" : "none (only local AF_UNIX sockets)"}`
+      `network: ${p.network ? "allowed" : `none (only local AF_UNIX sockets)${settings.offline === true ? ": offline mode is on" : ""}`}`
     )
   }
   if (level !== "high") lines.push("protected: .git/config, .git/hooks and .factory are put back after each command")
