@@ -53,6 +53,9 @@ const exec = Command.make("exec", execConfig, (input) => lazily(() => import("./
     { command: "byok exec -i screenshot.png \"What is wrong in this dialog?\"", description: "Attach an image" },
     { command: "byok exec --auto low \"Fix the failing test in src/parse.ts\"", description: "Let the model read, edit files and run low-risk commands" },
     { command: "byok exec /code-review main", description: "Run a custom command (~/.factory/commands/code-review.md) headless" },
+    { command: "byok exec -m Claude --fallback-model \"Qwen [Ollama]\" \"Summarise the log\"", description: "Another model answers when the first is rate-limited or down" },
+    { command: "byok exec --offline -m \"Qwen [Ollama]\" \"Review this diff\"", description: "Contact nothing but loopback and private addresses" },
+    { command: "OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 byok exec \"hi\"", description: "Send spans and metrics to an OpenTelemetry collector" },
     {
       command: "byok exec --tools tools.json --tool-choice required -o json \"Weather in Paris?\" | jq .tool_calls",
       description: "Offer tools; the calls the model asks for come back as JSON (byok runs none)"
@@ -99,6 +102,7 @@ const doctor = Command.make("doctor", doctorConfig, (input) => lazily(() => impo
     { command: "byok doctor -m \"Qwen [Ollama]\"", description: "Check one" },
     { command: "byok doctor --timeout 20", description: "Wait longer for slow servers (default: 3 s per network check, 30 s for the test request)" },
     { command: "byok doctor --cache -m Claude", description: "Also check that prompt caching engages (two small paid requests)" },
+    { command: "byok doctor --offline", description: "List what offline mode would refuse, and check the rest" },
     { command: "byok doctor --json | jq '.[] | select(any(.checks[]; .status == \"fail\"))'", description: "The failing models, for scripts" }
   ])
 )
