@@ -262,7 +262,7 @@ export const describe = (sandbox: Sandbox, level: Autonomy, cwd: string): Readon
     lines.push(
       `at level ${level}: writes in ${p.write.map(short).join(", ")}`,
       `reads everything but ${p.secret.map(short).join(", ")}`,
-      `network: ${p.network ? "allowed" : `none (only local AF_UNIX sockets)${settings.offline === true ? ": offline mode is on" : ""}`}`
+      `network: ${p.network ? "allowed" : `none (no socket, not even a local one)${settings.offline === true ? ": offline mode is on" : ""}`}`
     )
   }
   if (level !== "high") lines.push("protected: .git/config, .git/hooks and .factory are put back after each command")
