@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { offlineAllows } from "../src/lib/offline.ts"
+import { offlineAllows, setOffline } from "../src/lib/offline.ts"
 import { DEFAULT_SETTINGS, policyFor, sandboxed } from "../src/sandbox/policy.ts"
 import { byokBinary } from "./lib/binary.ts"
 import { runBinary } from "./lib/run.ts"
@@ -170,6 +170,30 @@ describe("the sandbox's policy offline", () => {
     expect(sandboxed("high", { ...offline, mode: "off" })).toBe(true)
     expect(policyFor("medium", DEFAULT_SETTINGS, place).network).toBe(true)
     expect(sandboxed("high", DEFAULT_SETTINGS)).toBe(false)
+  })
+})
+
+describe("a page for a person, offline", () => {
+  test("the browser is not opened on a page elsewhere (it would contact it); a local page opens", async () => {
+    const { openBrowser } = await import("../src/mcp/oauth.ts")
+    const marker = join(root, "opened.txt")
+    const browser = join(root, "browser.sh")
+    writeFileSync(browser, `#!/bin/sh\necho "$1" >> ${marker}\n`, { mode: 0o755 })
+    const saved = process.env["BROWSER"]
+    process.env["BROWSER"] = browser
+    const told: Array<string> = []
+    try {
+      setOffline({ on: true, source: "--offline", hosts: [] })
+      expect(openBrowser("https://auth.example.invalid/authorize", (t) => told.push(t))).toContain("auth.example.invalid is not a loopback or private address")
+      expect(openBrowser("http://127.0.0.1:9/callback", (t) => told.push(t))).toBeUndefined()
+      await Bun.sleep(300)
+      expect(readFileSync(marker, "utf8")).toBe("http://127.0.0.1:9/callback\n")
+      expect(told[0]).toContain("Not opened: offline mode is on (--offline)")
+    } finally {
+      setOffline({ on: false, source: "", hosts: [] })
+      if (saved === undefined) delete process.env["BROWSER"]
+      else process.env["BROWSER"] = saved
+    }
   })
 })
 

@@ -292,5 +292,8 @@ describe("readTelemetry", () => {
     expect(headers.problems.join("\n")).toContain("OTEL_EXPORTER_OTLP_HEADERS must be a list")
     expect(headers.problems.join("\n")).not.toContain("secret-token")
     expect(readTelemetry({}, { endpoint: 5 }, "/h/settings.json").problems[0]).toContain("telemetry.endpoint in /h/settings.json")
+    const withPassword = readTelemetry({ OTEL_EXPORTER_OTLP_ENDPOINT: "ftp://user:pw-0123456789@collector/" }, undefined).problems.join("\n")
+    expect(withPassword).toContain("ftp://***@collector/")
+    expect(withPassword).not.toContain("pw-0123456789")
   })
 })

@@ -221,8 +221,12 @@ const chatWith = (flags: ChatInput) =>
             const key = (yield* nextKey).toLowerCase()
             if (key === "o") {
               const { openBrowser } = yield* Effect.promise(() => import("../mcp/oauth.ts"))
+              const refused = openBrowser(form.url, () => {})
+              if (refused !== undefined) {
+                yield* out(`decline (${refused})\n`)
+                return { action: "decline" as const }
+              }
               yield* out("open\n")
-              openBrowser(form.url, () => {})
               return { action: "accept" as const }
             }
             const action = key === "c" || key === "\u0000ctrl-c" ? "cancel" as const : "decline" as const

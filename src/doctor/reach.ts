@@ -34,7 +34,7 @@ export const telemetryChecks = (settings: TelemetrySettings | undefined, problem
         Effect.map((r) => ({ status: r.status })),
         Effect.catch((e) => Effect.succeed({ error: e._tag === "TimeoutError" ? `no answer in ${Duration.toSeconds(EXPORT_TIMEOUT)} s` : "cannot connect" }))
       )
-      const where = `${signal} → ${url} (${settings.protocol})`
+      const where = `${signal} → ${showProxy(url)} (${settings.protocol})`
       checks.push(
         "status" in outcome && outcome.status >= 200 && outcome.status < 300
           ? { name: signal, status: "ok", detail: `${where}: accepted in ${Date.now() - started} ms` }

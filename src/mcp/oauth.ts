@@ -8,6 +8,7 @@
 import { createHash, createPrivateKey, type KeyObject, randomBytes, sign as cryptoSign } from "node:crypto"
 import { readFileSync } from "node:fs"
 import { type AuthMethod, expiring, loadTokens, saveTokens, tokenKey, type Tokens } from "./tokens.ts"
+import { refusalFor } from "../lib/offline.ts"
 import { mcpFetch } from "./net.ts"
 
 /** The `oauth` field of a server's mcp.json entry. */
@@ -346,8 +347,16 @@ export const refresh = async (tokens: Tokens): Promise<Tokens | undefined> => {
 
 // ---- for a server -----------------------------------------------------------------------------------------------
 
-/** Opens a URL for a person: $BROWSER when set, else the platform's opener; the URL is told either way. */
-export const openBrowser = (url: string, tell: (text: string) => void) => {
+/**
+ * Opens a URL for a person: $BROWSER when set, else the platform's opener; the URL is told either way. In offline
+ * mode a page elsewhere is not opened (the browser would contact it for byok): the refusal is told and returned.
+ */
+export const openBrowser = (url: string, tell: (text: string) => void): string | undefined => {
+  const refused = refusalFor(url)
+  if (refused !== undefined) {
+    tell(`Not opened: ${refused.message}`)
+    return refused.message
+  }
   tell(`Open this page to log in (byok opened it where it could): ${url}`)
   const browser = process.env["BROWSER"]
   const argv = browser !== undefined && browser.trim() !== ""
@@ -362,6 +371,7 @@ export const openBrowser = (url: string, tell: (text: string) => void) => {
   } catch {
     // no opener: the URL was told
   }
+  return undefined
 }
 
 export interface AuthOptions {

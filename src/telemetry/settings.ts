@@ -1,6 +1,7 @@
 // Where byok's OpenTelemetry goes: the standard OTEL_* variables over settings.json's `telemetry`, read into one
 // value (pure: no network, no effect). Telemetry is off unless an endpoint is set; what cannot be used is said as
 // a problem, and the signal it concerns stays off rather than going somewhere the user did not mean.
+import { showProxy } from "../lib/network.ts"
 
 export type Signal = "traces" | "metrics" | "logs"
 export type Protocol = "http/protobuf" | "http/json"
@@ -107,7 +108,8 @@ export const readTelemetry = (env: Readonly<Record<string, string | undefined>>,
     if (raw === undefined) continue
     const url = urlOf(raw)
     if (url === undefined) {
-      problems.push(`${name} must be an http:// or https:// URL such as http://127.0.0.1:4318, found "${raw}" (${signal} not exported)`)
+      // (a password in it is not repeated)
+      problems.push(`${name} must be an http:// or https:// URL such as http://127.0.0.1:4318, found "${showProxy(raw)}" (${signal} not exported)`)
       continue
     }
     endpoints[signal] = own ? url.href : joined(url, signal)
