@@ -11,11 +11,11 @@ const fallbackFlag = Flag.String("fallback-model").pipe(
   Flag.atLeast(0)
 )
 
+/** A flag that is off unless given. */
+const switchFlag = (name: string, description: string) => Flag.Boolean(name).pipe(Flag.withDescription(description), Flag.withDefault(false))
+
 /** `--offline`: contact only loopback and private addresses (lib/offline.ts). */
-const offlineFlag = Flag.Boolean("offline").pipe(
-  Flag.withDescription("Contact only loopback and private addresses: a model, MCP server or collector elsewhere is refused before any lookup, and commands get no network (also BYOK_OFFLINE=1, or \"offline\": true in settings.json)"),
-  Flag.withDefault(false)
-)
+const offlineFlag = switchFlag("offline", "Contact only loopback and private addresses: a model, MCP server or collector elsewhere is refused before any lookup, and commands get no network (also BYOK_OFFLINE=1, or \"offline\": true in settings.json)")
 
 export const chatFlags = {
   model: modelFlag,
@@ -70,19 +70,13 @@ export const execConfig = {
     Flag.withDescription("With --auto: the most requests of the loop (default 50)"),
     Flag.optional
   ),
-  skipPermissionsUnsafe: Flag.Boolean("skip-permissions-unsafe").pipe(
-    Flag.withDescription("With --auto: run every tool call the model asks for, whatever its risk (denylisted and blocked commands still never run)"),
-    Flag.withDefault(false)
-  ),
+  skipPermissionsUnsafe: switchFlag("skip-permissions-unsafe", "With --auto: run every tool call the model asks for, whatever its risk (denylisted and blocked commands still never run)"),
   resources: Flag.String("resource").pipe(
     Flag.withMetavar("SERVER:URI"),
     Flag.withDescription("Attach an MCP server's resource to the prompt, as context before it (byok mcp get SERVER lists them); repeat for more"),
     Flag.atLeast(0)
   ),
-  mcpAcceptDefaults: Flag.Boolean("mcp-accept-defaults").pipe(
-    Flag.withDescription("With --auto: answer an MCP server's question (elicitation) with its form's defaults; without it, exec declines and says so"),
-    Flag.withDefault(false)
-  ),
+  mcpAcceptDefaults: switchFlag("mcp-accept-defaults", "With --auto: answer an MCP server's question (elicitation) with its form's defaults; without it, exec declines and says so"),
   images: Flag.String("image").pipe(
     Flag.withAlias("i"),
     Flag.withMetavar("FILE"),
@@ -111,15 +105,9 @@ export const execConfig = {
 }
 
 export const modelsConfig = {
-  json: Flag.Boolean("json").pipe(Flag.withDescription("Print a JSON array instead of a table"), Flag.withDefault(false)),
-  discover: Flag.Boolean("discover").pipe(
-    Flag.withDescription("Also list the models of local servers listening now (Ollama, llama.cpp, LM Studio, vLLM on their default ports)"),
-    Flag.withDefault(false)
-  ),
-  save: Flag.Boolean("save").pipe(
-    Flag.withDescription("With --discover: add the models found to byok's own config file"),
-    Flag.withDefault(false)
-  ),
+  json: switchFlag("json", "Print a JSON array instead of a table"),
+  discover: switchFlag("discover", "Also list the models of local servers listening now (Ollama, llama.cpp, LM Studio, vLLM on their default ports)"),
+  save: switchFlag("save", "With --discover: add the models found to byok's own config file"),
   config: configFlag
 }
 
@@ -140,26 +128,20 @@ export const costConfig = {
     Flag.withDescription("Most recent days and conversations shown (also with --json)"),
     Flag.withDefault(10)
   ),
-  json: Flag.Boolean("json").pipe(Flag.withDescription("Print the totals as JSON"), Flag.withDefault(false))
+  json: switchFlag("json", "Print the totals as JSON")
 }
 
 export const sessionsConfig = {
   limit: Flag.Int("limit").pipe(Flag.withMetavar("N"), Flag.withDescription("How many to list"), Flag.withDefault(20)),
-  json: Flag.Boolean("json").pipe(Flag.withDescription("Print a JSON array"), Flag.withDefault(false))
+  json: switchFlag("json", "Print a JSON array")
 }
 
 export const doctorConfig = {
   model: modelFlag,
   timeout: timeoutFlag,
-  json: Flag.Boolean("json").pipe(Flag.withDescription("Print the checks as JSON"), Flag.withDefault(false)),
-  cache: Flag.Boolean("cache").pipe(
-    Flag.withDescription("Also send a long prompt twice and check that the second reads the cache (costs a little)"),
-    Flag.withDefault(false)
-  ),
-  offline: Flag.Boolean("offline").pipe(
-    Flag.withDescription("List what offline mode would refuse (models, MCP servers, collectors, proxies), and check the rest as it would run"),
-    Flag.withDefault(false)
-  ),
+  json: switchFlag("json", "Print the checks as JSON"),
+  cache: switchFlag("cache", "Also send a long prompt twice and check that the second reads the cache (costs a little)"),
+  offline: switchFlag("offline", "List what offline mode would refuse (models, MCP servers, collectors, proxies), and check the rest as it would run"),
   config: configFlag
 }
 
@@ -168,8 +150,8 @@ export const trustConfig = {
     Argument.withDescription("The project directory (default: the project the working directory is in, else its repository's root)"),
     Argument.variadic()
   ),
-  list: Flag.Boolean("list").pipe(Flag.withDescription("List the trusted directories"), Flag.withDefault(false)),
-  revoke: Flag.Boolean("revoke").pipe(Flag.withDescription("Take the trust back"), Flag.withDefault(false))
+  list: switchFlag("list", "List the trusted directories"),
+  revoke: switchFlag("revoke", "Take the trust back")
 }
 
 /** What each command's implementation is given. */
