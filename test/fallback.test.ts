@@ -84,6 +84,18 @@ describe("fallback models", () => {
     }, 60_000)
   }
 
+  test("a server that never begins its answer (--timeout): the fallback answers", async () => {
+    server.handle((req) =>
+      req.path.endsWith("/chat/completions")
+        ? new Promise<Response>(() => {})
+        : new Response(answer("anthropic", ["from ", "Claude"]), { headers: { "content-type": "text/event-stream" } })
+    )
+    const r = await run(["exec", "-m", "Chat", "--fallback-model", "Claude", "--timeout", "1", "hi"], models())
+    expect(r.code).toBe(0)
+    expect(r.stdout).toBe("from Claude\n")
+    expect(r.stderr).toMatch(/Chat could not answer \(.*\); Claude answers instead/)
+  }, 60_000)
+
   test("a refused key needs the user: no fallback, the first failure's message and exit code stand", async () => {
     failChatWith(401)
     const r = await run(["exec", "-m", "Chat", "--fallback-model", "Claude", "hi"], models())

@@ -262,6 +262,24 @@ describe("OpenTelemetry export", () => {
   }, 60_000)
 })
 
+describe("byok doctor and telemetry", () => {
+  test("each endpoint is sent an empty export: accepted, or the failure with its fix and exit 5", async () => {
+    model.handle(() => new Response(answer("anthropic", ANSWER), { headers: { "content-type": "text/event-stream" } }))
+    const otlp = receiver()
+    try {
+      const ok = await run(["doctor", "-m", "Claude"], home(), { OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url, OTEL_METRICS_EXPORTER: "none", OTEL_LOGS_EXPORTER: "none" })
+      expect(ok.stdout).toMatch(/traces\s+traces → http:\/\/127\.0\.0\.1:\d+\/v1\/traces \(http\/protobuf\): accepted in \d+ ms/)
+      expect(otlp.got.some((e) => e.path === "/v1/traces" && e.body.length === 0)).toBe(true)
+      const dead = await run(["doctor", "-m", "Claude"], home(), { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "http://127.0.0.1:9/v1/traces" })
+      expect(dead.code).toBe(5)
+      expect(dead.stdout).toContain("traces → http://127.0.0.1:9/v1/traces (http/protobuf): cannot connect")
+      expect(dead.stdout).toContain("fix: start the collector")
+    } finally {
+      otlp.stop()
+    }
+  }, 60_000)
+})
+
 describe("readTelemetry", () => {
   test("off without an endpoint; OTEL_SDK_DISABLED and OTEL_<SIGNAL>_EXPORTER=none turn it off", () => {
     expect(readTelemetry({}, undefined).settings).toBeUndefined()
