@@ -8,10 +8,10 @@ import * as Config from "../config/config.ts"
 import { UsageError } from "../config/errors.ts"
 import { REASONING_EFFORTS, reasoningEffortOf } from "../config/schema.ts"
 import * as CostLedger from "../ledger/ledger.ts"
-import { envVar } from "../lib/env.ts"
+import { envFlag, envVar } from "../lib/env.ts"
 import { netFetch, refusalFor, setOffline } from "../lib/offline.ts"
 import { Redactor } from "../lib/redact.ts"
-import { mayBeOn } from "../telemetry/settings.ts"
+import { mayBeOn, OTEL_VARIABLES, readTelemetry } from "../telemetry/settings.ts"
 import { term, warn } from "./term.ts"
 import * as Network from "../lib/network.ts"
 import * as LocalServers from "../providers/local.ts"
@@ -49,10 +49,9 @@ const offlineFrom = (flag: boolean) =>
   Effect.gen(function*() {
     const loaded = yield* Effect.flatMap(Config.ConfigService, (c) => c.load).pipe(Effect.option)
     const hosts = Option.isSome(loaded) ? loaded.value.offlineHosts : []
-    const fromEnv = yield* envVar("BYOK_OFFLINE")
     const source = flag
       ? "--offline"
-      : fromEnv !== undefined && fromEnv.trim() !== "" && fromEnv.trim() !== "0"
+      : (yield* envFlag("BYOK_OFFLINE"))
       ? "BYOK_OFFLINE"
       : Option.isSome(loaded) && loaded.value.offline.on
       ? `offline in ${loaded.value.offline.source}`
@@ -60,26 +59,10 @@ const offlineFrom = (flag: boolean) =>
     setOffline({ on: source !== undefined, source: source ?? "", hosts })
   })
 
-const OTEL_VARS = [
-  "OTEL_SDK_DISABLED",
-  "OTEL_EXPORTER_OTLP_ENDPOINT",
-  "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
-  "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
-  "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
-  "OTEL_TRACES_EXPORTER",
-  "OTEL_METRICS_EXPORTER",
-  "OTEL_LOGS_EXPORTER",
-  "OTEL_EXPORTER_OTLP_PROTOCOL",
-  "OTEL_EXPORTER_OTLP_HEADERS",
-  "OTEL_SERVICE_NAME",
-  "OTEL_RESOURCE_ATTRIBUTES",
-  "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
-] as const
-
 /** The OTEL_* variables byok reads. */
-export const otelEnvironment = Effect.gen(function*() {
+const otelEnvironment = Effect.gen(function*() {
   const env: Record<string, string | undefined> = {}
-  for (const name of OTEL_VARS) env[name] = yield* envVar(name)
+  for (const name of OTEL_VARIABLES) env[name] = yield* envVar(name)
   return env
 })
 
@@ -88,9 +71,7 @@ export const telemetrySettings = Effect.gen(function*() {
   const loaded = yield* Effect.flatMap(Config.ConfigService, (c) => c.load).pipe(Effect.option)
   const fromFile = Option.isSome(loaded) ? loaded.value.telemetry : undefined
   const env = yield* otelEnvironment
-  if (!mayBeOn(env, fromFile?.value)) return undefined
-  const { readTelemetry } = yield* Effect.promise(() => import("../telemetry/settings.ts"))
-  return readTelemetry(env, fromFile?.value, fromFile?.file)
+  return mayBeOn(env, fromFile?.value) ? readTelemetry(env, fromFile?.value, fromFile?.file) : undefined
 })
 
 const telemetered = <A, E, R>(command: string, effect: Effect.Effect<A, E, R>) =>

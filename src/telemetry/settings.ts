@@ -166,8 +166,27 @@ export const readTelemetry = (env: Readonly<Record<string, string | undefined>>,
   return { settings: { endpoints, protocol: protocolRaw, headers, serviceName, resourceAttributes, captureContent }, problems }
 }
 
+const ENDPOINT_VARIABLES = [
+  "OTEL_EXPORTER_OTLP_ENDPOINT",
+  "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+  "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+  "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT"
+] as const
+
+/** Every variable `readTelemetry` reads. */
+export const OTEL_VARIABLES = [
+  ...ENDPOINT_VARIABLES,
+  "OTEL_SDK_DISABLED",
+  "OTEL_TRACES_EXPORTER",
+  "OTEL_METRICS_EXPORTER",
+  "OTEL_LOGS_EXPORTER",
+  "OTEL_EXPORTER_OTLP_PROTOCOL",
+  "OTEL_EXPORTER_OTLP_HEADERS",
+  "OTEL_SERVICE_NAME",
+  "OTEL_RESOURCE_ATTRIBUTES",
+  "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
+] as const
+
 /** Whether anything could turn telemetry on: a variable or the settings field (read without parsing them). */
 export const mayBeOn = (env: Readonly<Record<string, string | undefined>>, fromFile: unknown): boolean =>
-  fromFile !== undefined ||
-  ["OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT"]
-    .some((name) => (env[name] ?? "").trim() !== "")
+  fromFile !== undefined || ENDPOINT_VARIABLES.some((name) => (env[name] ?? "").trim() !== "")
