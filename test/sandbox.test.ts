@@ -121,6 +121,9 @@ describe("the environment of commands", () => {
     })
     expect(kept).toEqual({ PATH: "/usr/bin", HOME: "/home/u", NPM_TOKEN: "n" })
     expect(dropped).toEqual(["AWS_CREDENTIALS", "DB_PASSWORD", "GITHUB_TOKEN", "INNOCENT", "MODEL_URL_VAR", "MY_SECRET", "OPENAI_API_KEY", "SSH_AUTH_SOCK"])
+    // A collector's credentials, whose variable names none of the words.
+    expect(scrubEnv({ OTEL_EXPORTER_OTLP_HEADERS: "authorization=Bearer%20abc", OTEL_EXPORTER_OTLP_TRACES_HEADERS: "x=y", OTEL_SERVICE_NAME: "byok" }, { referenced: new Set(), include: [], holdsSecret: () => false }))
+      .toEqual({ env: { OTEL_SERVICE_NAME: "byok" }, dropped: ["OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_TRACES_HEADERS"] })
     expect(referencedNames('{"apiKey": "${OPENAI_KEY}", "b": "${file:/x}", "c": "${OTHER}"}')).toEqual(["OPENAI_KEY", "OTHER"])
   })
 })

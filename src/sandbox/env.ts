@@ -1,9 +1,11 @@
 // The environment of what byok runs for a model (Execute, custom command scripts): byok's own, less every variable
 // that may hold a secret: a name with KEY, SECRET, TOKEN, PASSWORD or CREDENTIAL in it (codex's default policy), a
-// variable a config file references, one whose value holds a configured key, and the agents' sockets. The user
-// passes named ones through with settings.json's `shellEnvironment.include`.
+// variable a config file references, one whose value holds a configured key, the OTLP exporter's headers, and the
+// agents' sockets. The user passes named ones through with settings.json's `shellEnvironment.include`.
 
 const SECRET_NAME = /KEY|SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIAL/i
+/** The collector's credentials (telemetry), under a name that says none of those words. */
+const SECRET_EXACT = /^OTEL_EXPORTER_OTLP_(?:[A-Z]+_)?HEADERS$/
 /** Sockets that hand out the user's keys to whoever connects. */
 const AGENT_SOCKETS = new Set(["SSH_AUTH_SOCK", "GPG_AGENT_INFO", "SSH_AGENT_PID"])
 
@@ -25,7 +27,7 @@ export const scrubEnv = (
   const dropped: Array<string> = []
   for (const [name, value] of Object.entries(env)) {
     if (value === undefined) continue
-    const secret = SECRET_NAME.test(name) || AGENT_SOCKETS.has(name) || policy.referenced.has(name) || policy.holdsSecret(value)
+    const secret = SECRET_NAME.test(name) || SECRET_EXACT.test(name) || AGENT_SOCKETS.has(name) || policy.referenced.has(name) || policy.holdsSecret(value)
     if (secret && !policy.include.includes(name)) dropped.push(name)
     else kept[name] = value
   }
